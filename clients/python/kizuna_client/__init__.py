@@ -1,0 +1,59 @@
+"""kizuna_client: the Python client of a Kizuna daemon's local gRPC API (kizuna.v1).
+
+`Kizuna` is the typed async wrapper; `kizuna_client.v1` re-exports the generated message and
+service modules for everything the wrapper does not cover::
+
+    import asyncio
+    from kizuna_client import Kizuna
+
+    async def main() -> None:
+        async with Kizuna() as k:
+            print((await k.node()).device_id_display)
+
+    asyncio.run(main())
+"""
+
+from kizuna_client.client import (
+    EventSubscription,
+    Kizuna,
+    PeerConnection,
+    StreamHandle,
+    TransferHandle,
+)
+from kizuna_client.errors import *  # noqa: F403 - every exception class is public API
+from kizuna_client.errors import ERRORS_BY_REASON, KizunaError, error_from_rpc
+from kizuna_client.types import (
+    CommandResult,
+    EventGap,
+    KizunaEvent,
+    NodeInfo,
+    PeerInfo,
+    PeerPermissions,
+    StreamFrame,
+    Subsystem,
+    TransferInfo,
+    TransferProgress,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ERRORS_BY_REASON",
+    "CommandResult",
+    "EventGap",
+    "EventSubscription",
+    "Kizuna",
+    "KizunaError",
+    "KizunaEvent",
+    "NodeInfo",
+    "PeerConnection",
+    "PeerInfo",
+    "PeerPermissions",
+    "StreamFrame",
+    "StreamHandle",
+    "Subsystem",
+    "TransferHandle",
+    "TransferInfo",
+    "TransferProgress",
+    "error_from_rpc",
+]

@@ -1,0 +1,245 @@
+"""The `kizuna` command: runs the daemon and talks to it through kizuna_client.
+
+Output meant for people escapes control characters from peers and truncates long strings;
+`--json` prints one JSON object per line for scripts.
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from google.protobuf import json_format
+from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
+from kizuna_client._layout import resolve_layout
+
+from kizuna_server import __version__
+from kizuna_server.errors import KizunaError as DaemonError
+
+if TYPE_CHECKING:
+    from kizuna_server.app import Daemon
+    from kizuna_server.config import Config
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: str, limit: int = 120) -> str:
+    """Text from the daemon or peers made safe for a terminal: escaped, one line, bounded."""
+    cleaned = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kizuna` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=(args.log_level or os.environ.get("KIZUNA_LOG_LEVEL") or "info").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(asyncio.run(args.handler(args)))
+    except (KizunaError, DaemonError) as exc:
+        print(f"kizuna {args.command}: {safe(exc.message, 500)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home", help="the daemon's home directory (default: $KIZUNA_HOME, else XDG directories)"
+    )
+    common.add_argument(
+        "--target", help="reach the daemon at this gRPC target (unix:/path or 127.0.0.1:PORT)"
+    )
+    common.add_argument("--log-level", help="debug, info, warning or error (default info)")
+
+    parser = argparse.ArgumentParser(
+        prog="kizuna",
+        description="Kizuna: your devices find each other on the local network and work together.",
+    )
+    parser.add_argument("--version", action="version", version=f"kizuna {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    daemon = commands.add_parser(
+        "daemon", parents=[common], help="run the daemon in the foreground"
+    )
+    daemon.add_argument("--config", help="configuration file (default: HOME/config.toml)")
+    daemon.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting, e.g. --set identity.device_name=laptop (repeatable)",
+    )
+    daemon.set_defaults(handler=_daemon)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="show this device and the daemon's state"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_status)
+
+    config = commands.add_parser(
+        "config", parents=[common], help="show the daemon's effective configuration"
+    )
+    config.set_defaults(handler=_config)
+
+    events = commands.add_parser("events", parents=[common], help="follow the daemon's events")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        dest="types",
+        metavar="TYPE",
+        help="only this event type, e.g. peer_discovered (repeatable)",
+    )
+    events.add_argument(
+        "--after", type=int, default=0, metavar="SEQUENCE", help="replay events after SEQUENCE"
+    )
+    events.add_argument("--run-id", default="", help="the run ID that --after refers to")
+    events.set_defaults(handler=_events)
+
+    stop = commands.add_parser("stop", parents=[common], help="stop the daemon gracefully")
+    stop.add_argument(
+        "--grace", type=float, help="seconds in-flight calls may take (default from config)"
+    )
+    stop.set_defaults(handler=_stop)
+    return parser
+
+
+async def _daemon(args: argparse.Namespace) -> int:
+    from kizuna_server.app import Daemon  # noqa: PLC0415 - client commands skip daemon imports
+    from kizuna_server.config import load_config  # noqa: PLC0415
+
+    layout = resolve_layout(args.home)
+    try:
+        config = load_config(
+            layout, config_file=args.config and Path(args.config), overrides=args.set
+        )
+    except DaemonError as exc:
+        print(f"kizuna daemon: configuration error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    if config.security.trust_mode.value == "trust_all":
+        logging.getLogger("kizuna").warning(
+            "security.trust_mode = trust_all: EVERY device that asks is paired automatically. "
+            "Use this only in a lab or for tests."
+        )
+    daemon = Daemon(config)
+
+    def banner() -> None:
+        print(_banner(daemon, config), flush=True)
+
+    await daemon.run(on_ready=banner)
+    return 0
+
+
+def _banner(daemon: "Daemon", config: "Config") -> str:
+    node = daemon.describe()
+    lines = [
+        f"Kizuna {__version__} ready: {safe(node.name)} ({config.identity.device_type})",
+        f"  device ID  {node.device_id_display}",
+    ]
+    for index, endpoint in enumerate(daemon.api_endpoints):
+        label = "  API       " if index == 0 else "            "
+        extra = f" (token in {config.api.token_file})" if endpoint.requires_token else ""
+        lines.append(f"{label} {endpoint.target}{extra}")
+    lines.append("  Stop with Ctrl+C or 'kizuna stop'.")
+    return "\n".join(lines)
+
+
+def _client(args: argparse.Namespace) -> Kizuna:
+    return Kizuna(home=args.home, target=args.target)
+
+
+async def _status(args: argparse.Namespace) -> int:
+    async with _client(args) as k:
+        node = await k.node()
+    if args.json:
+        print(json_format.MessageToJson(node.message, indent=None))
+        return 0
+    print(f"{safe(node.name)} ({node.device_type}), {node.state}")
+    print(f"  device ID    {node.device_id_display}")
+    print(f"  certificate  {node.certificate_fingerprint}")
+    print(f"  version      {node.version} (peer protocol {node.protocol_version})")
+    if node.start_time is not None:
+        print(f"  started      {node.start_time.astimezone():%Y-%m-%d %H:%M:%S}")
+    for endpoint in node.api_endpoints:
+        print(f"  API          {endpoint}")
+    for subsystem in node.subsystems:
+        print(f"  {subsystem.name:<12} {subsystem.state}: {safe(subsystem.detail, 200)}")
+    return 0
+
+
+async def _config(args: argparse.Namespace) -> int:
+    async with _client(args) as k:
+        config = await k.config()
+    print(json_format.MessageToJson(config, indent=2, preserving_proto_field_name=True))
+    return 0
+
+
+async def _events(args: argparse.Namespace) -> int:
+    async with _client(args) as k:
+        subscription = k.subscribe_events(
+            types=args.types, after_sequence=args.after, run_id=args.run_id
+        )
+        async with subscription:
+            async for item in subscription:
+                print(_format_event(item, as_json=args.json), flush=True)
+    return 0
+
+
+def _format_event(item: KizunaEvent | EventGap, *, as_json: bool) -> str:
+    if isinstance(item, EventGap):
+        if as_json:
+            return json.dumps(
+                {
+                    "gap": {
+                        "first_sequence": item.first_sequence,
+                        "last_sequence": item.last_sequence,
+                        "reason": item.reason,
+                    }
+                }
+            )
+        return (
+            f"-- missed events {item.first_sequence}-{item.last_sequence} ({item.reason}); "
+            "re-read state with 'kizuna status' --"
+        )
+    if as_json:
+        return json_format.MessageToJson(item.message, indent=None)
+    when = item.time.astimezone() if item.time is not None else datetime.now().astimezone()
+    fields = json_format.MessageToDict(item.payload, preserving_proto_field_name=True)
+    detail = " ".join(f"{key}={safe(_short(value), 80)}" for key, value in fields.items())
+    return f"{when:%H:%M:%S} #{item.sequence:<5} {item.type:<22} {detail}"
+
+
+def _short(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+async def _stop(args: argparse.Namespace) -> int:
+    async with _client(args) as k:
+        await k.shutdown(grace=args.grace, reason="kizuna stop")
+    print("the daemon is stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

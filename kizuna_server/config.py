@@ -1,0 +1,757 @@
+"""The daemon's configuration: one typed, frozen `Config`, its schema and its loading rules.
+
+Precedence, lowest first: defaults < TOML file < `KIZUNA_<SECTION>_<KEY>` environment < `--set`.
+"""
+
+import dataclasses
+import difflib
+import ipaddress
+import os
+import socket
+import tomllib
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from kizuna_client._layout import Layout
+
+from kizuna_server.core.device_id import parse_device_id
+from kizuna_server.errors import ConfigError, InvalidArgument
+
+__all__ = [
+    "DEVICE_TYPES",
+    "PLUGINS",
+    "RESERVED_ENV_VARS",
+    "ApiConfig",
+    "Config",
+    "DiscoveryConfig",
+    "IdentityConfig",
+    "NetworkingConfig",
+    "PathsConfig",
+    "PluginsConfig",
+    "SecurityConfig",
+    "TrustMode",
+    "config_to_toml_dict",
+    "load_config",
+    "parse_host_port",
+]
+
+
+class TrustMode(StrEnum):
+    """How the daemon answers a pairing request from a device it does not know yet."""
+
+    MANUAL = "manual"  # ask the user through the API
+    TRUST_ALL = "trust_all"  # accept every device (test rigs, kiosks)
+    ALLOWLIST_ONLY = "allowlist_only"  # accept only security.allowlist, refuse the rest
+
+
+DEVICE_TYPES: Final = ("desktop", "laptop", "phone", "tablet", "server", "tv", "other")
+PLUGINS: Final = ("transfers", "streams", "commands")
+
+#: `KIZUNA_*` variables that steer the daemon or CLI without being configuration keys.
+RESERVED_ENV_VARS: Final = frozenset(
+    {"KIZUNA_HOME", "KIZUNA_CONFIG", "KIZUNA_LOG_LEVEL", "KIZUNA_TARGET", "KIZUNA_TOKEN_FILE"}
+)
+
+# sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
+_MAX_SOCKET_PATH_BYTES: Final = 107
+_MAX_DEVICE_NAME: Final = 64
+_MAX_SHOWN: Final = 80
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    device_name: str
+    device_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryConfig:
+    enable_mdns: bool
+    interval_secs: int
+    timeout_secs: int
+    static_peers: tuple[str, ...]
+    interfaces: tuple[str, ...]
+    ipv4: bool
+    ipv6: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    trust_mode: TrustMode
+    allowlist: tuple[str, ...]
+    pairing_timeout_secs: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkingConfig:
+    listen_port: int
+    listen_address: str
+    max_peers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    socket_path: Path
+    tcp_address: str
+    token_file: Path
+    event_replay_size: int
+    event_queue_size: int
+    shutdown_grace_secs: float
+
+
+@dataclass(frozen=True, slots=True)
+class PluginsConfig:
+    enabled: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PathsConfig:
+    """Derived from the layout (--home / KIZUNA_HOME) and --config; never set in TOML."""
+
+    home: Path | None
+    config_file: Path
+    data_dir: Path
+    runtime_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the daemon is configured with; built only by `load_config`."""
+
+    identity: IdentityConfig
+    discovery: DiscoveryConfig
+    security: SecurityConfig
+    networking: NetworkingConfig
+    api: ApiConfig
+    plugins: PluginsConfig
+    paths: PathsConfig
+
+
+# --- host:port ------------------------------------------------------------------------------
+
+
+def parse_host_port(text: str, *, default_port: int | None = None) -> tuple[str, int]:
+    """Splits ``host:port`` or ``[ipv6]:port``; with `default_port` the port may be left out.
+
+    >>> parse_host_port("[::1]:47120")
+    ('::1', 47120)
+    """
+    port_text: str | None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError("missing ']' after the IPv6 address")
+        _require_ip(host, "between '[' and ']'", version=6)
+        if rest and not rest.startswith(":"):
+            raise ValueError("expected ':port' after ']'")
+        port_text = rest[1:] if rest else None
+    elif ":" not in text:
+        host, port_text = text, None
+    else:
+        host, _, port_text = text.rpartition(":")
+        if ":" in host:
+            raise ValueError("an IPv6 address needs brackets, as in [::1]:47120")
+    if not host or any(ch.isspace() for ch in host):
+        raise ValueError("expected host:port with a non-empty host and no spaces")
+    if port_text is None:
+        if default_port is None:
+            raise ValueError("missing ':port' (expected host:port, or [address]:port for IPv6)")
+        return host, default_port
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        raise ValueError(f"the port must be a number from 0 to 65535, not {port_text!r}")
+    return host, int(port_text)
+
+
+def _require_ip(text: str, where: str, *, version: int) -> None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"expected an IPv{version} address {where}") from None
+    if address.version != version:
+        raise ValueError(f"expected an IPv{version} address {where}")
+
+
+# --- value kinds ------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A value failed its kind's check; `detail` replaces "expected <kind>" when more precise."""
+
+    def __init__(self, detail: str | None = None, *, value: object = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.value = value  # the offending list item, when it is not the whole value
+
+
+class _Kind(ABC):
+    """How one key's value is read: from TOML (typed) or from text (env, --set), then checked."""
+
+    @property
+    @abstractmethod
+    def expected(self) -> str:
+        """Completes "expected ...", e.g. "an integer from 1 to 3600"."""
+
+    def from_text(self, text: str) -> object:
+        """Turns env / --set text into the value TOML would have given; strings stay strings."""
+        return text
+
+    @abstractmethod
+    def check(self, raw: object, base_dir: Path) -> object:
+        """Returns the typed value or raises _Invalid; relative paths resolve against base_dir."""
+
+
+@dataclass(frozen=True)
+class _Int(_Kind):
+    low: int
+    high: int
+
+    @property
+    def expected(self) -> str:
+        return f"an integer from {self.low} to {self.high}"
+
+    def from_text(self, text: str) -> object:
+        try:
+            return int(text)
+        except ValueError:
+            raise _Invalid() from None
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        # bool is a subclass of int in Python, but `true` is not a number in TOML.
+        if not isinstance(raw, int) or isinstance(raw, bool) or not self.low <= raw <= self.high:
+            raise _Invalid()
+        return raw
+
+
+@dataclass(frozen=True)
+class _Float(_Kind):
+    low: float
+    high: float
+
+    @property
+    def expected(self) -> str:
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def from_text(self, text: str) -> object:
+        try:
+            return float(text)
+        except ValueError:
+            raise _Invalid() from None
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        # NaN fails the range comparison, so it is refused too.
+        if (
+            not isinstance(raw, int | float)
+            or isinstance(raw, bool)
+            or not self.low <= raw <= self.high
+        ):
+            raise _Invalid()
+        return float(raw)
+
+
+_TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS: Final = frozenset({"false", "0", "no", "off"})
+
+
+@dataclass(frozen=True)
+class _Bool(_Kind):
+    @property
+    def expected(self) -> str:
+        return "true or false"
+
+    def from_text(self, text: str) -> object:
+        word = text.strip().lower()
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return word in _TRUE_WORDS
+        raise _Invalid("expected true/false, 1/0, yes/no or on/off")
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, bool):
+            raise _Invalid()
+        return raw
+
+
+@dataclass(frozen=True)
+class _Choice(_Kind):
+    options: tuple[str, ...]
+    convert: Callable[[str], object] = str
+
+    @property
+    def expected(self) -> str:
+        return "one of " + ", ".join(repr(option) for option in self.options)
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, str) or raw not in self.options:
+            raise _Invalid()
+        return self.convert(raw)
+
+
+@dataclass(frozen=True)
+class _Text(_Kind):
+    """A string checked and canonicalised by `convert`, which raises _Invalid."""
+
+    description: str
+    convert: Callable[[str], object]
+
+    @property
+    def expected(self) -> str:
+        return self.description
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, str):
+            raise _Invalid()
+        return self.convert(raw)
+
+
+@dataclass(frozen=True)
+class _Path(_Kind):
+    unix_socket: bool = False
+
+    @property
+    def expected(self) -> str:
+        return "a file path"
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, str) or not raw or "\0" in raw:
+            raise _Invalid()
+        path = Path(os.path.abspath(base_dir / os.path.expanduser(raw)))
+        size = len(os.fsencode(path))
+        if self.unix_socket and size > _MAX_SOCKET_PATH_BYTES:
+            raise _Invalid(
+                f"the socket path is {size} bytes but a Unix socket path may have at most "
+                f"{_MAX_SOCKET_PATH_BYTES}; use a shorter --home / KIZUNA_HOME or set "
+                "api.socket_path"
+            )
+        return path
+
+
+@dataclass(frozen=True)
+class _List(_Kind):
+    """A TOML array of `item`s; from text, comma-separated (the empty string is no items)."""
+
+    item: _Kind
+    noun: str
+    unique: bool = False
+
+    @property
+    def expected(self) -> str:
+        return f"a list of {self.noun}"
+
+    def from_text(self, text: str) -> object:
+        return [part.strip() for part in text.split(",")] if text.strip() else []
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, list):
+            raise _Invalid()
+        values = []
+        for item in raw:
+            try:
+                value = self.item.check(item, base_dir)
+            except _Invalid as invalid:
+                raise _Invalid(
+                    invalid.detail or f"expected {self.item.expected} in the list", value=item
+                ) from None
+            if self.unique and value in values:
+                raise _Invalid(f"lists {item!r} twice")
+            values.append(value)
+        return tuple(values)
+
+
+def _device_name(text: str) -> str:
+    if not 1 <= len(text) <= _MAX_DEVICE_NAME or any(_is_control(ch) for ch in text):
+        raise _Invalid()
+    return text
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc"
+
+
+def _default_device_name(_layout: Layout) -> str:
+    name = "".join(ch for ch in socket.gethostname() if not _is_control(ch))
+    return name[:_MAX_DEVICE_NAME] or "kizuna-device"
+
+
+def _non_empty(text: str) -> str:
+    if not text:
+        raise _Invalid()
+    return text
+
+
+def _static_peer(text: str) -> str:
+    try:
+        _, port = parse_host_port(text)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+    if port == 0:
+        raise _Invalid("a peer's port must be from 1 to 65535")
+    return text
+
+
+def _allowlisted_id(text: str) -> str:
+    try:
+        return parse_device_id(text, field="security.allowlist")
+    except InvalidArgument:
+        raise _Invalid() from None
+
+
+def _listen_address(text: str) -> str:
+    if not text:
+        return text
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid() from None
+
+
+def _loopback_address(text: str) -> str:
+    if not text:
+        return text
+    try:
+        host, _ = parse_host_port(text)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+    if host != "localhost" and not _is_loopback_ip(host):
+        raise _Invalid(
+            "the control API only listens on loopback (127.0.0.0/8, ::1 or localhost); "
+            "other devices reach this one through the peer protocol"
+        )
+    return text
+
+
+def _is_loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One configuration key. Defaults are written as TOML would give them and are checked too."""
+
+    kind: _Kind
+    default: object = None
+    default_factory: Callable[[Layout], object] | None = None
+
+    def default_for(self, layout: Layout) -> object:
+        return self.default_factory(layout) if self.default_factory else self.default
+
+
+_SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
+    "identity": {
+        "device_name": _Field(
+            _Text("a name of 1 to 64 characters without control characters", _device_name),
+            default_factory=_default_device_name,
+        ),
+        "device_type": _Field(_Choice(DEVICE_TYPES), "desktop"),
+    },
+    "discovery": {
+        "enable_mdns": _Field(_Bool(), True),
+        "interval_secs": _Field(_Int(1, 3600), 30),
+        "timeout_secs": _Field(_Int(1, 86400), 120),
+        "static_peers": _Field(_List(_Text("host:port", _static_peer), "host:port addresses"), []),
+        "interfaces": _Field(
+            _List(_Text("a non-empty interface name", _non_empty), "interface names"), []
+        ),
+        "ipv4": _Field(_Bool(), True),
+        "ipv6": _Field(_Bool(), True),
+    },
+    "security": {
+        "trust_mode": _Field(_Choice(tuple(mode.value for mode in TrustMode), TrustMode), "manual"),
+        "allowlist": _Field(
+            _List(
+                _Text("a device ID (52 base32 characters, dashes optional)", _allowlisted_id),
+                "device IDs",
+            ),
+            [],
+        ),
+        "pairing_timeout_secs": _Field(_Int(10, 3600), 120),
+    },
+    "networking": {
+        "listen_port": _Field(_Int(0, 65535), 47120),
+        "listen_address": _Field(
+            _Text("an IP address, or '' for all addresses", _listen_address), ""
+        ),
+        "max_peers": _Field(_Int(1, 10000), 256),
+    },
+    "api": {
+        "socket_path": _Field(
+            _Path(unix_socket=True), default_factory=lambda layout: str(layout.socket_path)
+        ),
+        "tcp_address": _Field(
+            _Text("a loopback host:port, or '' for no TCP listener", _loopback_address), ""
+        ),
+        "token_file": _Field(_Path(), default_factory=lambda layout: str(layout.token_file)),
+        "event_replay_size": _Field(_Int(16, 1_000_000), 10_000),
+        "event_queue_size": _Field(_Int(16, 100_000), 1024),
+        "shutdown_grace_secs": _Field(_Float(0, 60), 5.0),
+    },
+    "plugins": {
+        "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
+    },
+}
+
+_ENV_NAMES: Final = {
+    f"KIZUNA_{section}_{key}".upper(): (section, key)
+    for section, fields in _SCHEMA.items()
+    for key in fields
+}
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a value came from, as error messages name it, and how to read it."""
+
+    label: str  # "in /h/config.toml", "from environment variable KIZUNA_X", "from --set"
+    base_dir: Path  # relative paths resolve against it
+    textual: bool  # values are strings parsed by the key's kind
+
+
+@dataclass(frozen=True)
+class _Setting:
+    value: object
+    source: _Source
+
+
+def load_config(
+    layout: Layout,
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+    data: Mapping[str, Any] | None = None,
+) -> Config:
+    """Builds the effective configuration or raises ConfigError naming key, value and source.
+
+    `config_file` (from --config) wins over `KIZUNA_CONFIG`, which wins over the layout's file;
+    only the layout's file may be missing. `data` is a TOML-shaped mapping from an app that
+    embeds the daemon, applied over the file. `overrides` are ``section.key=value`` from --set.
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd()
+    settings: dict[tuple[str, str], _Setting] = {}
+
+    defaults = _Source("the default", cwd, textual=False)
+    for section, fields in _SCHEMA.items():
+        for key, field in fields.items():
+            settings[section, key] = _read(section, key, field.default_for(layout), defaults)
+
+    path, chosen_by = _choose_config_file(layout, config_file, env, cwd)
+    for (section, key), raw, source in _read_toml(path, chosen_by):
+        settings[section, key] = _read(section, key, raw, source)
+
+    embedded = _Source("in the settings given to the embedded daemon", cwd, textual=False)
+    for (section, key), raw, source in _tables(data or {}, embedded):
+        settings[section, key] = _read(section, key, raw, source)
+
+    for name in sorted(env):
+        if name.startswith("KIZUNA_") and name not in RESERVED_ENV_VARS:
+            section, key = _env_key(name)
+            source = _Source(f"from environment variable {name}", cwd, textual=True)
+            settings[section, key] = _read(section, key, env[name], source)
+
+    overridden = _Source("from --set", cwd, textual=True)
+    for override in overrides:
+        name, sep, text = override.partition("=")
+        if not sep:
+            raise ConfigError(
+                f"--set expects section.key=value, got {_shown(override)}", key=override
+            )
+        section, _, key = name.strip().partition(".")
+        _check_known(section, key, overridden)
+        settings[section, key] = _read(section, key, text, overridden)
+
+    _check_together(settings)
+    return _build(settings, layout, path)
+
+
+def config_to_toml_dict(config: Config) -> dict[str, dict[str, object]]:
+    """The effective configuration as TOML-shaped plain data (paths as str, lists for tuples).
+
+    `paths.home` is left out when unset: TOML has no null.
+    """
+    result: dict[str, dict[str, object]] = {}
+    for section in dataclasses.fields(config):
+        values = getattr(config, section.name)
+        table: dict[str, object] = {}
+        for field in dataclasses.fields(values):
+            value = getattr(values, field.name)
+            if value is not None:
+                table[field.name] = _to_plain(value)
+        result[section.name] = table
+    return result
+
+
+def _to_plain(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_to_plain(item) for item in value]
+    if isinstance(value, Path | StrEnum):
+        return str(value)
+    return value
+
+
+def _choose_config_file(
+    layout: Layout, config_file: Path | None, env: Mapping[str, str], cwd: Path
+) -> tuple[Path, str | None]:
+    """The file to read and, when the user named it, how (it must then exist)."""
+    if config_file is not None:
+        chosen, chosen_by = os.fspath(config_file), "from --config"
+    elif env.get("KIZUNA_CONFIG"):
+        chosen, chosen_by = env["KIZUNA_CONFIG"], "from environment variable KIZUNA_CONFIG"
+    else:
+        return layout.config_file, None
+    return Path(os.path.abspath(cwd / os.path.expanduser(chosen))), chosen_by
+
+
+def _read_toml(path: Path, chosen_by: str | None) -> list[tuple[tuple[str, str], object, _Source]]:
+    """The (key, value, source) triples in the file; a missing default file holds none."""
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except FileNotFoundError:
+        if chosen_by is None:
+            return []
+        raise ConfigError(
+            f"paths.config_file: the config file does not exist, got {_shown(str(path))} "
+            f"({chosen_by})",
+            key="paths.config_file",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read config file {path}: {error.strerror}", key="paths.config_file"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {error}", key="paths.config_file"
+        ) from None
+
+    return _tables(document, _Source(f"in {path}", path.parent, textual=False))
+
+
+def _tables(
+    document: Mapping[str, Any], source: _Source
+) -> list[tuple[tuple[str, str], object, _Source]]:
+    """The (key, value, source) triples of a TOML-shaped mapping of sections."""
+    triples = []
+    for section, table in document.items():
+        _check_known(section, None, source)
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{section}: expected a table [{section}], got {_shown(table)} ({source.label})",
+                key=section,
+            )
+        for key, raw in table.items():
+            _check_known(section, key, source)
+            triples.append(((section, key), raw, source))
+    return triples
+
+
+def _env_key(name: str) -> tuple[str, str]:
+    if name in _ENV_NAMES:
+        return _ENV_NAMES[name]
+    known = sorted(_ENV_NAMES) + sorted(RESERVED_ENV_VARS)
+    raise ConfigError(
+        f"unknown environment variable {name}{_suggestion(name, known)}; "
+        "configuration variables are named KIZUNA_<SECTION>_<KEY>",
+        key=name,
+    )
+
+
+def _check_known(section: str, key: str | None, source: _Source) -> None:
+    """Refuses a section (key None) or section.key the schema lacks, suggesting a close name."""
+    if section not in _SCHEMA:
+        hint = (
+            "; paths come from --home / KIZUNA_HOME and --config"
+            if section == "paths"
+            else _suggestion(section, list(_SCHEMA))
+        )
+        raise ConfigError(f"unknown section {section!r} {source.label}{hint}", key=section)
+    if key is not None and key not in _SCHEMA[section]:
+        name = f"{section}.{key}"
+        raise ConfigError(
+            f"unknown key {name!r} {source.label}{_suggestion(key, list(_SCHEMA[section]))}",
+            key=name,
+        )
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read(section: str, key: str, raw: object, source: _Source) -> _Setting:
+    kind = _SCHEMA[section][key].kind
+    try:
+        parsed = kind.from_text(raw) if source.textual and isinstance(raw, str) else raw
+        return _Setting(kind.check(parsed, source.base_dir), source)
+    except _Invalid as invalid:
+        detail = invalid.detail or f"expected {kind.expected}"
+        shown = raw if invalid.value is None else invalid.value
+        raise ConfigError(
+            f"{section}.{key}: {detail}, got {_shown(shown)} ({source.label})",
+            key=f"{section}.{key}",
+        ) from None
+
+
+def _check_together(settings: Mapping[tuple[str, str], _Setting]) -> None:
+    """Rules that involve more than one key, checked once every source has been applied."""
+    interval = settings["discovery", "interval_secs"]
+    timeout = settings["discovery", "timeout_secs"]
+    if _as_int(timeout.value) < _as_int(interval.value):
+        raise ConfigError(
+            f"discovery.timeout_secs: must be at least discovery.interval_secs "
+            f"({interval.value!r}, {interval.source.label}), "
+            f"got {timeout.value!r} ({timeout.source.label})",
+            key="discovery.timeout_secs",
+        )
+    ipv4 = settings["discovery", "ipv4"]
+    ipv6 = settings["discovery", "ipv6"]
+    if not ipv4.value and not ipv6.value:
+        raise ConfigError(
+            "discovery.ipv4 and discovery.ipv6: at least one must be true, got "
+            f"ipv4={ipv4.value!r} ({ipv4.source.label}) and "
+            f"ipv6={ipv6.value!r} ({ipv6.source.label})",
+            key="discovery.ipv4",
+        )
+
+
+def _as_int(value: object) -> int:
+    assert isinstance(value, int)  # the schema checked it
+    return value
+
+
+def _build(settings: Mapping[tuple[str, str], _Setting], layout: Layout, path: Path) -> Config:
+    def section(name: str) -> dict[str, Any]:
+        # Any: each value was checked by the kind declared for its dataclass field.
+        return {key: settings[name, key].value for key in _SCHEMA[name]}
+
+    return Config(
+        identity=IdentityConfig(**section("identity")),
+        discovery=DiscoveryConfig(**section("discovery")),
+        security=SecurityConfig(**section("security")),
+        networking=NetworkingConfig(**section("networking")),
+        api=ApiConfig(**section("api")),
+        plugins=PluginsConfig(**section("plugins")),
+        paths=PathsConfig(
+            home=layout.home,
+            config_file=path,
+            data_dir=layout.data_dir,
+            runtime_dir=layout.runtime_dir,
+        ),
+    )
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."

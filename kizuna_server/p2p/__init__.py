@@ -1,0 +1,1 @@
+"""I/O with other devices: identity (certificates), discovery (mDNS) and peer links."""

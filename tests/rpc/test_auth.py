@@ -1,0 +1,106 @@
+"""Access to the control API: the Unix socket's modes, the TCP listener's bearer token."""
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+from kizuna.v1 import node_service_pb2, node_service_pb2_grpc
+from kizuna_client import ApiTokenInvalidError, Kizuna, error_from_rpc
+
+from kizuna_server.app import Daemon
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    return {"api": {"tcp_address": "127.0.0.1:0"}}
+
+
+def _tcp(daemon: Daemon) -> str:
+    return next(e.address for e in daemon.api_endpoints if e.transport == "tcp")
+
+
+async def _get_node(target: str, metadata: tuple[tuple[str, str], ...]) -> str:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = node_service_pb2_grpc.NodeServiceStub(channel)
+        response = await stub.GetNode(node_service_pb2.GetNodeRequest(), metadata=metadata)
+        return response.node.device_id
+
+
+def test_files_are_private(daemon: Daemon) -> None:
+    config = daemon.config
+    assert stat.S_IMODE(config.api.socket_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.paths.runtime_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(config.api.token_file.stat().st_mode) == 0o600
+    assert len(config.api.token_file.read_text().strip()) == 64  # 256 bits, hex
+
+
+def test_tcp_listens_on_loopback_only(daemon: Daemon) -> None:
+    assert _tcp(daemon).startswith("127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (),
+        (("authorization", "Bearer " + "0" * 64),),
+        (("authorization", "Basic abc"),),
+        (("authorization", "Bearer"),),
+    ],
+    ids=["missing", "wrong", "wrong-scheme", "empty"],
+)
+async def test_tcp_without_the_token_is_unauthenticated(
+    daemon: Daemon, metadata: tuple[tuple[str, str], ...]
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await _get_node(_tcp(daemon), metadata)
+    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert isinstance(error_from_rpc(failure.value), ApiTokenInvalidError)
+
+
+async def test_tcp_with_the_token_works(daemon: Daemon) -> None:
+    token = daemon.config.api.token_file.read_text().strip()
+    device_id = await _get_node(_tcp(daemon), (("authorization", f"Bearer {token}"),))
+    assert daemon.identity is not None and device_id == daemon.identity.device_id
+
+
+async def test_unix_socket_needs_no_token(daemon: Daemon) -> None:
+    device_id = await _get_node(f"unix:{daemon.config.api.socket_path}", ())
+    assert daemon.identity is not None and device_id == daemon.identity.device_id
+
+
+async def test_client_reads_token_file_for_tcp_target(daemon: Daemon) -> None:
+    async with Kizuna(home=daemon.config.paths.home, target=_tcp(daemon)) as k:
+        assert (await k.node()).state == "ready"
+    with pytest.raises(ApiTokenInvalidError):
+        async with Kizuna(target=_tcp(daemon), token="f" * 64) as k:
+            pass
+
+
+async def test_token_is_kept_across_restarts(daemon: Daemon, home: Path) -> None:
+    first = daemon.config.api.token_file.read_text()
+    await daemon.stop(grace=0)
+    from tests.conftest import make_config
+
+    again = Daemon(make_config(home, {"api": {"tcp_address": "127.0.0.1:0"}}))
+    await again.start()
+    try:
+        assert again.config.api.token_file.read_text() == first
+    finally:
+        await again.stop(grace=0)
+
+
+async def test_token_file_readable_by_others_is_refused(home: Path) -> None:
+    from kizuna_server.rpc.token import ApiTokenFileError
+    from tests.conftest import make_config
+
+    config = make_config(home, {"api": {"tcp_address": "127.0.0.1:0"}})
+    config.api.token_file.parent.mkdir(parents=True, mode=0o700)
+    config.api.token_file.write_text("a" * 64)
+    config.api.token_file.chmod(0o644)
+    daemon = Daemon(config)
+    with pytest.raises(ApiTokenFileError, match="chmod 600"):
+        await daemon.start()
+    assert not config.api.socket_path.exists()  # nothing left listening
