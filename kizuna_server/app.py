@@ -23,6 +23,7 @@ import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+
 from kizuna.v1 import (
     event_pb2,
     event_service_pb2,
@@ -31,7 +32,6 @@ from kizuna.v1 import (
     node_service_pb2,
     node_service_pb2_grpc,
 )
-
 from kizuna_server import __version__
 from kizuna_server.config import Config, parse_host_port
 from kizuna_server.core.events import EventLog, NodeStateChanged, Payload
@@ -41,7 +41,7 @@ from kizuna_server.files import ensure_private_directory, write_file_atomically
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
 from kizuna_server.rpc.convert import encode_event, node_to_proto
 from kizuna_server.rpc.events import EventServicer
-from kizuna_server.rpc.interceptors import ApiInterceptor
+from kizuna_server.rpc.interceptors import ApiInterceptor, InFlightCalls
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.token import load_or_create_token
 from kizuna_server.rpc.unimplemented import add_pending_services
@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 
 #: Largest control-API message (uploads and frames are at most 4 MiB of payload).
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: Concurrent calls on one client connection (event subscriptions and streams included).
+MAX_STREAMS_PER_CONNECTION = 1024
+#: Request headers, including the bearer token.
+MAX_METADATA_BYTES = 16 * 1024
+#: After in-flight calls ended, how long their final statuses get to reach clients.
+_CLOSE_GRACE_SECS = 0.5
 #: AF_UNIX sun_path limit on Linux, minus the terminating NUL.
 MAX_SOCKET_PATH_BYTES = 107
 
@@ -81,6 +87,7 @@ class Daemon:
             queue_size=config.api.event_queue_size,
         )
         self._health = HealthServicer()
+        self._calls = InFlightCalls()
         self._listeners: list[_Listener] = []
         self._lock_fd: int | None = None
         self._stop_task: asyncio.Task[None] | None = None
@@ -116,7 +123,7 @@ class Daemon:
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         for name in _SERVICE_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._write_endpoint_file()
+        await asyncio.to_thread(self._write_endpoint_file)  # it fsyncs: keep it off the loop
         self.publish(NodeStateChanged(state=NodeState.READY.value))
         log.info("ready: %s", ", ".join(e.endpoint.target for e in self._listeners))
         if self._deferred_stop is not None:
@@ -186,8 +193,15 @@ class Daemon:
             self.state = NodeState.STOPPING
             self.publish(NodeStateChanged(state=NodeState.STOPPING.value, reason=reason))
             await self._health.enter_graceful_shutdown()
-            self.events.close()
-            await asyncio.gather(*(listener.server.stop(grace) for listener in self._listeners))
+            self.events.close()  # subscriptions drain and end with OK
+            ended = await self._calls.drain(grace)
+            if ended:
+                log.warning("%d calls were still running after %.1fs and were ended", ended, grace)
+            # New calls are refused by the gate already; this closes the connections, after
+            # a moment for the statuses just sent to leave.
+            await asyncio.gather(
+                *(listener.server.stop(_CLOSE_GRACE_SECS) for listener in self._listeners)
+            )
         finally:
             await self._release()
             self._stopped.set()
@@ -243,10 +257,13 @@ class Daemon:
 
     def _new_server(self, *, token: str | None) -> grpc.aio.Server:
         server = grpc.aio.server(
-            interceptors=[ApiInterceptor(token=token, refusal=self._refusal)],
+            interceptors=[ApiInterceptor(token=token, refusal=self._refusal, calls=self._calls)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                # Bounds on what one client can make the daemon hold (THREATS #28).
+                ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
+                ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.so_reuseport", 0),
             ],
         )

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from google.protobuf import json_format
+
 from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
-
 from kizuna_server import __version__
 from kizuna_server.errors import KizunaError as DaemonError
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from kizuna_client._layout import Layout
-
 from kizuna_server.core.device_id import parse_device_id
 from kizuna_server.errors import ConfigError, InvalidArgument
 

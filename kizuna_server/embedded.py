@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from kizuna_client._layout import resolve_layout
-
 from kizuna_server.app import Daemon
 from kizuna_server.config import load_config
 

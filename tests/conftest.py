@@ -5,6 +5,7 @@ port 0); nothing here sleeps to synchronise: readiness is the daemon's own banne
 """
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -15,13 +16,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from kizuna_client import Kizuna
 from kizuna_client._layout import resolve_layout
-
 from kizuna_server.app import Daemon
 from kizuna_server.config import Config, load_config
 
 READY_TIMEOUT = 20.0
+#: A callback or task step holding the event loop longer than this fails the test (STYLE #5).
+#: This guards against blocking calls (fsync, hashing, sync network) on the loop, not speed: it
+#: is far above any healthy step, so CPU starvation on a busy 2-core machine does not trip it.
+LOOP_BLOCK_LIMIT = 1.0
+
+
+@pytest.fixture(autouse=True)
+async def loop_never_blocks(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+    """Fails a test whose event loop ran one step for longer than LOOP_BLOCK_LIMIT."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = LOOP_BLOCK_LIMIT
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    slow = [r.getMessage() for r in records if r.name == "asyncio" and " took " in r.getMessage()]
+    assert not slow, f"the event loop was blocked: {slow}"
 
 
 @pytest.fixture

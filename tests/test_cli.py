@@ -52,32 +52,25 @@ async def test_config_shows_effective_settings(daemon_process: DaemonProcess, ho
 async def test_events_json_lines(daemon_process: DaemonProcess, home: Path) -> None:
     await daemon_process.start()
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kizuna_server",
-        "events",
-        "--home",
-        str(home),
-        "--json",
-        "--after",
-        "0",
-        "--type",
-        "node_state_changed",
+        *(sys.executable, "-m", "kizuna_server", "events", "--home", str(home), "--json"),
+        *("--after", "1", "--type", "node_state_changed"),
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
     try:
         async with asyncio.timeout(TIMEOUT):
-            # after 0 means live only; stop the daemon so a live event arrives and the stream ends
+            # "ready" (sequence 2) is replayed first: then the subscription is surely in place.
+            lines = [(await process.stdout.readline()).decode()]
             code, _, _ = await _kizuna("stop", "--home", str(home))
             assert code == 0
-            lines = (await process.stdout.read()).decode().splitlines()
-            assert await process.wait() == 0
+            lines += (await process.stdout.read()).decode().splitlines()
+            assert await process.wait() == 0  # the stream ended cleanly at shutdown
     finally:
         if process.returncode is None:
             process.kill()
     events = [json.loads(line) for line in lines]
-    assert events[-1]["nodeStateChanged"]["state"] == "STATE_STOPPING"
+    states = [e["nodeStateChanged"]["state"] for e in events]
+    assert states == ["STATE_READY", "STATE_STOPPING"]
     assert all("sequence" in e and "runId" in e for e in events)
 
 

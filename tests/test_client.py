@@ -9,6 +9,7 @@ import grpc.aio
 import pytest
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
+
 from kizuna_client import (
     DaemonUnavailableError,
     InvalidArgumentError,
@@ -20,7 +21,6 @@ from kizuna_client import (
     error_from_rpc,
 )
 from kizuna_client.errors import ERRORS_BY_REASON
-
 from kizuna_server.app import Daemon
 from kizuna_server.rpc.errors import reason_names
 

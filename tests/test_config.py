@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from kizuna_client._layout import resolve_layout
 
+from kizuna_client._layout import resolve_layout
 from kizuna_server.config import (
     PLUGINS,
     RESERVED_ENV_VARS,

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from kizuna_client._layout import Layout, resolve_layout
 
 

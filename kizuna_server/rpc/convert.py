@@ -9,8 +9,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from kizuna.v1 import config_pb2, errors_pb2, event_pb2, node_pb2
 
+from kizuna.v1 import config_pb2, errors_pb2, event_pb2, node_pb2
 from kizuna_server import PROTOCOL_VERSION, __version__
 from kizuna_server.config import Config
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged, Payload

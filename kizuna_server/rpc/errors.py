@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
-from kizuna.v1 import errors_pb2
 
+from kizuna.v1 import errors_pb2
 from kizuna_server.errors import KizunaError
 
 DOMAIN = "kizuna.v1"

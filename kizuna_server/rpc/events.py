@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc.aio
-from kizuna.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 
+from kizuna.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 from kizuna_server.core.events import Batch, EventLog
 from kizuna_server.errors import InvalidArgument
 from kizuna_server.rpc.convert import event_type_names

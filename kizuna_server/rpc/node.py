@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import grpc.aio
-from kizuna.v1 import node_pb2, node_service_pb2, node_service_pb2_grpc
 
+from kizuna.v1 import node_pb2, node_service_pb2, node_service_pb2_grpc
 from kizuna_server.config import Config
 from kizuna_server.errors import InvalidArgument
 from kizuna_server.rpc.convert import config_to_proto

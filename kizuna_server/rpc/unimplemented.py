@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc.aio
 from google.protobuf.descriptor import ServiceDescriptor
+
 from kizuna.v1 import (
     command_service_pb2,
     command_service_pb2_grpc,
@@ -20,7 +21,6 @@ from kizuna.v1 import (
     transfer_service_pb2,
     transfer_service_pb2_grpc,
 )
-
 from kizuna_server.errors import NotImplementedCapability
 
 

@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from kizuna.v1 import node_pb2
 from kizuna_client import Kizuna, KizunaEvent
-
 from tests.conftest import DaemonProcess
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import grpc
 import grpc.aio
 import pytest
+
 from kizuna.v1 import node_service_pb2, node_service_pb2_grpc
 from kizuna_client import ApiTokenInvalidError, Kizuna, error_from_rpc
-
 from kizuna_server.app import Daemon
 
 

@@ -1,7 +1,6 @@
 """Conversions: every event type maps to an Event payload field, and back."""
 
 from kizuna.v1 import event_pb2
-
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged
 from kizuna_server.rpc.convert import encode_event, event_type_names
 

@@ -7,9 +7,9 @@ from typing import Any
 import grpc
 import grpc.aio
 import pytest
+
 from kizuna.v1 import node_pb2, node_service_pb2
 from kizuna_client import InvalidArgumentError, Kizuna, ShuttingDownError
-
 from kizuna_server.app import Daemon
 
 

@@ -5,8 +5,8 @@ import grpc.aio
 import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
-from kizuna_client import NotImplementedByDaemonError, error_from_rpc
 
+from kizuna_client import NotImplementedByDaemonError, error_from_rpc
 from kizuna_server.app import Daemon
 from kizuna_server.rpc.unimplemented import PENDING
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import grpc
 import grpc.aio
 from google.protobuf.duration_pb2 import Duration
+
 from kizuna.v1 import (
     command_pb2,
     command_service_pb2,
@@ -40,7 +41,6 @@ from kizuna.v1 import (
     transfer_service_pb2,
     transfer_service_pb2_grpc,
 )
-
 from kizuna_client._layout import resolve_layout
 from kizuna_client.errors import (
     ERRORS_BY_REASON,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from kizuna.v1 import command_pb2, event_pb2, event_service_pb2, node_pb2, peer_pb2, transfer_pb2
 
 
