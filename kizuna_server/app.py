@@ -25,9 +25,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from kizuna.v1 import (
-    event_pb2,
     event_service_pb2,
-    event_service_pb2_grpc,
     node_pb2,
     node_service_pb2,
     node_service_pb2_grpc,
@@ -39,9 +37,9 @@ from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem, Subsystem
 from kizuna_server.errors import KizunaError, ShuttingDown
 from kizuna_server.files import ensure_private_directory, write_file_atomically
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
-from kizuna_server.rpc.convert import encode_event, node_to_proto
-from kizuna_server.rpc.events import EventServicer
-from kizuna_server.rpc.interceptors import ApiInterceptor, InFlightCalls
+from kizuna_server.rpc.convert import node_to_proto, node_with_status
+from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
+from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.token import load_or_create_token
 from kizuna_server.rpc.unimplemented import add_pending_services
@@ -81,8 +79,8 @@ class Daemon:
         self.state = NodeState.STARTING
         self.start_time = time.time()
         self.identity: Identity | None = None
-        self.events: EventLog[event_pb2.Event] = EventLog(
-            encode=encode_event(self.run_id),
+        self.events: EventLog[bytes] = EventLog(
+            encode=encode_for_subscribers(self.run_id),
             replay_size=config.api.event_replay_size,
             queue_size=config.api.event_queue_size,
         )
@@ -95,6 +93,7 @@ class Daemon:
         self._started = False
         self._hurried: set[asyncio.Task[None]] = set()
         self._deferred_stop: tuple[float | None, str] | None = None
+        self._node: node_pb2.Node | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -256,8 +255,7 @@ class Daemon:
         os.chmod(socket_path, 0o600)
 
     def _new_server(self, *, token: str | None) -> grpc.aio.Server:
-        server = grpc.aio.server(
-            interceptors=[ApiInterceptor(token=token, refusal=self._refusal, calls=self._calls)],
+        raw = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -267,10 +265,11 @@ class Daemon:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(self), server)
-        event_service_pb2_grpc.add_EventServiceServicer_to_server(
-            EventServicer(self.events, self.run_id), server
+        server = GuardedServer(
+            raw, CallPolicy(token=token, refusal=self._refusal, calls=self._calls)
         )
+        node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(self), server)
+        EventServicer(self.events, self.run_id).register(server)
         pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -324,15 +323,15 @@ class Daemon:
 
     def describe(self) -> node_pb2.Node:
         """This device as a kizuna.v1.Node."""
-        assert self.identity is not None
-        return node_to_proto(
-            identity=self.identity,
-            config=self.config,
-            state=self.state,
-            start_time=self.start_time,
-            api_endpoints=self.api_endpoints,
-            subsystems=self.subsystems(),
-        )
+        if self._node is None:  # built once: identity and listeners are fixed after start
+            assert self.identity is not None
+            self._node = node_to_proto(
+                identity=self.identity,
+                config=self.config,
+                start_time=self.start_time,
+                api_endpoints=self.api_endpoints,
+            )
+        return node_with_status(self._node, self.state, self.subsystems())
 
     def subsystems(self) -> list[Subsystem]:
         """State of each subsystem, in a stable order."""

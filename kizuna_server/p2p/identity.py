@@ -8,6 +8,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
@@ -48,12 +49,12 @@ class Identity:
     private_key_pem: bytes = field(repr=False)
     """PKCS8, unencrypted: the file's mode (0600) is its protection."""
 
-    @property
+    @cached_property
     def device_id_display(self) -> str:
         """The ID grouped in fours, for people to compare."""
         return format_device_id(self.device_id)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the certificate DER as ``ab:cd:...``."""
         return certificate_fingerprint(self.certificate)

@@ -107,12 +107,10 @@ def node_to_proto(
     *,
     identity: Identity,
     config: Config,
-    state: NodeState,
     start_time: float,
     api_endpoints: Iterable[ApiEndpoint],
-    subsystems: Iterable[Subsystem],
 ) -> node_pb2.Node:
-    """This device as a kizuna.v1.Node."""
+    """The parts of this device's kizuna.v1.Node that stay fixed while the daemon runs."""
     return node_pb2.Node(
         device_id=identity.device_id,
         device_id_display=identity.device_id_display,
@@ -123,16 +121,25 @@ def node_to_proto(
         protocol_version=PROTOCOL_VERSION,
         api_endpoints=[endpoint_to_proto(e) for e in api_endpoints],
         start_time=timestamp(start_time),
-        state=_node_state(state),
-        subsystems=[
-            node_pb2.Subsystem(
-                name=s.name,
-                state=_enum(node_pb2.Subsystem.State, "STATE_", s.state.value),
-                detail=s.detail,
-            )
-            for s in subsystems
-        ],
     )
+
+
+def node_with_status(
+    fixed: node_pb2.Node, state: NodeState, subsystems: Iterable[Subsystem]
+) -> node_pb2.Node:
+    """A copy of `fixed` with the current state and subsystems filled in."""
+    node = node_pb2.Node()
+    node.CopyFrom(fixed)
+    node.state = _node_state(state)
+    node.subsystems.extend(
+        node_pb2.Subsystem(
+            name=s.name,
+            state=_enum(node_pb2.Subsystem.State, "STATE_", s.state.value),
+            detail=s.detail,
+        )
+        for s in subsystems
+    )
+    return node
 
 
 def config_to_proto(config: Config) -> config_pb2.Config:

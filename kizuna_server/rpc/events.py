@@ -1,39 +1,67 @@
 """EventService: streams the event log to subscribers, batching what is ready together.
 
-Each subscriber drains its own bounded subscription, so one that stops reading only fills its
-own queue (and then sees a gap); the publisher and other subscribers never wait for it.
+Each event is serialized once, at publish time, as a one-event SubscribeEventsResponse. A
+response to a subscriber is the concatenation of such chunks (protobuf defines concatenated
+messages as merged ones, and repeated fields append), so fan-out costs no per-subscriber
+encoding. Each subscriber drains its own bounded subscription, so one that stops reading only
+fills its own queue (and then sees a gap); the publisher and other subscribers never wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import grpc
 import grpc.aio
 
-from kizuna.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
-from kizuna_server.core.events import Batch, EventLog
+from kizuna.v1 import event_service_pb2
+from kizuna_server.core.events import Batch, EventLog, Gap, Payload
 from kizuna_server.errors import InvalidArgument
-from kizuna_server.rpc.convert import event_type_names
+from kizuna_server.rpc.convert import encode_event, event_type_names
 
 #: Upper bound on events per response: keeps messages small while batching bursts.
 MAX_BATCH = 256
+SERVICE = "kizuna.v1.EventService"
 
 
-class EventServicer(event_service_pb2_grpc.EventServiceServicer):
-    """Thin adapter from SubscribeEvents to the event log."""
+def encode_for_subscribers(run_id: str) -> Callable[[int, float, Payload], bytes]:
+    """The event log's encode hook: each event as the bytes of a one-event response."""
+    encode = encode_event(run_id)
 
-    def __init__(self, log: EventLog[event_pb2.Event], run_id: str) -> None:
+    def chunk(sequence: int, now: float, payload: Payload) -> bytes:
+        response = event_service_pb2.SubscribeEventsResponse()
+        response.events.append(encode(sequence, now, payload))
+        return response.SerializeToString()
+
+    return chunk
+
+
+class EventServicer:
+    """Thin adapter from SubscribeEvents to the event log. Responses leave as bytes."""
+
+    def __init__(self, log: EventLog[bytes], run_id: str) -> None:
         self._log = log
         self._run_id = run_id
         self._type_names = event_type_names()
+
+    def register(self, server: grpc.aio.Server) -> None:
+        """Adds the service with a pass-through serializer for the pre-encoded responses."""
+        handler = grpc.unary_stream_rpc_method_handler(
+            self.SubscribeEvents,
+            request_deserializer=event_service_pb2.SubscribeEventsRequest.FromString,
+            response_serializer=None,
+        )
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, {"SubscribeEvents": handler}),)
+        )
 
     async def SubscribeEvents(
         self,
         request: event_service_pb2.SubscribeEventsRequest,
         context: grpc.aio.ServicerContext[Any, Any],
-    ) -> AsyncIterator[event_service_pb2.SubscribeEventsResponse]:
+    ) -> AsyncIterator[bytes]:
         types = {self._type_name(t) for t in request.types}
         restarted = bool(request.run_id) and request.run_id != self._run_id
         after: int | None = None
@@ -65,12 +93,16 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         return name
 
 
-def _response(batch: Batch[event_pb2.Event]) -> event_service_pb2.SubscribeEventsResponse:
-    response = event_service_pb2.SubscribeEventsResponse(
-        events=[entry.encoded for entry in batch.entries]
-    )
+def _response(batch: Batch[bytes]) -> bytes:
+    chunks = [entry.encoded for entry in batch.entries]
     if batch.gap is not None:
-        response.gap.first_sequence = batch.gap.first_sequence
-        response.gap.last_sequence = batch.gap.last_sequence
-        response.gap.reason = batch.gap.reason
-    return response
+        chunks.insert(0, _gap_chunk(batch.gap))
+    return b"".join(chunks)
+
+
+def _gap_chunk(gap: Gap) -> bytes:
+    response = event_service_pb2.SubscribeEventsResponse()
+    response.gap.first_sequence = gap.first_sequence
+    response.gap.last_sequence = gap.last_sequence
+    response.gap.reason = gap.reason
+    return response.SerializeToString()

@@ -38,3 +38,21 @@ def test_encode_builds_the_event_once_with_time_and_run() -> None:
     assert event.node_state_changed.state == 2
     error = encode(8, 0.0, ErrorOccurred(reason="INTERNAL", message="m", subsystem="s"))
     assert error.error.error.message == "m" and error.error.subsystem == "s"
+
+
+def test_concatenated_chunks_parse_as_one_batched_response() -> None:
+    from kizuna.v1 import event_service_pb2
+    from kizuna_server.core.events import Batch, Entry, Gap
+    from kizuna_server.rpc.events import _response, encode_for_subscribers
+
+    chunk = encode_for_subscribers("run-2")
+    payloads = [ErrorOccurred(reason="INTERNAL", message=f"m{n}", subsystem="s") for n in range(3)]
+    entries = tuple(
+        Entry(n, 1.0, "error", p, chunk(n, 1.0, p)) for n, p in enumerate(payloads, start=5)
+    )
+    batch = Batch(gap=Gap(2, 4, "slow_consumer"), entries=entries)
+    response = event_service_pb2.SubscribeEventsResponse.FromString(_response(batch))
+    assert [e.sequence for e in response.events] == [5, 6, 7]
+    assert [e.error.error.message for e in response.events] == ["m0", "m1", "m2"]
+    assert (response.gap.first_sequence, response.gap.last_sequence) == (2, 4)
+    assert response.gap.reason == "slow_consumer"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from google.protobuf.message import Message
@@ -267,23 +268,22 @@ class KizunaEvent:
     """
 
     sequence: int
-    time: datetime | None
     run_id: str
     type: str
     payload: Message
     message: event_pb2.Event = field(repr=False, compare=False)
+
+    @cached_property
+    def time(self) -> datetime | None:
+        """When it happened (converted on first use: most consumers never read it)."""
+        return _time(self.message.time, self.message.HasField("time"))
 
     @classmethod
     def from_proto(cls, event: event_pb2.Event) -> KizunaEvent:
         kind = event.WhichOneof("payload") or "unspecified"
         payload: Message = getattr(event, kind) if kind != "unspecified" else event
         return cls(
-            sequence=event.sequence,
-            time=_time(event.time, event.HasField("time")),
-            run_id=event.run_id,
-            type=kind,
-            payload=payload,
-            message=event,
+            sequence=event.sequence, run_id=event.run_id, type=kind, payload=payload, message=event
         )
 
 

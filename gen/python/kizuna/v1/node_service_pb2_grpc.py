@@ -74,8 +74,9 @@ class NodeServiceServicer:
 
     def Shutdown(self, request, context):
         """Stops the daemon gracefully. The response is sent first; then new calls are refused with
-        SHUTTING_DOWN, in-flight calls get up to the grace period to finish, event subscriptions
-        end with status OK after a final node-state event, and the process exits.
+        SHUTTING_DOWN, event subscriptions end with status OK after a final node-state event,
+        in-flight calls get up to the grace period to finish (calls still running after it end with
+        SHUTTING_DOWN), and the process exits.
         Errors: INVALID_ARGUMENT (grace out of range).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

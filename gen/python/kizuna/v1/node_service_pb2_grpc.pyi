@@ -43,8 +43,9 @@ class NodeServiceStub:
     """
     Shutdown: _grpc.UnaryUnaryMultiCallable[_node_service_pb2.ShutdownRequest, _node_service_pb2.ShutdownResponse]
     """Stops the daemon gracefully. The response is sent first; then new calls are refused with
-    SHUTTING_DOWN, in-flight calls get up to the grace period to finish, event subscriptions
-    end with status OK after a final node-state event, and the process exits.
+    SHUTTING_DOWN, event subscriptions end with status OK after a final node-state event,
+    in-flight calls get up to the grace period to finish (calls still running after it end with
+    SHUTTING_DOWN), and the process exits.
     Errors: INVALID_ARGUMENT (grace out of range).
     """
 
@@ -63,8 +64,9 @@ class NodeServiceAsyncStub(NodeServiceStub):
     """
     Shutdown: _aio.UnaryUnaryMultiCallable[_node_service_pb2.ShutdownRequest, _node_service_pb2.ShutdownResponse]  # type: ignore[assignment]
     """Stops the daemon gracefully. The response is sent first; then new calls are refused with
-    SHUTTING_DOWN, in-flight calls get up to the grace period to finish, event subscriptions
-    end with status OK after a final node-state event, and the process exits.
+    SHUTTING_DOWN, event subscriptions end with status OK after a final node-state event,
+    in-flight calls get up to the grace period to finish (calls still running after it end with
+    SHUTTING_DOWN), and the process exits.
     Errors: INVALID_ARGUMENT (grace out of range).
     """
 
@@ -98,8 +100,9 @@ class NodeServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_node_service_pb2.ShutdownResponse, _abc.Awaitable[_node_service_pb2.ShutdownResponse]]:
         """Stops the daemon gracefully. The response is sent first; then new calls are refused with
-        SHUTTING_DOWN, in-flight calls get up to the grace period to finish, event subscriptions
-        end with status OK after a final node-state event, and the process exits.
+        SHUTTING_DOWN, event subscriptions end with status OK after a final node-state event,
+        in-flight calls get up to the grace period to finish (calls still running after it end with
+        SHUTTING_DOWN), and the process exits.
         Errors: INVALID_ARGUMENT (grace out of range).
         """
 

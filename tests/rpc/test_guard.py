@@ -1,4 +1,4 @@
-"""The API interceptor on a real grpc.aio server: error mapping and ending calls at a stop."""
+"""The call guard on a real grpc.aio server: token, error mapping, ending calls at a stop."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -10,7 +10,7 @@ import pytest
 
 from kizuna_client import InternalError, PeerNotFoundError, ShuttingDownError, error_from_rpc
 from kizuna_server.errors import KizunaError
-from kizuna_server.rpc.interceptors import ApiInterceptor, InFlightCalls
+from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 
 TIMEOUT = 20
 
@@ -50,11 +50,18 @@ class Behaviours:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[grpc.aio.Channel, Behaviours, InFlightCalls]]:
+def token() -> str | None:
+    return None
+
+
+@pytest.fixture
+async def served(
+    token: str | None,
+) -> AsyncIterator[tuple[grpc.aio.Channel, Behaviours, InFlightCalls]]:
     behaviours = Behaviours()
     calls = InFlightCalls()
-    server = grpc.aio.server(
-        interceptors=[ApiInterceptor(token=None, refusal=lambda: None, calls=calls)]
+    server = GuardedServer(
+        grpc.aio.server(), CallPolicy(token=token, refusal=lambda: None, calls=calls)
     )
     handlers = {
         "Hang": grpc.unary_unary_rpc_method_handler(behaviours.hang),
@@ -132,3 +139,15 @@ async def test_client_cancellation_is_not_reported_as_shutdown(served: Any) -> N
     # The wrapper forgets the call in the same step, before this test runs again.
     assert len(calls) == 0
     assert calls.ending is False
+
+
+@pytest.mark.parametrize("token", ["t0k3n"])
+async def test_token_checked_on_every_method(served: Any) -> None:
+    channel, behaviours, _ = served
+    behaviours.release.set()
+    hang = channel.unary_unary("/test.T/Hang")
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await hang(b"")
+    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert not behaviours.started.is_set()  # refused before the handler ran
+    assert await hang(b"", metadata=(("authorization", "Bearer t0k3n"),)) == b"late"

@@ -1,0 +1,257 @@
+"""Guards every control-API call: bearer token (TCP only), shutdown gate, and error mapping.
+
+Servicers raise `KizunaError`s; this is the one place they become gRPC statuses, so no servicer
+maps errors itself. Unexpected exceptions become INTERNAL without leaking their text, and calls
+cut short by a stop end with SHUTTING_DOWN. Each method is wrapped once, when `GuardedServer`
+registers its service, rather than per call by an interceptor: the guard sits on every call's
+path, so it should cost as little as a function call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+import grpc.aio
+
+from kizuna_server.errors import KizunaError, ShuttingDown
+from kizuna_server.rpc.errors import status_for
+
+log = logging.getLogger(__name__)
+
+#: Health and reflection stay reachable while the daemon stops, so probes see NOT_SERVING.
+_ALWAYS_OPEN = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+# The grpc stubs describe synchronous handlers; aio behaviours are coroutines and async
+# generators, so the wrappers below are typed loosely on purpose.
+Behavior = Callable[..., Any]
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ApiTokenInvalid(KizunaError):
+    """The TCP control API was called without the bearer token or with a wrong one."""
+
+    reason = "API_TOKEN_INVALID"
+
+
+async def abort_with(context: Context, error: KizunaError) -> NoReturn:
+    """Ends the call with the error's status code, message and ErrorInfo details."""
+    code, message, details = status_for(error)
+    await context.abort(code, message, trailing_metadata=(("grpc-status-details-bin", details),))
+
+
+class InFlightCalls:
+    """The tasks serving calls right now, so a stop can wait for them and end stragglers clearly.
+
+    A call still running when the grace period ends is cancelled and answered SHUTTING_DOWN,
+    instead of grpc's anonymous CANCELLED.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.ending = False
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+
+    def discard(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+
+    async def drain(self, grace: float) -> int:
+        """Waits up to `grace` seconds for in-flight calls; ends the rest. Returns how many."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        self.ending = True
+        stragglers = set(self._tasks)
+        for task in stragglers:
+            task.cancel()
+        if stragglers:
+            await asyncio.wait(stragglers)
+        return len(stragglers)
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """What every call on one listener must satisfy.
+
+    `token`: the bearer token the TCP listener requires (None on the Unix socket, whose 0600
+    mode in a 0700 directory is the access check). `refusal`: the error to refuse new calls with
+    (for example SHUTTING_DOWN), or None. `calls`: where in-flight calls are tracked.
+    """
+
+    token: str | None
+    refusal: Callable[[], KizunaError | None]
+    calls: InFlightCalls
+
+
+class Guard:
+    """Wraps one method's behaviour with the policy's checks and the error mapping."""
+
+    def __init__(self, method: str, policy: CallPolicy) -> None:
+        self.method = method
+        self.token = policy.token
+        self.refusal = None if method.startswith(_ALWAYS_OPEN) else policy.refusal
+        self.calls = policy.calls
+
+    def wrap(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        args = (handler.request_deserializer, handler.response_serializer)
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(self._unary(handler.unary_unary), *args)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(self._stream(handler.unary_stream), *args)
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(self._unary(handler.stream_unary), *args)
+        assert handler.stream_stream is not None
+        return grpc.stream_stream_rpc_method_handler(self._stream(handler.stream_stream), *args)
+
+    def _refused(self, context: Context) -> KizunaError | None:
+        if self.token is not None and not _bearer_matches(context, self.token):
+            return ApiTokenInvalid(
+                "missing or wrong API token: send 'authorization: Bearer <token>' with the token "
+                "from the daemon's api-token file"
+            )
+        return self.refusal() if self.refusal is not None else None
+
+    async def _fail(self, context: Context, exc: BaseException) -> None:
+        """Turns what ended a call into its status; returns only to let a cancellation through."""
+        if isinstance(exc, grpc.aio.AbortError):
+            return
+        if isinstance(exc, asyncio.CancelledError):
+            if self.calls.ending:
+                await abort_with(
+                    context, ShuttingDown("the daemon stopped before this call finished")
+                )
+            return  # the client went away, or grpc cancelled the call
+        if isinstance(exc, KizunaError):
+            await abort_with(context, exc)
+        log.error("unexpected error in %s", self.method, exc_info=exc)
+        await abort_with(
+            context, KizunaError(f"internal error in {self.method}; see the daemon log")
+        )
+
+    def _unary(self, behavior: Behavior) -> Behavior:
+        async def call(request: Any, context: Context) -> Any:
+            refused = self._refused(context)
+            if refused is not None:
+                await abort_with(context, refused)
+            task = asyncio.current_task()
+            assert task is not None
+            self.calls.add(task)
+            try:
+                return await behavior(request, context)
+            except (Exception, asyncio.CancelledError) as exc:
+                await self._fail(context, exc)
+                raise
+            finally:
+                self.calls.discard(task)
+
+        return call
+
+    def _stream(self, behavior: Behavior) -> Behavior:
+        if not inspect.isasyncgenfunction(behavior):
+            return self._unary(behavior)
+
+        async def call(request: Any, context: Context) -> AsyncIterator[Any]:
+            refused = self._refused(context)
+            if refused is not None:
+                await abort_with(context, refused)
+            task = asyncio.current_task()
+            assert task is not None
+            self.calls.add(task)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except (Exception, asyncio.CancelledError) as exc:
+                await self._fail(context, exc)
+                raise
+            finally:
+                self.calls.discard(task)
+
+        return call
+
+
+def _bearer_matches(context: Context, token: str) -> bool:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, presented = text.partition(" ")
+            return scheme.lower() == "bearer" and hmac.compare_digest(
+                presented.strip().encode(), token.encode()
+            )
+    return False
+
+
+class _GuardedGenericHandler(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """A generic handler whose method handlers come out guarded (built once per method)."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler[Any, Any], policy: CallPolicy) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._guarded: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
+
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method = handler_call_details.method
+        if method not in self._guarded:
+            handler = self._inner.service(handler_call_details)
+            self._guarded[method] = (
+                None if handler is None else Guard(method, self._policy).wrap(handler)
+            )
+        return self._guarded[method]
+
+
+class GuardedServer(grpc.aio.Server):
+    """A grpc.aio server that registers every service with its methods guarded by a policy.
+
+    Generated `add_XServicer_to_server` functions, health and reflection register on it as on
+    any server; everything else is delegated to the real server.
+    """
+
+    def __init__(self, server: grpc.aio.Server, policy: CallPolicy) -> None:
+        self._server = server
+        self._policy = policy
+
+    def add_generic_rpc_handlers(
+        self, generic_rpc_handlers: Iterable[grpc.GenericRpcHandler[Any, Any]]
+    ) -> None:
+        self._server.add_generic_rpc_handlers(
+            [_GuardedGenericHandler(h, self._policy) for h in generic_rpc_handlers]
+        )
+
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
+        # Not in the grpc type stubs, but present on grpc.aio servers since 1.62.
+        server: Any = self._server
+        server.add_registered_method_handlers(
+            service_name,
+            {
+                name: Guard(f"/{service_name}/{name}", self._policy).wrap(handler)
+                for name, handler in method_handlers.items()
+            },
+        )
+
+    def add_insecure_port(self, address: str) -> int:
+        return self._server.add_insecure_port(address)
+
+    def add_secure_port(self, address: str, server_credentials: grpc.ServerCredentials) -> int:
+        return self._server.add_secure_port(address, server_credentials)
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self._server.stop(grace)
+
+    async def wait_for_termination(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        return await self._server.wait_for_termination(timeout)
