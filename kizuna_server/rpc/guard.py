@@ -60,10 +60,14 @@ class InFlightCalls:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def add(self, task: asyncio.Task[Any]) -> None:
+    def enter(self) -> asyncio.Task[Any]:
+        """Records the current task as serving a call; pass it to `leave` when done."""
+        task = asyncio.current_task()
+        assert task is not None
         self._tasks.add(task)
+        return task
 
-    def discard(self, task: asyncio.Task[Any]) -> None:
+    def leave(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
 
     async def drain(self, grace: float) -> int:
@@ -143,16 +147,14 @@ class Guard:
             refused = self._refused(context)
             if refused is not None:
                 await abort_with(context, refused)
-            task = asyncio.current_task()
-            assert task is not None
-            self.calls.add(task)
+            task = self.calls.enter()
             try:
                 return await behavior(request, context)
             except (Exception, asyncio.CancelledError) as exc:
                 await self._fail(context, exc)
                 raise
             finally:
-                self.calls.discard(task)
+                self.calls.leave(task)
 
         return call
 
@@ -164,9 +166,7 @@ class Guard:
             refused = self._refused(context)
             if refused is not None:
                 await abort_with(context, refused)
-            task = asyncio.current_task()
-            assert task is not None
-            self.calls.add(task)
+            task = self.calls.enter()
             try:
                 async for item in behavior(request, context):
                     yield item
@@ -174,7 +174,7 @@ class Guard:
                 await self._fail(context, exc)
                 raise
             finally:
-                self.calls.discard(task)
+                self.calls.leave(task)
 
         return call
 
