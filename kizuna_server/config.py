@@ -1,6 +1,7 @@
 """The daemon's configuration: one typed, frozen `Config`, its schema and its loading rules.
 
-Precedence, lowest first: defaults < TOML file < `KIZUNA_<SECTION>_<KEY>` environment < `--set`.
+Precedence, lowest first: defaults < TOML file < an embedding app's settings <
+`KIZUNA_<SECTION>_<KEY>` environment < `--set`.
 """
 
 import dataclasses
