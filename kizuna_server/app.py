@@ -35,7 +35,12 @@ from kizuna_server.config import Config, parse_host_port
 from kizuna_server.core.events import EventLog, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem, SubsystemState
 from kizuna_server.errors import KizunaError, ShuttingDown
-from kizuna_server.files import ensure_private_directory, write_file_atomically
+from kizuna_server.files import (
+    check_private_directory,
+    ensure_private_directory,
+    remove_stale_socket,
+    write_file_atomically,
+)
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
@@ -54,8 +59,6 @@ MAX_STREAMS_PER_CONNECTION = 1024
 MAX_METADATA_BYTES = 16 * 1024
 #: After in-flight calls ended, how long their final statuses get to reach clients.
 _CLOSE_GRACE_SECS = 0.5
-#: AF_UNIX sun_path limit on Linux, minus the terminating NUL.
-MAX_SOCKET_PATH_BYTES = 107
 
 
 class StartupError(KizunaError):
@@ -115,14 +118,18 @@ class Daemon:
                 now=datetime.now(UTC),
             )
             await self._serve()
+            await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+            for name in _SERVICE_NAMES:
+                await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await asyncio.to_thread(self._write_endpoint_file)  # it fsyncs: keep it off the loop
         except BaseException:
+            # A failed start leaves nothing listening, no lock held, and stop() returning at once.
             await self._release()
+            self._stopped.set()
             raise
+        # READY only now: a stop requested before this point waits for the start to finish, so
+        # it can never race the steps above (for example re-creating daemon.json after it).
         self.state = NodeState.READY
-        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
-        for name in _SERVICE_NAMES:
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        await asyncio.to_thread(self._write_endpoint_file)  # it fsyncs: keep it off the loop
         self.publish(NodeStateChanged(state=NodeState.READY.value))
         log.info("ready: %s", ", ".join(e.endpoint.target for e in self._listeners))
         if self._deferred_stop is not None:
@@ -134,7 +141,9 @@ class Daemon:
 
         Asked while the daemon is still starting, the stop begins as soon as the start ends.
         """
-        if not self._started or self.state is NodeState.STARTING:
+        if self._stopped.is_set():
+            return
+        if self.state is NodeState.STARTING:
             self._deferred_stop = (grace, reason)
             return
         if self._stop_task is None:
@@ -149,6 +158,9 @@ class Daemon:
         streams end with OK, in-flight calls get `grace` seconds (default api.shutdown_grace_secs)
         to finish, then the listeners close and the runtime files are removed.
         """
+        if not self._started:
+            self._stopped.set()  # never started: nothing to stop
+            return
         self.request_stop(grace=grace, reason=reason)
         await self.wait_stopped()
 
@@ -160,13 +172,20 @@ class Daemon:
         """Starts, calls `on_ready`, and serves until SIGINT/SIGTERM or Shutdown.
 
         Signal handlers are installed before the start, so a signal at any moment stops the
-        daemon gracefully; a second signal stops it without waiting for in-flight calls.
+        daemon gracefully; a second signal stops it without waiting for in-flight calls, or
+        abandons a start that has not finished.
         """
         loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        assert main is not None
 
         def on_signal(signum: int) -> None:
-            if self._stop_task is None:
-                self.request_stop(reason=f"received {signal.Signals(signum).name}")
+            name = signal.Signals(signum).name
+            if self.state is NodeState.STARTING and self._deferred_stop is not None:
+                log.warning("second %s while starting: abandoning the start", name)
+                main.cancel()
+            elif self._stop_task is None:
+                self.request_stop(reason=f"received {name}")
             else:
                 log.warning("second signal: stopping without waiting for in-flight calls")
                 for listener in self._listeners:
@@ -222,17 +241,14 @@ class Daemon:
 
     async def _serve(self) -> None:
         api = self.config.api
-        socket_path = api.socket_path
-        if len(os.fsencode(socket_path)) > MAX_SOCKET_PATH_BYTES:
-            raise StartupError(
-                f"socket path {socket_path} is longer than {MAX_SOCKET_PATH_BYTES} bytes; "
-                "use a shorter --home or KIZUNA_HOME"
-            )
-        ensure_private_directory(socket_path.parent)
-        with contextlib.suppress(FileNotFoundError):
-            socket_path.unlink()  # stale: we hold the lock, so no live daemon owns it
+        socket_path = api.socket_path  # its length was checked with the configuration
+        if socket_path.parent != self.config.paths.runtime_dir:
+            check_private_directory(socket_path.parent, key="api.socket_path")
+        await asyncio.to_thread(remove_stale_socket, socket_path)
         unix = self._new_server(token=None)
-        old_umask = os.umask(0o077)  # the socket is created 0600, not chmod-ed later
+        # Created 0600 at bind time (then chmod-ed as well, in case grpc ever binds later). The
+        # umask is process-wide, but only for this instant on this thread, and only tightens.
+        old_umask = os.umask(0o077)
         try:
             if not unix.add_insecure_port(f"unix:{socket_path}"):
                 raise StartupError(f"cannot listen on unix:{socket_path}")

@@ -9,8 +9,8 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -30,13 +30,23 @@ if TYPE_CHECKING:
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def safe(text: str, limit: int = 120) -> str:
-    """Text from the daemon or peers made safe for a terminal: escaped, one line, bounded."""
-    cleaned = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Text from the daemon or peers made safe for a terminal: escaped, one line, bounded.
+
+    Control characters (C0, C1), format characters such as bidirectional overrides (Cf) and
+    line or paragraph separators (Zl, Zp) are shown as escapes, so a peer cannot move the
+    cursor, recolour the screen, reorder what is shown or fake extra lines.
+    """
+    cleaned = "".join(_escaped(ch) for ch in text[: limit * 2])
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _escaped(ch: str) -> str:
+    if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}:
+        code = ord(ch)
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return ch
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,8 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KizunaError, DaemonError) as exc:
         print(f"kizuna {args.command}: {safe(exc.message, 500)}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130  # interrupted, including a start abandoned by a second signal
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,7 +7,9 @@ half of either.
 
 import contextlib
 import os
+import socket
 import stat
+import tempfile
 from pathlib import Path
 
 from kizuna_server.errors import KizunaError
@@ -20,11 +22,14 @@ class UnsafePath(KizunaError):
 
 
 def write_file_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replaces `path` with `data`; the file has `mode` from its first byte on."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    """Replaces `path` with `data`; the file has `mode` (mkstemp's 0600 or tighter until then)
+    from its first byte on."""
+    # A fresh random name: a temp file left by a crash never blocks a later write.
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), mode)  # before any byte is written
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
@@ -61,3 +66,50 @@ def ensure_private_directory(path: Path) -> None:
         )
     if info.st_mode & 0o077:
         os.chmod(path, 0o700)
+
+
+def check_private_directory(path: Path, *, key: str) -> None:
+    """Checks, without changing anything, that only this user can add or replace files in `path`.
+
+    For directories the configuration points at (for example api.socket_path's), which the
+    daemon must not create or chmod: they may be someone's home or /tmp.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise UnsafePath(f"{key}: directory {path} does not exist") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafePath(f"{key}: {path} is not a directory (a symbolic link?)")
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise UnsafePath(
+            f"{key}: {path} must belong to this user and be writable by nobody else "
+            f"(owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}); "
+            "choose a private directory"
+        )
+
+
+def remove_stale_socket(path: Path) -> None:
+    """Removes a Unix socket left by a daemon that died; refuses anything else at `path`.
+
+    A socket someone still listens on (another daemon configured with the same path) and any
+    file that is not a socket are left alone, with an error saying so.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(info.st_mode):
+        raise UnsafePath(
+            f"{path} exists and is not a socket; remove it or choose another api.socket_path"
+        )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(os.fspath(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            pass  # nobody listens: stale
+        else:
+            raise UnsafePath(
+                f"another process is listening on {path}; stop it or choose another api.socket_path"
+            )
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

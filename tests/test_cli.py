@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kizuna_server.app import Daemon
 from kizuna_server.cli import main, safe
 from tests.conftest import DaemonProcess
 
@@ -115,7 +116,36 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
         ("evil\x1b[2Jname", "evil\\x1b[2Jname"),
         ("two\nlines", "two\\x0alines"),
         ("x" * 500, "x" * 119 + "…"),
+        ("bob\u202egpj.exe", "bob\\u202egpj.exe"),  # right-to-left override
+        ("one\u2028two", "one\\u2028two"),  # line separator
     ],
 )
 def test_peer_strings_are_made_safe_for_terminals(raw: str, shown: str) -> None:
     assert safe(raw) == shown
+
+
+async def test_hostile_event_text_reaches_the_terminal_escaped(daemon: Daemon) -> None:
+    from kizuna_server.core.events import ErrorOccurred
+
+    after = daemon.events.last_sequence
+    daemon.publish(
+        ErrorOccurred(
+            reason="INTERNAL",
+            message="\x1b[2J\x1b]0;pwned\x07evil\nsecond line\u202etxt.exe",
+            subsystem="test",
+        )
+    )
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "kizuna_server", "events"),
+        *("--home", str(daemon.config.paths.home), "--after", str(after)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), TIMEOUT)).decode()
+    finally:
+        process.kill()
+        await process.wait()
+    assert "error" in line
+    assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
+    assert line.count("\n") == 1  # one event, one line

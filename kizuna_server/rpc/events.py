@@ -76,6 +76,10 @@ class EventServicer:
             after_sequence=after, types=types, restarted=restarted, notify=wake.set
         )
         try:
+            start = event_service_pb2.SubscribeEventsResponse()
+            start.start.run_id = self._run_id
+            start.start.last_sequence = self._log.last_sequence
+            await context.write(start.SerializeToString())
             while True:
                 wake.clear()
                 batch = subscription.take(MAX_BATCH)

@@ -103,8 +103,11 @@ class Guard:
     def __init__(self, method: str, policy: CallPolicy) -> None:
         self.method = method
         self.token = policy.token
-        self.refusal = None if method.startswith(_ALWAYS_OPEN) else policy.refusal
-        self.calls = policy.calls
+        always_open = method.startswith(_ALWAYS_OPEN)
+        self.refusal = None if always_open else policy.refusal
+        # Health watches and reflection streams never end on their own; a stop does not wait
+        # for them (closing the listeners ends them).
+        self.calls = InFlightCalls() if always_open else policy.calls
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         args = (handler.request_deserializer, handler.response_serializer)
@@ -196,18 +199,19 @@ class _GuardedGenericHandler(grpc.GenericRpcHandler):  # type: ignore[type-arg]
     def __init__(self, inner: grpc.GenericRpcHandler[Any, Any], policy: CallPolicy) -> None:
         self._inner = inner
         self._policy = policy
-        self._guarded: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
+        self._guarded: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
-        if method not in self._guarded:
+        guarded = self._guarded.get(method)
+        if guarded is None:
             handler = self._inner.service(handler_call_details)
-            self._guarded[method] = (
-                None if handler is None else Guard(method, self._policy).wrap(handler)
-            )
-        return self._guarded[method]
+            if handler is None:
+                return None  # not this service's: never cached, so unknown names cost nothing
+            guarded = self._guarded[method] = Guard(method, self._policy).wrap(handler)
+        return guarded
 
 
 class GuardedServer(grpc.aio.Server):

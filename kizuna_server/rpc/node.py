@@ -12,6 +12,8 @@ from kizuna_server.errors import InvalidArgument
 from kizuna_server.rpc.convert import config_to_proto
 
 MAX_GRACE_SECS = 60.0
+#: The reason is logged and sent to every subscriber: keep it short.
+MAX_REASON_CHARS = 200
 
 
 class NodeControl(Protocol):
@@ -55,5 +57,10 @@ class NodeServicer(node_service_pb2_grpc.NodeServiceServicer):
                 )
         # The stop starts after this response is on its way; this call is in flight and so
         # gets the grace period like any other.
-        self._daemon.request_stop(grace=grace, reason=request.reason or "Shutdown requested")
+        reason = _printable(request.reason)[:MAX_REASON_CHARS] or "Shutdown requested"
+        self._daemon.request_stop(grace=grace, reason=reason)
         return node_service_pb2.ShutdownResponse()
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)

@@ -4,8 +4,10 @@
 the first start that enables TCP; a file others can read or that was tampered with is refused.
 """
 
+import os
 import re
 import secrets
+import stat
 from pathlib import Path
 
 from kizuna_server.errors import KizunaError
@@ -27,13 +29,25 @@ def load_or_create_token(path: Path) -> str:
         token = secrets.token_hex(32)
         write_file_atomically(path, token.encode() + b"\n", mode=0o600)
         return token
-    mode = path.stat().st_mode
-    if mode & 0o077:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
         raise ApiTokenFileError(
-            f"{path} is readable by other users (mode {mode & 0o777:o}); "
-            f"run 'chmod 600 {path}' or delete it to create a new token"
-        )
-    token = path.read_text(encoding="ascii", errors="replace").strip()
+            f"cannot open {path} ({exc.strerror}); it must be a regular file, not a link"
+        ) from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            raise ApiTokenFileError(
+                f"{path} must be a regular file owned by this user (uid {os.getuid()}); "
+                "delete it to create a new token"
+            )
+        if info.st_mode & 0o077:
+            raise ApiTokenFileError(
+                f"{path} is readable by other users (mode {info.st_mode & 0o777:o}); "
+                f"run 'chmod 600 {path}' or delete it to create a new token"
+            )
+        token = file.read(1024).decode("ascii", errors="replace").strip()
     if not _TOKEN.fullmatch(token):
         raise ApiTokenFileError(
             f"{path} does not hold a 64-character hex token; delete it to create a new one"

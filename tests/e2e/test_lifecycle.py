@@ -38,12 +38,8 @@ async def test_signal_stops_gracefully(
 ) -> None:
     await daemon_process.start()
     async with Kizuna(home=home) as k:
-        # Replaying from sequence 1 delivers "ready" (sequence 2) first, which proves the
-        # subscription is registered before the signal goes out.
-        events = k.subscribe_events(types=["node_state_changed"], after_sequence=1)
-        ready = await anext(events)
-        assert isinstance(ready, KizunaEvent)
-        assert ready.message.node_state_changed.state == node_pb2.Node.STATE_READY
+        events = k.subscribe_events(types=["node_state_changed"])
+        await events.started()  # registered before the signal goes out
         daemon_process.signal(signum)
         seen = [item async for item in events]
     assert await daemon_process.wait() == 0

@@ -104,3 +104,31 @@ async def test_token_file_readable_by_others_is_refused(home: Path) -> None:
     with pytest.raises(ApiTokenFileError, match="chmod 600"):
         await daemon.start()
     assert not config.api.socket_path.exists()  # nothing left listening
+
+
+async def test_streams_health_and_reflection_need_the_token_too(daemon: Daemon) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    from kizuna.v1 import event_service_pb2, event_service_pb2_grpc
+
+    async with grpc.aio.insecure_channel(_tcp(daemon)) as channel:
+        events = event_service_pb2_grpc.EventServiceStub(channel).SubscribeEvents(
+            event_service_pb2.SubscribeEventsRequest()
+        )
+        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        for attempt in (events.read(), health, reflection.read()):
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await attempt
+            assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_token_is_not_sent_to_other_hosts(daemon: Daemon) -> None:
+    from kizuna_client import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="loopback"):
+        async with Kizuna(home=daemon.config.paths.home, target="192.0.2.10:47121"):
+            pass

@@ -1,13 +1,15 @@
 """EventService over real gRPC: subscribe, filters, resume, gaps, slow consumers, shutdown."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import grpc.aio
 import pytest
 
 from kizuna.v1 import event_service_pb2, event_service_pb2_grpc, node_pb2
-from kizuna_client import EventGap, InvalidArgumentError, Kizuna, KizunaEvent
+from kizuna_client import EventGap, EventSubscription, InvalidArgumentError, Kizuna, KizunaEvent
 from kizuna_server.app import Daemon
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged
 
@@ -23,12 +25,13 @@ def _error(n: int, size: int = 0) -> ErrorOccurred:
     return ErrorOccurred(reason="INTERNAL", message=f"e{n}" + "x" * size, subsystem="test")
 
 
-def _from_now(client: Kizuna, daemon: Daemon, **options: Any) -> Any:
-    """Subscribes from the current sequence, so events published after this call are delivered
-    however late the server registers the subscription."""
-    return client.subscribe_events(
-        after_sequence=daemon.events.last_sequence, run_id=daemon.run_id, **options
-    )
+@contextlib.asynccontextmanager
+async def _live(client: Kizuna, **options: Any) -> AsyncIterator[EventSubscription]:
+    """A live subscription, handed over once the daemon has registered it."""
+    async with client.subscribe_events(**options) as events:
+        async with asyncio.timeout(TIMEOUT):
+            await events.started()
+        yield events
 
 
 async def _next_event(items: Any) -> KizunaEvent:
@@ -39,7 +42,7 @@ async def _next_event(items: Any) -> KizunaEvent:
 
 
 async def test_subscriber_receives_live_events_in_order(daemon: Daemon, client: Kizuna) -> None:
-    async with _from_now(client, daemon) as events:
+    async with _live(client) as events:
         for n in range(5):
             daemon.publish(_error(n))
         received = [await _next_event(events) for _ in range(5)]
@@ -51,7 +54,7 @@ async def test_subscriber_receives_live_events_in_order(daemon: Daemon, client: 
 
 
 async def test_type_filter(daemon: Daemon, client: Kizuna) -> None:
-    async with _from_now(client, daemon, types=["node_state_changed"]) as events:
+    async with _live(client, types=["node_state_changed"]) as events:
         daemon.publish(_error(1))
         daemon.publish(NodeStateChanged(state="ready", reason="filter test"))
         event = await _next_event(events)
@@ -76,7 +79,7 @@ async def test_unknown_type_number_is_invalid_argument(daemon: Daemon) -> None:
 
 
 async def test_resume_after_sequence_replays_missed_events(daemon: Daemon, client: Kizuna) -> None:
-    async with _from_now(client, daemon) as events:
+    async with _live(client) as events:
         daemon.publish(_error(0))
         first = await _next_event(events)
     for n in range(1, 4):  # published while nobody listens
@@ -122,18 +125,17 @@ async def test_stalled_subscriber_does_not_block_others(daemon: Daemon) -> None:
         grpc.aio.insecure_channel(target, options=[("grpc.http2.bdp_probe", 0)]) as stalled_channel,
         Kizuna(home=daemon.config.paths.home) as reader,
     ):
-        start = daemon.events.last_sequence
         stalled = event_service_pb2_grpc.EventServiceStub(stalled_channel).SubscribeEvents(
-            event_service_pb2.SubscribeEventsRequest(after_sequence=start, run_id=daemon.run_id)
+            event_service_pb2.SubscribeEventsRequest()
         )
-        async with _from_now(reader, daemon, types=["error"]) as events:
-            # A marker both read proves both subscriptions are registered; then the stalled
-            # one stops reading.
-            daemon.publish(_error(-1))
+        async with reader.subscribe_events(types=["error"]) as events:
+            # Both subscriptions are registered once each has its SubscriptionStart; from then
+            # on the stalled one reads nothing.
             async with asyncio.timeout(TIMEOUT):
-                marker = cast(event_service_pb2.SubscribeEventsResponse, await stalled.read())
-            assert [e.sequence for e in marker.events] == [start + 1]
-            await _next_event(events)
+                opening = cast(event_service_pb2.SubscribeEventsResponse, await stalled.read())
+                await events.started()
+            assert opening.start.run_id == daemon.run_id
+            assert opening.start.last_sequence == daemon.events.last_sequence
             first = daemon.events.last_sequence + 1
             # 32 MB: far more than the stalled stream's window and socket buffers (about 1 MB
             # here) plus its 16-event queue.
@@ -161,17 +163,38 @@ async def test_stalled_subscriber_does_not_block_others(daemon: Daemon) -> None:
 
 async def test_subscription_ends_cleanly_when_closed(client: Kizuna) -> None:
     events = client.subscribe_events()
+    await events.started()
+    reading = asyncio.Event()
+    call: Any = events._call
+    read = call.read
+
+    async def read_and_tell() -> Any:
+        reading.set()
+        return await read()
+
+    call.read = read_and_tell
     waiter = asyncio.ensure_future(anext(events))
+    await reading.wait()  # the iteration is blocked in a read from the daemon
     await events.close()
     with pytest.raises(StopAsyncIteration):
-        async with asyncio.timeout(TIMEOUT):
-            await waiter
+        await asyncio.wait_for(waiter, TIMEOUT)
 
 
 async def test_subscription_ends_with_ok_at_shutdown(daemon: Daemon, client: Kizuna) -> None:
-    async with _from_now(client, daemon, types=["node_state_changed"]) as events:
+    async with _live(client, types=["node_state_changed"]) as events:
         await client.shutdown(grace=2)
         async with asyncio.timeout(TIMEOUT):
             items = [item async for item in events]
     assert isinstance(items[-1], KizunaEvent)
     assert items[-1].message.node_state_changed.state == node_pb2.Node.STATE_STOPPING
+
+
+async def test_resume_from_start_loses_nothing(daemon: Daemon, client: Kizuna) -> None:
+    """A subscriber that saw no event can still resume without loss, from its start."""
+    async with _live(client) as events:
+        resume_at = (events.last_sequence, events.run_id)
+    assert resume_at == (daemon.events.last_sequence, daemon.run_id)
+    daemon.publish(_error(7))  # published while nobody listens
+    async with client.subscribe_events(after_sequence=resume_at[0], run_id=resume_at[1]) as again:
+        event = await _next_event(again)
+    assert event.message.error.error.message == "e7"

@@ -8,6 +8,9 @@ else the Unix socket of the home given by `home` / `$KIZUNA_HOME` / the XDG defa
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -65,6 +68,7 @@ if TYPE_CHECKING:
     from kizuna_server.app import Daemon
 
 T = TypeVar("T")
+log = logging.getLogger("kizuna_client")
 
 #: What a streaming call's read() returns at the end (missing from the grpc type stubs).
 _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
@@ -135,7 +139,11 @@ class Kizuna:
         """Starts the embedded daemon if asked, opens the channel and checks the daemon answers."""
         if self._channel is not None:
             return
-        target = await self._start_embedded() if self._embedded else self._resolve_target()
+        try:
+            target = await self._start_embedded() if self._embedded else self._resolve_target()
+        except BaseException:
+            await self.close()  # a temporary home of a failed embedded start goes too
+            raise
         self._channel = grpc.aio.insecure_channel(
             target, options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)]
         )
@@ -169,9 +177,20 @@ class Kizuna:
 
     def _resolve_target(self) -> str:
         layout = resolve_layout(self._home)
-        target = self._target or os.environ.get("KIZUNA_TARGET") or f"unix:{layout.socket_path}"
+        target = (
+            self._target
+            or os.environ.get("KIZUNA_TARGET")
+            or _published_socket(layout.endpoint_file)
+            or f"unix:{layout.socket_path}"
+        )
         if not target.startswith("unix:"):
             token = self._token
+            if token is None and not _is_loopback(target):
+                raise InvalidArgumentError(
+                    f"{target} is not a loopback address: the API token is read from its file "
+                    "only for loopback targets; pass token= explicitly",
+                    metadata={"field": "token"},
+                )
             if token is None:
                 token_file = os.environ.get("KIZUNA_TOKEN_FILE") or str(layout.token_file)
                 try:
@@ -222,7 +241,12 @@ class Kizuna:
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a progress follower failed", exc_info=task.exception())
 
     # --- node ---------------------------------------------------------------------------------
 
@@ -427,9 +451,8 @@ class Kizuna:
         request = event_service_pb2.SubscribeEventsRequest(
             after_sequence=after_sequence, types=numbers, run_id=run_id
         )
-        return EventSubscription(
-            self.event_service.SubscribeEvents(request, metadata=self._metadata)
-        )
+        call = self.event_service.SubscribeEvents(request, metadata=self._metadata)
+        return EventSubscription(call, after_sequence=after_sequence, run_id=run_id)
 
 
 class PeerConnection:
@@ -482,6 +505,10 @@ class TransferHandle:
         async for _ in self:
             pass
         info = await self.refresh()
+        if info.state not in FINAL_TRANSFER_STATES:
+            raise KizunaError(
+                f"the progress stream of transfer {self.id} ended while it was {info.state}"
+            )
         if info.state == "failed":
             error = info.message.error
             reason = enum_name(errors_pb2.ErrorReason, error.reason, "ERROR_REASON_").upper()
@@ -546,8 +573,8 @@ class StreamHandle:
     async def _opened(self) -> None:
         response = await self._call.read()
         if response is _EOF or not response.HasField("stream"):
-            await self._call.wait_for_connection()
-            raise KizunaError("the daemon ended the stream before it opened")
+            self._call.cancel()  # do not leave a half-open stream on the daemon
+            raise KizunaError("the daemon did not open the stream (unexpected first message)")
         self.info = response.stream
 
     @property
@@ -596,45 +623,69 @@ class EventSubscription:
     """An event stream: iterate it, and close it to end the iteration cleanly.
 
     Items are `KizunaEvent`s, and `EventGap`s when events were missed. `last_sequence` and
-    `run_id` are what to pass to `subscribe_events` to resume later.
+    `run_id` are what to pass to `subscribe_events` to resume later without loss; they are
+    valid from `started()` on, even before any event arrived.
     """
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, *, after_sequence: int, run_id: str) -> None:
         self._call = call
         self._pending: deque[KizunaEvent | EventGap] = deque()
         self._closed = False
-        self.last_sequence = 0
-        self.run_id = ""
+        self._live = after_sequence == 0
+        self._start_seen = False
+        self.last_sequence = after_sequence
+        self.run_id = run_id
 
     def __aiter__(self) -> EventSubscription:
         return self
 
+    async def started(self) -> None:
+        """Waits until the daemon has registered the subscription: every event published from
+        now on will reach it."""
+        while not self._start_seen and await self._receive():
+            pass
+
     async def __anext__(self) -> KizunaEvent | EventGap:
         while not self._pending:
-            if self._closed:
+            if not await self._receive():
                 raise StopAsyncIteration
-            try:
-                response = await self._call.read()
-            except grpc.aio.AioRpcError as exc:
-                if self._closed or (exc.code() == grpc.StatusCode.CANCELLED and self._closed):
-                    raise StopAsyncIteration from None
-                raise error_from_rpc(exc) from None
-            except asyncio.CancelledError:
-                if self._closed:
-                    raise StopAsyncIteration from None
-                raise
-            if response is _EOF:
-                self._closed = True
-                raise StopAsyncIteration
-            if response.HasField("gap"):
-                self._pending.append(EventGap.from_proto(response.gap))
-            for event in response.events:
-                self._pending.append(KizunaEvent.from_proto(event))
         item = self._pending.popleft()
         if isinstance(item, KizunaEvent):
             self.last_sequence = item.sequence
             self.run_id = item.run_id
         return item
+
+    async def _receive(self) -> bool:
+        """Reads one message into the pending items; False once the stream has ended."""
+        if self._closed:
+            return False
+        try:
+            response = await self._call.read()
+        except grpc.aio.AioRpcError as exc:
+            if self._closed:
+                return False
+            raise error_from_rpc(exc) from None
+        except asyncio.CancelledError:
+            if self._closed:
+                return False
+            raise
+        if response is _EOF:
+            self._closed = True
+            return False
+        if response.HasField("start"):
+            self._begin(response.start)
+        if response.HasField("gap"):
+            self._pending.append(EventGap.from_proto(response.gap))
+        self._pending.extend(KizunaEvent.from_proto(event) for event in response.events)
+        return True
+
+    def _begin(self, start: event_service_pb2.SubscriptionStart) -> None:
+        self._start_seen = True
+        if self._live:
+            self.last_sequence = start.last_sequence
+        elif self.run_id and start.run_id != self.run_id:
+            self.last_sequence = 0  # the daemon restarted: its numbering starts again
+        self.run_id = start.run_id
 
     async def close(self) -> None:
         """Ends the subscription; a pending or later `__anext__` stops the iteration."""
@@ -654,6 +705,26 @@ class EventSubscription:
 def _absolute(paths: Collection[str | os.PathLike[str]]) -> list[str]:
     """The daemon resolves paths itself, so relative ones are made absolute here."""
     return [os.path.abspath(p) for p in paths]
+
+
+def _published_socket(endpoint_file: Path) -> str | None:
+    """The Unix socket a running daemon published in its daemon.json, if any."""
+    try:
+        info = json.loads(endpoint_file.read_text())
+        return next(f"unix:{e['address']}" for e in info["endpoints"] if e["transport"] == "unix")
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+
+
+def _is_loopback(target: str) -> bool:
+    host = target.rsplit(":", 1)[0].removeprefix("ipv4:").removeprefix("ipv6:")
+    host = host.removeprefix("dns:").removeprefix("//").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _looks_like_address(peer: str) -> bool:

@@ -29,7 +29,9 @@ class SubscribeEventsRequest(_message.Message):
     TYPES_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
     after_sequence: _builtins.int
-    """Deliver events with a sequence greater than this; 0 means live events only."""
+    """Deliver events with a sequence greater than this; 0 means live events only (unless run_id
+    names an earlier run: then everything retained is replayed after a "restarted" gap).
+    """
     run_id: _builtins.str
     """The run_id that after_sequence refers to; when it differs from the daemon's current run
     (the daemon restarted), the subscription starts with a gap covering everything before.
@@ -86,6 +88,35 @@ class EventGap(_message.Message):
 Global___EventGap: _TypeAlias = EventGap  # noqa: Y015
 
 @_typing.final
+class SubscriptionStart(_message.Message):
+    """Where a subscription starts. Sent alone, as the first message of every SubscribeEvents stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The daemon run that sequence numbers refer to."""
+    last_sequence: _builtins.int
+    """The last sequence published when the subscription was registered. A live subscription
+    receives every event after it, so resuming from (run_id, last_sequence) loses nothing even
+    when no event arrived in between.
+    """
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        last_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_sequence", b"last_sequence", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscriptionStart: _TypeAlias = SubscriptionStart  # noqa: Y015
+
+@_typing.final
 class SubscribeEventsResponse(_message.Message):
     """One message of a SubscribeEvents stream. Several events may be batched into one message when
     they are ready together.
@@ -95,6 +126,7 @@ class SubscribeEventsResponse(_message.Message):
 
     GAP_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def gap(self) -> Global___EventGap:
         """Events this subscriber missed just before `events` (unset when none)."""
@@ -103,15 +135,20 @@ class SubscribeEventsResponse(_message.Message):
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]:
         """Events in sequence order."""
 
+    @_builtins.property
+    def start(self) -> Global___SubscriptionStart:
+        """Set on the first message only."""
+
     def __init__(
         self,
         *,
         gap: Global___EventGap | None = ...,
         events: _abc.Iterable[_event_pb2.Event] | None = ...,
+        start: Global___SubscriptionStart | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["gap", b"gap"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gap", b"gap", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "gap", b"gap"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "gap", b"gap", "start", b"start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

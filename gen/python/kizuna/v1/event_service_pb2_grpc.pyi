@@ -36,13 +36,15 @@ class EventServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventServiceAsyncStub: ...
     SubscribeEvents: _grpc.UnaryStreamMultiCallable[_event_service_pb2.SubscribeEventsRequest, _event_service_pb2.SubscribeEventsResponse]
-    """Streams events, oldest first. With after_sequence set, events still held in the daemon's
+    """Streams events, oldest first. The first message carries only `start`, sent once the
+    subscription is registered. With after_sequence set, events still held in the daemon's
     replay buffer after that sequence are sent first, then live ones. Nothing is lost silently:
     when events a subscriber should have received are unavailable (it fell behind and its queue
     overflowed, or they left the replay buffer) the next response carries a gap naming the
     missing sequence range, and the subscriber should re-read state with the List calls.
     A slow subscriber never slows the daemon or other subscribers. The stream ends with OK
-    when the daemon shuts down.
+    when the daemon shuts down (a subscriber that stopped reading and is still behind when the
+    shutdown grace period ends is cut off with SHUTTING_DOWN instead).
     Errors: INVALID_ARGUMENT (unknown event type, after_sequence ahead of the log).
     """
 
@@ -54,13 +56,15 @@ class EventServiceAsyncStub(EventServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubscribeEvents: _aio.UnaryStreamMultiCallable[_event_service_pb2.SubscribeEventsRequest, _event_service_pb2.SubscribeEventsResponse]  # type: ignore[assignment]
-    """Streams events, oldest first. With after_sequence set, events still held in the daemon's
+    """Streams events, oldest first. The first message carries only `start`, sent once the
+    subscription is registered. With after_sequence set, events still held in the daemon's
     replay buffer after that sequence are sent first, then live ones. Nothing is lost silently:
     when events a subscriber should have received are unavailable (it fell behind and its queue
     overflowed, or they left the replay buffer) the next response carries a gap naming the
     missing sequence range, and the subscriber should re-read state with the List calls.
     A slow subscriber never slows the daemon or other subscribers. The stream ends with OK
-    when the daemon shuts down.
+    when the daemon shuts down (a subscriber that stopped reading and is still behind when the
+    shutdown grace period ends is cut off with SHUTTING_DOWN instead).
     Errors: INVALID_ARGUMENT (unknown event type, after_sequence ahead of the log).
     """
 
@@ -75,13 +79,15 @@ class EventServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _event_service_pb2.SubscribeEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_event_service_pb2.SubscribeEventsResponse], _abc.AsyncIterator[_event_service_pb2.SubscribeEventsResponse]]:
-        """Streams events, oldest first. With after_sequence set, events still held in the daemon's
+        """Streams events, oldest first. The first message carries only `start`, sent once the
+        subscription is registered. With after_sequence set, events still held in the daemon's
         replay buffer after that sequence are sent first, then live ones. Nothing is lost silently:
         when events a subscriber should have received are unavailable (it fell behind and its queue
         overflowed, or they left the replay buffer) the next response carries a gap naming the
         missing sequence range, and the subscriber should re-read state with the List calls.
         A slow subscriber never slows the daemon or other subscribers. The stream ends with OK
-        when the daemon shuts down.
+        when the daemon shuts down (a subscriber that stopped reading and is still behind when the
+        shutdown grace period ends is cut off with SHUTTING_DOWN instead).
         Errors: INVALID_ARGUMENT (unknown event type, after_sequence ahead of the log).
         """
 
