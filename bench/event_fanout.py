@@ -136,7 +136,9 @@ async def daemon_role(args: argparse.Namespace) -> None:
     from kizuna_server.rpc.convert import encode_event  # noqa: PLC0415
 
     config = load_config(
-        resolve_layout(args.dir), env={}, data={"api": {"event_queue_size": args.queue_size}}
+        resolve_layout(args.dir),
+        env={},
+        data={"api": {"event_queue_size": args.queue_size, "event_batch_ms": args.batch_ms}},
     )
     daemon = Daemon(config)
     await daemon.start()
@@ -370,7 +372,7 @@ class Scenario:
 
 
 async def run_scenario(
-    scenario: Scenario, *, readers: int, rate: float, duration: float
+    scenario: Scenario, *, readers: int, rate: float, duration: float, batch_ms: int
 ) -> dict[str, Any]:
     """Starts the publishing child, subscribes, lets it publish, drains and summarizes."""
     workdir = short_temp_dir()
@@ -379,6 +381,7 @@ async def run_scenario(
         SCRIPT,
         *("--role", scenario.role, "--dir", str(workdir)),
         *("--rate", str(rate), "--duration", str(duration), "--queue-size", str(QUEUE_SIZE)),
+        *("--batch-ms", str(batch_ms)),
     ]
     child = await launch(
         argv,
@@ -534,7 +537,7 @@ def print_report(results: dict[str, dict[str, Any]], *, rate: float, duration: f
         )
 
 
-async def run(*, readers: int, rate: float, duration: float) -> dict[str, Any]:
+async def run(*, readers: int, rate: float, duration: float, batch_ms: int) -> dict[str, Any]:
     scenarios = [
         Scenario("readers", f"(a) daemon, {readers} readers", "daemon"),
         Scenario("stalled", f"(b) daemon, {readers} readers + 1 stalled", "daemon", stalled=True),
@@ -544,7 +547,7 @@ async def run(*, readers: int, rate: float, duration: float) -> dict[str, Any]:
     for scenario in scenarios:
         print(f"running {scenario.label} ...", flush=True)
         results[scenario.key] = await run_scenario(
-            scenario, readers=readers, rate=rate, duration=duration
+            scenario, readers=readers, rate=rate, duration=duration, batch_ms=batch_ms
         )
     print_report(results, rate=rate, duration=duration)
     base = results["bare"]
@@ -554,6 +557,7 @@ async def run(*, readers: int, rate: float, duration: float) -> dict[str, Any]:
             "rate": rate,
             "duration_s": duration,
             "event_queue_size": QUEUE_SIZE,
+            "event_batch_ms": batch_ms,
         },
         "scenarios": results,
         "baseline": "bare",
@@ -587,6 +591,12 @@ def main() -> None:
     parser.add_argument(
         "--role", choices=["main", "daemon", "bare"], default="main", help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--batch-ms",
+        type=int,
+        default=5,
+        help="the daemon's api.event_batch_ms (default 5, the daemon's default; 0 disables)",
+    )
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -597,7 +607,9 @@ def main() -> None:
         asyncio.run(bare_role(args))
         return
     readers, duration = (20, 2.0) if args.quick else (args.readers, args.duration)
-    result = asyncio.run(run(readers=readers, rate=args.rate, duration=duration))
+    result = asyncio.run(
+        run(readers=readers, rate=args.rate, duration=duration, batch_ms=args.batch_ms)
+    )
     path = write_result(NAME, finite({"quick": args.quick, "environment": environment(), **result}))
     print(f"\nresult: {path}")
 

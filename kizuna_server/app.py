@@ -285,7 +285,9 @@ class Daemon:
             raw, CallPolicy(token=token, refusal=self._refusal, calls=self._calls)
         )
         node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(self), server)
-        EventServicer(self.events, self.run_id).register(server)
+        EventServicer(
+            self.events, self.run_id, batch_window=self.config.api.event_batch_ms / 1000
+        ).register(server)
         pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

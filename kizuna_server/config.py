@@ -102,6 +102,7 @@ class ApiConfig:
     event_replay_size: int
     event_queue_size: int
     shutdown_grace_secs: float
+    event_batch_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +494,7 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "event_replay_size": _Field(_Int(16, 1_000_000), 10_000),
         "event_queue_size": _Field(_Int(16, 100_000), 1024),
         "shutdown_grace_secs": _Field(_Float(0, 60), 5.0),
+        "event_batch_ms": _Field(_Int(0, 1000), 5),
     },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),

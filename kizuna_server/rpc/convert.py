@@ -176,6 +176,7 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             event_replay_size=config.api.event_replay_size,
             event_queue_size=config.api.event_queue_size,
             shutdown_grace_secs=config.api.shutdown_grace_secs,
+            event_batch_ms=config.api.event_batch_ms,
         ),
         plugins=config_pb2.PluginsConfig(enabled=config.plugins.enabled),
         paths=config_pb2.PathsConfig(

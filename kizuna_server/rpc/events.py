@@ -1,5 +1,9 @@
 """EventService: streams the event log to subscribers, batching what is ready together.
 
+A subscriber written to less than `api.event_batch_ms` ago gets its next message when that
+window has passed, with everything queued meanwhile: under load this cuts the messages (and
+the CPU on both ends) per event, at a bounded latency cost; at low rates nothing waits.
+
 Each event is serialized once, at publish time, as a one-event SubscribeEventsResponse. A
 response to a subscriber is the concatenation of such chunks (protobuf defines concatenated
 messages as merged ones, and repeated fields append), so fan-out costs no per-subscriber
@@ -41,9 +45,10 @@ def encode_for_subscribers(run_id: str) -> Callable[[int, float, Payload], bytes
 class EventServicer:
     """Thin adapter from SubscribeEvents to the event log. Responses leave as bytes."""
 
-    def __init__(self, log: EventLog[bytes], run_id: str) -> None:
+    def __init__(self, log: EventLog[bytes], run_id: str, *, batch_window: float = 0.0) -> None:
         self._log = log
         self._run_id = run_id
+        self._batch_window = batch_window
         self._type_names = event_type_names()
 
     def register(self, server: grpc.aio.Server) -> None:
@@ -80,15 +85,23 @@ class EventServicer:
             start.start.run_id = self._run_id
             start.start.last_sequence = self._log.last_sequence
             await context.write(start.SerializeToString())
+            loop = asyncio.get_running_loop()
+            next_write = 0.0
             while True:
                 wake.clear()
+                if not subscription.pending:
+                    if subscription.ended:
+                        return
+                    await wake.wait()
+                    continue
+                delay = next_write - loop.time()
+                if delay > 0:
+                    # Written to moments ago: let what arrives meanwhile join this message.
+                    await asyncio.sleep(delay)
                 batch = subscription.take(MAX_BATCH)
                 if batch is not None:
                     await context.write(_response(batch))
-                elif subscription.ended:
-                    return
-                else:
-                    await wake.wait()
+                    next_write = loop.time() + self._batch_window
         finally:
             subscription.cancel()
 

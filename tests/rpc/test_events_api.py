@@ -18,7 +18,9 @@ TIMEOUT = 20
 
 @pytest.fixture
 def settings() -> dict[str, Any]:
-    return {"api": {"event_queue_size": 16, "event_replay_size": 64}}
+    # event_batch_ms 0: these tests read events one at a time and are about order, gaps and
+    # stalls; batching has its own tests.
+    return {"api": {"event_queue_size": 16, "event_replay_size": 64, "event_batch_ms": 0}}
 
 
 def _error(n: int, size: int = 0) -> ErrorOccurred:

@@ -263,6 +263,7 @@ class ApiConfig(_message.Message):
     EVENT_REPLAY_SIZE_FIELD_NUMBER: _builtins.int
     EVENT_QUEUE_SIZE_FIELD_NUMBER: _builtins.int
     SHUTDOWN_GRACE_SECS_FIELD_NUMBER: _builtins.int
+    EVENT_BATCH_MS_FIELD_NUMBER: _builtins.int
     socket_path: _builtins.str
     """Path of the Unix socket the control API listens on."""
     tcp_address: _builtins.str
@@ -275,6 +276,11 @@ class ApiConfig(_message.Message):
     """Events queued per subscriber before it starts losing events (and sees a gap)."""
     shutdown_grace_secs: _builtins.float
     """Seconds that in-flight calls get to finish when the daemon stops."""
+    event_batch_ms: _builtins.int
+    """Milliseconds a subscriber's next event message may wait after the previous one, so that
+    events arriving meanwhile travel together; 0 sends each as soon as it is ready. Adds at most
+    this much latency, and only to subscribers receiving more than one message per window.
+    """
     def __init__(
         self,
         *,
@@ -284,10 +290,11 @@ class ApiConfig(_message.Message):
         event_replay_size: _builtins.int = ...,
         event_queue_size: _builtins.int = ...,
         shutdown_grace_secs: _builtins.float = ...,
+        event_batch_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_queue_size", b"event_queue_size", "event_replay_size", b"event_replay_size", "shutdown_grace_secs", b"shutdown_grace_secs", "socket_path", b"socket_path", "tcp_address", b"tcp_address", "token_file", b"token_file"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_batch_ms", b"event_batch_ms", "event_queue_size", b"event_queue_size", "event_replay_size", b"event_replay_size", "shutdown_grace_secs", b"shutdown_grace_secs", "socket_path", b"socket_path", "tcp_address", b"tcp_address", "token_file", b"token_file"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

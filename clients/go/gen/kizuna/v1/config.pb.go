@@ -479,8 +479,12 @@ type ApiConfig struct {
 	EventQueueSize uint32 `protobuf:"varint,5,opt,name=event_queue_size,json=eventQueueSize,proto3" json:"event_queue_size,omitempty"`
 	// Seconds that in-flight calls get to finish when the daemon stops.
 	ShutdownGraceSecs float64 `protobuf:"fixed64,6,opt,name=shutdown_grace_secs,json=shutdownGraceSecs,proto3" json:"shutdown_grace_secs,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Milliseconds a subscriber's next event message may wait after the previous one, so that
+	// events arriving meanwhile travel together; 0 sends each as soon as it is ready. Adds at most
+	// this much latency, and only to subscribers receiving more than one message per window.
+	EventBatchMs  uint32 `protobuf:"varint,7,opt,name=event_batch_ms,json=eventBatchMs,proto3" json:"event_batch_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApiConfig) Reset() {
@@ -551,6 +555,13 @@ func (x *ApiConfig) GetEventQueueSize() uint32 {
 func (x *ApiConfig) GetShutdownGraceSecs() float64 {
 	if x != nil {
 		return x.ShutdownGraceSecs
+	}
+	return 0
+}
+
+func (x *ApiConfig) GetEventBatchMs() uint32 {
+	if x != nil {
+		return x.EventBatchMs
 	}
 	return 0
 }
@@ -714,7 +725,7 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\vlisten_port\x18\x01 \x01(\rR\n" +
 	"listenPort\x12%\n" +
 	"\x0elisten_address\x18\x02 \x01(\tR\rlistenAddress\x12\x1b\n" +
-	"\tmax_peers\x18\x03 \x01(\rR\bmaxPeers\"\xf2\x01\n" +
+	"\tmax_peers\x18\x03 \x01(\rR\bmaxPeers\"\x98\x02\n" +
 	"\tApiConfig\x12\x1f\n" +
 	"\vsocket_path\x18\x01 \x01(\tR\n" +
 	"socketPath\x12\x1f\n" +
@@ -724,7 +735,8 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"token_file\x18\x03 \x01(\tR\ttokenFile\x12*\n" +
 	"\x11event_replay_size\x18\x04 \x01(\rR\x0feventReplaySize\x12(\n" +
 	"\x10event_queue_size\x18\x05 \x01(\rR\x0eeventQueueSize\x12.\n" +
-	"\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\")\n" +
+	"\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\x12$\n" +
+	"\x0eevent_batch_ms\x18\a \x01(\rR\feventBatchMs\")\n" +
 	"\rPluginsConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x03(\tR\aenabled\"~\n" +
 	"\vPathsConfig\x12\x12\n" +
