@@ -157,6 +157,8 @@ async def test_argument_checks_happen_before_any_call(client: Kizuna) -> None:
         await client.start_stream("A" * 52, channel="x", quality=101)
     with pytest.raises(InvalidArgumentError):
         await client.transfer_file("A" * 52)
+    with pytest.raises(InvalidArgumentError, match="compression"):
+        await client.transfer_file("A" * 52, __file__, compression="zip")
 
 
 async def test_subscribe_events_through_client(daemon: Daemon, client: Kizuna) -> None:

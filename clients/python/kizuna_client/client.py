@@ -76,6 +76,7 @@ _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
 #: Deadline for unary calls, so a wedged daemon surfaces as an error instead of a hang.
 DEFAULT_TIMEOUT = 30.0
 _STREAM_KINDS = ("camera", "screen", "audio", "data")
+_COMPRESSIONS = ("auto", "none")
 
 
 class Kizuna:
@@ -332,6 +333,11 @@ class Kizuna:
         """
         if not paths:
             raise InvalidArgumentError("give at least one path", metadata={"field": "paths"})
+        if compression not in _COMPRESSIONS:
+            raise InvalidArgumentError(
+                f"compression must be one of {', '.join(_COMPRESSIONS)}, not {compression!r}",
+                metadata={"field": "compression"},
+            )
         request = transfer_service_pb2.CreateTransferRequest(
             peer_id=peer,
             paths=_absolute(paths),
