@@ -210,10 +210,12 @@ class _Kind(ABC):
 class _Int(_Kind):
     low: int
     high: int
+    zero: bool = False  # 0 is allowed too, meaning "pick one"
 
     @property
     def expected(self) -> str:
-        return f"an integer from {self.low} to {self.high}"
+        span = f"an integer from {self.low} to {self.high}"
+        return f"0 (pick a free port) or {span}" if self.zero else span
 
     def from_text(self, text: str) -> object:
         try:
@@ -223,7 +225,9 @@ class _Int(_Kind):
 
     def check(self, raw: object, base_dir: Path) -> object:
         # bool is a subclass of int in Python, but `true` is not a number in TOML.
-        if not isinstance(raw, int) or isinstance(raw, bool) or not self.low <= raw <= self.high:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise _Invalid()
+        if not (self.low <= raw <= self.high or (self.zero and raw == 0)):
             raise _Invalid()
         return raw
 
@@ -477,7 +481,8 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "pairing_timeout_secs": _Field(_Int(10, 3600), 120),
     },
     "networking": {
-        "listen_port": _Field(_Int(0, 65535), 47120),
+        # Not below 1024: peers never dial such ports from mDNS (docs/peers.md).
+        "listen_port": _Field(_Int(1024, 65535, zero=True), 47120),
         "listen_address": _Field(
             _Text("an IP address, or '' for all addresses", _listen_address), ""
         ),

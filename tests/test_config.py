@@ -361,7 +361,18 @@ class Bad(NamedTuple):
 BAD_VALUES = [
     Bad("discovery.interval_secs", "-5", "-5", "expected an integer from 1 to 3600"),
     Bad("networking.max_peers", '"12"', "twelve", "expected an integer from 1 to 10000"),
-    Bad("networking.listen_port", "true", "true", "expected an integer from 0 to 65535"),
+    Bad(
+        "networking.listen_port",
+        "true",
+        "true",
+        "expected 0 (pick a free port) or an integer from 1024 to 65535",
+    ),
+    Bad(
+        "networking.listen_port",
+        "22",
+        "22",
+        "expected 0 (pick a free port) or an integer from 1024 to 65535",
+    ),
     Bad("discovery.enable_mdns", "1", "maybe", "true"),
     Bad("api.shutdown_grace_secs", "60.5", "61", "expected a number from 0 to 60"),
     Bad("api.shutdown_grace_secs", "nan", "nan", "expected a number from 0 to 60"),
