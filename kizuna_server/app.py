@@ -29,6 +29,8 @@ from kizuna.v1 import (
     node_pb2,
     node_service_pb2,
     node_service_pb2_grpc,
+    peer_service_pb2,
+    peer_service_pb2_grpc,
 )
 from kizuna_server import __version__
 from kizuna_server.config import Config, parse_host_port
@@ -42,10 +44,13 @@ from kizuna_server.files import (
     write_file_atomically,
 )
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
+from kizuna_server.p2p.manager import PeerManager
+from kizuna_server.p2p.services import build_servers
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
 from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.rpc.node import NodeServicer
+from kizuna_server.rpc.peers import PeerServicer
 from kizuna_server.rpc.token import load_or_create_token
 from kizuna_server.rpc.unimplemented import add_pending_services
 
@@ -97,6 +102,8 @@ class Daemon:
         self._hurried: set[asyncio.Task[None]] = set()
         self._deferred_stop: tuple[float | None, str] | None = None
         self._node: node_pb2.Node | None = None
+        self.peers: PeerManager | None = None
+        self._peer_calls = InFlightCalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -116,6 +123,14 @@ class Daemon:
                 paths.data_dir / "identity",
                 device_name=self.config.identity.device_name,
                 now=datetime.now(UTC),
+            )
+            self.peers = PeerManager(self.config, self.identity, self.publish)
+            await self.peers.start(
+                lambda manager: build_servers(
+                    manager,
+                    CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
+                    self.config.security.pairing_timeout_secs,
+                )
             )
             await self._serve()
             await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -215,6 +230,9 @@ class Daemon:
             ended = await self._calls.drain(grace)
             if ended:
                 log.warning("%d calls were still running after %.1fs and were ended", ended, grace)
+            if self.peers is not None:
+                await self.peers.stop()  # goodbye on mDNS, links and peer ports closed
+            await self._peer_calls.drain(0)
             # New calls are refused by the gate already; this closes the connections, after
             # a moment for the statuses just sent to leave.
             await asyncio.gather(
@@ -226,6 +244,8 @@ class Daemon:
 
     async def _release(self) -> None:
         paths = self.config.paths
+        if self.peers is not None and self.state is NodeState.STARTING:
+            await self.peers.stop()
         for listener in self._listeners:
             await listener.server.stop(0)
             if listener.endpoint.transport == "unix":
@@ -288,6 +308,8 @@ class Daemon:
         EventServicer(
             self.events, self.run_id, batch_window=self.config.api.event_batch_ms / 1000
         ).register(server)
+        assert self.peers is not None
+        peer_service_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self.peers), server)
         pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -348,6 +370,7 @@ class Daemon:
                 config=self.config,
                 start_time=self.start_time,
                 api_endpoints=self.api_endpoints,
+                peer_endpoints=self.peers.endpoints() if self.peers is not None else (),
             )
         return node_with_status(self._node, self.state, self.subsystems())
 
@@ -357,6 +380,7 @@ class Daemon:
             SubsystemState.STOPPED if self.state is NodeState.STOPPING else SubsystemState.RUNNING
         )
         identity = self.identity
+        peers = self.peers.subsystems() if self.peers is not None else []
         key_dir = self.config.paths.data_dir / "identity"
         return [
             Subsystem(
@@ -378,11 +402,13 @@ class Daemon:
                 f"{self.events.subscriber_count} subscribers, last sequence "
                 f"{self.events.last_sequence}, replay buffer {self.config.api.event_replay_size}",
             ),
+            *peers,
         ]
 
 
 _SERVICE_NAMES = (
     node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
+    peer_service_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 

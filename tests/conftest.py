@@ -51,9 +51,26 @@ def home() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+#: Test daemons listen for peers on loopback only, on a free port, without mDNS, unless a test
+#: says otherwise: tests never touch the machine's own network (multi-device tests use
+#: namespaces).
+LOOPBACK_ONLY: Mapping[str, Mapping[str, Any]] = {
+    "discovery": {"enable_mdns": False},
+    "networking": {"listen_port": 0, "listen_address": "127.0.0.1"},
+}
+LOOPBACK_ONLY_ENV: Mapping[str, str] = {
+    "KIZUNA_DISCOVERY_ENABLE_MDNS": "false",
+    "KIZUNA_NETWORKING_LISTEN_PORT": "0",
+    "KIZUNA_NETWORKING_LISTEN_ADDRESS": "127.0.0.1",
+}
+
+
 def make_config(home: Path, settings: Mapping[str, Any] | None = None) -> Config:
     """The configuration a daemon with this home and these settings would run with."""
-    return load_config(resolve_layout(home), env={}, data=settings or {})
+    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in LOOPBACK_ONLY.items()}
+    for section, values in (settings or {}).items():
+        merged.setdefault(section, {}).update(values)
+    return load_config(resolve_layout(home), env={}, data=merged)
 
 
 @pytest.fixture
@@ -86,7 +103,7 @@ class DaemonProcess:
     def __init__(self, home: Path, *args: str, env: Mapping[str, str] | None = None) -> None:
         self.home = home
         self.args = args
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, **LOOPBACK_ONLY_ENV, **(env or {})}
         self.env.pop("KIZUNA_HOME", None)
         self.process: asyncio.subprocess.Process | None = None
         self.banner: list[str] = []

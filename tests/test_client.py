@@ -132,14 +132,11 @@ async def test_shutdown_of_embedded_daemon(home: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "capability"),
     [
-        (lambda k: k.discover_peers(), "peers"),
-        (lambda k: k.connect_to_peer("A" * 52), "peers"),
-        (lambda k: k.connect_to_peer("192.0.2.1:47120"), "peers"),
         (lambda k: k.transfer_file("A" * 52, __file__), "transfers"),
         (lambda k: k.start_stream("A" * 52, channel="org.example.viewer"), "streams"),
         (lambda k: k.execute_command("A" * 52, "lock-screen", {"now": True}), "commands"),
     ],
-    ids=["discover", "connect-id", "connect-address", "transfer", "stream", "command"],
+    ids=["transfer", "stream", "command"],
 )
 async def test_later_capabilities_raise_not_implemented(
     client: Kizuna, call: object, capability: str

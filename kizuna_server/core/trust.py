@@ -115,6 +115,7 @@ class TrustSource(StrEnum):
     PAIRED = "paired"
     BY_ID = "by_id"
     ALLOWLIST = "allowlist"
+    AUTO = "auto"  # security.trust_mode = trust_all
 
 
 @dataclass(frozen=True)

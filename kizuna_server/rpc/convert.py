@@ -109,6 +109,7 @@ def node_to_proto(
     config: Config,
     start_time: float,
     api_endpoints: Iterable[ApiEndpoint],
+    peer_endpoints: Iterable[str] = (),
 ) -> node_pb2.Node:
     """The parts of this device's kizuna.v1.Node that stay fixed while the daemon runs."""
     return node_pb2.Node(
@@ -120,6 +121,10 @@ def node_to_proto(
         version=__version__,
         protocol_version=PROTOCOL_VERSION,
         api_endpoints=[endpoint_to_proto(e) for e in api_endpoints],
+        peer_endpoints=[
+            node_pb2.Endpoint(transport=node_pb2.Endpoint.TRANSPORT_TCP, address=address)
+            for address in peer_endpoints
+        ],
         start_time=timestamp(start_time),
     )
 

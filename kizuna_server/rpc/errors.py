@@ -87,3 +87,19 @@ def error_to_proto(error: KizunaError) -> errors_pb2.Error:
     return errors_pb2.Error(
         reason=reason_enum(error.reason), message=error.message, metadata=dict(error.metadata)
     )
+
+
+def reason_from_trailers(trailers: object) -> str:
+    """The ErrorInfo reason of a failed call made to another daemon, or "" when there is none."""
+    for key, value in trailers or ():  # type: ignore[attr-defined]
+        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
+            continue
+        try:
+            status = status_pb2.Status.FromString(value)
+        except Exception:  # a peer's bytes: anything malformed means no reason
+            return ""
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info) and info.domain == DOMAIN:
+                return str(info.reason)
+    return ""

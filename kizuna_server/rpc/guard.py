@@ -90,11 +90,14 @@ class CallPolicy:
     `token`: the bearer token the TCP listener requires (None on the Unix socket, whose 0600
     mode in a 0700 directory is the access check). `refusal`: the error to refuse new calls with
     (for example SHUTTING_DOWN), or None. `calls`: where in-flight calls are tracked.
+    `authorize`: checks the caller (the peer port's pin check), returning the error to refuse
+    the call with, or None.
     """
 
     token: str | None
     refusal: Callable[[], KizunaError | None]
     calls: InFlightCalls
+    authorize: Callable[[Context], KizunaError | None] | None = None
 
 
 class Guard:
@@ -108,6 +111,7 @@ class Guard:
         # Health watches and reflection streams never end on their own; a stop does not wait
         # for them (closing the listeners ends them).
         self.calls = InFlightCalls() if always_open else policy.calls
+        self.authorize = policy.authorize
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         args = (handler.request_deserializer, handler.response_serializer)
@@ -121,6 +125,10 @@ class Guard:
         return grpc.stream_stream_rpc_method_handler(self._stream(handler.stream_stream), *args)
 
     def _refused(self, context: Context) -> KizunaError | None:
+        if self.authorize is not None:
+            denied = self.authorize(context)
+            if denied is not None:
+                return denied
         if self.token is not None and not _bearer_matches(context, self.token):
             return ApiTokenInvalid(
                 "missing or wrong API token: send 'authorization: Bearer <token>' with the token "

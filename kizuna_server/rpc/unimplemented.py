@@ -14,8 +14,6 @@ from google.protobuf.descriptor import ServiceDescriptor
 from kizuna.v1 import (
     command_service_pb2,
     command_service_pb2_grpc,
-    peer_service_pb2,
-    peer_service_pb2_grpc,
     stream_service_pb2,
     stream_service_pb2_grpc,
     transfer_service_pb2,
@@ -35,12 +33,6 @@ class PendingCapability:
 
 
 PENDING: tuple[PendingCapability, ...] = (
-    PendingCapability(
-        "peers",
-        "peer discovery, pairing and links between daemons",
-        peer_service_pb2.DESCRIPTOR.services_by_name["PeerService"],
-        peer_service_pb2_grpc.add_PeerServiceServicer_to_server,
-    ),
     PendingCapability(
         "transfers",
         "file and folder transfers",

@@ -42,7 +42,14 @@ async def test_go_client_reads_node_events_and_error_reasons(
     daemon: Daemon, kizuna_status: Path
 ) -> None:
     code, out, err = await _run(
-        str(kizuna_status), "-socket", str(daemon.config.api.socket_path), "-events", "1", "-peers"
+        str(kizuna_status),
+        "-socket",
+        str(daemon.config.api.socket_path),
+        "-events",
+        "1",
+        "-peers",
+        "-peer",
+        "A" * 52,
     )
     assert code == 0, err
     node, event = (json.loads(line) for line in out.splitlines())
@@ -51,8 +58,9 @@ async def test_go_client_reads_node_events_and_error_reasons(
     assert node["state"] == "STATE_READY"
     assert event["nodeStateChanged"]["state"] == "STATE_READY"
     assert event["runId"] == daemon.run_id
-    # The peers capability is not built yet: Go reads the same ErrorInfo reason Python does.
-    assert "NOT_IMPLEMENTED" in err and "PeerService.ListPeers" in err
+    # No peers known (the list prints nothing); an unknown peer's error reaches Go with the same
+    # ErrorInfo reason Python reads.
+    assert "PEER_NOT_FOUND" in err
 
 
 async def test_go_client_finds_the_daemon_through_kizuna_home(

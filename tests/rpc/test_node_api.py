@@ -33,8 +33,16 @@ async def test_get_node_describes_this_device(daemon: Daemon, client: Kizuna) ->
     assert node.protocol_version == 1
     assert node.api_endpoints[0] == f"unix:{daemon.config.api.socket_path}"
     assert re.fullmatch(r"127\.0\.0\.1:\d+", node.api_endpoints[1])
-    assert [s.name for s in node.subsystems] == ["identity", "local_api", "events"]
-    assert all(s.state == "running" for s in node.subsystems)
+    assert [s.name for s in node.subsystems] == [
+        "identity",
+        "local_api",
+        "events",
+        "discovery",
+        "links",
+    ]
+    states = {s.name: s.state for s in node.subsystems}
+    assert states.pop("discovery") == "disabled"  # test daemons run without mDNS
+    assert all(state == "running" for state in states.values())
     assert node.start_time is not None
 
 
@@ -42,7 +50,7 @@ async def test_get_config_is_effective_and_has_no_secrets(daemon: Daemon, client
     config = await client.config()
     assert config.identity.device_name == "kitchen-laptop"
     assert list(config.discovery.static_peers) == ["10.1.2.3:47120"]
-    assert config.discovery.enable_mdns is True
+    assert config.discovery.enable_mdns is False  # as the test configuration says
     assert config.api.token_file == str(daemon.config.api.token_file)
     assert config.paths.home == str(daemon.config.paths.home)
     token = daemon.config.api.token_file.read_text().strip()

@@ -49,6 +49,7 @@ from kizuna_client.errors import (
     ERRORS_BY_REASON,
     InvalidArgumentError,
     KizunaError,
+    PeerAlreadyExistsError,
     error_from_rpc,
 )
 from kizuna_client.types import (
@@ -303,12 +304,16 @@ class Kizuna:
     async def connect_to_peer(self, peer: str) -> PeerConnection:
         """Opens the authenticated link to a peer, by device ID or by "host:port" address."""
         if _looks_like_address(peer):
-            added = await self._call(
-                self.peer_service.AddPeer(
-                    peer_service_pb2.AddPeerRequest(address=peer, persist=True), **self._opts()
+            try:
+                added = await self._call(
+                    self.peer_service.AddPeer(
+                        peer_service_pb2.AddPeerRequest(address=peer, persist=True),
+                        **self._opts(),
+                    )
                 )
-            )
-            peer = added.peer.device_id
+                peer = added.peer.device_id
+            except PeerAlreadyExistsError as known:  # added before: connect to it
+                peer = known.metadata["peer_id"]
         response = await self._call(
             self.peer_service.ConnectPeer(
                 peer_service_pb2.ConnectPeerRequest(peer_id=peer), **self._opts()

@@ -3,7 +3,7 @@
 // It prints this device, can follow events and list peers, and shows how every error carries a
 // machine-readable reason (google.rpc.ErrorInfo) that a client in any language can branch on.
 //
-//	kizuna-status [-socket PATH] [-events N] [-peers]
+//	kizuna-status [-socket PATH] [-events N] [-peers] [-peer ID]
 package main
 
 import (
@@ -30,6 +30,7 @@ func main() {
 	socket := flag.String("socket", "", "the daemon's Unix socket (default: from $KIZUNA_HOME or the XDG runtime directory)")
 	events := flag.Int("events", 0, "also print this many events of the current run, oldest first")
 	peers := flag.Bool("peers", false, "also list the peers the daemon knows")
+	peerID := flag.String("peer", "", "also show the peer with this device ID")
 	flag.Parse()
 
 	path := *socket
@@ -58,6 +59,15 @@ func main() {
 			for _, peer := range listed.GetPeers() {
 				printJSON(peer)
 			}
+		}
+	}
+
+	if *peerID != "" {
+		got, err := kizunav1.NewPeerServiceClient(conn).GetPeer(ctx, &kizunav1.GetPeerRequest{PeerId: *peerID})
+		if err != nil {
+			report(err)
+		} else {
+			printJSON(got.GetPeer())
 		}
 	}
 

@@ -24,6 +24,9 @@ class HelloRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DEVICE_FIELD_NUMBER: _builtins.int
+    LINK_PORT_FIELD_NUMBER: _builtins.int
+    link_port: _builtins.int
+    """The caller's link port, so the callee can dial back at the caller's address."""
     @_builtins.property
     def device(self) -> _device_pb2.DeviceInfo:
         """The caller."""
@@ -32,10 +35,11 @@ class HelloRequest(_message.Message):
         self,
         *,
         device: _device_pb2.DeviceInfo | None = ...,
+        link_port: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "link_port", b"link_port"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

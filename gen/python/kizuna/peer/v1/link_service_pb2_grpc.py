@@ -26,10 +26,10 @@ if _version_not_supported:
 
 
 class LinkServiceStub:
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     def __init__(self, channel):
@@ -46,14 +46,15 @@ class LinkServiceStub:
 
 
 class LinkServiceServicer:
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     def Hello(self, request, context):
         """Exchanges device descriptions and agrees on a protocol version.
+        Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -76,10 +77,10 @@ def add_LinkServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class LinkService:
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     @staticmethod

@@ -27,10 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class LinkServiceStub:
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     @_typing.overload
@@ -38,25 +38,29 @@ class LinkServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> LinkServiceAsyncStub: ...
     Hello: _grpc.UnaryUnaryMultiCallable[_link_service_pb2.HelloRequest, _link_service_pb2.HelloResponse]
-    """Exchanges device descriptions and agrees on a protocol version."""
+    """Exchanges device descriptions and agrees on a protocol version.
+    Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
+    """
 
 @_typing.type_check_only
 class LinkServiceAsyncStub(LinkServiceStub):
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Hello: _aio.UnaryUnaryMultiCallable[_link_service_pb2.HelloRequest, _link_service_pb2.HelloResponse]  # type: ignore[assignment]
-    """Exchanges device descriptions and agrees on a protocol version."""
+    """Exchanges device descriptions and agrees on a protocol version.
+    Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
+    """
 
 class LinkServiceServicer(metaclass=_abc_1.ABCMeta):
-    """LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-    both certificates pinned. Pairing, transfer, stream and command services of this package are
-    added by later protocol versions; a daemon refuses every call but pairing from a device it has
-    not paired with.
+    """LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+    device that is not trusted fails the handshake, and every call is checked against the pinned
+    fingerprint. Hello is the first call on every link; transfer, stream and command services of
+    this package share the same channel.
     """
 
     @_abc_1.abstractmethod
@@ -65,6 +69,8 @@ class LinkServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _link_service_pb2.HelloRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_link_service_pb2.HelloResponse, _abc.Awaitable[_link_service_pb2.HelloResponse]]:
-        """Exchanges device descriptions and agrees on a protocol version."""
+        """Exchanges device descriptions and agrees on a protocol version.
+        Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
+        """
 
 def add_LinkServiceServicer_to_server(servicer: LinkServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

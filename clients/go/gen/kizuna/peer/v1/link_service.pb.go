@@ -25,7 +25,9 @@ const (
 type HelloRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The caller.
-	Device        *DeviceInfo `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Device *DeviceInfo `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// The caller's link port, so the callee can dial back at the caller's address.
+	LinkPort      uint32 `protobuf:"varint,2,opt,name=link_port,json=linkPort,proto3" json:"link_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -65,6 +67,13 @@ func (x *HelloRequest) GetDevice() *DeviceInfo {
 		return x.Device
 	}
 	return nil
+}
+
+func (x *HelloRequest) GetLinkPort() uint32 {
+	if x != nil {
+		return x.LinkPort
+	}
+	return 0
 }
 
 // Response for Hello.
@@ -126,9 +135,10 @@ var File_kizuna_peer_v1_link_service_proto protoreflect.FileDescriptor
 
 const file_kizuna_peer_v1_link_service_proto_rawDesc = "" +
 	"\n" +
-	"!kizuna/peer/v1/link_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"B\n" +
+	"!kizuna/peer/v1/link_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"_\n" +
 	"\fHelloRequest\x122\n" +
-	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\"n\n" +
+	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x1b\n" +
+	"\tlink_port\x18\x02 \x01(\rR\blinkPort\"n\n" +
 	"\rHelloResponse\x122\n" +
 	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion2S\n" +

@@ -26,12 +26,13 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-// both certificates pinned. Pairing, transfer, stream and command services of this package are
-// added by later protocol versions; a daemon refuses every call but pairing from a device it has
-// not paired with.
+// LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+// device that is not trusted fails the handshake, and every call is checked against the pinned
+// fingerprint. Hello is the first call on every link; transfer, stream and command services of
+// this package share the same channel.
 type LinkServiceClient interface {
 	// Exchanges device descriptions and agrees on a protocol version.
+	// Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
 	Hello(ctx context.Context, in *HelloRequest, opts ...grpc.CallOption) (*HelloResponse, error)
 }
 
@@ -57,12 +58,13 @@ func (c *linkServiceClient) Hello(ctx context.Context, in *HelloRequest, opts ..
 // All implementations must embed UnimplementedLinkServiceServer
 // for forward compatibility.
 //
-// LinkService is the first call on every daemon-to-daemon link, made over mutual TLS 1.3 with
-// both certificates pinned. Pairing, transfer, stream and command services of this package are
-// added by later protocol versions; a daemon refuses every call but pairing from a device it has
-// not paired with.
+// LinkService is served on the link port over mutual TLS 1.3 with both certificates pinned: a
+// device that is not trusted fails the handshake, and every call is checked against the pinned
+// fingerprint. Hello is the first call on every link; transfer, stream and command services of
+// this package share the same channel.
 type LinkServiceServer interface {
 	// Exchanges device descriptions and agrees on a protocol version.
+	// Errors: PEER_NOT_TRUSTED (the caller's certificate is no longer pinned here).
 	Hello(context.Context, *HelloRequest) (*HelloResponse, error)
 	mustEmbedUnimplementedLinkServiceServer()
 }

@@ -1,0 +1,107 @@
+"""The peer ports' gRPC services: LinkService (mutual TLS, pinned) and PairingService.
+
+Thin: the peer manager does the work. Both servers are guarded like the control API (errors
+become statuses with ErrorInfo, a stopping daemon refuses new calls); the link server's guard
+also checks the caller's certificate against the pins on every call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import grpc.aio
+
+from kizuna.peer.v1 import (
+    link_service_pb2,
+    link_service_pb2_grpc,
+    pairing_service_pb2,
+    pairing_service_pb2_grpc,
+)
+from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES
+from kizuna_server.rpc.guard import CallPolicy, GuardedServer
+
+if TYPE_CHECKING:
+    from kizuna_server.p2p.manager import PeerManager
+
+#: Before authentication, a message is at most this big (a certificate is about 600 bytes).
+MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
+_HANDSHAKE_MS: Final = int(HANDSHAKE_TIMEOUT_SECS * 1000)
+
+
+class LinkServicer(link_service_pb2_grpc.LinkServiceServicer):
+    def __init__(self, manager: PeerManager) -> None:
+        self._manager = manager
+
+    async def Hello(
+        self, request: link_service_pb2.HelloRequest, context: Any
+    ) -> link_service_pb2.HelloResponse:
+        return await self._manager.hello(request, context)
+
+
+class PairingServicer(pairing_service_pb2_grpc.PairingServiceServicer):
+    def __init__(self, manager: PeerManager) -> None:
+        self._manager = manager
+
+    async def Introduce(
+        self, request: pairing_service_pb2.IntroduceRequest, context: Any
+    ) -> pairing_service_pb2.IntroduceResponse:
+        return await self._manager.introduce(request, context)
+
+    # Bidirectional, driven through context.read() and write() rather than as a generator.
+    async def Pair(  # type: ignore[override]
+        self, request_iterator: Any, context: Any
+    ) -> None:
+        await self._manager.serve_pairing(context)
+
+
+def build_servers(
+    manager: PeerManager, policy: CallPolicy, pairing_timeout_secs: int
+) -> tuple[grpc.aio.Server, grpc.aio.Server]:
+    """The link server and the pairing server, services registered, no ports yet."""
+    common = [
+        ("grpc.so_reuseport", 0),
+        ("grpc.server_handshake_timeout_ms", _HANDSHAKE_MS),
+        ("grpc.max_metadata_size", 8 * 1024),
+    ]
+    link = GuardedServer(
+        grpc.aio.server(
+            options=[
+                *common,
+                ("grpc.max_receive_message_length", MAX_LINK_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_LINK_MESSAGE_BYTES),
+                ("grpc.max_concurrent_streams", 256),
+                ("grpc.keepalive_time_ms", 10_000),
+                ("grpc.keepalive_timeout_ms", 5_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 500),
+                ("grpc.http2.max_ping_strikes", 0),
+                # Connections are re-established (and so re-checked against the pins) this
+                # often; calls in progress get an hour to finish.
+                ("grpc.max_connection_age_ms", 10 * 60 * 1000),
+                ("grpc.max_connection_age_grace_ms", 60 * 60 * 1000),
+            ]
+        ),
+        CallPolicy(
+            token=None,
+            refusal=policy.refusal,
+            calls=policy.calls,
+            authorize=manager.authorize,
+        ),
+    )
+    link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(manager), link)
+    pairing = GuardedServer(
+        grpc.aio.server(
+            options=[
+                *common,
+                ("grpc.max_receive_message_length", MAX_PAIRING_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_PAIRING_MESSAGE_BYTES),
+                ("grpc.max_concurrent_streams", 4),
+                ("grpc.max_connection_idle_ms", 30_000),
+                ("grpc.max_connection_age_ms", (pairing_timeout_secs + 30) * 1000),
+                ("grpc.max_connection_age_grace_ms", 5_000),
+            ]
+        ),
+        policy,
+    )
+    pairing_service_pb2_grpc.add_PairingServiceServicer_to_server(PairingServicer(manager), pairing)
+    return link, pairing
