@@ -19,7 +19,6 @@ from typing import Any, Final
 import ifaddr
 from zeroconf import (
     BadTypeInNameException,
-    InterfaceChoice,
     IPVersion,
     NonUniqueNameException,
     RecordUpdateListener,
@@ -233,41 +232,31 @@ class Discovery:
         """The zeroconf interface choice and a description of it."""
         families = "+".join(f for f, on in (("IPv4", self._ipv4), ("IPv6", self._ipv6)) if on)
         adapters = {a.nice_name: a for a in ifaddr.get_adapters()}
-        if not self._interface_names:
-            names = sorted(name for name in adapters if name != "lo")
-            return InterfaceChoice.All, f"all interfaces ({', '.join(names) or 'none'}), {families}"
+        names = list(self._interface_names)
+        if not names:
+            # Every interface but loopback: peers are on other machines.
+            names = sorted(name for name, a in adapters.items() if not _is_loopback(a))
+            if not names:
+                raise LookupError("no network interface other than loopback is up")
         chosen: list[Any] = []
-        missing = [name for name in self._interface_names if name not in adapters]
+        missing = [name for name in names if name not in adapters]
         if missing:
             raise LookupError(
                 f"no interface named {', '.join(missing)} (have: {', '.join(sorted(adapters))})"
             )
-        for name in self._interface_names:
+        for name in names:
             for ip in adapters[name].ips:
                 if (isinstance(ip.ip, str) and self._ipv4) or (
                     isinstance(ip.ip, tuple) and self._ipv6
                 ):
                     chosen.append(ip.ip)
         if not chosen:
-            raise LookupError(f"{', '.join(self._interface_names)} has no {families} address")
-        return chosen, f"{', '.join(self._interface_names)}, {families}"
+            raise LookupError(f"{', '.join(names)} has no {families} address")
+        which = "all interfaces: " if not self._interface_names else ""
+        return chosen, f"{which}{', '.join(names)}, {families}"
 
-    def _own_addresses(self, interfaces: Any) -> list[str] | None:
-        """The addresses announced: those of the chosen interfaces (None: zeroconf decides)."""
-        if not isinstance(interfaces, list):
-            addresses = []
-            for adapter in ifaddr.get_adapters():
-                for ip in adapter.ips:
-                    if isinstance(ip.ip, str) and self._ipv4 and not ip.ip.startswith("127."):
-                        addresses.append(ip.ip)
-                    elif (
-                        isinstance(ip.ip, tuple)
-                        and self._ipv6
-                        and ip.ip[0] != "::1"
-                        and not ip.ip[0].startswith("fe80")
-                    ):
-                        addresses.append(ip.ip[0])
-            return addresses or None
+    def _own_addresses(self, interfaces: list[Any]) -> list[str] | None:
+        """The addresses announced: those of the chosen interfaces, link-local ones left out."""
         return [ip if isinstance(ip, str) else ip[0] for ip in interfaces if not _link_local(ip)]
 
     async def _announce_and_refresh(self) -> None:
@@ -331,6 +320,14 @@ class Discovery:
             return
         self._found[name] = announcement.device_id
         self._on_found(announcement)
+
+
+def _is_loopback(adapter: Any) -> bool:
+    return all(
+        (ip.ip if isinstance(ip.ip, str) else ip.ip[0]) in ("::1",)
+        or (isinstance(ip.ip, str) and ip.ip.startswith("127."))
+        for ip in adapter.ips
+    )
 
 
 def _link_local(ip: Any) -> bool:
