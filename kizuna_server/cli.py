@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
+from kizuna_server.cli_peers import add_commands as add_peer_commands
 from kizuna_server.errors import KizunaError as DaemonError
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         "--grace", type=float, help="seconds in-flight calls may take (default from config)"
     )
     stop.set_defaults(handler=_stop)
+    add_peer_commands(commands, common, _client, safe)
     return parser
 
 

@@ -119,6 +119,8 @@ class PeerEntry:
     #: A certificate whose key hashes to `device_id` was seen (TLS) at one of the addresses.
     verified: bool = False
     announced: bool = False
+    #: Answered at one of its addresses recently (a handshake, a call from it).
+    reachable: bool = False
     connection: Connection = Connection.DISCONNECTED
     protocol_version: int = 0
     capabilities: tuple[str, ...] = ()
@@ -129,8 +131,8 @@ class PeerEntry:
 
     @property
     def online(self) -> bool:
-        """Announced on the network or connected right now."""
-        return self.announced or self.connection is Connection.CONNECTED
+        """Announced on the network, connected, or answering at an address right now."""
+        return self.announced or self.reachable or self.connection is Connection.CONNECTED
 
     def add_address(self, address: Address) -> bool:
         """Puts `address` first (most recent); returns whether it was new."""

@@ -474,17 +474,33 @@ class PeerManager:
         if entry is None or not entry.announced:
             return
         entry.announced = False
+        entry.reachable = False
         entry.drop_addresses(Source.MDNS)
         self._publish(PeerLost(self.snapshot(device_id), reason))
 
-    def _seen_incoming(self, cert: PeerCertificate, host: str, link_port: int, device: Any) -> None:
-        """A trusted peer reached us: note where it listens and dial back if not linked."""
+    def _seen_incoming(
+        self,
+        cert: PeerCertificate,
+        host: str,
+        link_port: int,
+        device: Any,
+        *,
+        trusted: bool = True,
+    ) -> None:
+        """A peer reached us: note where it listens; dial a trusted one back if not linked."""
         try:
             entry = self._entry(cert.device_id, Source.INCOMING)
         except KizunaError:
             return
         changed = entry.describe(device.name, device.device_type)
+        if not trusted:
+            # Anyone can introduce itself: the entry is a hint (like mDNS), named but not dialled.
+            entry.last_seen = time.time()
+            if changed:
+                self._updated(entry.device_id)
+            return
         entry.verified = True
+        entry.reachable = True
         entry.last_seen = time.time()
         if 1024 <= link_port <= 65534 and host:
             changed |= entry.add_address(Address(host, link_port, Source.INCOMING))
@@ -580,9 +596,12 @@ class PeerManager:
                 log.warning("peer table: %s", exc.message)
                 return
             entry.verified = True
+            entry.reachable = True
             entry.last_seen = time.time()
             if entry.add_address(Address(host, port, source)):
                 self._updated(cert.device_id)
+            with contextlib.suppress(KizunaError):  # to learn its name
+                await self._introduce(Address(host, port, source), cert)
             self._want_link(cert.device_id)
             return
 
@@ -610,7 +629,10 @@ class PeerManager:
         entry.addresses = [a for a in entry.addresses if (a.host, a.port) != (host, port)]
         entry.add_address(Address(host, port, Source.MANUAL))
         entry.verified = True
+        entry.reachable = True
         entry.last_seen = time.time()
+        with contextlib.suppress(KizunaError):  # only to learn its name; the link checks again
+            await self._introduce(Address(host, port, Source.MANUAL), cert)
         if persist and format_address(host, port) not in self._persisted:
             self._persisted.append(format_address(host, port))
             await asyncio.to_thread(_save_addresses, self._addresses_path, list(self._persisted))
@@ -722,6 +744,7 @@ class PeerManager:
                     await self._connect(link, entry)
                 except KizunaError as exc:
                     entry.last_error = exc.message
+                    entry.reachable = isinstance(exc, NotTrustedByPeer | PeerNotTrusted)
                     entry.connection = Connection.BACKOFF
                     link.settle(exc)
                     if isinstance(exc, PeerNotTrusted | NotTrustedByPeer | PeerIdentityMismatch):
@@ -745,6 +768,7 @@ class PeerManager:
                     await link.channel.close(None)
                     link.channel = None
                 entry.connection = Connection.DISCONNECTED
+                entry.reachable = False
                 entry.last_error = why
                 self._publish(
                     PeerDisconnected(self.snapshot(link.peer_id), "PEER_UNREACHABLE", why)
@@ -793,7 +817,12 @@ class PeerManager:
         await self._accept_certificate(cert, shown)
         entry.verified = True
         if not link.introduced:
-            await self._introduce(address, cert)
+            introduced = await self._introduce(address, cert)
+            if not introduced.trusted:
+                raise NotTrustedByPeer(
+                    f"{format_device_id(cert.device_id)} has not paired with this device; "
+                    f"pair with 'kizuna pair {cert.device_id[:8]}'"
+                )
             link.introduced = True
         channel = grpc.aio.secure_channel(
             shown,
@@ -821,27 +850,26 @@ class PeerManager:
         entry.capabilities = tuple(reply.device.capabilities)[:8]
         entry.add_address(address)
 
-    async def _introduce(self, address: Address, cert: PeerCertificate) -> None:
-        """Shows our certificate on the peer's pairing port, so an unpinned trust can pin it."""
+    async def _introduce(
+        self, address: Address, cert: PeerCertificate
+    ) -> pairing_service_pb2.IntroduceResponse:
+        """Shows our certificate on the peer's pairing port (so a trust by ID can pin it) and
+        learns how the peer describes itself and whether it trusts us."""
         shown = format_address(address.host, address.port + 1)
         async with _pairing_channel(shown, cert) as channel:
             try:
-                await pairing_service_pb2_grpc.PairingServiceStub(channel).Introduce(
-                    pairing_service_pb2.IntroduceRequest(
-                        certificate=self.identity.certificate.public_bytes(_DER),
-                        device=self._device_info,
-                        link_port=self.link_port,
-                    ),
-                    timeout=HANDSHAKE_TIMEOUT_SECS,
+                reply: pairing_service_pb2.IntroduceResponse = (
+                    await pairing_service_pb2_grpc.PairingServiceStub(channel).Introduce(
+                        pairing_service_pb2.IntroduceRequest(
+                            certificate=self.identity.certificate.public_bytes(_DER),
+                            device=self._device_info,
+                            link_port=self.link_port,
+                        ),
+                        timeout=HANDSHAKE_TIMEOUT_SECS,
+                    )
                 )
             except grpc.aio.AioRpcError as exc:
-                reason = _reason_of(exc)
-                if reason == "PEER_NOT_TRUSTED":
-                    raise NotTrustedByPeer(
-                        f"{format_device_id(cert.device_id)} has not paired with this device; "
-                        f"pair with 'kizuna pair {cert.device_id[:8]}'"
-                    ) from exc
-                if reason == "PEER_IDENTITY_MISMATCH":
+                if _reason_of(exc) == "PEER_IDENTITY_MISMATCH":
                     raise PeerIdentityMismatch(
                         f"{format_device_id(cert.device_id)} has a different certificate pinned "
                         "for this device; forget this device there and pair again"
@@ -849,6 +877,12 @@ class PeerManager:
                 raise PeerUnreachable(
                     f"pairing port {shown}: {exc.details() or exc.code().name}", address=shown
                 ) from exc
+        entry = self.table.get(cert.device_id)
+        if entry is not None:
+            entry.reachable = True
+            if entry.describe(reply.device.name, reply.device.device_type):
+                self._updated(cert.device_id)
+        return reply
 
     async def _watch(self, link: _Link) -> str:
         """Returns why the link went down; a connection that merely aged out is re-checked."""
@@ -905,9 +939,15 @@ class PeerManager:
     async def introduce(self, request: Any, context: Any) -> pairing_service_pb2.IntroduceResponse:
         host = _peer_host(context)
         cert = _certificate_from_peer(request.certificate, "certificate")
-        await self._accept_certificate(cert, host)
+        if cert.device_id == self.identity.device_id:
+            raise InvalidArgument("this device's own certificate", field="certificate")
+        try:
+            await self._accept_certificate(cert, host)
+        except PeerNotTrusted:
+            self._seen_incoming(cert, host, request.link_port, request.device, trusted=False)
+            return pairing_service_pb2.IntroduceResponse(device=self._device_info, trusted=False)
         self._seen_incoming(cert, host, request.link_port, request.device)
-        return pairing_service_pb2.IntroduceResponse(device=self._device_info)
+        return pairing_service_pb2.IntroduceResponse(device=self._device_info, trusted=True)
 
     # --- pairing ------------------------------------------------------------------------------
 

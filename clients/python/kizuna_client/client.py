@@ -58,7 +58,9 @@ from kizuna_client.types import (
     EventGap,
     KizunaEvent,
     NodeInfo,
+    PairingInfo,
     PeerInfo,
+    PeerPermissions,
     StreamFrame,
     TransferInfo,
     TransferProgress,
@@ -321,6 +323,113 @@ class Kizuna:
         )
         return PeerConnection(self, PeerInfo.from_proto(response.peer))
 
+    async def peer(self, peer_id: str) -> PeerInfo:
+        """One peer by device ID (canonical or grouped)."""
+        response = await self._call(
+            self.peer_service.GetPeer(
+                peer_service_pb2.GetPeerRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+        return PeerInfo.from_proto(response.peer)
+
+    async def add_peer(self, address: str, *, persist: bool = True) -> PeerInfo:
+        """Adds a peer by "host:port" (other subnets, VPNs); the daemon learns its ID."""
+        response = await self._call(
+            self.peer_service.AddPeer(
+                peer_service_pb2.AddPeerRequest(address=address, persist=persist), **self._opts()
+            )
+        )
+        return PeerInfo.from_proto(response.peer)
+
+    async def remove_peer(self, peer_id: str) -> None:
+        """Removes a peer from the table and stops dialling its added addresses."""
+        await self._call(
+            self.peer_service.RemovePeer(
+                peer_service_pb2.RemovePeerRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+
+    async def disconnect_peer(self, peer_id: str) -> None:
+        """Closes the link to a peer and keeps it closed until the next connect_to_peer."""
+        await self._call(
+            self.peer_service.DisconnectPeer(
+                peer_service_pb2.DisconnectPeerRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+
+    async def request_pairing(self, peer_id: str) -> PairingInfo:
+        """Asks a peer to pair; returns once both devices show the code."""
+        response = await self._call(
+            self.peer_service.RequestPairing(
+                peer_service_pb2.RequestPairingRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+        return PairingInfo.from_proto(response.pairing)
+
+    async def pairings(self) -> list[PairingInfo]:
+        """Pairings in progress, incoming ones included, oldest first."""
+        response = await self._call(
+            self.peer_service.ListPairings(peer_service_pb2.ListPairingsRequest(), **self._opts())
+        )
+        return [PairingInfo.from_proto(p) for p in response.pairings]
+
+    async def confirm_pairing(self, pairing_id: str, *, code: str = "") -> PairingInfo:
+        """Confirms that both devices show the same code (optionally as typed by the person)."""
+        response = await self._call(
+            self.peer_service.ConfirmPairing(
+                peer_service_pb2.ConfirmPairingRequest(pairing_id=pairing_id, code=code),
+                **self._opts(),
+            )
+        )
+        return PairingInfo.from_proto(response.pairing)
+
+    async def reject_pairing(self, pairing_id: str) -> None:
+        """Rejects a pairing (the codes differ, or it is not wanted)."""
+        await self._call(
+            self.peer_service.RejectPairing(
+                peer_service_pb2.RejectPairingRequest(pairing_id=pairing_id), **self._opts()
+            )
+        )
+
+    async def cancel_pairing(self, pairing_id: str) -> None:
+        """Withdraws a pairing this device asked for."""
+        await self._call(
+            self.peer_service.CancelPairing(
+                peer_service_pb2.CancelPairingRequest(pairing_id=pairing_id), **self._opts()
+            )
+        )
+
+    async def trust_peer(
+        self, peer_id: str, permissions: PeerPermissions | None = None
+    ) -> PeerInfo:
+        """Trusts a device by its full ID, compared out of band; pinned at first contact."""
+        request = peer_service_pb2.TrustPeerRequest(peer_id=peer_id)
+        if permissions is not None:
+            request.permissions.CopyFrom(permissions.to_proto())
+        response = await self._call(self.peer_service.TrustPeer(request, **self._opts()))
+        return PeerInfo.from_proto(response.peer)
+
+    async def set_peer_permissions(self, peer_id: str, **changes: bool) -> PeerInfo:
+        """Changes what a trusted peer may do: files, auto_accept_files, streams, commands."""
+        request = peer_service_pb2.UpdatePeerPermissionsRequest(peer_id=peer_id)
+        for name, value in changes.items():
+            if name not in ("files", "auto_accept_files", "streams", "commands"):
+                raise InvalidArgumentError(f"no permission named {name!r}")
+            setattr(request.permissions, name, value)
+            request.update_mask.paths.append(name)
+        response = await self._call(
+            self.peer_service.UpdatePeerPermissions(request, **self._opts())
+        )
+        return PeerInfo.from_proto(response.peer)
+
+    async def forget_peer(self, peer_id: str) -> None:
+        """Removes trust in a peer: its pin and permissions go, its link closes."""
+        await self._call(
+            self.peer_service.ForgetPeer(
+                peer_service_pb2.ForgetPeerRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+
     # --- transfers ----------------------------------------------------------------------------
 
     async def transfer_file(
@@ -486,13 +595,8 @@ class PeerConnection:
         return await self.client.execute_command(self.peer.device_id, command, *args, **options)
 
     async def disconnect(self) -> None:
-        """Closes the link."""
-        await self.client._call(
-            self.client.peer_service.DisconnectPeer(
-                peer_service_pb2.DisconnectPeerRequest(peer_id=self.peer.device_id),
-                **self.client._opts(),
-            )
-        )
+        """Closes the link (until the next connect_to_peer)."""
+        await self.client.disconnect_peer(self.peer.device_id)
 
 
 class TransferHandle:

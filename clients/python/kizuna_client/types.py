@@ -14,7 +14,15 @@ from typing import Any, Literal
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from kizuna.v1 import command_pb2, event_pb2, event_service_pb2, node_pb2, peer_pb2, transfer_pb2
+from kizuna.v1 import (
+    command_pb2,
+    errors_pb2,
+    event_pb2,
+    event_service_pb2,
+    node_pb2,
+    peer_pb2,
+    transfer_pb2,
+)
 
 
 def enum_name(enum_type: Any, value: int, prefix: str) -> str:
@@ -150,6 +158,41 @@ class PeerInfo:
             capabilities=tuple(peer.capabilities),
             last_seen=_time(peer.last_seen_time, peer.HasField("last_seen_time")),
             message=peer,
+        )
+
+
+@dataclass(frozen=True)
+class PairingInfo:
+    """A pairing: compare `code` with the other device's, then confirm or reject."""
+
+    id: str
+    peer_id: str
+    peer_name: str
+    direction: str  # "outgoing" | "incoming"
+    state: str  # "awaiting_confirmation", "awaiting_peer", "completed", "rejected", ...
+    code: str
+    expire_time: datetime | None
+    error_reason: str
+    error_message: str
+    message: peer_pb2.Pairing = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, pairing: peer_pb2.Pairing) -> PairingInfo:
+        return cls(
+            id=pairing.id,
+            peer_id=pairing.peer_id,
+            peer_name=pairing.peer_name,
+            direction=enum_name(peer_pb2.Pairing.Direction, pairing.direction, "DIRECTION_"),
+            state=enum_name(peer_pb2.Pairing.State, pairing.state, "STATE_"),
+            code=pairing.code,
+            expire_time=_time(pairing.expire_time, pairing.HasField("expire_time")),
+            error_reason=(
+                enum_name(errors_pb2.ErrorReason, pairing.error.reason, "ERROR_REASON_").upper()
+                if pairing.HasField("error")
+                else ""
+            ),
+            error_message=pairing.error.message,
+            message=pairing,
         )
 
 

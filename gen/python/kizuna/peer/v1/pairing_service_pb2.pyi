@@ -57,6 +57,9 @@ class IntroduceResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DEVICE_FIELD_NUMBER: _builtins.int
+    TRUSTED_FIELD_NUMBER: _builtins.int
+    trusted: _builtins.bool
+    """Whether the server trusts the caller (so the caller may connect to the link port)."""
     @_builtins.property
     def device(self) -> _device_pb2.DeviceInfo:
         """The server, described."""
@@ -65,10 +68,11 @@ class IntroduceResponse(_message.Message):
         self,
         *,
         device: _device_pb2.DeviceInfo | None = ...,
+        trusted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "trusted", b"trusted"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

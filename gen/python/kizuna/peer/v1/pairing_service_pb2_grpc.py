@@ -62,11 +62,12 @@ class PairingServiceServicer:
     """
 
     def Introduce(self, request, context):
-        """Presents the caller's certificate so that a device that trusts the caller's ID but has not
-        pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-        certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-        Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-        PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+        """Presents the caller's certificate and learns the server's description. A device that trusts
+        the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+        trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+        response says whether the server trusts the caller.
+        Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+        INVALID_ARGUMENT (not a device certificate).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

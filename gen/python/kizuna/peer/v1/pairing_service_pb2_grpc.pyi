@@ -40,11 +40,12 @@ class PairingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PairingServiceAsyncStub: ...
     Introduce: _grpc.UnaryUnaryMultiCallable[_pairing_service_pb2.IntroduceRequest, _pairing_service_pb2.IntroduceResponse]
-    """Presents the caller's certificate so that a device that trusts the caller's ID but has not
-    pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-    certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-    Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-    PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+    """Presents the caller's certificate and learns the server's description. A device that trusts
+    the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+    trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+    response says whether the server trusts the caller.
+    Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+    INVALID_ARGUMENT (not a device certificate).
     """
     Pair: _grpc.StreamStreamMultiCallable[_pairing_service_pb2.PairRequest, _pairing_service_pb2.PairResponse]
     """Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
@@ -69,11 +70,12 @@ class PairingServiceAsyncStub(PairingServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Introduce: _aio.UnaryUnaryMultiCallable[_pairing_service_pb2.IntroduceRequest, _pairing_service_pb2.IntroduceResponse]  # type: ignore[assignment]
-    """Presents the caller's certificate so that a device that trusts the caller's ID but has not
-    pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-    certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-    Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-    PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+    """Presents the caller's certificate and learns the server's description. A device that trusts
+    the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+    trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+    response says whether the server trusts the caller.
+    Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+    INVALID_ARGUMENT (not a device certificate).
     """
     Pair: _aio.StreamStreamMultiCallable[_pairing_service_pb2.PairRequest, _pairing_service_pb2.PairResponse]  # type: ignore[assignment]
     """Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
@@ -101,11 +103,12 @@ class PairingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _pairing_service_pb2.IntroduceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_pairing_service_pb2.IntroduceResponse, _abc.Awaitable[_pairing_service_pb2.IntroduceResponse]]:
-        """Presents the caller's certificate so that a device that trusts the caller's ID but has not
-        pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-        certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-        Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-        PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+        """Presents the caller's certificate and learns the server's description. A device that trusts
+        the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+        trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+        response says whether the server trusts the caller.
+        Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+        INVALID_ARGUMENT (not a device certificate).
         """
 
     @_abc_1.abstractmethod

@@ -146,7 +146,9 @@ func (x *IntroduceRequest) GetLinkPort() uint32 {
 type IntroduceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The server, described.
-	Device        *DeviceInfo `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Device *DeviceInfo `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// Whether the server trusts the caller (so the caller may connect to the link port).
+	Trusted       bool `protobuf:"varint,2,opt,name=trusted,proto3" json:"trusted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +188,13 @@ func (x *IntroduceResponse) GetDevice() *DeviceInfo {
 		return x.Device
 	}
 	return nil
+}
+
+func (x *IntroduceResponse) GetTrusted() bool {
+	if x != nil {
+		return x.Trusted
+	}
+	return false
 }
 
 // What the initiator sends on a Pair call, in order: start, reveal, then one decision.
@@ -616,9 +625,10 @@ const file_kizuna_peer_v1_pairing_service_proto_rawDesc = "" +
 	"\x10IntroduceRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\fR\vcertificate\x122\n" +
 	"\x06device\x18\x02 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x1b\n" +
-	"\tlink_port\x18\x03 \x01(\rR\blinkPort\"G\n" +
+	"\tlink_port\x18\x03 \x01(\rR\blinkPort\"a\n" +
 	"\x11IntroduceResponse\x122\n" +
-	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\"\xba\x01\n" +
+	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x18\n" +
+	"\atrusted\x18\x02 \x01(\bR\atrusted\"\xba\x01\n" +
 	"\vPairRequest\x121\n" +
 	"\x05start\x18\x01 \x01(\v2\x19.kizuna.peer.v1.PairStartH\x00R\x05start\x124\n" +
 	"\x06reveal\x18\x02 \x01(\v2\x1a.kizuna.peer.v1.PairRevealH\x00R\x06reveal\x12:\n" +

@@ -34,11 +34,12 @@ const (
 // its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
 // per source address and pairings in progress are limited.
 type PairingServiceClient interface {
-	// Presents the caller's certificate so that a device that trusts the caller's ID but has not
-	// pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-	// certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-	// Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-	// PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+	// Presents the caller's certificate and learns the server's description. A device that trusts
+	// the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+	// trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+	// response says whether the server trusts the caller.
+	// Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+	// INVALID_ARGUMENT (not a device certificate).
 	Introduce(ctx context.Context, in *IntroduceRequest, opts ...grpc.CallOption) (*IntroduceResponse, error)
 	// Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
 	// server (responder) answers with its own nonce; the caller reveals its nonce; both show the
@@ -93,11 +94,12 @@ type PairingService_PairClient = grpc.BidiStreamingClient[PairRequest, PairRespo
 // its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
 // per source address and pairings in progress are limited.
 type PairingServiceServer interface {
-	// Presents the caller's certificate so that a device that trusts the caller's ID but has not
-	// pinned a certificate yet (trusted by ID, allowlisted, or trust_all mode) can pin it. The
-	// certificate must hash to a device ID; nothing is pinned for an ID the server does not trust.
-	// Errors: PEER_NOT_TRUSTED (the server does not trust the caller: pair first),
-	// PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID), INVALID_ARGUMENT.
+	// Presents the caller's certificate and learns the server's description. A device that trusts
+	// the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
+	// trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
+	// response says whether the server trusts the caller.
+	// Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
+	// INVALID_ARGUMENT (not a device certificate).
 	Introduce(context.Context, *IntroduceRequest) (*IntroduceResponse, error)
 	// Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
 	// server (responder) answers with its own nonce; the caller reveals its nonce; both show the
