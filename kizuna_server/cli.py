@@ -173,6 +173,11 @@ def _banner(daemon: "Daemon", config: "Config") -> str:
         label = "  API       " if index == 0 else "            "
         extra = f" (token in {config.api.token_file})" if endpoint.requires_token else ""
         lines.append(f"{label} {endpoint.target}{extra}")
+    if daemon.peers is not None:
+        lines.append(
+            f"  peers      link port {daemon.peers.link_port}, pairing port "
+            f"{daemon.peers.pairing_port}"
+        )
     lines.append("  Stop with Ctrl+C or 'kizuna stop'.")
     return "\n".join(lines)
 
@@ -195,6 +200,8 @@ async def _status(args: argparse.Namespace) -> int:
         print(f"  started      {node.start_time.astimezone():%Y-%m-%d %H:%M:%S}")
     for endpoint in node.api_endpoints:
         print(f"  API          {endpoint}")
+    for peer_endpoint in node.message.peer_endpoints:
+        print(f"  peers        {peer_endpoint.address}")
     for subsystem in node.subsystems:
         print(f"  {subsystem.name:<12} {subsystem.state}: {safe(subsystem.detail, 200)}")
     return 0
