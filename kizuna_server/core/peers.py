@@ -128,6 +128,8 @@ class PeerEntry:
     next_attempt: float | None = None
     #: The most recent link failure, for ConnectPeer errors and the CLI.
     last_error: str = ""
+    #: peer_discovered was published for this entry (later changes are peer_updated).
+    reported: bool = False
 
     @property
     def online(self) -> bool:

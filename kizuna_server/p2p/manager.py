@@ -420,7 +420,7 @@ class PeerManager:
     # --- the peer table -----------------------------------------------------------------------
 
     def _entry(self, device_id: str, source: Source) -> PeerEntry:
-        """The entry for `device_id`, created (with a discovered event) when new."""
+        """The entry for `device_id`, created when new (announced by the caller's `_updated`)."""
         entry = self.table.get(device_id)
         if entry is None:
             entry = PeerEntry(device_id, source, last_seen=time.time())
@@ -429,10 +429,15 @@ class PeerManager:
                 entry.name = trusted.name
             keep = frozenset(p.device_id for p in self._trust)
             self.table.add(entry, keep=keep)
-            self._publish(PeerDiscovered(self.snapshot(device_id)))
         return entry
 
     def _updated(self, device_id: str) -> None:
+        """Publishes peer_discovered for an entry's first report, peer_updated after that."""
+        entry = self.table.get(device_id)
+        if entry is not None and not entry.reported:
+            entry.reported = True
+            self._publish(PeerDiscovered(self.snapshot(device_id)))
+            return
         self._publish(PeerUpdated(self.snapshot(device_id)))
 
     def _on_found(self, announcement: Announcement) -> None:
@@ -465,7 +470,7 @@ class PeerManager:
         entry.drop_addresses(Source.MDNS)
         for host in reversed(usable):
             entry.add_address(Address(host, announcement.link_port, Source.MDNS))
-        if existed and changed:
+        if changed or not existed:
             self._updated(entry.device_id)
         self._want_link(entry.device_id)
 
@@ -492,7 +497,7 @@ class PeerManager:
             entry = self._entry(cert.device_id, Source.INCOMING)
         except KizunaError:
             return
-        changed = entry.describe(device.name, device.device_type)
+        changed = entry.describe(device.name, device.device_type) or not entry.reported
         if not trusted:
             # Anyone can introduce itself: the entry is a hint (like mDNS), named but not dialled.
             entry.last_seen = time.time()
@@ -598,7 +603,7 @@ class PeerManager:
             entry.verified = True
             entry.reachable = True
             entry.last_seen = time.time()
-            if entry.add_address(Address(host, port, source)):
+            if entry.add_address(Address(host, port, source)) or not entry.reported:
                 self._updated(cert.device_id)
             with contextlib.suppress(KizunaError):  # to learn its name
                 await self._introduce(Address(host, port, source), cert)
@@ -885,20 +890,28 @@ class PeerManager:
         return reply
 
     async def _watch(self, link: _Link) -> str:
-        """Returns why the link went down; a connection that merely aged out is re-checked."""
+        """Returns why the link went down.
+
+        The channel's state shows a dropped connection (keepalive pings find dead peers); every
+        `discovery.interval_secs` a Hello also checks that the peer still trusts us, which a
+        connection alone would not show until it is re-established.
+        """
         channel = link.channel
         assert channel is not None
         stub = link_service_pb2_grpc.LinkServiceStub(channel)
+        interval = float(self.config.discovery.interval_secs)
         state = channel.get_state()
         while True:
-            await channel.wait_for_state_change(state)
+            try:
+                async with asyncio.timeout(interval):
+                    await channel.wait_for_state_change(state)
+            except TimeoutError:
+                pass
             state = channel.get_state()
-            if state is grpc.ChannelConnectivity.READY:
-                continue
             if state is grpc.ChannelConnectivity.SHUTDOWN:
                 return "the link was closed"
             try:
-                await stub.Hello(
+                reply = await stub.Hello(
                     link_service_pb2.HelloRequest(
                         device=self._device_info, link_port=self.link_port
                     ),
@@ -906,9 +919,13 @@ class PeerManager:
                     wait_for_ready=True,
                 )
             except grpc.aio.AioRpcError as exc:
-                if exc.code() is grpc.StatusCode.UNAUTHENTICATED:
-                    link.introduced = False
+                link.introduced = False
                 return f"the link dropped: {exc.details() or exc.code().name}"
+            entry = self.table.get(link.peer_id)
+            if entry is not None:
+                entry.last_seen = time.time()
+                if entry.describe(reply.device.name, reply.device.device_type):
+                    self._updated(link.peer_id)
             state = channel.get_state()
 
     # --- serving peers ------------------------------------------------------------------------
@@ -1109,6 +1126,7 @@ class PeerManager:
             entry.describe(start.device.name, start.device.device_type)
             if 1024 <= start.link_port <= 65534:
                 entry.add_address(Address(host, start.link_port, Source.INCOMING))
+            self._updated(cert.device_id)
             name = entry.name
         except KizunaError:
             name = ""
