@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 #: Before authentication, a message is at most this big (a certificate is about 600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
 _HANDSHAKE_MS: Final = int(HANDSHAKE_TIMEOUT_SECS * 1000)
+#: Open connections each peer port accepts (a flood of sockets is capped; each must finish its
+#: TLS handshake within the handshake deadline or is closed). grpcio has no per-address cap.
+MAX_LINK_CONNECTIONS: Final = 1024
+MAX_PAIRING_CONNECTIONS: Final = 1024
 
 
 class LinkServicer(link_service_pb2_grpc.LinkServiceServicer):
@@ -70,6 +74,7 @@ def build_servers(
                 ("grpc.max_receive_message_length", MAX_LINK_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_LINK_MESSAGE_BYTES),
                 ("grpc.max_concurrent_streams", 256),
+                ("grpc.max_allowed_incoming_connections", MAX_LINK_CONNECTIONS),
                 ("grpc.keepalive_time_ms", 10_000),
                 ("grpc.keepalive_timeout_ms", 5_000),
                 ("grpc.keepalive_permit_without_calls", 1),
@@ -96,6 +101,7 @@ def build_servers(
                 ("grpc.max_receive_message_length", MAX_PAIRING_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_PAIRING_MESSAGE_BYTES),
                 ("grpc.max_concurrent_streams", 4),
+                ("grpc.max_allowed_incoming_connections", MAX_PAIRING_CONNECTIONS),
                 ("grpc.max_connection_idle_ms", 30_000),
                 ("grpc.max_connection_age_ms", (pairing_timeout_secs + 30) * 1000),
                 ("grpc.max_connection_age_grace_ms", 5_000),
