@@ -378,12 +378,10 @@ class PeerManager:
         )
         self._publish(PeerIdentityAlert(peer_id, pinned, presented, address))
 
-    async def _accept_certificate(self, cert: PeerCertificate, address: str) -> None:
-        """Checks a certificate against the trust store; pins it where the store allows."""
-        check = self._trust.check(cert.device_id, cert.fingerprint)
-        if check is PinCheck.TRUSTED and self._is_trusted(cert.device_id):
-            return
-        if check is PinCheck.MISMATCH:
+    def _refuse_impostor(self, cert: PeerCertificate, address: str) -> None:
+        """Raises PeerIdentityMismatch (and alerts) when `cert` is not the pinned one of its ID;
+        nothing is sent to such a device."""
+        if self._trust.check(cert.device_id, cert.fingerprint) is PinCheck.MISMATCH:
             pinned = self._trust.require(cert.device_id).fingerprint
             self._alert(cert.device_id, pinned, cert.fingerprint, address)
             raise PeerIdentityMismatch(
@@ -392,6 +390,14 @@ class PeerManager:
                 peer_id=cert.device_id,
                 address=address,
             )
+
+    async def _accept_certificate(self, cert: PeerCertificate, address: str) -> None:
+        """Checks a certificate against the trust store; pins it where the store allows."""
+        check = self._trust.check(cert.device_id, cert.fingerprint)
+        if check is PinCheck.TRUSTED and self._is_trusted(cert.device_id):
+            return
+        if check is PinCheck.MISMATCH:
+            self._refuse_impostor(cert, address)
         if check is PinCheck.UNPINNED and self._is_trusted(cert.device_id):
             self._trust.pin(cert.device_id, certificate_pem=cert.pem, fingerprint=cert.fingerprint)
             await self._trust_changed()
@@ -596,6 +602,11 @@ class PeerManager:
                 log.warning("static peer %s is this device; ignored", text)
                 return
             try:
+                self._refuse_impostor(cert, text)
+            except PeerIdentityMismatch as exc:
+                log.warning("static peer %s: %s", text, exc.message)
+                return
+            try:
                 entry = self._entry(cert.device_id, source)
             except KizunaError as exc:
                 log.warning("peer table: %s", exc.message)
@@ -621,6 +632,7 @@ class PeerManager:
         cert = await self._identify(host, port)
         if cert.device_id == self.identity.device_id:
             raise PeerAddressInvalid(f"{text} is this device", address=text)
+        self._refuse_impostor(cert, format_address(host, port))
         entry = self._entry(cert.device_id, Source.MANUAL)
         known = any((a.host, a.port) == (host, port) for a in entry.addresses)
         if known and any(
@@ -915,8 +927,9 @@ class PeerManager:
                     link_service_pb2.HelloRequest(
                         device=self._device_info, link_port=self.link_port
                     ),
+                    # Not wait_for_ready: a peer that is gone fails this at once (a connection
+                    # that merely aged out is re-established by the call).
                     timeout=HANDSHAKE_TIMEOUT_SECS,
-                    wait_for_ready=True,
                 )
             except grpc.aio.AioRpcError as exc:
                 link.introduced = False

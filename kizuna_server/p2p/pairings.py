@@ -40,6 +40,8 @@ CANCEL: Final[Decision] = pairing_pb2.PairDecision.DECISION_CANCEL
 #: Pairings in progress at once, in each direction, and incoming ones per source address.
 MAX_OPEN: Final = 16
 MAX_OPEN_PER_ADDRESS: Final = 2
+#: A peer hanging up this close to our own deadline expired (clocks and start times differ).
+EXPIRY_SLACK_SECS: Final = 2.0
 
 
 @dataclass(eq=False)
@@ -184,6 +186,7 @@ class Pairings:
     ) -> None:
         """Runs the decision phase until the pairing ends; writes this side's decisions."""
         reader = asyncio.get_running_loop().create_task(self._read(pairing, read))
+        taking: asyncio.Future[Decision] | None = None
         try:
             while not pairing.session.finished:
                 taking = asyncio.ensure_future(pairing.outbox.get())
@@ -205,6 +208,8 @@ class Pairings:
                 with contextlib.suppress(Exception):
                     await write(pairing.outbox.get_nowait())
         finally:
+            if taking is not None and not taking.done():
+                taking.cancel()
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
@@ -246,8 +251,14 @@ class Pairings:
 
     def _fail(self, pairing: Pairing, reason: str, message: str) -> None:
         if not pairing.session.finished:
-            with contextlib.suppress(KizunaError):
-                pairing.session.expire_if_due(time.time())
+            # The other side hangs up when its own deadline passes, which may be a moment
+            # before ours: that is an expiry, not a failure.
+            now = time.time()
+            if now >= pairing.session.expires - EXPIRY_SLACK_SECS:
+                now = max(now, pairing.session.expires)
+            if pairing.session.expire_if_due(now):
+                self._finish(pairing, "PAIRING_EXPIRED")
+                return
         if not pairing.session.finished:
             pairing.session.state = State.FAILED
             pairing.session.failure = message

@@ -225,7 +225,7 @@ class PeerServiceServicer:
     def ForgetPeer(self, request, context):
         """Removes trust: the pinned certificate and permissions are deleted and any open link to the
         peer is closed. The peer must pair again.
-        Errors: PEER_NOT_FOUND.
+        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -95,7 +95,7 @@ class PeerServiceStub:
     ForgetPeer: _grpc.UnaryUnaryMultiCallable[_peer_service_pb2.ForgetPeerRequest, _peer_service_pb2.ForgetPeerResponse]
     """Removes trust: the pinned certificate and permissions are deleted and any open link to the
     peer is closed. The peer must pair again.
-    Errors: PEER_NOT_FOUND.
+    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
     """
 
 @_typing.type_check_only
@@ -165,7 +165,7 @@ class PeerServiceAsyncStub(PeerServiceStub):
     ForgetPeer: _aio.UnaryUnaryMultiCallable[_peer_service_pb2.ForgetPeerRequest, _peer_service_pb2.ForgetPeerResponse]  # type: ignore[assignment]
     """Removes trust: the pinned certificate and permissions are deleted and any open link to the
     peer is closed. The peer must pair again.
-    Errors: PEER_NOT_FOUND.
+    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -316,7 +316,7 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_peer_service_pb2.ForgetPeerResponse, _abc.Awaitable[_peer_service_pb2.ForgetPeerResponse]]:
         """Removes trust: the pinned certificate and permissions are deleted and any open link to the
         peer is closed. The peer must pair again.
-        Errors: PEER_NOT_FOUND.
+        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -88,7 +88,7 @@ type PeerServiceClient interface {
 	UpdatePeerPermissions(ctx context.Context, in *UpdatePeerPermissionsRequest, opts ...grpc.CallOption) (*UpdatePeerPermissionsResponse, error)
 	// Removes trust: the pinned certificate and permissions are deleted and any open link to the
 	// peer is closed. The peer must pair again.
-	// Errors: PEER_NOT_FOUND.
+	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
 	ForgetPeer(ctx context.Context, in *ForgetPeerRequest, opts ...grpc.CallOption) (*ForgetPeerResponse, error)
 }
 
@@ -293,7 +293,7 @@ type PeerServiceServer interface {
 	UpdatePeerPermissions(context.Context, *UpdatePeerPermissionsRequest) (*UpdatePeerPermissionsResponse, error)
 	// Removes trust: the pinned certificate and permissions are deleted and any open link to the
 	// peer is closed. The peer must pair again.
-	// Errors: PEER_NOT_FOUND.
+	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED (known, but not trusted).
 	ForgetPeer(context.Context, *ForgetPeerRequest) (*ForgetPeerResponse, error)
 	mustEmbedUnimplementedPeerServiceServer()
 }
