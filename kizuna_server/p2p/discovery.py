@@ -208,7 +208,8 @@ class Discovery:
                 await self._browser.async_cancel()
             if self.announced_at is not None and self._info is not None:
                 with contextlib.suppress(Exception):
-                    await self._zc.async_unregister_service(self._info)
+                    # The goodbye is a task of its own: wait for it to be sent before closing.
+                    await (await self._zc.async_unregister_service(self._info))
             await self._zc.async_close()
             self._zc = None
         self.state = SubsystemState.STOPPED
