@@ -2,15 +2,17 @@
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import grpc
 import grpc.aio
 import pytest
 
-from kizuna.v1 import node_pb2, node_service_pb2
-from kizuna_client import InvalidArgumentError, Kizuna, ShuttingDownError
+from kizuna.v1 import errors_pb2, node_pb2, node_service_pb2
+from kizuna_client import InvalidArgumentError, Kizuna, KizunaEvent, ShuttingDownError
 from kizuna_server.app import Daemon
+from tests.conftest import make_config
 
 
 @pytest.fixture
@@ -122,3 +124,30 @@ async def test_raw_grpc_client_sees_error_info(daemon: Daemon) -> None:
     )
     assert daemon.state.value == "ready"
     assert node_pb2.Node.STATE_READY == 2
+
+
+async def test_discovery_on_a_missing_interface_says_why(home: Path) -> None:
+    """A peer is not seen: `kizuna status` must say what discovery is doing and what failed."""
+    running = Daemon(
+        make_config(home, {"discovery": {"enable_mdns": True, "interfaces": ["nosuch0"]}})
+    )
+    await running.start()
+    try:
+        async with Kizuna(home=home) as k:
+            node = await k.node()
+            events = k.subscribe_events(after_sequence=1, run_id=running.run_id, types=["error"])
+            async with events, asyncio.timeout(10):
+                error = await anext(events)
+    finally:
+        await running.stop(grace=0)
+    discovery = next(s for s in node.subsystems if s.name == "discovery")
+    assert discovery.state == "failed"
+    assert "no interface named nosuch0" in discovery.detail
+    assert "kizuna peers add" in discovery.detail  # what to do instead
+    links = next(s for s in node.subsystems if s.name == "links")
+    assert links.state == "running"  # static peers and AddPeer still work
+    assert isinstance(error, KizunaEvent) and error.type == "error"
+    payload = error.message.error
+    assert payload.subsystem == "discovery"
+    assert payload.error.reason == errors_pb2.ERROR_REASON_SUBSYSTEM_UNAVAILABLE
+    assert "nosuch0" in payload.error.message
