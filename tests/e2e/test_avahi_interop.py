@@ -101,13 +101,15 @@ async def test_avahi_and_kizuna_see_each_other(lan: netns.Lan) -> None:
 
                 # We see a service avahi publishes (a hint until a handshake proves the ID).
                 other = device_id_from_public_key_der(os.urandom(91))
-                published = stack.enter_context(
+                # avahi-publish is waited for in a thread: it may take a second to establish.
+                published = await asyncio.to_thread(
+                    stack.enter_context,
                     daemon.publish(
                         other[:16],
                         "_kizuna._tcp",
                         47130,
                         {"id": other, "name": "from-avahi", "type": "laptop", "pv": "1"},
-                    )
+                    ),
                 )
                 peers = await _peers_until(
                     home, lambda found: any(p.device_id == other and p.online for p in found)
