@@ -1,10 +1,10 @@
 """Pairing two daemons and the link it gives, against bare grpc.aio over mutual TLS.
 
 Two daemons run in this process on loopback (listen_address 127.0.0.1, listen_port 0, mDNS
-off), on fresh homes each repetition. Times, through the peer managers (what the PeerService
+off), on fresh homes each repetition. Times, through the peer networks (what the PeerService
 calls run): AddPeer; RequestPairing until both sides show the code; both confirms until both
 trust; ConnectPeer until CONNECTED right after pairing (the pairing already starts the link)
-and again after DisconnectPeer (a full dial); the first LinkService.Hello on the manager's
+and again after DisconnectPeer (a full dial); the first LinkService.Hello on the network's
 channel; then Hello round trips on that link. Baseline in the same repetition: a bare grpc.aio
 server with a constant LinkService.Hello on a mutual-TLS port with the same two identities,
 called over its own channel (first call on a new channel, then the same round trips).
@@ -47,7 +47,7 @@ from kizuna_server.app import Daemon
 from kizuna_server.config import load_config
 from kizuna_server.core.peers import Connection, Trust
 from kizuna_server.p2p.identity import Identity
-from kizuna_server.p2p.manager import PeerManager
+from kizuna_server.p2p.network import PeerNetwork
 
 NAME = "peer_pairing"
 #: How long one step may take before the benchmark gives up.
@@ -113,7 +113,7 @@ def new_daemon(home: Path, name: str) -> Daemon:
     return Daemon(load_config(resolve_layout(home), env={}, data=settings))
 
 
-def manager(daemon: Daemon) -> PeerManager:
+def network(daemon: Daemon) -> PeerNetwork:
     assert daemon.peers is not None
     return daemon.peers
 
@@ -133,7 +133,7 @@ def hello_request(daemon: Daemon) -> link_service_pb2.HelloRequest:
             protocol_version=PROTOCOL_VERSION,
             software_version=__version__,
         ),
-        link_port=manager(daemon).link_port,
+        link_port=network(daemon).link_port,
     )
 
 
@@ -233,7 +233,7 @@ async def repetition(calls: int, dirs: list[Path]) -> tuple[Pairing, RoundTrips]
         started = time.perf_counter()
         await asyncio.gather(a.start(), b.start())
         start_s = time.perf_counter() - started
-        pa, pb = manager(a), manager(b)
+        pa, pb = network(a), network(b)
         a_id, b_id = identity(a).device_id, identity(b).device_id
 
         begin = time.perf_counter()
@@ -418,7 +418,7 @@ def report(pairings: list[Pairing], trips: list[RoundTrips], calls: int) -> dict
                 fmt_ratio(ratio(s["p99"], bare["p99"])),
             ]
             for label, s in (
-                ("daemon link (manager's channel)", link),
+                ("daemon link (network's channel)", link),
                 ("bare grpc.aio, mutual TLS", bare),
             )
         ],

@@ -44,7 +44,7 @@ from kizuna_server.files import (
     write_file_atomically,
 )
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
-from kizuna_server.p2p.manager import PeerManager
+from kizuna_server.p2p.network import PeerNetwork
 from kizuna_server.p2p.services import build_servers
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
@@ -102,7 +102,7 @@ class Daemon:
         self._hurried: set[asyncio.Task[None]] = set()
         self._deferred_stop: tuple[float | None, str] | None = None
         self._node: node_pb2.Node | None = None
-        self.peers: PeerManager | None = None
+        self.peers: PeerNetwork | None = None
         self._peer_calls = InFlightCalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -124,10 +124,10 @@ class Daemon:
                 device_name=self.config.identity.device_name,
                 now=datetime.now(UTC),
             )
-            self.peers = PeerManager(self.config, self.identity, self.publish)
+            self.peers = PeerNetwork(self.config, self.identity, self.publish)
             await self.peers.start(
-                lambda manager: build_servers(
-                    manager,
+                lambda network: build_servers(
+                    network,
                     CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
                     self.config.security.pairing_timeout_secs,
                 )

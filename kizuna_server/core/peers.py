@@ -1,6 +1,6 @@
 """The peer table: every device this daemon knows of right now, and the rules for believing them.
 
-Plain values and pure functions; `p2p/manager.py` owns the live table and the network. An entry
+Plain values and pure functions; `p2p/network.py` owns the live table and the network. An entry
 learned from mDNS is a hint until a TLS handshake showed a certificate whose key hashes to the
 announced ID (`verified`); the trust store (core/trust.py) says whether it is trusted.
 """

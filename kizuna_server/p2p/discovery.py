@@ -1,7 +1,7 @@
 """mDNS discovery: announce this daemon and browse for others (`_kizuna._tcp.local.`).
 
 python-zeroconf's asyncio API on the daemon's loop. What is found is a hint (`Announcement`),
-handed to the peer manager, which believes it only once a TLS handshake matched the ID.
+handed to the peer network, which believes it only once a TLS handshake matched the ID.
 Removal reasons: a goodbye packet (the peer stopped) or expiry (nothing confirmed the peer's
 records within their TTL, which every daemon sets to its `discovery.timeout_secs`).
 """

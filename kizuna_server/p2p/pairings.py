@@ -2,7 +2,7 @@
 
 Both sides run the same exchange once the code exists: decisions from this device's person
 come through `confirm`/`reject`/`cancel` (the API), the other side's arrive on the call, and
-whatever this side decided is written to the call in order. The manager supplies the hooks
+whatever this side decided is written to the call in order. The network supplies the hooks
 that trust the peer on completion and publish events.
 """
 
@@ -78,7 +78,7 @@ class Pairing:
 
 
 class Hooks:
-    """What the exchange needs from the manager."""
+    """What the exchange needs from the network."""
 
     def __init__(
         self,
@@ -274,7 +274,7 @@ class Pairings:
             self._finish(pairing, reason)
 
     def _finish(self, pairing: Pairing, reason: str = "", message: str = "") -> None:
-        """Ends a finished pairing once: removes it, tells the manager, wakes waiters."""
+        """Ends a finished pairing once: removes it, tells the network, wakes waiters."""
         if pairing.done.is_set() or not pairing.session.finished:
             return
         if pairing.session.state is not State.COMPLETED:

@@ -1,6 +1,6 @@
 """The peer ports' gRPC services: LinkService (mutual TLS, pinned) and PairingService.
 
-Thin: the peer manager does the work. Both servers are guarded like the control API (errors
+Thin: the peer network does the work. Both servers are guarded like the control API (errors
 become statuses with ErrorInfo, a stopping daemon refuses new calls); the link server's guard
 also checks the caller's certificate against the pins on every call.
 """
@@ -21,7 +21,7 @@ from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES
 from kizuna_server.rpc.guard import CallPolicy, GuardedServer
 
 if TYPE_CHECKING:
-    from kizuna_server.p2p.manager import PeerManager
+    from kizuna_server.p2p.network import PeerNetwork
 
 #: Before authentication, a message is at most this big (a certificate is about 600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
@@ -33,33 +33,33 @@ MAX_PAIRING_CONNECTIONS: Final = 1024
 
 
 class LinkServicer(link_service_pb2_grpc.LinkServiceServicer):
-    def __init__(self, manager: PeerManager) -> None:
-        self._manager = manager
+    def __init__(self, network: PeerNetwork) -> None:
+        self._network = network
 
     async def Hello(
         self, request: link_service_pb2.HelloRequest, context: Any
     ) -> link_service_pb2.HelloResponse:
-        return await self._manager.hello(request, context)
+        return await self._network.hello(request, context)
 
 
 class PairingServicer(pairing_service_pb2_grpc.PairingServiceServicer):
-    def __init__(self, manager: PeerManager) -> None:
-        self._manager = manager
+    def __init__(self, network: PeerNetwork) -> None:
+        self._network = network
 
     async def Introduce(
         self, request: pairing_service_pb2.IntroduceRequest, context: Any
     ) -> pairing_service_pb2.IntroduceResponse:
-        return await self._manager.introduce(request, context)
+        return await self._network.introduce(request, context)
 
     # Bidirectional, driven through context.read() and write() rather than as a generator.
     async def Pair(  # type: ignore[override]
         self, request_iterator: Any, context: Any
     ) -> None:
-        await self._manager.serve_pairing(context)
+        await self._network.serve_pairing(context)
 
 
 def build_servers(
-    manager: PeerManager, policy: CallPolicy, pairing_timeout_secs: int
+    network: PeerNetwork, policy: CallPolicy, pairing_timeout_secs: int
 ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
     """The link server and the pairing server, services registered, no ports yet."""
     common = [
@@ -90,10 +90,10 @@ def build_servers(
             token=None,
             refusal=policy.refusal,
             calls=policy.calls,
-            authorize=manager.authorize,
+            authorize=network.authorize,
         ),
     )
-    link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(manager), link)
+    link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(network), link)
     pairing = GuardedServer(
         grpc.aio.server(
             options=[
@@ -109,5 +109,5 @@ def build_servers(
         ),
         policy,
     )
-    pairing_service_pb2_grpc.add_PairingServiceServicer_to_server(PairingServicer(manager), pairing)
+    pairing_service_pb2_grpc.add_PairingServiceServicer_to_server(PairingServicer(network), pairing)
     return link, pairing

@@ -1,4 +1,4 @@
-"""PeerService: the control API over the peer manager, plus peer and pairing conversions."""
+"""PeerService: the control API over the peer network, plus peer and pairing conversions."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from kizuna_server.rpc.convert import register_event, timestamp
 from kizuna_server.rpc.errors import reason_enum
 
 if TYPE_CHECKING:
-    from kizuna_server.p2p.manager import PeerManager
+    from kizuna_server.p2p.network import PeerNetwork
 
 _PERMISSION_FIELDS: Final = ("files", "auto_accept_files", "streams", "commands")
 _MAX_PAGE: Final = 1000
@@ -182,13 +182,13 @@ def _page(page_token: str, total: int) -> int:
 class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
     """kizuna.v1.PeerService."""
 
-    def __init__(self, manager: PeerManager) -> None:
-        self._manager = manager
+    def __init__(self, network: PeerNetwork) -> None:
+        self._network = network
 
     async def ListPeers(
         self, request: peer_service_pb2.ListPeersRequest, context: Any
     ) -> peer_service_pb2.ListPeersResponse:
-        peers = self._manager.peers(
+        peers = self._network.peers(
             trusted_only=request.trusted_only, online_only=request.online_only
         )
         size = min(request.page_size or _DEFAULT_PAGE, _MAX_PAGE)
@@ -203,7 +203,7 @@ class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
     async def GetPeer(
         self, request: peer_service_pb2.GetPeerRequest, context: Any
     ) -> peer_service_pb2.GetPeerResponse:
-        peer = self._manager.snapshot(_peer_id(request.peer_id))
+        peer = self._network.snapshot(_peer_id(request.peer_id))
         return peer_service_pb2.GetPeerResponse(peer=peer_to_proto(peer))
 
     async def AddPeer(
@@ -211,44 +211,44 @@ class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
     ) -> peer_service_pb2.AddPeerResponse:
         if not request.address.strip():
             raise InvalidArgument("address: expected host:port", field="address")
-        peer = await self._manager.add_peer(request.address, persist=request.persist)
+        peer = await self._network.add_peer(request.address, persist=request.persist)
         return peer_service_pb2.AddPeerResponse(peer=peer_to_proto(peer))
 
     async def RemovePeer(
         self, request: peer_service_pb2.RemovePeerRequest, context: Any
     ) -> peer_service_pb2.RemovePeerResponse:
-        await self._manager.remove_peer(_peer_id(request.peer_id))
+        await self._network.remove_peer(_peer_id(request.peer_id))
         return peer_service_pb2.RemovePeerResponse()
 
     async def ConnectPeer(
         self, request: peer_service_pb2.ConnectPeerRequest, context: Any
     ) -> peer_service_pb2.ConnectPeerResponse:
-        peer = await self._manager.connect_peer(_peer_id(request.peer_id))
+        peer = await self._network.connect_peer(_peer_id(request.peer_id))
         return peer_service_pb2.ConnectPeerResponse(peer=peer_to_proto(peer))
 
     async def DisconnectPeer(
         self, request: peer_service_pb2.DisconnectPeerRequest, context: Any
     ) -> peer_service_pb2.DisconnectPeerResponse:
-        await self._manager.disconnect_peer(_peer_id(request.peer_id))
+        await self._network.disconnect_peer(_peer_id(request.peer_id))
         return peer_service_pb2.DisconnectPeerResponse()
 
     async def RequestPairing(
         self, request: peer_service_pb2.RequestPairingRequest, context: Any
     ) -> peer_service_pb2.RequestPairingResponse:
-        pairing = await self._manager.request_pairing(_peer_id(request.peer_id))
+        pairing = await self._network.request_pairing(_peer_id(request.peer_id))
         return peer_service_pb2.RequestPairingResponse(pairing=pairing_to_proto(pairing))
 
     async def ListPairings(
         self, request: peer_service_pb2.ListPairingsRequest, context: Any
     ) -> peer_service_pb2.ListPairingsResponse:
         return peer_service_pb2.ListPairingsResponse(
-            pairings=[pairing_to_proto(p) for p in self._manager.pairings()]
+            pairings=[pairing_to_proto(p) for p in self._network.pairings()]
         )
 
     async def ConfirmPairing(
         self, request: peer_service_pb2.ConfirmPairingRequest, context: Any
     ) -> peer_service_pb2.ConfirmPairingResponse:
-        pairing = await self._manager.confirm_pairing(
+        pairing = await self._network.confirm_pairing(
             request.pairing_id, request.code if request.code else None
         )
         return peer_service_pb2.ConfirmPairingResponse(pairing=pairing_to_proto(pairing))
@@ -256,13 +256,13 @@ class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
     async def RejectPairing(
         self, request: peer_service_pb2.RejectPairingRequest, context: Any
     ) -> peer_service_pb2.RejectPairingResponse:
-        self._manager.reject_pairing(request.pairing_id)
+        self._network.reject_pairing(request.pairing_id)
         return peer_service_pb2.RejectPairingResponse()
 
     async def CancelPairing(
         self, request: peer_service_pb2.CancelPairingRequest, context: Any
     ) -> peer_service_pb2.CancelPairingResponse:
-        self._manager.cancel_pairing(request.pairing_id)
+        self._network.cancel_pairing(request.pairing_id)
         return peer_service_pb2.CancelPairingResponse()
 
     async def TrustPeer(
@@ -272,7 +272,7 @@ class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
         if request.HasField("permissions"):
             p = request.permissions
             permissions = Permissions(p.files, p.auto_accept_files, p.streams, p.commands)
-        peer = await self._manager.trust_peer(_peer_id(request.peer_id), permissions)
+        peer = await self._network.trust_peer(_peer_id(request.peer_id), permissions)
         return peer_service_pb2.TrustPeerResponse(peer=peer_to_proto(peer))
 
     async def UpdatePeerPermissions(
@@ -287,11 +287,11 @@ class PeerServicer(peer_service_pb2_grpc.PeerServiceServicer):
                 field="update_mask",
             )
         changes = {name: bool(getattr(request.permissions, name)) for name in paths}
-        peer = await self._manager.update_permissions(_peer_id(request.peer_id), changes)
+        peer = await self._network.update_permissions(_peer_id(request.peer_id), changes)
         return peer_service_pb2.UpdatePeerPermissionsResponse(peer=peer_to_proto(peer))
 
     async def ForgetPeer(
         self, request: peer_service_pb2.ForgetPeerRequest, context: Any
     ) -> peer_service_pb2.ForgetPeerResponse:
-        await self._manager.forget_peer(_peer_id(request.peer_id))
+        await self._network.forget_peer(_peer_id(request.peer_id))
         return peer_service_pb2.ForgetPeerResponse()

@@ -1,5 +1,5 @@
 """Unit tests of the peer layer's rules: names, announced addresses, the peer table, mDNS
-announcements, pairing limits, and the peer manager's certificate checks without a network.
+announcements, pairing limits, and the peer network's certificate checks without a network.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from kizuna_server.errors import LimitExceeded
 from kizuna_server.files import ensure_private_directory
 from kizuna_server.p2p.discovery import SERVICE_TYPE, instance_name, parse_announcement
 from kizuna_server.p2p.identity import CERTIFICATE_FILE, Identity, load_or_create_identity
-from kizuna_server.p2p.manager import PeerManager
+from kizuna_server.p2p.network import PeerNetwork
 from kizuna_server.p2p.pairings import MAX_OPEN, MAX_OPEN_PER_ADDRESS, Hooks, Pairing, Pairings
 from kizuna_server.p2p.tls import PeerCertificate, PeerIdentityMismatch
 from kizuna_server.p2p.trust_file import TRUST_FILE, load_trust_store
@@ -423,7 +423,7 @@ async def test_a_pairing_id_in_use_is_refused_and_an_ended_one_frees_its_slot() 
         pairings.cancel(pairings.open()[0].session.id)  # the responder cannot cancel
 
 
-# --- PeerManager's certificate checks, without a network ----------------------------------------
+# --- PeerNetwork's certificate checks, without a network ----------------------------------------
 
 
 @dataclass
@@ -458,7 +458,7 @@ def devices(tmp_path: Path) -> dict[str, Device]:
 
 @dataclass
 class FakeContext:
-    """What PeerManager.authorize reads of a grpc.aio.ServicerContext."""
+    """What PeerNetwork.authorize reads of a grpc.aio.ServicerContext."""
 
     pem: bytes | None
     address: str = "ipv4:10.0.0.9:40000"
@@ -470,17 +470,17 @@ class FakeContext:
         return self.address
 
 
-def _manager(
+def _network(
     home: Path, us: Device, settings: dict[str, Any] | None = None
-) -> tuple[PeerManager, list[Any], Config]:
+) -> tuple[PeerNetwork, list[Any], Config]:
     config = make_config(home, settings)
     ensure_private_directory(config.paths.data_dir)
     published: list[Any] = []
-    return PeerManager(config, us.identity, published.append), published, config
+    return PeerNetwork(config, us.identity, published.append), published, config
 
 
-def _pin(manager: PeerManager, device: Device, *, pinned: bool = True) -> None:
-    manager._trust.trust(
+def _pin(network: PeerNetwork, device: Device, *, pinned: bool = True) -> None:
+    network._trust.trust(
         TrustedPeer(
             device.id,
             "peer",
@@ -496,17 +496,17 @@ def _pin(manager: PeerManager, device: Device, *, pinned: bool = True) -> None:
 def test_authorize_lets_only_the_pinned_certificate_call(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manager, published, _ = _manager(tmp_path / "home", devices["us"])
-    _pin(manager, devices["peer"])
+    network, published, _ = _network(tmp_path / "home", devices["us"])
+    _pin(network, devices["peer"])
 
-    assert manager.authorize(FakeContext(devices["peer"].identity.certificate_pem)) is None
-    unknown = manager.authorize(FakeContext(devices["stranger"].identity.certificate_pem))
+    assert network.authorize(FakeContext(devices["peer"].identity.certificate_pem)) is None
+    unknown = network.authorize(FakeContext(devices["stranger"].identity.certificate_pem))
     assert isinstance(unknown, PeerNotTrusted)
-    assert isinstance(manager.authorize(FakeContext(None)), PeerNotTrusted)
-    assert isinstance(manager.authorize(FakeContext(b"not a certificate")), PeerNotTrusted)
+    assert isinstance(network.authorize(FakeContext(None)), PeerNotTrusted)
+    assert isinstance(network.authorize(FakeContext(b"not a certificate")), PeerNotTrusted)
     assert published == []
 
-    refused = manager.authorize(FakeContext(devices["impostor"].identity.certificate_pem))
+    refused = network.authorize(FakeContext(devices["impostor"].identity.certificate_pem))
 
     assert isinstance(refused, PeerIdentityMismatch)
     assert published == [
@@ -518,45 +518,45 @@ def test_authorize_lets_only_the_pinned_certificate_call(
         )
     ]
     assert (
-        manager._trust.require(devices["peer"].id).fingerprint == devices["peer"].cert.fingerprint
+        network._trust.require(devices["peer"].id).fingerprint == devices["peer"].cert.fingerprint
     )
 
 
 def test_authorize_refuses_a_trusted_but_unpinned_id(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manager, _, _ = _manager(tmp_path / "home", devices["us"])
-    _pin(manager, devices["peer"], pinned=False)
+    network, _, _ = _network(tmp_path / "home", devices["us"])
+    _pin(network, devices["peer"], pinned=False)
     # The certificate is pinned when the peer introduces itself, never by a link call.
     assert isinstance(
-        manager.authorize(FakeContext(devices["peer"].identity.certificate_pem)), PeerNotTrusted
+        network.authorize(FakeContext(devices["peer"].identity.certificate_pem)), PeerNotTrusted
     )
-    assert not manager._trust.require(devices["peer"].id).pinned
+    assert not network._trust.require(devices["peer"].id).pinned
 
 
 def test_authorize_in_allowlist_mode_needs_the_id_listed(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manager, _, _ = _manager(
+    network, _, _ = _network(
         tmp_path / "home",
         devices["us"],
         {"security": {"trust_mode": "allowlist_only", "allowlist": [devices["stranger"].id]}},
     )
-    _pin(manager, devices["peer"])  # pinned once, then dropped from the allowlist
+    _pin(network, devices["peer"])  # pinned once, then dropped from the allowlist
     assert isinstance(
-        manager.authorize(FakeContext(devices["peer"].identity.certificate_pem)), PeerNotTrusted
+        network.authorize(FakeContext(devices["peer"].identity.certificate_pem)), PeerNotTrusted
     )
 
 
 async def test_first_contact_pins_a_peer_trusted_by_id(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manager, published, config = _manager(tmp_path / "home", devices["us"])
-    _pin(manager, devices["peer"], pinned=False)
+    network, published, config = _network(tmp_path / "home", devices["us"])
+    _pin(network, devices["peer"], pinned=False)
 
-    await manager._accept_certificate(devices["peer"].cert, "10.0.0.9:47120")
+    await network._accept_certificate(devices["peer"].cert, "10.0.0.9:47120")
 
-    pinned = manager._trust.require(devices["peer"].id)
+    pinned = network._trust.require(devices["peer"].id)
     assert (pinned.fingerprint, pinned.certificate_pem) == (
         devices["peer"].cert.fingerprint,
         devices["peer"].cert.pem,
@@ -564,17 +564,17 @@ async def test_first_contact_pins_a_peer_trusted_by_id(
     saved = load_trust_store(config.paths.data_dir / TRUST_FILE)
     assert saved.require(devices["peer"].id).fingerprint == devices["peer"].cert.fingerprint
     assert published == []
-    await manager._accept_certificate(devices["peer"].cert, "10.0.0.9:47120")  # again: fine
+    await network._accept_certificate(devices["peer"].cert, "10.0.0.9:47120")  # again: fine
 
 
 async def test_a_different_certificate_for_a_pinned_id_is_refused_and_reported(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manager, published, config = _manager(tmp_path / "home", devices["us"])
-    _pin(manager, devices["peer"])
+    network, published, config = _network(tmp_path / "home", devices["us"])
+    _pin(network, devices["peer"])
 
     with pytest.raises(PeerIdentityMismatch) as refused:
-        await manager._accept_certificate(devices["impostor"].cert, "10.0.0.66:47120")
+        await network._accept_certificate(devices["impostor"].cert, "10.0.0.66:47120")
 
     assert refused.value.metadata == {"peer_id": devices["peer"].id, "address": "10.0.0.66:47120"}
     assert published == [
@@ -586,7 +586,7 @@ async def test_a_different_certificate_for_a_pinned_id_is_refused_and_reported(
         )
     ]
     assert (
-        manager._trust.require(devices["peer"].id).fingerprint == devices["peer"].cert.fingerprint
+        network._trust.require(devices["peer"].id).fingerprint == devices["peer"].cert.fingerprint
     )
     assert not (config.paths.data_dir / TRUST_FILE).exists()  # nothing was saved
 
@@ -594,12 +594,12 @@ async def test_a_different_certificate_for_a_pinned_id_is_refused_and_reported(
 async def test_strangers_are_pinned_only_in_trust_all(
     tmp_path: Path, devices: dict[str, Device]
 ) -> None:
-    manual, _, _ = _manager(tmp_path / "manual", devices["us"])
+    manual, _, _ = _network(tmp_path / "manual", devices["us"])
     with pytest.raises(PeerNotTrusted):
         await manual._accept_certificate(devices["stranger"].cert, "10.0.0.5:47120")
     assert devices["stranger"].id not in manual._trust
 
-    lab, _, _ = _manager(tmp_path / "lab", devices["us"], {"security": {"trust_mode": "trust_all"}})
+    lab, _, _ = _network(tmp_path / "lab", devices["us"], {"security": {"trust_mode": "trust_all"}})
     await lab._accept_certificate(devices["stranger"].cert, "10.0.0.5:47120")
     trusted = lab._trust.require(devices["stranger"].id)
     assert (trusted.source, trusted.fingerprint) == (

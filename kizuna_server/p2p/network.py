@@ -161,7 +161,7 @@ class _Link:
         self.waiters.clear()
 
 
-class PeerManager:
+class PeerNetwork:
     """Everything between this daemon and others. Start once, stop once; loop-only methods."""
 
     def __init__(
@@ -203,11 +203,11 @@ class PeerManager:
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def start(
-        self, servers: Callable[[PeerManager], tuple[grpc.aio.Server, grpc.aio.Server]]
+        self, servers: Callable[[PeerNetwork], tuple[grpc.aio.Server, grpc.aio.Server]]
     ) -> None:
         """Loads trust, binds and starts the peer ports, starts discovery and static peers.
 
-        `servers(manager)` builds the link and pairing servers (services registered, no ports).
+        `servers(network)` builds the link and pairing servers (services registered, no ports).
         """
         self._trust = await asyncio.to_thread(load_trust_store, self._trust_path)
         self._persisted = await asyncio.to_thread(_load_addresses, self._addresses_path)
@@ -310,7 +310,7 @@ class PeerManager:
         return link.channel
 
     def _bind(
-        self, servers: Callable[[PeerManager], tuple[grpc.aio.Server, grpc.aio.Server]]
+        self, servers: Callable[[PeerNetwork], tuple[grpc.aio.Server, grpc.aio.Server]]
     ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
         """Binds the link port and the pairing port (link port + 1); retries when port is 0."""
         networking = self.config.networking
