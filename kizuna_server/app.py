@@ -31,6 +31,8 @@ from kizuna.v1 import (
     node_service_pb2_grpc,
     peer_service_pb2,
     peer_service_pb2_grpc,
+    transfer_service_pb2,
+    transfer_service_pb2_grpc,
 )
 from kizuna_server import __version__
 from kizuna_server.config import Config, parse_host_port
@@ -52,7 +54,10 @@ from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.peers import PeerServicer
 from kizuna_server.rpc.token import load_or_create_token
+from kizuna_server.rpc.transfers import TransferServicer
 from kizuna_server.rpc.unimplemented import add_pending_services
+from kizuna_server.transfers.engine import Transfers
+from kizuna_server.transfers.uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,7 @@ class Daemon:
         self._deferred_stop: tuple[float | None, str] | None = None
         self._node: node_pb2.Node | None = None
         self.peers: PeerNetwork | None = None
+        self.transfers: Transfers | None = None
         self._peer_calls = InFlightCalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -125,11 +131,14 @@ class Daemon:
                 now=datetime.now(UTC),
             )
             self.peers = PeerNetwork(self.config, self.identity, self.publish)
+            transfers = self.transfers = Transfers(self.config, self.peers, self.publish)
+            await transfers.start()  # before the peer ports open: offers find it ready
             await self.peers.start(
                 lambda network: build_servers(
                     network,
                     CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
                     self.config.security.pairing_timeout_secs,
+                    transfers,
                 )
             )
             await self._serve()
@@ -230,6 +239,8 @@ class Daemon:
             ended = await self._calls.drain(grace)
             if ended:
                 log.warning("%d calls were still running after %.1fs and were ended", ended, grace)
+            if self.transfers is not None:
+                await self.transfers.stop()  # running transfers keep their verified offsets
             if self.peers is not None:
                 await self.peers.stop()  # goodbye on mDNS, links and peer ports closed
             await self._peer_calls.drain(0)
@@ -244,6 +255,8 @@ class Daemon:
 
     async def _release(self) -> None:
         paths = self.config.paths
+        if self.transfers is not None and self.state is NodeState.STARTING:
+            await self.transfers.stop()
         if self.peers is not None and self.state is NodeState.STARTING:
             await self.peers.stop()
         for listener in self._listeners:
@@ -310,6 +323,10 @@ class Daemon:
         ).register(server)
         assert self.peers is not None
         peer_service_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self.peers), server)
+        assert self.transfers is not None
+        transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
+            TransferServicer(self.transfers, Uploads(self.transfers)), server
+        )
         pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -409,6 +426,7 @@ class Daemon:
 _SERVICE_NAMES = (
     node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
     peer_service_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
+    transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"].full_name,
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 

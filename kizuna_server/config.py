@@ -34,6 +34,7 @@ __all__ = [
     "PathsConfig",
     "PluginsConfig",
     "SecurityConfig",
+    "TransfersConfig",
     "TrustMode",
     "config_to_toml_dict",
     "load_config",
@@ -106,6 +107,15 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TransfersConfig:
+    inbox: Path
+    offer_timeout_secs: int
+    free_space_reserve_mib: int
+    max_files: int
+    history_size: int
+
+
+@dataclass(frozen=True, slots=True)
 class PluginsConfig:
     enabled: tuple[str, ...]
 
@@ -129,6 +139,7 @@ class Config:
     security: SecurityConfig
     networking: NetworkingConfig
     api: ApiConfig
+    transfers: TransfersConfig
     plugins: PluginsConfig
     paths: PathsConfig
 
@@ -381,6 +392,16 @@ def _default_device_name(_layout: Layout) -> str:
     return name[:_MAX_DEVICE_NAME] or "kizuna-device"
 
 
+def _default_inbox(layout: Layout) -> str:
+    """HOME/inbox for a daemon with its own home; otherwise a folder of its own in Downloads."""
+    if layout.home is not None:
+        return str(layout.home / "inbox")
+    downloads = os.environ.get("XDG_DOWNLOAD_DIR", "")
+    if not os.path.isabs(downloads):
+        downloads = os.path.join(os.path.expanduser("~"), "Downloads")
+    return os.path.join(downloads, "Kizuna")
+
+
 def _non_empty(text: str) -> str:
     if not text:
         raise _Invalid()
@@ -500,6 +521,13 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "event_queue_size": _Field(_Int(16, 100_000), 1024),
         "shutdown_grace_secs": _Field(_Float(0, 60), 5.0),
         "event_batch_ms": _Field(_Int(0, 1000), 5),
+    },
+    "transfers": {
+        "inbox": _Field(_Path(), default_factory=_default_inbox),
+        "offer_timeout_secs": _Field(_Int(10, 86400), 300),
+        "free_space_reserve_mib": _Field(_Int(0, 1_048_576), 512),
+        "max_files": _Field(_Int(1, 100_000), 100_000),
+        "history_size": _Field(_Int(0, 100_000), 1000),
     },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
@@ -749,6 +777,7 @@ def _build(settings: Mapping[tuple[str, str], _Setting], layout: Layout, path: P
         security=SecurityConfig(**section("security")),
         networking=NetworkingConfig(**section("networking")),
         api=ApiConfig(**section("api")),
+        transfers=TransfersConfig(**section("transfers")),
         plugins=PluginsConfig(**section("plugins")),
         paths=PathsConfig(
             home=layout.home,

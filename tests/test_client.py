@@ -132,11 +132,10 @@ async def test_shutdown_of_embedded_daemon(home: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "capability"),
     [
-        (lambda k: k.transfer_file("A" * 52, __file__), "transfers"),
         (lambda k: k.start_stream("A" * 52, channel="org.example.viewer"), "streams"),
         (lambda k: k.execute_command("A" * 52, "lock-screen", {"now": True}), "commands"),
     ],
-    ids=["transfer", "stream", "command"],
+    ids=["stream", "command"],
 )
 async def test_later_capabilities_raise_not_implemented(
     client: Kizuna, call: object, capability: str

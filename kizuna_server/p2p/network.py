@@ -180,6 +180,8 @@ class PeerNetwork:
         self._roots: tuple[int, bytes] = (0, b"")
         self.table = PeerTable(config.networking.max_peers)
         self._links: dict[str, _Link] = {}
+        #: Called with a peer's ID each time its link comes up (capabilities resume work).
+        self.on_connected: list[Callable[[str], None]] = []
         self._pairings = Pairings(
             Hooks(completed=self._pairing_completed, ended=self._pairing_ended)
         )
@@ -352,6 +354,15 @@ class PeerNetwork:
         if device_id not in self._trust:
             return False
         return self._mode is not TrustMode.ALLOWLIST_ONLY or device_id in self._allowlist
+
+    def permissions_of(self, device_id: str) -> Permissions | None:
+        """A trusted peer's permissions; None for a device that is not trusted."""
+        peer = self._trust.get(device_id)
+        return peer.permissions if peer is not None and self._is_trusted(device_id) else None
+
+    def name_of(self, device_id: str) -> str:
+        """The peer's sanitised name, or '' when unknown."""
+        return self._name_of(device_id)
 
     def _refresh_roots(self) -> None:
         pems = b"".join(
@@ -780,6 +791,8 @@ class PeerNetwork:
                 entry.last_seen = time.time()
                 link.settle(None)
                 self._publish(PeerConnected(self.snapshot(link.peer_id)))
+                for callback in self.on_connected:
+                    callback(link.peer_id)
                 why = await self._watch(link)
                 if link.channel is not None:
                     await link.channel.close(None)

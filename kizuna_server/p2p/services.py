@@ -7,6 +7,7 @@ also checks the caller's certificate against the pins on every call.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
 
 import grpc.aio
@@ -16,12 +17,15 @@ from kizuna.peer.v1 import (
     link_service_pb2_grpc,
     pairing_service_pb2,
     pairing_service_pb2_grpc,
+    transfer_service_pb2,
+    transfer_service_pb2_grpc,
 )
-from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES
+from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES, caller_certificate
 from kizuna_server.rpc.guard import CallPolicy, GuardedServer
 
 if TYPE_CHECKING:
     from kizuna_server.p2p.network import PeerNetwork
+    from kizuna_server.transfers.engine import Transfers
 
 #: Before authentication, a message is at most this big (a certificate is about 600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
@@ -42,6 +46,33 @@ class LinkServicer(link_service_pb2_grpc.LinkServiceServicer):
         return await self._network.hello(request, context)
 
 
+def _caller_id(context: Any) -> str:
+    cert = caller_certificate(context)
+    assert cert is not None  # the link guard let only pinned callers through
+    return cert.device_id
+
+
+class TransferServicer(transfer_service_pb2_grpc.TransferServiceServicer):
+    def __init__(self, transfers: Transfers) -> None:
+        self._transfers = transfers
+
+    async def Offer(
+        self, request: transfer_service_pb2.OfferRequest, context: Any
+    ) -> transfer_service_pb2.OfferResponse:
+        return await self._transfers.offered(_caller_id(context), request)
+
+    async def Fetch(
+        self, request: transfer_service_pb2.FetchRequest, context: Any
+    ) -> AsyncIterator[transfer_service_pb2.FetchResponse]:
+        async for message in self._transfers.serve_fetch(_caller_id(context), request):
+            yield message
+
+    async def Notify(
+        self, request: transfer_service_pb2.NotifyRequest, context: Any
+    ) -> transfer_service_pb2.NotifyResponse:
+        return await self._transfers.notified(_caller_id(context), request)
+
+
 class PairingServicer(pairing_service_pb2_grpc.PairingServiceServicer):
     def __init__(self, network: PeerNetwork) -> None:
         self._network = network
@@ -59,7 +90,10 @@ class PairingServicer(pairing_service_pb2_grpc.PairingServiceServicer):
 
 
 def build_servers(
-    network: PeerNetwork, policy: CallPolicy, pairing_timeout_secs: int
+    network: PeerNetwork,
+    policy: CallPolicy,
+    pairing_timeout_secs: int,
+    transfers: Transfers | None = None,
 ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
     """The link server and the pairing server, services registered, no ports yet."""
     common = [
@@ -94,6 +128,10 @@ def build_servers(
         ),
     )
     link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(network), link)
+    if transfers is not None:
+        transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
+            TransferServicer(transfers), link
+        )
     pairing = GuardedServer(
         grpc.aio.server(
             options=[

@@ -183,6 +183,13 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             shutdown_grace_secs=config.api.shutdown_grace_secs,
             event_batch_ms=config.api.event_batch_ms,
         ),
+        transfers=config_pb2.TransfersConfig(
+            inbox=str(config.transfers.inbox),
+            offer_timeout_secs=config.transfers.offer_timeout_secs,
+            free_space_reserve_mib=config.transfers.free_space_reserve_mib,
+            max_files=config.transfers.max_files,
+            history_size=config.transfers.history_size,
+        ),
         plugins=config_pb2.PluginsConfig(enabled=config.plugins.enabled),
         paths=config_pb2.PathsConfig(
             home=str(paths.home) if paths.home is not None else "",

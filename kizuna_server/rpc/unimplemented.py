@@ -16,8 +16,6 @@ from kizuna.v1 import (
     command_service_pb2_grpc,
     stream_service_pb2,
     stream_service_pb2_grpc,
-    transfer_service_pb2,
-    transfer_service_pb2_grpc,
 )
 from kizuna_server.errors import NotImplementedCapability
 
@@ -33,12 +31,6 @@ class PendingCapability:
 
 
 PENDING: tuple[PendingCapability, ...] = (
-    PendingCapability(
-        "transfers",
-        "file and folder transfers",
-        transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
-        transfer_service_pb2_grpc.add_TransferServiceServicer_to_server,
-    ),
     PendingCapability(
         "streams",
         "live media and data streams",

@@ -142,6 +142,12 @@ class PeerAlreadyExistsError(KizunaError):
     reason = "PEER_ALREADY_EXISTS"
 
 
+class PeerProtocolViolationError(KizunaError):
+    """The peer broke the protocol (for example sent more than it declared); nothing was kept."""
+
+    reason = "PEER_PROTOCOL_VIOLATION"
+
+
 class PairingNotFoundError(KizunaError):
     """No pairing with that ID is pending."""
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from kizuna.v1 import node_pb2 as kizuna_dot_v1_dot_node__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xf7\x02\n\x06\x43onfig\x12\x35\n\x08identity\x18\x01 \x01(\x0b\x32\x19.kizuna.v1.IdentityConfigR\x08identity\x12\x38\n\tdiscovery\x18\x02 \x01(\x0b\x32\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x12\x35\n\x08security\x18\x03 \x01(\x0b\x32\x19.kizuna.v1.SecurityConfigR\x08security\x12;\n\nnetworking\x18\x04 \x01(\x0b\x32\x1b.kizuna.v1.NetworkingConfigR\nnetworking\x12&\n\x03\x61pi\x18\x05 \x01(\x0b\x32\x14.kizuna.v1.ApiConfigR\x03\x61pi\x12\x32\n\x07plugins\x18\x06 \x01(\x0b\x32\x18.kizuna.v1.PluginsConfigR\x07plugins\x12,\n\x05paths\x18\x07 \x01(\x0b\x32\x16.kizuna.v1.PathsConfigR\x05paths\"i\n\x0eIdentityConfig\x12\x1f\n\x0b\x64\x65vice_name\x18\x01 \x01(\tR\ndeviceName\x12\x36\n\x0b\x64\x65vice_type\x18\x02 \x01(\x0e\x32\x15.kizuna.v1.DeviceTypeR\ndeviceType\"\xe5\x01\n\x0f\x44iscoveryConfig\x12\x1f\n\x0b\x65nable_mdns\x18\x01 \x01(\x08R\nenableMdns\x12#\n\rinterval_secs\x18\x02 \x01(\rR\x0cintervalSecs\x12!\n\x0ctimeout_secs\x18\x03 \x01(\rR\x0btimeoutSecs\x12!\n\x0cstatic_peers\x18\x04 \x03(\tR\x0bstaticPeers\x12\x1e\n\ninterfaces\x18\x05 \x03(\tR\ninterfaces\x12\x12\n\x04ipv4\x18\x06 \x01(\x08R\x04ipv4\x12\x12\n\x04ipv6\x18\x07 \x01(\x08R\x04ipv6\"\x95\x01\n\x0eSecurityConfig\x12\x33\n\ntrust_mode\x18\x01 \x01(\x0e\x32\x14.kizuna.v1.TrustModeR\ttrustMode\x12\x1c\n\tallowlist\x18\x02 \x03(\tR\tallowlist\x12\x30\n\x14pairing_timeout_secs\x18\x03 \x01(\rR\x12pairingTimeoutSecs\"w\n\x10NetworkingConfig\x12\x1f\n\x0blisten_port\x18\x01 \x01(\rR\nlistenPort\x12%\n\x0elisten_address\x18\x02 \x01(\tR\rlistenAddress\x12\x1b\n\tmax_peers\x18\x03 \x01(\rR\x08maxPeers\"\x98\x02\n\tApiConfig\x12\x1f\n\x0bsocket_path\x18\x01 \x01(\tR\nsocketPath\x12\x1f\n\x0btcp_address\x18\x02 \x01(\tR\ntcpAddress\x12\x1d\n\ntoken_file\x18\x03 \x01(\tR\ttokenFile\x12*\n\x11\x65vent_replay_size\x18\x04 \x01(\rR\x0f\x65ventReplaySize\x12(\n\x10\x65vent_queue_size\x18\x05 \x01(\rR\x0e\x65ventQueueSize\x12.\n\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\x12$\n\x0e\x65vent_batch_ms\x18\x07 \x01(\rR\x0c\x65ventBatchMs\")\n\rPluginsConfig\x12\x18\n\x07\x65nabled\x18\x01 \x03(\tR\x07\x65nabled\"~\n\x0bPathsConfig\x12\x12\n\x04home\x18\x01 \x01(\tR\x04home\x12\x1f\n\x0b\x63onfig_file\x18\x02 \x01(\tR\nconfigFile\x12\x19\n\x08\x64\x61ta_dir\x18\x03 \x01(\tR\x07\x64\x61taDir\x12\x1f\n\x0bruntime_dir\x18\x04 \x01(\tR\nruntimeDir*w\n\tTrustMode\x12\x1a\n\x16TRUST_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11TRUST_MODE_MANUAL\x10\x01\x12\x18\n\x14TRUST_MODE_TRUST_ALL\x10\x02\x12\x1d\n\x19TRUST_MODE_ALLOWLIST_ONLY\x10\x03\x42\x8b\x01\n\rcom.kizuna.v1B\x0b\x43onfigProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xb1\x03\n\x06\x43onfig\x12\x35\n\x08identity\x18\x01 \x01(\x0b\x32\x19.kizuna.v1.IdentityConfigR\x08identity\x12\x38\n\tdiscovery\x18\x02 \x01(\x0b\x32\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x12\x35\n\x08security\x18\x03 \x01(\x0b\x32\x19.kizuna.v1.SecurityConfigR\x08security\x12;\n\nnetworking\x18\x04 \x01(\x0b\x32\x1b.kizuna.v1.NetworkingConfigR\nnetworking\x12&\n\x03\x61pi\x18\x05 \x01(\x0b\x32\x14.kizuna.v1.ApiConfigR\x03\x61pi\x12\x32\n\x07plugins\x18\x06 \x01(\x0b\x32\x18.kizuna.v1.PluginsConfigR\x07plugins\x12,\n\x05paths\x18\x07 \x01(\x0b\x32\x16.kizuna.v1.PathsConfigR\x05paths\x12\x38\n\ttransfers\x18\x08 \x01(\x0b\x32\x1a.kizuna.v1.TransfersConfigR\ttransfers\"i\n\x0eIdentityConfig\x12\x1f\n\x0b\x64\x65vice_name\x18\x01 \x01(\tR\ndeviceName\x12\x36\n\x0b\x64\x65vice_type\x18\x02 \x01(\x0e\x32\x15.kizuna.v1.DeviceTypeR\ndeviceType\"\xe5\x01\n\x0f\x44iscoveryConfig\x12\x1f\n\x0b\x65nable_mdns\x18\x01 \x01(\x08R\nenableMdns\x12#\n\rinterval_secs\x18\x02 \x01(\rR\x0cintervalSecs\x12!\n\x0ctimeout_secs\x18\x03 \x01(\rR\x0btimeoutSecs\x12!\n\x0cstatic_peers\x18\x04 \x03(\tR\x0bstaticPeers\x12\x1e\n\ninterfaces\x18\x05 \x03(\tR\ninterfaces\x12\x12\n\x04ipv4\x18\x06 \x01(\x08R\x04ipv4\x12\x12\n\x04ipv6\x18\x07 \x01(\x08R\x04ipv6\"\x95\x01\n\x0eSecurityConfig\x12\x33\n\ntrust_mode\x18\x01 \x01(\x0e\x32\x14.kizuna.v1.TrustModeR\ttrustMode\x12\x1c\n\tallowlist\x18\x02 \x03(\tR\tallowlist\x12\x30\n\x14pairing_timeout_secs\x18\x03 \x01(\rR\x12pairingTimeoutSecs\"w\n\x10NetworkingConfig\x12\x1f\n\x0blisten_port\x18\x01 \x01(\rR\nlistenPort\x12%\n\x0elisten_address\x18\x02 \x01(\tR\rlistenAddress\x12\x1b\n\tmax_peers\x18\x03 \x01(\rR\x08maxPeers\"\x98\x02\n\tApiConfig\x12\x1f\n\x0bsocket_path\x18\x01 \x01(\tR\nsocketPath\x12\x1f\n\x0btcp_address\x18\x02 \x01(\tR\ntcpAddress\x12\x1d\n\ntoken_file\x18\x03 \x01(\tR\ttokenFile\x12*\n\x11\x65vent_replay_size\x18\x04 \x01(\rR\x0f\x65ventReplaySize\x12(\n\x10\x65vent_queue_size\x18\x05 \x01(\rR\x0e\x65ventQueueSize\x12.\n\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\x12$\n\x0e\x65vent_batch_ms\x18\x07 \x01(\rR\x0c\x65ventBatchMs\"\xca\x01\n\x0fTransfersConfig\x12\x14\n\x05inbox\x18\x01 \x01(\tR\x05inbox\x12,\n\x12offer_timeout_secs\x18\x02 \x01(\rR\x10offerTimeoutSecs\x12\x33\n\x16\x66ree_space_reserve_mib\x18\x03 \x01(\rR\x13\x66reeSpaceReserveMib\x12\x1b\n\tmax_files\x18\x04 \x01(\rR\x08maxFiles\x12!\n\x0chistory_size\x18\x05 \x01(\rR\x0bhistorySize\")\n\rPluginsConfig\x12\x18\n\x07\x65nabled\x18\x01 \x03(\tR\x07\x65nabled\"~\n\x0bPathsConfig\x12\x12\n\x04home\x18\x01 \x01(\tR\x04home\x12\x1f\n\x0b\x63onfig_file\x18\x02 \x01(\tR\nconfigFile\x12\x19\n\x08\x64\x61ta_dir\x18\x03 \x01(\tR\x07\x64\x61taDir\x12\x1f\n\x0bruntime_dir\x18\x04 \x01(\tR\nruntimeDir*w\n\tTrustMode\x12\x1a\n\x16TRUST_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11TRUST_MODE_MANUAL\x10\x01\x12\x18\n\x14TRUST_MODE_TRUST_ALL\x10\x02\x12\x1d\n\x19TRUST_MODE_ALLOWLIST_ONLY\x10\x03\x42\x8b\x01\n\rcom.kizuna.v1B\x0b\x43onfigProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,22 +33,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna.v1.config_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\rcom.kizuna.v1B\013ConfigProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
-  _globals['_TRUSTMODE']._serialized_start=1503
-  _globals['_TRUSTMODE']._serialized_end=1622
+  _globals['_TRUSTMODE']._serialized_start=1766
+  _globals['_TRUSTMODE']._serialized_end=1885
   _globals['_CONFIG']._serialized_start=60
-  _globals['_CONFIG']._serialized_end=435
-  _globals['_IDENTITYCONFIG']._serialized_start=437
-  _globals['_IDENTITYCONFIG']._serialized_end=542
-  _globals['_DISCOVERYCONFIG']._serialized_start=545
-  _globals['_DISCOVERYCONFIG']._serialized_end=774
-  _globals['_SECURITYCONFIG']._serialized_start=777
-  _globals['_SECURITYCONFIG']._serialized_end=926
-  _globals['_NETWORKINGCONFIG']._serialized_start=928
-  _globals['_NETWORKINGCONFIG']._serialized_end=1047
-  _globals['_APICONFIG']._serialized_start=1050
-  _globals['_APICONFIG']._serialized_end=1330
-  _globals['_PLUGINSCONFIG']._serialized_start=1332
-  _globals['_PLUGINSCONFIG']._serialized_end=1373
-  _globals['_PATHSCONFIG']._serialized_start=1375
-  _globals['_PATHSCONFIG']._serialized_end=1501
+  _globals['_CONFIG']._serialized_end=493
+  _globals['_IDENTITYCONFIG']._serialized_start=495
+  _globals['_IDENTITYCONFIG']._serialized_end=600
+  _globals['_DISCOVERYCONFIG']._serialized_start=603
+  _globals['_DISCOVERYCONFIG']._serialized_end=832
+  _globals['_SECURITYCONFIG']._serialized_start=835
+  _globals['_SECURITYCONFIG']._serialized_end=984
+  _globals['_NETWORKINGCONFIG']._serialized_start=986
+  _globals['_NETWORKINGCONFIG']._serialized_end=1105
+  _globals['_APICONFIG']._serialized_start=1108
+  _globals['_APICONFIG']._serialized_end=1388
+  _globals['_TRANSFERSCONFIG']._serialized_start=1391
+  _globals['_TRANSFERSCONFIG']._serialized_end=1593
+  _globals['_PLUGINSCONFIG']._serialized_start=1595
+  _globals['_PLUGINSCONFIG']._serialized_end=1636
+  _globals['_PATHSCONFIG']._serialized_start=1638
+  _globals['_PATHSCONFIG']._serialized_end=1764
 # @@protoc_insertion_point(module_scope)

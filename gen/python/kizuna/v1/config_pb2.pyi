@@ -64,6 +64,7 @@ class Config(_message.Message):
     API_FIELD_NUMBER: _builtins.int
     PLUGINS_FIELD_NUMBER: _builtins.int
     PATHS_FIELD_NUMBER: _builtins.int
+    TRANSFERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def identity(self) -> Global___IdentityConfig:
         """[identity]: how this device presents itself."""
@@ -92,6 +93,10 @@ class Config(_message.Message):
     def paths(self) -> Global___PathsConfig:
         """Files and directories the daemon uses."""
 
+    @_builtins.property
+    def transfers(self) -> Global___TransfersConfig:
+        """[transfers]: where received files land and the limits on offers."""
+
     def __init__(
         self,
         *,
@@ -102,10 +107,11 @@ class Config(_message.Message):
         api: Global___ApiConfig | None = ...,
         plugins: Global___PluginsConfig | None = ...,
         paths: Global___PathsConfig | None = ...,
+        transfers: Global___TransfersConfig | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -299,6 +305,46 @@ class ApiConfig(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApiConfig: _TypeAlias = ApiConfig  # noqa: Y015
+
+@_typing.final
+class TransfersConfig(_message.Message):
+    """[transfers] section."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INBOX_FIELD_NUMBER: _builtins.int
+    OFFER_TIMEOUT_SECS_FIELD_NUMBER: _builtins.int
+    FREE_SPACE_RESERVE_MIB_FIELD_NUMBER: _builtins.int
+    MAX_FILES_FIELD_NUMBER: _builtins.int
+    HISTORY_SIZE_FIELD_NUMBER: _builtins.int
+    inbox: _builtins.str
+    """Folder received files land in. Refused at start when it is a dangerous place (the home
+    folder itself, a hidden folder under it such as ~/.ssh or ~/.config, a system folder).
+    """
+    offer_timeout_secs: _builtins.int
+    """Seconds an unanswered offer waits before it expires."""
+    free_space_reserve_mib: _builtins.int
+    """MiB of free space the inbox's filesystem keeps after every accepted transfer."""
+    max_files: _builtins.int
+    """Most entries (files and folders) one offer may hold."""
+    history_size: _builtins.int
+    """Finished transfers kept for ListTransfers."""
+    def __init__(
+        self,
+        *,
+        inbox: _builtins.str = ...,
+        offer_timeout_secs: _builtins.int = ...,
+        free_space_reserve_mib: _builtins.int = ...,
+        max_files: _builtins.int = ...,
+        history_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["free_space_reserve_mib", b"free_space_reserve_mib", "history_size", b"history_size", "inbox", b"inbox", "max_files", b"max_files", "offer_timeout_secs", b"offer_timeout_secs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransfersConfig: _TypeAlias = TransfersConfig  # noqa: Y015
 
 @_typing.final
 class PluginsConfig(_message.Message):

@@ -63,6 +63,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     ERROR_REASON_PEER_ALREADY_EXISTS: _ErrorReason.ValueType  # 26
     """ALREADY_EXISTS. The peer is already in the peer table. Metadata: `peer_id`."""
+    ERROR_REASON_PEER_PROTOCOL_VIOLATION: _ErrorReason.ValueType  # 27
+    """ABORTED. The peer broke the protocol, for example sent more bytes or files than it
+    declared; the work was stopped and its partial data removed. Metadata: `peer_id`.
+    """
     ERROR_REASON_PAIRING_NOT_FOUND: _ErrorReason.ValueType  # 40
     """NOT_FOUND. No pairing with that ID is pending. Metadata: `pairing_id`."""
     ERROR_REASON_PAIRING_EXPIRED: _ErrorReason.ValueType  # 41
@@ -164,6 +168,10 @@ Metadata: `address`.
 """
 ERROR_REASON_PEER_ALREADY_EXISTS: ErrorReason.ValueType  # 26
 """ALREADY_EXISTS. The peer is already in the peer table. Metadata: `peer_id`."""
+ERROR_REASON_PEER_PROTOCOL_VIOLATION: ErrorReason.ValueType  # 27
+"""ABORTED. The peer broke the protocol, for example sent more bytes or files than it
+declared; the work was stopped and its partial data removed. Metadata: `peer_id`.
+"""
 ERROR_REASON_PAIRING_NOT_FOUND: ErrorReason.ValueType  # 40
 """NOT_FOUND. No pairing with that ID is pending. Metadata: `pairing_id`."""
 ERROR_REASON_PAIRING_EXPIRED: ErrorReason.ValueType  # 41

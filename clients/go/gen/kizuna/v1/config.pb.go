@@ -96,7 +96,9 @@ type Config struct {
 	// [plugins]: which capabilities this device offers to peers.
 	Plugins *PluginsConfig `protobuf:"bytes,6,opt,name=plugins,proto3" json:"plugins,omitempty"`
 	// Files and directories the daemon uses.
-	Paths         *PathsConfig `protobuf:"bytes,7,opt,name=paths,proto3" json:"paths,omitempty"`
+	Paths *PathsConfig `protobuf:"bytes,7,opt,name=paths,proto3" json:"paths,omitempty"`
+	// [transfers]: where received files land and the limits on offers.
+	Transfers     *TransfersConfig `protobuf:"bytes,8,opt,name=transfers,proto3" json:"transfers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +178,13 @@ func (x *Config) GetPlugins() *PluginsConfig {
 func (x *Config) GetPaths() *PathsConfig {
 	if x != nil {
 		return x.Paths
+	}
+	return nil
+}
+
+func (x *Config) GetTransfers() *TransfersConfig {
+	if x != nil {
+		return x.Transfers
 	}
 	return nil
 }
@@ -566,6 +575,89 @@ func (x *ApiConfig) GetEventBatchMs() uint32 {
 	return 0
 }
 
+// [transfers] section.
+type TransfersConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Folder received files land in. Refused at start when it is a dangerous place (the home
+	// folder itself, a hidden folder under it such as ~/.ssh or ~/.config, a system folder).
+	Inbox string `protobuf:"bytes,1,opt,name=inbox,proto3" json:"inbox,omitempty"`
+	// Seconds an unanswered offer waits before it expires.
+	OfferTimeoutSecs uint32 `protobuf:"varint,2,opt,name=offer_timeout_secs,json=offerTimeoutSecs,proto3" json:"offer_timeout_secs,omitempty"`
+	// MiB of free space the inbox's filesystem keeps after every accepted transfer.
+	FreeSpaceReserveMib uint32 `protobuf:"varint,3,opt,name=free_space_reserve_mib,json=freeSpaceReserveMib,proto3" json:"free_space_reserve_mib,omitempty"`
+	// Most entries (files and folders) one offer may hold.
+	MaxFiles uint32 `protobuf:"varint,4,opt,name=max_files,json=maxFiles,proto3" json:"max_files,omitempty"`
+	// Finished transfers kept for ListTransfers.
+	HistorySize   uint32 `protobuf:"varint,5,opt,name=history_size,json=historySize,proto3" json:"history_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransfersConfig) Reset() {
+	*x = TransfersConfig{}
+	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransfersConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransfersConfig) ProtoMessage() {}
+
+func (x *TransfersConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransfersConfig.ProtoReflect.Descriptor instead.
+func (*TransfersConfig) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TransfersConfig) GetInbox() string {
+	if x != nil {
+		return x.Inbox
+	}
+	return ""
+}
+
+func (x *TransfersConfig) GetOfferTimeoutSecs() uint32 {
+	if x != nil {
+		return x.OfferTimeoutSecs
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetFreeSpaceReserveMib() uint32 {
+	if x != nil {
+		return x.FreeSpaceReserveMib
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxFiles() uint32 {
+	if x != nil {
+		return x.MaxFiles
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetHistorySize() uint32 {
+	if x != nil {
+		return x.HistorySize
+	}
+	return 0
+}
+
 // [plugins] section.
 type PluginsConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -577,7 +669,7 @@ type PluginsConfig struct {
 
 func (x *PluginsConfig) Reset() {
 	*x = PluginsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	mi := &file_kizuna_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +681,7 @@ func (x *PluginsConfig) String() string {
 func (*PluginsConfig) ProtoMessage() {}
 
 func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	mi := &file_kizuna_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +694,7 @@ func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsConfig.ProtoReflect.Descriptor instead.
 func (*PluginsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PluginsConfig) GetEnabled() []string {
@@ -629,7 +721,7 @@ type PathsConfig struct {
 
 func (x *PathsConfig) Reset() {
 	*x = PathsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[7]
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +733,7 @@ func (x *PathsConfig) String() string {
 func (*PathsConfig) ProtoMessage() {}
 
 func (x *PathsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[7]
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +746,7 @@ func (x *PathsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathsConfig.ProtoReflect.Descriptor instead.
 func (*PathsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PathsConfig) GetHome() string {
@@ -689,7 +781,7 @@ var File_kizuna_v1_config_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xf7\x02\n" +
+	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xb1\x03\n" +
 	"\x06Config\x125\n" +
 	"\bidentity\x18\x01 \x01(\v2\x19.kizuna.v1.IdentityConfigR\bidentity\x128\n" +
 	"\tdiscovery\x18\x02 \x01(\v2\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x125\n" +
@@ -699,7 +791,8 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"networking\x12&\n" +
 	"\x03api\x18\x05 \x01(\v2\x14.kizuna.v1.ApiConfigR\x03api\x122\n" +
 	"\aplugins\x18\x06 \x01(\v2\x18.kizuna.v1.PluginsConfigR\aplugins\x12,\n" +
-	"\x05paths\x18\a \x01(\v2\x16.kizuna.v1.PathsConfigR\x05paths\"i\n" +
+	"\x05paths\x18\a \x01(\v2\x16.kizuna.v1.PathsConfigR\x05paths\x128\n" +
+	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\"i\n" +
 	"\x0eIdentityConfig\x12\x1f\n" +
 	"\vdevice_name\x18\x01 \x01(\tR\n" +
 	"deviceName\x126\n" +
@@ -736,7 +829,13 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x11event_replay_size\x18\x04 \x01(\rR\x0feventReplaySize\x12(\n" +
 	"\x10event_queue_size\x18\x05 \x01(\rR\x0eeventQueueSize\x12.\n" +
 	"\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\x12$\n" +
-	"\x0eevent_batch_ms\x18\a \x01(\rR\feventBatchMs\")\n" +
+	"\x0eevent_batch_ms\x18\a \x01(\rR\feventBatchMs\"\xca\x01\n" +
+	"\x0fTransfersConfig\x12\x14\n" +
+	"\x05inbox\x18\x01 \x01(\tR\x05inbox\x12,\n" +
+	"\x12offer_timeout_secs\x18\x02 \x01(\rR\x10offerTimeoutSecs\x123\n" +
+	"\x16free_space_reserve_mib\x18\x03 \x01(\rR\x13freeSpaceReserveMib\x12\x1b\n" +
+	"\tmax_files\x18\x04 \x01(\rR\bmaxFiles\x12!\n" +
+	"\fhistory_size\x18\x05 \x01(\rR\vhistorySize\")\n" +
 	"\rPluginsConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x03(\tR\aenabled\"~\n" +
 	"\vPathsConfig\x12\x12\n" +
@@ -767,7 +866,7 @@ func file_kizuna_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_kizuna_v1_config_proto_goTypes = []any{
 	(TrustMode)(0),           // 0: kizuna.v1.TrustMode
 	(*Config)(nil),           // 1: kizuna.v1.Config
@@ -776,25 +875,27 @@ var file_kizuna_v1_config_proto_goTypes = []any{
 	(*SecurityConfig)(nil),   // 4: kizuna.v1.SecurityConfig
 	(*NetworkingConfig)(nil), // 5: kizuna.v1.NetworkingConfig
 	(*ApiConfig)(nil),        // 6: kizuna.v1.ApiConfig
-	(*PluginsConfig)(nil),    // 7: kizuna.v1.PluginsConfig
-	(*PathsConfig)(nil),      // 8: kizuna.v1.PathsConfig
-	(DeviceType)(0),          // 9: kizuna.v1.DeviceType
+	(*TransfersConfig)(nil),  // 7: kizuna.v1.TransfersConfig
+	(*PluginsConfig)(nil),    // 8: kizuna.v1.PluginsConfig
+	(*PathsConfig)(nil),      // 9: kizuna.v1.PathsConfig
+	(DeviceType)(0),          // 10: kizuna.v1.DeviceType
 }
 var file_kizuna_v1_config_proto_depIdxs = []int32{
-	2, // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
-	3, // 1: kizuna.v1.Config.discovery:type_name -> kizuna.v1.DiscoveryConfig
-	4, // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
-	5, // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
-	6, // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
-	7, // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
-	8, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
-	9, // 7: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
-	0, // 8: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	2,  // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
+	3,  // 1: kizuna.v1.Config.discovery:type_name -> kizuna.v1.DiscoveryConfig
+	4,  // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
+	5,  // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
+	6,  // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
+	8,  // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
+	9,  // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
+	7,  // 7: kizuna.v1.Config.transfers:type_name -> kizuna.v1.TransfersConfig
+	10, // 8: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
+	0,  // 9: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_config_proto_init() }
@@ -809,7 +910,7 @@ func file_kizuna_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_config_proto_rawDesc), len(file_kizuna_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

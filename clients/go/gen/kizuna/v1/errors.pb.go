@@ -70,6 +70,9 @@ const (
 	ErrorReason_ERROR_REASON_PEER_ADDRESS_INVALID ErrorReason = 25
 	// ALREADY_EXISTS. The peer is already in the peer table. Metadata: `peer_id`.
 	ErrorReason_ERROR_REASON_PEER_ALREADY_EXISTS ErrorReason = 26
+	// ABORTED. The peer broke the protocol, for example sent more bytes or files than it
+	// declared; the work was stopped and its partial data removed. Metadata: `peer_id`.
+	ErrorReason_ERROR_REASON_PEER_PROTOCOL_VIOLATION ErrorReason = 27
 	// NOT_FOUND. No pairing with that ID is pending. Metadata: `pairing_id`.
 	ErrorReason_ERROR_REASON_PAIRING_NOT_FOUND ErrorReason = 40
 	// DEADLINE_EXCEEDED. The pairing request expired before both sides confirmed.
@@ -134,6 +137,7 @@ var (
 		24:  "ERROR_REASON_PERMISSION_DENIED_BY_PEER",
 		25:  "ERROR_REASON_PEER_ADDRESS_INVALID",
 		26:  "ERROR_REASON_PEER_ALREADY_EXISTS",
+		27:  "ERROR_REASON_PEER_PROTOCOL_VIOLATION",
 		40:  "ERROR_REASON_PAIRING_NOT_FOUND",
 		41:  "ERROR_REASON_PAIRING_EXPIRED",
 		42:  "ERROR_REASON_PAIRING_REJECTED",
@@ -171,6 +175,7 @@ var (
 		"ERROR_REASON_PERMISSION_DENIED_BY_PEER": 24,
 		"ERROR_REASON_PEER_ADDRESS_INVALID":      25,
 		"ERROR_REASON_PEER_ALREADY_EXISTS":       26,
+		"ERROR_REASON_PEER_PROTOCOL_VIOLATION":   27,
 		"ERROR_REASON_PAIRING_NOT_FOUND":         40,
 		"ERROR_REASON_PAIRING_EXPIRED":           41,
 		"ERROR_REASON_PAIRING_REJECTED":          42,
@@ -296,7 +301,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x03(\v2\x1e.kizuna.v1.Error.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x83\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xad\n" +
 	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
@@ -314,7 +319,8 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"#ERROR_REASON_PEER_IDENTITY_MISMATCH\x10\x17\x12*\n" +
 	"&ERROR_REASON_PERMISSION_DENIED_BY_PEER\x10\x18\x12%\n" +
 	"!ERROR_REASON_PEER_ADDRESS_INVALID\x10\x19\x12$\n" +
-	" ERROR_REASON_PEER_ALREADY_EXISTS\x10\x1a\x12\"\n" +
+	" ERROR_REASON_PEER_ALREADY_EXISTS\x10\x1a\x12(\n" +
+	"$ERROR_REASON_PEER_PROTOCOL_VIOLATION\x10\x1b\x12\"\n" +
 	"\x1eERROR_REASON_PAIRING_NOT_FOUND\x10(\x12 \n" +
 	"\x1cERROR_REASON_PAIRING_EXPIRED\x10)\x12!\n" +
 	"\x1dERROR_REASON_PAIRING_REJECTED\x10*\x12#\n" +

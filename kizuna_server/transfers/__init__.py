@@ -1,0 +1,1 @@
+"""File transfers: offers, the peer protocol, safe receiving and resume."""

@@ -1,0 +1,1211 @@
+"""Transfers: the state machine of every transfer on this device, in both directions.
+
+Loop-only methods; blocking work (reading, hashing, writing, fsync) runs on one worker thread
+per running transfer. The receiving side drives: after its user accepts, it pulls the data with
+Fetch from the last verified offset of each file, which is how a transfer resumes after a pause,
+a dropped link, a corrupt chunk or a restart of either daemon. See docs/transfers.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import grpc
+import grpc.aio
+
+from kizuna.peer.v1 import transfer_service_pb2 as pb
+from kizuna.peer.v1 import transfer_service_pb2_grpc as pb_grpc
+from kizuna_server.config import Config
+from kizuna_server.core.device_id import format_device_id
+from kizuna_server.core.events import Payload
+from kizuna_server.core.peers import sanitize_name
+from kizuna_server.core.trust import PeerNotTrusted
+from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
+from kizuna_server.p2p.tls import PeerUnreachable
+from kizuna_server.rpc.errors import reason_from_trailers
+from kizuna_server.transfers.inbox import Landing, directory_mode, part_name
+from kizuna_server.transfers.model import (
+    Entry,
+    Failure,
+    FileState,
+    InsufficientStorage,
+    IntegrityCheckFailed,
+    Meter,
+    Pause,
+    Progress,
+    ProtocolViolation,
+    SourceNotReadable,
+    State,
+    Transfer,
+    TransferCancelled,
+    TransferCompleted,
+    TransferExpired,
+    TransferFailed,
+    TransferInvalidState,
+    TransferNotFound,
+    TransferOffered,
+    TransferPaused,
+    TransferProgressed,
+    TransferRejected,
+    TransferStarted,
+)
+from kizuna_server.transfers.names import check_inbox, split_transfer_path, unique_name
+from kizuna_server.transfers.sink import ChunkCorrupt, FileCorrupt, Sink, destination
+from kizuna_server.transfers.source import Identity, SourceReader, identity_of
+from kizuna_server.transfers.store import Journal, TransferStore, valid_id
+
+if TYPE_CHECKING:
+    from kizuna_server.p2p.network import PeerNetwork
+    from kizuna_server.transfers.uploads import Spool
+
+log = logging.getLogger(__name__)
+
+#: Progress events per transfer at most this often.
+PROGRESS_INTERVAL_SECS: Final = 0.25
+#: A chunk or file failing its hash is fetched again at most this often before giving up.
+MAX_REFETCHES: Final = 3
+#: Notices to the peer give up after this long (final ones are sent again on reconnect).
+NOTICE_TIMEOUT_SECS: Final = 10.0
+#: The sender gives the receiver this long past its expiry before giving up on an offer.
+_EXPIRY_SLACK_SECS: Final = 30.0
+#: Receive-side messages being written while the next ones arrive.
+_PIPELINE_DEPTH: Final = 3
+#: Offers at most this many entries per peer message (the link's 8 MiB message cap).
+_MAX_OFFER_BYTES: Final = 7 * 1024 * 1024
+
+_NOTICE_NAMES: Final = {
+    "accepted": pb.NOTICE_ACCEPTED,
+    "rejected": pb.NOTICE_REJECTED,
+    "expired": pb.NOTICE_EXPIRED,
+    "paused": pb.NOTICE_PAUSED,
+    "resumed": pb.NOTICE_RESUMED,
+    "cancelled": pb.NOTICE_CANCELLED,
+    "completed": pb.NOTICE_COMPLETED,
+    "failed": pb.NOTICE_FAILED,
+}
+#: The event each state is announced with (NEGOTIATING and PENDING have none of their own).
+_STATE_EVENTS: Final[dict[State, Callable[[Transfer], Payload]]] = {
+    State.TRANSFERRING: TransferStarted,
+    State.PAUSED: TransferPaused,
+    State.COMPLETED: TransferCompleted,
+    State.FAILED: TransferFailed,
+    State.CANCELLED: TransferCancelled,
+}
+_FINAL_NOTICES: Final = frozenset({"rejected", "expired", "cancelled", "completed", "failed"})
+
+
+@dataclass(slots=True)
+class _Live:
+    """What a transfer has while it is on this daemon: tasks, watchers, throughput."""
+
+    meter: Meter = field(default_factory=Meter)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    runner: asyncio.Task[None] | None = None
+    fetches: set[asyncio.Task[Any]] = field(default_factory=set)
+    last_progress: float = 0.0
+    refetches: int = 0
+    executor: ThreadPoolExecutor | None = None
+
+    def worker(self) -> ThreadPoolExecutor:
+        if self.executor is None:
+            self.executor = ThreadPoolExecutor(1, thread_name_prefix="kizuna-transfer")
+        return self.executor
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
+            self.executor = None
+
+
+class Transfers:
+    """Every transfer of this daemon. Start once, stop once."""
+
+    def __init__(
+        self, config: Config, network: PeerNetwork, publish: Callable[[Payload], None]
+    ) -> None:
+        self.config = config
+        self._network = network
+        self._publish = publish
+        self._store = TransferStore(config.paths.data_dir)
+        self._transfers: dict[str, Transfer] = {}
+        self._live: dict[str, _Live] = {}
+        self._requests: dict[str, str] = {}  # request_id -> transfer id
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._save_locks: dict[str, asyncio.Lock] = {}
+        self._spools: dict[str, Spool] = {}
+        self._reserve = config.transfers.free_space_reserve_mib * 1024 * 1024
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Checks the inbox, loads the records and picks up where the last run stopped."""
+        inbox = self.config.transfers.inbox
+        await asyncio.to_thread(check_inbox, inbox, home=Path.home())
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._store.prepare)
+        for transfer in await asyncio.to_thread(self._store.load_all):
+            self._transfers[transfer.id] = transfer
+            if transfer.request_id:
+                self._requests[transfer.request_id] = transfer.id
+        for transfer in list(self._transfers.values()):
+            await self._restore(transfer)
+        self._network.on_connected.append(self._peer_connected)
+
+    async def stop(self) -> None:
+        """Stops every running transfer where it is; each resumes after the next start."""
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        runners = [live.runner for live in self._live.values() if live.runner is not None]
+        fetches = [task for live in self._live.values() for task in live.fetches]
+        for task in (*runners, *fetches):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *runners, *fetches, return_exceptions=True)
+        for live in self._live.values():
+            live.close()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _restore(self, transfer: Transfer) -> None:
+        """After a restart: pending offers keep their expiry, running ones resume."""
+        if transfer.state.final:
+            return
+        if transfer.upload:
+            from kizuna_server.transfers.uploads import Spool  # noqa: PLC0415 - import cycle
+
+            spool = Spool(self.spool_dir(transfer.id), [e.size for e in transfer.entries])
+            await asyncio.to_thread(spool.measure)
+            self._spools[transfer.id] = spool
+        if transfer.state is State.PENDING:
+            self._schedule_expiry(transfer)
+            return
+        if not transfer.outgoing:
+            await asyncio.to_thread(self._recover_commits, transfer)
+        if transfer.pause is Pause.NONE:
+            transfer.pause = Pause.LINK
+        transfer.state = State.PAUSED
+        await self._save(transfer)
+        if not transfer.outgoing and transfer.pause is Pause.LINK:
+            self._start_runner(transfer)
+
+    def _recover_commits(self, transfer: Transfer) -> None:
+        """Applies the journal: verified offsets, and commits a crash interrupted."""
+        replay = Journal.replay(self._store.journal_path(transfer.id))
+        landing = Landing(self.config.transfers.inbox)
+        try:
+            for index, entry in enumerate(transfer.entries):
+                if entry.directory or entry.state in (FileState.SKIPPED, FileState.COMPLETED):
+                    continue
+                if index in replay.done:
+                    entry.sha256, entry.saved_path = replay.done[index]
+                    entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
+                    continue
+                folder, name = destination(transfer, entry)
+                part = part_name(transfer.id, index)
+                if index in replay.commits:
+                    sha, _, name = replay.commits[index]
+                    directory = landing.directory(folder)
+                    if landing.part_exists(directory, part):
+                        # Verified and fsynced before the commit line: only the rename is left.
+                        saved = landing.commit(directory, part, name)
+                        os.fsync(directory)
+                        entry.sha256, entry.saved_path = sha, "/".join((*folder, saved))
+                        entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
+                        continue
+                    if _file_sha256(directory, name) == sha:
+                        entry.sha256, entry.saved_path = sha, "/".join((*folder, name))
+                        entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
+                        continue
+                entry.bytes_done = replay.offsets.get(index, 0)
+                entry.state = FileState.PENDING
+        finally:
+            landing.close()
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def get(self, transfer_id: str) -> Transfer:
+        transfer = self._transfers.get(transfer_id)
+        if transfer is None:
+            raise TransferNotFound(
+                f"no transfer {transfer_id!r} on this device", transfer_id=transfer_id
+            )
+        return transfer
+
+    def all(self) -> list[Transfer]:
+        """Newest first."""
+        return sorted(self._transfers.values(), key=lambda t: (t.created, t.id), reverse=True)
+
+    def progress(self, transfer: Transfer) -> Progress:
+        live = self._live.get(transfer.id)
+        return Progress(
+            transfer_id=transfer.id,
+            state=transfer.state,
+            bytes_done=transfer.bytes_done,
+            total_bytes=transfer.total_bytes,
+            files_done=transfer.files_done,
+            total_files=transfer.total_files,
+            bytes_per_second=live.meter.rate() if live is not None else 0.0,
+            current_file=transfer.current_file(),
+        )
+
+    async def watch(self, transfer_id: str) -> AsyncIterator[Progress]:
+        """The progress now, then at each change (at most every 0.25 s), until it ends."""
+        transfer = self.get(transfer_id)
+        live = self._live_of(transfer)
+        while True:
+            live.changed.clear()
+            yield self.progress(transfer)
+            if transfer.state.final:
+                return
+            await live.changed.wait()
+            if not transfer.state.final:
+                await asyncio.sleep(PROGRESS_INTERVAL_SECS)  # pacing, not synchronisation
+
+    def _live_of(self, transfer: Transfer) -> _Live:
+        live = self._live.get(transfer.id)
+        if live is None:
+            live = self._live[transfer.id] = _Live()
+        return live
+
+    # --- changes ----------------------------------------------------------------------------
+
+    async def _save(self, transfer: Transfer) -> None:
+        lock = self._save_locks.setdefault(transfer.id, asyncio.Lock())
+        async with lock:
+            await asyncio.to_thread(self._store.save, transfer)
+
+    def _changed(self, transfer: Transfer, *, progress: bool = False) -> None:
+        live = self._live_of(transfer)
+        live.changed.set()
+        if progress:
+            now = time.monotonic()
+            live.meter.add(transfer.bytes_done, now)
+            if now - live.last_progress >= PROGRESS_INTERVAL_SECS:
+                live.last_progress = now
+                self._publish(TransferProgressed(self.progress(transfer)))
+
+    def _changed_threadsafe(self, transfer: Transfer) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(lambda: self._changed(transfer, progress=True))
+
+    async def _set_state(
+        self, transfer: Transfer, state: State, *, error: KizunaError | None = None
+    ) -> None:
+        if transfer.state is state or transfer.state.final:
+            return
+        transfer.state = state
+        if state is not State.PAUSED:
+            transfer.pause = Pause.NONE
+        if error is not None:
+            transfer.error = Failure.of(error)
+        if state.final:
+            transfer.ended = time.time()
+            if state is not State.COMPLETED:
+                for entry in transfer.entries:
+                    if entry.state in (FileState.PENDING, FileState.TRANSFERRING):
+                        entry.state = FileState.FAILED
+        await self._save(transfer)
+        self._changed(transfer)
+        event = _STATE_EVENTS.get(state)
+        if event is not None:
+            self._publish(event(transfer))
+        if state.final:
+            live = self._live.get(transfer.id)
+            if live is not None:
+                live.close()
+            if transfer.upload:
+                self.drop_spool(transfer.id)
+                await asyncio.to_thread(shutil.rmtree, self.spool_dir(transfer.id), True)
+            await self._forget_old()
+
+    async def _forget_old(self) -> None:
+        """Keeps the newest transfers.history_size finished transfers."""
+        finished = [t for t in self.all() if t.state.final]
+        for transfer in finished[self.config.transfers.history_size :]:
+            self._transfers.pop(transfer.id, None)
+            self._live.pop(transfer.id, None)
+            self._save_locks.pop(transfer.id, None)
+            if transfer.request_id:
+                self._requests.pop(transfer.request_id, None)
+            await asyncio.to_thread(self._store.delete, transfer.id)
+
+    # --- the peer link ----------------------------------------------------------------------
+
+    def _stub(self, peer_id: str) -> Any:
+        """The peer's TransferService on the shared link (aio stubs are untyped)."""
+        return pb_grpc.TransferServiceStub(self._network.channel_for(peer_id))
+
+    async def _notify(self, transfer: Transfer, notice: str, **fields: Any) -> None:
+        """Tells the peer; a final notice that cannot be delivered is sent again on reconnect."""
+        request = pb.NotifyRequest(transfer_id=transfer.id, notice=_NOTICE_NAMES[notice], **fields)
+        try:
+            await self._stub(transfer.peer_id).Notify(request, timeout=NOTICE_TIMEOUT_SECS)
+        except (KizunaError, grpc.aio.AioRpcError) as exc:
+            log.info("transfer %s: the peer did not get %r yet (%s)", transfer.id, notice, exc)
+            if notice in _FINAL_NOTICES:
+                transfer.unsent_notice = notice
+                await self._save(transfer)
+            raise PeerUnreachable(
+                f"peer {format_device_id(transfer.peer_id)} did not answer",
+                peer_id=transfer.peer_id,
+            ) from None
+        if transfer.unsent_notice == notice:
+            transfer.unsent_notice = ""
+            await self._save(transfer)
+
+    async def _notify_quietly(self, transfer: Transfer, notice: str, **fields: Any) -> None:
+        with contextlib.suppress(KizunaError):
+            await self._notify(transfer, notice, **fields)
+
+    def _final_notice_fields(self, transfer: Transfer) -> dict[str, Any]:
+        if transfer.state is State.COMPLETED:
+            return {
+                "files": [
+                    pb.FileResult(file_index=i, sha256=bytes.fromhex(e.sha256))
+                    for i, e in enumerate(transfer.entries)
+                    if e.state is FileState.COMPLETED and e.sha256
+                ]
+            }
+        if transfer.error is not None:
+            return {"reason": transfer.error.reason, "message": transfer.error.message}
+        return {}
+
+    def _peer_connected(self, peer_id: str) -> None:
+        for transfer in list(self._transfers.values()):
+            if transfer.peer_id != peer_id:
+                continue
+            if transfer.unsent_notice:
+                self._spawn(
+                    self._notify_quietly(
+                        transfer, transfer.unsent_notice, **self._final_notice_fields(transfer)
+                    )
+                )
+            elif (
+                not transfer.outgoing
+                and transfer.state is State.PAUSED
+                and transfer.pause is Pause.LINK
+            ):
+                self._start_runner(transfer)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    async def create(
+        self, peer_id: str, paths: Iterable[str], *, compression: bool, request_id: str = ""
+    ) -> Transfer:
+        """Offers files and folders on this device to a trusted peer."""
+        if request_id and request_id in self._requests:
+            return self.get(self._requests[request_id])
+        paths = list(paths)
+        if not paths:
+            raise InvalidArgument("paths: give at least one file or folder", field="paths")
+        self.require_peer(peer_id)
+        entries = await asyncio.to_thread(_scan_sources, paths, self.config.transfers.max_files)
+        transfer = Transfer(
+            id=secrets.token_hex(16),
+            peer_id=peer_id,
+            peer_name=self._network.name_of(peer_id),
+            outgoing=True,
+            entries=entries,
+            compression=compression,
+            request_id=request_id,
+        )
+        await self._offer(transfer)
+        return transfer
+
+    def require_peer(self, peer_id: str) -> None:
+        if self._network.permissions_of(peer_id) is None:
+            self._network.snapshot(peer_id)  # PEER_NOT_FOUND for an unknown device
+            raise PeerNotTrusted(peer_id)
+        self._network.channel_for(peer_id)  # PEER_UNREACHABLE when there is no link
+
+    def by_request(self, request_id: str) -> Transfer | None:
+        transfer_id = self._requests.get(request_id)
+        return None if transfer_id is None else self._transfers.get(transfer_id)
+
+    def spool_dir(self, transfer_id: str) -> Path:
+        return self._store.spool_dir(transfer_id)
+
+    def add_spool(self, transfer_id: str, spool: Spool) -> None:
+        self._spools[transfer_id] = spool
+
+    def drop_spool(self, transfer_id: str) -> None:
+        spool = self._spools.pop(transfer_id, None)
+        if spool is not None:
+            spool.close()
+
+    def spool_of(self, transfer_id: str) -> Spool | None:
+        return self._spools.get(transfer_id)
+
+    async def offer_upload(self, transfer: Transfer, *, compression: bool) -> None:
+        """Offers an upload whose bytes are still arriving (see transfers/uploads.py)."""
+        transfer.peer_name = self._network.name_of(transfer.peer_id)
+        transfer.compression = compression
+        await self._offer(transfer)
+
+    async def _offer(self, transfer: Transfer) -> None:
+        request = pb.OfferRequest(
+            transfer_id=transfer.id,
+            files=[
+                pb.OfferedFile(
+                    path=e.path,
+                    directory=e.directory,
+                    size=e.size,
+                    mode=e.mode,
+                    mtime_ns=e.mtime_ns,
+                )
+                for e in transfer.entries
+            ],
+            total_bytes=transfer.total_bytes,
+            compression=transfer.compression,
+        )
+        if request.ByteSize() > _MAX_OFFER_BYTES:
+            raise LimitExceeded(
+                f"the list of {len(transfer.entries)} entries is too large for one offer; "
+                "send fewer files at a time",
+                limit="offer_bytes",
+            )
+        stub = self._stub(transfer.peer_id)
+        try:
+            reply = await stub.Offer(request, timeout=NOTICE_TIMEOUT_SECS)
+        except grpc.aio.AioRpcError as exc:
+            raise _peer_error(exc, transfer.peer_id) from None
+        transfer.expires = time.time() + reply.expires_in_secs
+        self._transfers[transfer.id] = transfer
+        if transfer.request_id:
+            self._requests[transfer.request_id] = transfer.id
+        await self._save(transfer)
+        self._changed(transfer)
+        self._schedule_expiry(transfer)
+
+    def _schedule_expiry(self, transfer: Transfer) -> None:
+        async def expire() -> None:
+            slack = _EXPIRY_SLACK_SECS if transfer.outgoing else 0.0
+            await asyncio.sleep(max(0.0, transfer.expires + slack - time.time()))
+            if transfer.state is not State.PENDING:
+                return
+            error = TransferExpired("the offer was not answered in time", transfer_id=transfer.id)
+            await self._set_state(transfer, State.FAILED, error=error)
+            if not transfer.outgoing:
+                await self._notify_quietly(transfer, "expired")
+
+        if transfer.expires:
+            self._spawn(expire())
+
+    def _source_restarted(self, transfer: Transfer, index: int, now: Identity, mode: int) -> None:
+        """From the reading thread: a source changed; the file starts over with what it is now."""
+        entry = transfer.entries[index]
+        entry.identity, entry.size, entry.mtime_ns, entry.mode = now, now[2], now[3], mode
+        entry.bytes_done = 0
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(lambda: self._spawn(self._save(transfer)))
+
+    async def serve_fetch(self, caller: str, request: Any) -> AsyncIterator[pb.FetchResponse]:
+        """Streams the data the receiver asks for."""
+        transfer = self._own(caller, request.transfer_id, outgoing=True)
+        if transfer.state.final or (
+            transfer.state is State.PAUSED
+            and transfer.pause
+            in (
+                Pause.LOCAL,
+                Pause.PEER,
+            )
+        ):
+            raise TransferInvalidState(
+                f"the transfer is {transfer.state.value}",
+                transfer_id=transfer.id,
+                state=transfer.state.value,
+            )
+        ranges: list[tuple[int, int]] = []
+        for item in request.files:
+            index = item.file_index
+            if index >= len(transfer.entries) or transfer.entries[index].directory:
+                raise InvalidArgument(f"files: no file {index} in this transfer", field="files")
+            if transfer.entries[index].state is FileState.SKIPPED:
+                raise InvalidArgument(f"files: file {index} was not accepted", field="files")
+            ranges.append((index, item.offset))
+        live = self._live_of(transfer)
+        reader = SourceReader(
+            transfer.entries,
+            ranges,
+            compression=transfer.compression,
+            restarted=lambda i, now, mode: self._source_restarted(transfer, i, now, mode),
+            growing=spool.growing() if (spool := self._spools.get(transfer.id)) else None,
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        live.fetches.add(task)
+        worker = live.worker()
+        loop = asyncio.get_running_loop()
+        await self._set_state(transfer, State.TRANSFERRING)
+        try:
+            upcoming = loop.run_in_executor(worker, reader.next_message)
+            while True:
+                message = await upcoming
+                if message is None:
+                    break
+                upcoming = loop.run_in_executor(worker, reader.next_message)
+                for piece in message.pieces:
+                    kind = piece.WhichOneof("kind") or ""
+                    entry = transfer.entries[getattr(piece, kind).file_index]
+                    if kind == "start":
+                        entry.state, entry.bytes_done = FileState.TRANSFERRING, piece.start.offset
+                    elif kind == "chunk":
+                        entry.bytes_done = piece.chunk.offset + piece.chunk.length
+                    else:
+                        entry.sha256 = piece.end.sha256.hex()
+                self._changed(transfer, progress=True)
+                yield message
+        except OSError as exc:
+            raise SourceNotReadable(
+                f"a file cannot be read: {exc}", path=str(exc.filename)
+            ) from None
+        finally:
+            live.fetches.discard(task)
+            await loop.run_in_executor(worker, reader.close)
+
+    # --- receiving --------------------------------------------------------------------------
+
+    async def offered(self, caller: str, request: Any) -> pb.OfferResponse:
+        """A peer offers files to this device."""
+        timeout = self.config.transfers.offer_timeout_secs
+        existing = self._transfers.get(request.transfer_id)
+        if existing is not None:
+            if existing.peer_id != caller or existing.outgoing:
+                raise InvalidArgument("transfer_id: already in use", field="transfer_id")
+            return pb.OfferResponse(expires_in_secs=max(0, int(existing.expires - time.time())))
+        permissions = self._network.permissions_of(caller)
+        if permissions is None or not permissions.files:
+            raise _PermissionDenied(
+                "this device does not accept files from yours", peer_id=caller, permission="files"
+            )
+        transfer = Transfer(
+            id=request.transfer_id,
+            peer_id=caller,
+            peer_name=self._network.name_of(caller),
+            outgoing=False,
+            entries=_check_offer(request, self.config.transfers.max_files),
+            compression=request.compression,
+            expires=time.time() + timeout,
+        )
+        self._transfers[transfer.id] = transfer
+        await self._save(transfer)
+        self._publish(TransferOffered(transfer))
+        self._changed(transfer)
+        self._schedule_expiry(transfer)
+        if permissions.auto_accept_files:
+            self._spawn(self._auto_accept(transfer))
+        return pb.OfferResponse(expires_in_secs=timeout)
+
+    async def _auto_accept(self, transfer: Transfer) -> None:
+        try:
+            await self.accept(transfer.id, [])
+        except KizunaError as exc:
+            log.warning("transfer %s could not be accepted automatically: %s", transfer.id, exc)
+
+    async def accept(self, transfer_id: str, paths: list[str]) -> Transfer:
+        """Accepts an incoming offer, every entry or those at or under `paths`."""
+        transfer = self._incoming(transfer_id)
+        if transfer.state is not State.PENDING:
+            if transfer.error is not None and transfer.error.reason == "TRANSFER_EXPIRED":
+                raise TransferExpired("the offer has expired", transfer_id=transfer_id)
+            raise TransferInvalidState(
+                f"the transfer is {transfer.state.value}, not pending",
+                transfer_id=transfer_id,
+                state=transfer.state.value,
+            )
+        chosen = _choose(transfer.entries, paths)
+        needed = sum(e.size for i, e in enumerate(transfer.entries) if i in chosen)
+        landing = await asyncio.to_thread(Landing, self.config.transfers.inbox)
+        try:
+            free = await asyncio.to_thread(landing.free_bytes)
+            if free - needed < self._reserve:
+                raise InsufficientStorage(
+                    f"{needed} bytes do not fit: {free} bytes are free in the inbox and "
+                    f"{self._reserve} stay in reserve (transfers.free_space_reserve_mib)",
+                    needed_bytes=needed,
+                    free_bytes=free,
+                )
+            tops = {split_transfer_path(transfer.entries[i].path)[0] for i in chosen}
+            transfer.renamed = await asyncio.to_thread(_free_names, landing, sorted(tops))
+        finally:
+            landing.close()
+        for index, entry in enumerate(transfer.entries):
+            entry.state = FileState.PENDING if index in chosen else FileState.SKIPPED
+        await self._set_state(transfer, State.NEGOTIATING)
+        self._start_runner(transfer)
+        return transfer
+
+    async def reject(self, transfer_id: str, reason: str) -> None:
+        transfer = self._incoming(transfer_id)
+        if transfer.state is not State.PENDING:
+            raise TransferInvalidState(
+                f"the transfer is {transfer.state.value}, not pending",
+                transfer_id=transfer_id,
+                state=transfer.state.value,
+            )
+        message = reason.strip()[:200] or "the offer was rejected"
+        error = TransferRejected(message, transfer_id=transfer_id)
+        await self._set_state(transfer, State.FAILED, error=error)
+        await self._notify_quietly(transfer, "rejected", reason=error.reason, message=message)
+
+    def _incoming(self, transfer_id: str) -> Transfer:
+        transfer = self.get(transfer_id)
+        if transfer.outgoing:
+            raise TransferInvalidState(
+                "this device sends that transfer; only the receiver accepts or rejects it",
+                transfer_id=transfer_id,
+                state=transfer.state.value,
+            )
+        return transfer
+
+    def _start_runner(self, transfer: Transfer) -> None:
+        live = self._live_of(transfer)
+        if live.runner is not None and not live.runner.done():
+            return
+        if self._stopping:
+            return
+        live.runner = asyncio.get_running_loop().create_task(self._receive(transfer, live))
+
+    async def _receive(self, transfer: Transfer, live: _Live) -> None:
+        """Pulls every accepted file until all are verified, or the transfer stops."""
+        accepted = [i for i, e in enumerate(transfer.entries) if e.state is not FileState.SKIPPED]
+        try:
+            self._network.channel_for(transfer.peer_id)
+        except KizunaError:
+            await self._pause(transfer, Pause.LINK)
+            return
+        try:
+            await self._notify(transfer, "accepted", accepted_files=accepted)
+        except KizunaError:
+            await self._pause(transfer, Pause.LINK)
+            return
+        loop = asyncio.get_running_loop()
+        landing = await asyncio.to_thread(Landing, self.config.transfers.inbox)
+        journal = await asyncio.to_thread(Journal, self._store.journal_path(transfer.id))
+        sink = Sink(
+            transfer,
+            landing,
+            journal,
+            reserve_bytes=self._reserve,
+            committed=lambda _: self._changed_threadsafe(transfer),
+        )
+        worker = live.worker()
+        try:
+            outcome = await self._pull(transfer, live, sink, worker)
+            if outcome is None:
+                await loop.run_in_executor(worker, self._finish_directories, transfer, landing)
+                await self._set_state(transfer, State.COMPLETED)
+                await self._notify_quietly(
+                    transfer, "completed", **self._final_notice_fields(transfer)
+                )
+                await asyncio.to_thread(self._store.journal_path(transfer.id).unlink, True)
+            elif isinstance(outcome, Pause):
+                await self._pause(transfer, outcome)
+            else:
+                await self._fail(transfer, outcome, sink, landing, worker)
+        except asyncio.CancelledError:
+            sink.halt()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(loop.run_in_executor(worker, sink.suspend))
+            raise
+        finally:
+            await loop.run_in_executor(worker, _close_all, sink, journal, landing)
+
+    async def _pull(
+        self, transfer: Transfer, live: _Live, sink: Sink, worker: ThreadPoolExecutor
+    ) -> KizunaError | Pause | None:
+        """Fetch calls until every file is in; returns what stopped it (None: all done)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            ranges = [
+                (i, e.bytes_done)
+                for i, e in enumerate(transfer.entries)
+                if not e.directory and e.state in (FileState.PENDING, FileState.TRANSFERRING)
+            ]
+            if not ranges:
+                return None
+            await loop.run_in_executor(worker, sink.expect, ranges)
+            await self._set_state(transfer, State.TRANSFERRING)
+            request = pb.FetchRequest(
+                transfer_id=transfer.id,
+                files=[pb.FileRange(file_index=i, offset=o) for i, o in ranges],
+            )
+            try:
+                call = self._stub(transfer.peer_id).Fetch(request)
+            except KizunaError:
+                return Pause.LINK
+            pending: deque[asyncio.Future[None]] = deque()
+            try:
+                async for message in call:
+                    pending.append(loop.run_in_executor(worker, sink.feed, message))
+                    while len(pending) > _PIPELINE_DEPTH or (pending and pending[0].done()):
+                        await pending.popleft()
+                        self._changed(transfer, progress=True)
+                while pending:
+                    await pending.popleft()
+                await loop.run_in_executor(worker, sink.done)
+                self._changed(transfer, progress=True)
+                live.refetches = 0
+            except (ChunkCorrupt, FileCorrupt) as exc:
+                call.cancel()
+                await self._settle(sink, pending, worker)
+                live.refetches += 1
+                log.warning("transfer %s: %s; fetching it again", transfer.id, exc)
+                if live.refetches > MAX_REFETCHES:
+                    return IntegrityCheckFailed(
+                        f"data kept failing its SHA-256 check ({exc})", path=_path_of(transfer, exc)
+                    )
+            except grpc.aio.AioRpcError as exc:
+                await self._settle(sink, pending, worker)
+                return _fetch_outcome(exc)
+            except (KizunaError, OSError) as exc:
+                call.cancel()
+                await self._settle(sink, pending, worker)
+                return _local_error(exc)
+
+    async def _settle(
+        self, sink: Sink, pending: deque[asyncio.Future[None]], worker: ThreadPoolExecutor
+    ) -> None:
+        """After an interruption: let queued writes run out, keep what is verified."""
+        sink.halt()
+        for future in pending:
+            with contextlib.suppress(Exception):
+                await future
+        pending.clear()
+        await asyncio.get_running_loop().run_in_executor(worker, sink.suspend)
+
+    def _finish_directories(self, transfer: Transfer, landing: Landing) -> None:
+        """Creates accepted folders (empty ones too) with their modes and times, deepest first."""
+        folders = [e for e in transfer.entries if e.directory and e.state is not FileState.SKIPPED]
+        folders.sort(key=lambda e: e.path.count("/"), reverse=True)
+        for entry in folders:
+            folder, name = destination(transfer, entry)
+            fd = landing.directory((*folder, name))
+            os.fchmod(fd, directory_mode(entry.mode))
+            os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+            entry.state, entry.saved_path = FileState.COMPLETED, "/".join((*folder, name))
+        landing.sync_directories()
+
+    async def _fail(
+        self,
+        transfer: Transfer,
+        error: KizunaError,
+        sink: Sink,
+        landing: Landing,
+        worker: ThreadPoolExecutor,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(worker, self._remove_parts, transfer, sink, landing)
+        await self._set_state(transfer, State.FAILED, error=error)
+        await self._notify_quietly(transfer, "failed", reason=error.reason, message=error.message)
+
+    def _remove_parts(self, transfer: Transfer, sink: Sink | None, landing: Landing) -> None:
+        if sink is not None:
+            sink.close()
+        for index, entry in enumerate(transfer.entries):
+            if entry.directory or entry.state is FileState.COMPLETED:
+                continue
+            if entry.state is FileState.SKIPPED:
+                continue
+            with contextlib.suppress(OSError, KizunaError):
+                folder, _ = destination(transfer, entry)
+                landing.remove_part(landing.directory(folder), part_name(transfer.id, index))
+        with contextlib.suppress(FileNotFoundError):
+            self._store.journal_path(transfer.id).unlink()
+
+    async def _pause(self, transfer: Transfer, why: Pause) -> None:
+        if transfer.state.final:
+            return
+        transfer.pause = why
+        if transfer.state is State.PAUSED:
+            await self._save(transfer)
+            return
+        await self._set_state(transfer, State.PAUSED)
+        transfer.pause = why
+        await self._save(transfer)
+
+    # --- control (either side) --------------------------------------------------------------
+
+    async def cancel(self, transfer_id: str) -> Transfer:
+        transfer = self.get(transfer_id)
+        self._require_active(transfer)
+        await self._stop_work(transfer)
+        if not transfer.outgoing:
+            await self._clean_incoming(transfer)
+        await self._set_state(transfer, State.CANCELLED)
+        await self._notify_quietly(transfer, "cancelled")
+        return transfer
+
+    async def pause(self, transfer_id: str) -> Transfer:
+        transfer = self.get(transfer_id)
+        if transfer.state not in (State.NEGOTIATING, State.TRANSFERRING, State.PAUSED):
+            raise TransferInvalidState(
+                f"the transfer is {transfer.state.value}; only a running transfer pauses",
+                transfer_id=transfer_id,
+                state=transfer.state.value,
+            )
+        await self._stop_work(transfer)
+        await self._pause(transfer, Pause.LOCAL)
+        await self._notify_quietly(transfer, "paused")
+        return transfer
+
+    async def resume(self, transfer_id: str) -> Transfer:
+        transfer = self.get(transfer_id)
+        if transfer.state is not State.PAUSED:
+            raise TransferInvalidState(
+                f"the transfer is {transfer.state.value}, not paused",
+                transfer_id=transfer_id,
+                state=transfer.state.value,
+            )
+        await self._notify(transfer, "resumed")  # PEER_UNREACHABLE: it stays paused
+        transfer.pause = Pause.LINK  # until data moves again
+        await self._save(transfer)
+        if not transfer.outgoing:
+            self._start_runner(transfer)
+        return transfer
+
+    def _require_active(self, transfer: Transfer) -> None:
+        if transfer.state.final:
+            raise TransferInvalidState(
+                f"the transfer is already {transfer.state.value}",
+                transfer_id=transfer.id,
+                state=transfer.state.value,
+            )
+
+    async def _stop_work(self, transfer: Transfer) -> None:
+        """Stops the runner (receiving) or the fetches being served (sending), and waits."""
+        live = self._live.get(transfer.id)
+        if live is None:
+            return
+        tasks = [*live.fetches]
+        if live.runner is not None and not live.runner.done():
+            tasks.append(live.runner)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _clean_incoming(self, transfer: Transfer) -> None:
+        live = self._live_of(transfer)
+        landing = await asyncio.to_thread(Landing, self.config.transfers.inbox)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                live.worker(), self._remove_parts, transfer, None, landing
+            )
+        finally:
+            landing.close()
+
+    async def notified(self, caller: str, request: Any) -> pb.NotifyResponse:
+        """The peer tells this device about a shared transfer."""
+        transfer = self._own(caller, request.transfer_id, outgoing=None)
+        notice = pb.Notice.Name(request.notice).removeprefix("NOTICE_").lower()
+        if transfer.state.final:
+            return pb.NotifyResponse()
+        detail = sanitize_name(request.message)[:200]
+        if transfer.outgoing and notice in ("accepted", "rejected", "expired", "completed"):
+            await self._answered(transfer, notice, request, detail)
+        elif notice == "paused":
+            await self._stop_work(transfer)
+            await self._pause(transfer, Pause.PEER)
+        elif notice == "resumed":
+            transfer.pause = Pause.LINK
+            await self._save(transfer)
+            if not transfer.outgoing:
+                self._start_runner(transfer)
+        elif notice in ("cancelled", "failed"):
+            await self._stop_work(transfer)
+            if not transfer.outgoing:
+                await self._clean_incoming(transfer)
+            if notice == "cancelled":
+                await self._set_state(transfer, State.CANCELLED)
+            else:
+                error = KizunaError(detail or "the peer reported a failure")
+                error.reason = request.reason if request.reason.isupper() else "INTERNAL"
+                await self._set_state(transfer, State.FAILED, error=error)
+        return pb.NotifyResponse()
+
+    async def _answered(self, transfer: Transfer, notice: str, request: Any, detail: str) -> None:
+        """The receiver's decision on an offer from this device, or its completion."""
+        if notice == "accepted":
+            accepted = set(request.accepted_files)
+            if transfer.state is State.PENDING:
+                for index, entry in enumerate(transfer.entries):
+                    entry.state = FileState.PENDING if index in accepted else FileState.SKIPPED
+                await self._set_state(transfer, State.NEGOTIATING)
+        elif notice == "rejected":
+            error: KizunaError = TransferRejected(
+                detail or "the peer rejected the offer", transfer_id=transfer.id
+            )
+            await self._set_state(transfer, State.FAILED, error=error)
+        elif notice == "expired":
+            error = TransferExpired("the peer did not answer in time", transfer_id=transfer.id)
+            await self._set_state(transfer, State.FAILED, error=error)
+        else:
+            await self._completed_by_peer(transfer, request.files)
+
+    async def _completed_by_peer(self, transfer: Transfer, results: Any) -> None:
+        received = {r.file_index: r.sha256.hex() for r in results}
+        for index, entry in enumerate(transfer.entries):
+            if entry.state is FileState.SKIPPED:
+                continue
+            if entry.directory:
+                entry.state = FileState.COMPLETED
+                continue
+            theirs = received.get(index, "")
+            if not entry.sha256 or theirs != entry.sha256:
+                error = IntegrityCheckFailed(
+                    f"{entry.path}: the peer's SHA-256 differs from the file sent",
+                    path=entry.path,
+                )
+                await self._set_state(transfer, State.FAILED, error=error)
+                return
+            entry.state, entry.bytes_done = FileState.COMPLETED, entry.size
+        await self._set_state(transfer, State.COMPLETED)
+
+    def _own(self, caller: str, transfer_id: str, *, outgoing: bool | None) -> Transfer:
+        """A transfer this caller shares with this device (others do not exist for it)."""
+        transfer = self._transfers.get(transfer_id)
+        if (
+            transfer is None
+            or transfer.peer_id != caller
+            or (outgoing is not None and transfer.outgoing is not outgoing)
+        ):
+            raise TransferNotFound("no such transfer", transfer_id=transfer_id)
+        return transfer
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+class _PermissionDenied(KizunaError):
+    reason = "PERMISSION_DENIED_BY_PEER"
+
+
+def _close_all(sink: Sink, journal: Journal, landing: Landing) -> None:
+    sink.close()
+    journal.close()
+    landing.close()
+
+
+def _peer_error(exc: grpc.aio.AioRpcError, peer_id: str) -> KizunaError:
+    reason = reason_from_trailers(exc.trailing_metadata())
+    if not reason or exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return PeerUnreachable(
+            f"peer {format_device_id(peer_id)} did not answer: {exc.details()}", peer_id=peer_id
+        )
+    error = KizunaError(f"the peer refused: {sanitize_name(exc.details() or '')}")
+    error.reason = reason
+    error.metadata = {"peer_id": peer_id}
+    return error
+
+
+def _fetch_outcome(exc: grpc.aio.AioRpcError) -> KizunaError | Pause:
+    """What a broken Fetch call means for the receiver."""
+    reason = reason_from_trailers(exc.trailing_metadata())
+    if reason == "TRANSFER_INVALID_STATE":
+        return Pause.PEER
+    if not reason or reason in ("PEER_UNREACHABLE", "SHUTTING_DOWN"):
+        return Pause.LINK
+    error = KizunaError(f"the sender stopped: {sanitize_name(exc.details() or '')}")
+    error.reason = reason
+    return error
+
+
+def _local_error(exc: KizunaError | OSError) -> KizunaError:
+    if isinstance(exc, KizunaError):
+        return exc
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorage(
+            "the inbox's disk is full; the partial files were removed",
+            needed_bytes=0,
+            free_bytes=0,
+        )
+    return KizunaError(f"writing a received file failed: {exc}")
+
+
+def _path_of(transfer: Transfer, exc: ChunkCorrupt | FileCorrupt) -> str:
+    return transfer.entries[exc.index].path
+
+
+def _file_sha256(directory: int, name: str) -> str:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+    except OSError:
+        return ""
+    try:
+        hasher = hashlib.sha256()
+        while data := os.read(fd, 1024 * 1024):
+            hasher.update(data)
+        return hasher.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _free_names(landing: Landing, tops: list[str]) -> dict[str, str]:
+    """Top-level names the transfer is saved under: the offered one, or a free variant."""
+    renamed: dict[str, str] = {}
+    taken: set[str] = set()
+    for top in tops:
+        chosen = unique_name(top, lambda n: landing.taken(n) or n in taken)
+        taken.add(chosen)
+        if chosen != top:
+            renamed[top] = chosen
+    return renamed
+
+
+def _choose(entries: list[Entry], paths: list[str]) -> set[int]:
+    """Indexes accepted by `paths` (each an offered path; a folder takes what is under it)."""
+    if not paths:
+        return set(range(len(entries)))
+    offered = {e.path for e in entries}
+    for path in paths:
+        if path not in offered:
+            raise InvalidArgument(f"paths: {path!r} is not in the offer", field="paths")
+    chosen = set()
+    for index, entry in enumerate(entries):
+        for path in paths:
+            if entry.path == path or entry.path.startswith(path + "/"):
+                chosen.add(index)
+    # Folders holding an accepted entry come along, so it has somewhere to go.
+    for index, entry in enumerate(entries):
+        if entry.directory and any(entries[i].path.startswith(entry.path + "/") for i in chosen):
+            chosen.add(index)
+    return chosen
+
+
+def _check_offer(request: Any, max_files: int) -> list[Entry]:
+    """The entries of a peer's offer, or the reason it is refused before anything is written."""
+    if not valid_id(request.transfer_id):
+        raise InvalidArgument("transfer_id: expected 32 hex characters", field="transfer_id")
+    count = len(request.files)
+    if count == 0:
+        raise InvalidArgument("files: an offer needs at least one entry", field="files")
+    if count > max_files:
+        raise LimitExceeded(
+            f"the offer has {count} entries; this device accepts at most {max_files} "
+            "(transfers.max_files)",
+            limit="transfers.max_files",
+        )
+    entries: list[Entry] = []
+    seen: dict[str, bool] = {}
+    for item in request.files:
+        parts = split_transfer_path(item.path)
+        if item.path in seen:
+            raise InvalidArgument(f"files: {item.path!r} is offered twice", field="files")
+        for depth in range(1, len(parts)):
+            if seen.get("/".join(parts[:depth])) is False:
+                raise InvalidArgument(
+                    f"files: {item.path!r} is inside {'/'.join(parts[:depth])!r}, a file",
+                    field="files",
+                )
+        if item.directory and item.size:
+            raise InvalidArgument(f"files: folder {item.path!r} has a size", field="files")
+        seen[item.path] = item.directory
+        entries.append(
+            Entry(
+                path=item.path,
+                directory=item.directory,
+                size=item.size,
+                mode=item.mode & 0o777,
+                mtime_ns=item.mtime_ns,
+            )
+        )
+    if request.total_bytes != sum(e.size for e in entries):
+        raise ProtocolViolation("total_bytes does not match the sum of the file sizes")
+    for entry in entries:
+        prefix = entry.path + "/"
+        if not entry.directory and any(e.path.startswith(prefix) for e in entries):
+            raise InvalidArgument(f"files: {entry.path!r} is a file with entries inside")
+    return entries
+
+
+def _scan_sources(paths: list[str], max_files: int) -> list[Entry]:
+    """The entries for local paths: files, and folders walked without following links."""
+    entries: list[Entry] = []
+    names: set[str] = set()
+    for text in paths:
+        if not os.path.isabs(text):
+            raise InvalidArgument(f"paths: {text!r} is not an absolute path", field="paths")
+        path = os.path.realpath(text)  # a link named by the user is what they mean
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise SourceNotReadable(f"{text}: {exc.strerror}", path=text) from None
+        top = os.path.basename(path.rstrip("/")) or "root"
+        if top in names:
+            raise InvalidArgument(f"paths: two entries are named {top!r}", field="paths")
+        names.add(top)
+        if stat.S_ISDIR(info.st_mode):
+            _walk(path, top, info, entries, max_files)
+        elif stat.S_ISREG(info.st_mode):
+            if not os.access(path, os.R_OK):
+                raise SourceNotReadable(f"{text}: not readable", path=text)
+            entries.append(_entry(path, top, info))
+        else:
+            raise SourceNotReadable(f"{text}: not a regular file or folder", path=text)
+        if len(entries) > max_files:
+            raise LimitExceeded(
+                f"more than {max_files} entries (transfers.max_files)", limit="transfers.max_files"
+            )
+    for entry in entries:
+        split_transfer_path(entry.path)  # names the receiver would refuse fail here, early
+    return entries
+
+
+def _entry(path: str, name: str, info: os.stat_result) -> Entry:
+    directory = stat.S_ISDIR(info.st_mode)
+    return Entry(
+        path=name,
+        directory=directory,
+        size=0 if directory else info.st_size,
+        mode=stat.S_IMODE(info.st_mode),
+        mtime_ns=info.st_mtime_ns,
+        source="" if directory else path,
+        identity=(0, 0, 0, 0) if directory else identity_of(info),
+    )
+
+
+def _walk(root: str, top: str, info: os.stat_result, entries: list[Entry], limit: int) -> None:
+    entries.append(_entry(root, top, info))
+    stack = [(root, top)]
+    while stack:
+        folder, name = stack.pop()
+        try:
+            children = sorted(os.scandir(folder), key=lambda d: d.name)
+        except OSError as exc:
+            raise SourceNotReadable(f"{folder}: {exc.strerror}", path=folder) from None
+        for child in children:
+            relative = f"{name}/{child.name}"
+            if child.is_symlink():
+                log.info("not sending %s: symbolic links are never sent", child.path)
+                continue
+            child_info = child.stat(follow_symlinks=False)
+            if stat.S_ISDIR(child_info.st_mode):
+                entries.append(_entry(child.path, relative, child_info))
+                stack.append((child.path, relative))
+            elif stat.S_ISREG(child_info.st_mode):
+                entries.append(_entry(child.path, relative, child_info))
+            else:
+                log.info("not sending %s: not a regular file", child.path)
+            if len(entries) > limit:
+                return

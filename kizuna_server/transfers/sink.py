@@ -1,0 +1,354 @@
+"""The receiving side of Fetch: checks every piece against the offer, verifies every chunk and
+every file, writes inside the inbox only, and gives a file its final name only once it is
+verified and fsynced (THREATS #8, #10-#12).
+
+Blocking: one Sink per incoming transfer, fed from a single worker thread. Finished files are
+committed in batches: one syncfs for the batch's data, one journal write naming the files and
+their hashes, the renames, one fsync per directory. A batch is at most 64 files or 64 MiB, and
+is committed before the Fetch call that filled it is considered done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from kizuna.peer.v1 import transfer_service_pb2 as pb
+from kizuna_server.transfers.inbox import Landing, file_mode, part_name, sync_filesystem
+from kizuna_server.transfers.model import (
+    CHUNK_BYTES,
+    Entry,
+    FileState,
+    InsufficientStorage,
+    ProtocolViolation,
+    Transfer,
+)
+from kizuna_server.transfers.names import split_transfer_path
+from kizuna_server.transfers.store import Journal
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
+
+#: A large file records a verified offset this often, so a crash costs at most this much again.
+CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
+_BATCH_FILES: Final = 64
+_BATCH_BYTES: Final = 64 * 1024 * 1024
+
+
+class ChunkCorrupt(Exception):
+    """A chunk's SHA-256 did not match: fetch again from the file's verified offset."""
+
+    def __init__(self, index: int, offset: int) -> None:
+        super().__init__(f"chunk at {offset} of file {index} failed its SHA-256 check")
+        self.index = index
+        self.offset = offset
+
+
+class FileCorrupt(Exception):
+    """Every chunk verified but the whole file's SHA-256 did not: fetch it again from zero."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"file {index} failed its SHA-256 check")
+        self.index = index
+
+
+@dataclass(slots=True)
+class _Open:
+    index: int
+    entry: Entry
+    fd: int
+    directory: int
+    folder: tuple[str, ...]
+    name: str
+    part: str
+    offset: int
+    hasher: HASH
+    checkpointed: int
+
+
+@dataclass(slots=True)
+class _Finished:
+    index: int
+    fd: int
+    directory: int
+    folder: tuple[str, ...]
+    name: str
+    part: str
+    sha256: str
+    size: int
+
+
+class Sink:
+    """Writes one incoming transfer's data; every method runs on the transfer's worker thread."""
+
+    def __init__(
+        self,
+        transfer: Transfer,
+        landing: Landing,
+        journal: Journal,
+        *,
+        reserve_bytes: int,
+        committed: Callable[[int], None],
+    ) -> None:
+        self._transfer = transfer
+        self._landing = landing
+        self._journal = journal
+        self._reserve = reserve_bytes
+        self._committed = committed  # called (on this thread) with each file made final
+        self._expected: list[int] = []
+        self._open: _Open | None = None
+        self._finished: list[_Finished] = []
+        self._finished_bytes = 0
+        self._halted = False
+
+    # --- a Fetch call -----------------------------------------------------------------------
+
+    def expect(self, ranges: list[tuple[int, int]]) -> None:
+        """The files (and offsets) the next Fetch call will carry, in order."""
+        self._expected = [index for index, _ in reversed(ranges)]
+
+    def halt(self) -> None:
+        """From the event loop: the call broke off; messages still queued are ignored."""
+        self._halted = True
+
+    def feed(self, message: pb.FetchResponse) -> None:
+        if self._halted:
+            return
+        try:
+            self._feed(message)
+        except BaseException:
+            self._halted = True
+            raise
+
+    def _feed(self, message: pb.FetchResponse) -> None:
+        for piece in message.pieces:
+            kind = piece.WhichOneof("kind")
+            if kind == "start":
+                self._start(piece.start)
+            elif kind == "chunk":
+                self._chunk(piece.chunk)
+            elif kind == "end":
+                self._end(piece.end)
+            else:
+                raise ProtocolViolation("the sender sent an empty piece")
+        if len(self._finished) >= _BATCH_FILES or self._finished_bytes >= _BATCH_BYTES:
+            self.flush()
+
+    def done(self) -> None:
+        """The Fetch call ended normally: everything asked must have arrived."""
+        if self._open is not None or self._expected:
+            raise ProtocolViolation("the sender ended the data before every file was sent")
+        self.flush()
+
+    def suspend(self) -> None:
+        """The call broke off: commit finished files, record the open file's verified offset."""
+        self._halted = False
+        self.flush()
+        current, self._open = self._open, None
+        self._expected = []
+        if current is None:
+            return
+        os.fdatasync(current.fd)
+        os.close(current.fd)
+        self._journal.write({"at": current.index, "offset": current.offset})
+        current.entry.bytes_done = current.offset
+
+    def close(self) -> None:
+        """Drops open descriptors without committing (failure or cancel)."""
+        for finished in self._finished:
+            with contextlib.suppress(OSError):
+                os.close(finished.fd)
+        self._finished.clear()
+        self._finished_bytes = 0
+        if self._open is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._open.fd)
+            self._open = None
+
+    # --- pieces -----------------------------------------------------------------------------
+
+    def _start(self, start: pb.FileStart) -> None:
+        index = start.file_index
+        current = self._open
+        if start.restarted and current is not None and current.index == index:
+            os.close(current.fd)
+            self._open = None
+        elif current is not None:
+            raise ProtocolViolation(f"file {index} started before file {current.index} ended")
+        elif not self._expected or self._expected[-1] != index:
+            raise ProtocolViolation(f"the sender sent file {index}, which was not asked for")
+        else:
+            self._expected.pop()
+        entry = self._entry(index)
+        if start.restarted:
+            self._restarted(entry, start)
+        elif start.size != entry.size or start.offset != entry.bytes_done:
+            raise ProtocolViolation(
+                f"{entry.path}: the sender declared {start.size} bytes from {start.offset}, "
+                f"the offer {entry.size} from {entry.bytes_done}"
+            )
+        folder, name = destination(self._transfer, entry)
+        directory = self._landing.directory(folder)
+        part = part_name(self._transfer.id, index)
+        fd, offset = self._landing.open_part(directory, part, start.offset)
+        hasher = hashlib.sha256()
+        if offset != start.offset:  # the part file is shorter than recorded: fetch again
+            os.close(fd)
+            raise ChunkCorrupt(index, offset)
+        if offset:
+            _hash_file_prefix(fd, offset, hasher)
+        entry.state = FileState.TRANSFERRING
+        entry.bytes_done = offset
+        self._open = _Open(index, entry, fd, directory, folder, name, part, offset, hasher, offset)
+
+    def _restarted(self, entry: Entry, start: pb.FileStart) -> None:
+        if start.offset != 0:
+            raise ProtocolViolation(f"{entry.path}: a restarted file must start at 0")
+        grown = start.size - entry.size
+        if grown > 0 and self._landing.free_bytes() - grown < self._reserve:
+            raise InsufficientStorage(
+                f"{entry.path} changed on the sender and grew by {grown} bytes; there is no "
+                "room for it",
+                needed_bytes=grown,
+                free_bytes=self._landing.free_bytes(),
+            )
+        entry.size, entry.mode, entry.mtime_ns = start.size, start.mode, start.mtime_ns
+        entry.bytes_done = 0
+
+    def _chunk(self, chunk: pb.Chunk) -> None:
+        current = self._current(chunk.file_index)
+        if chunk.offset != current.offset:
+            raise ProtocolViolation(
+                f"{current.entry.path}: data at {chunk.offset}, expected {current.offset}"
+            )
+        length = chunk.length
+        if length == 0 or length > CHUNK_BYTES or current.offset + length > current.entry.size:
+            raise ProtocolViolation(
+                f"{current.entry.path}: {length} bytes at {chunk.offset} go past the declared "
+                f"size of {current.entry.size} bytes"
+            )
+        data = chunk.data
+        if chunk.compressed:
+            try:
+                inflater = zlib.decompressobj()
+                data = inflater.decompress(chunk.data, length + 1)  # never more than declared
+            except zlib.error:
+                raise ChunkCorrupt(current.index, current.offset) from None
+        if len(data) != length or hashlib.sha256(data).digest() != chunk.sha256:
+            raise ChunkCorrupt(current.index, current.offset)
+        current.hasher.update(data)
+        os.pwrite(current.fd, data, current.offset)
+        current.offset += length
+        current.entry.bytes_done = current.offset
+        if current.offset - current.checkpointed >= CHECKPOINT_BYTES:
+            os.fdatasync(current.fd)
+            self._journal.write({"at": current.index, "offset": current.offset})
+            current.checkpointed = current.offset
+
+    def _end(self, end: pb.FileEnd) -> None:
+        current = self._current(end.file_index)
+        entry = current.entry
+        if current.offset != entry.size:
+            raise ProtocolViolation(
+                f"{entry.path}: the sender ended the file at {current.offset} of {entry.size} bytes"
+            )
+        if current.hasher.digest() != end.sha256:
+            os.close(current.fd)
+            self._open = None
+            self._landing.remove_part(current.directory, current.part)
+            entry.bytes_done = 0
+            raise FileCorrupt(current.index)
+        os.fchmod(current.fd, file_mode(entry.mode))
+        os.utime(current.fd, ns=(entry.mtime_ns, entry.mtime_ns))
+        self._finished.append(
+            _Finished(
+                current.index,
+                current.fd,
+                current.directory,
+                current.folder,
+                current.name,
+                current.part,
+                current.hasher.hexdigest(),
+                entry.size,
+            )
+        )
+        self._finished_bytes += entry.size
+        self._open = None
+
+    def _current(self, index: int) -> _Open:
+        current = self._open
+        if current is None or current.index != index:
+            raise ProtocolViolation(f"the sender sent data of file {index} out of order")
+        return current
+
+    def _entry(self, index: int) -> Entry:
+        entries = self._transfer.entries
+        if not 0 <= index < len(entries) or entries[index].directory:
+            raise ProtocolViolation(f"the sender sent file {index}, which is not in the offer")
+        entry = entries[index]
+        if entry.state in (FileState.SKIPPED, FileState.COMPLETED):
+            raise ProtocolViolation(f"the sender sent {entry.path}, which was not asked for")
+        return entry
+
+    # --- commits ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Makes the finished files durable, then gives them their final names."""
+        batch, self._finished, self._finished_bytes = self._finished, [], 0
+        if not batch:
+            return
+        try:
+            if len(batch) == 1:
+                os.fsync(batch[0].fd)
+            else:
+                sync_filesystem(self._landing.root)
+        finally:
+            for finished in batch:
+                with contextlib.suppress(OSError):
+                    os.close(finished.fd)
+        self._journal.write(
+            *(
+                {
+                    "commit": f.index,
+                    "sha256": f.sha256,
+                    "dir": "/".join(f.folder),
+                    "name": f.name,
+                }
+                for f in batch
+            ),
+            sync=True,
+        )
+        saved: list[tuple[_Finished, str]] = []
+        for finished in batch:
+            name = self._landing.commit(finished.directory, finished.part, finished.name)
+            saved.append((finished, "/".join((*finished.folder, name))))
+        for directory in {f.directory for f in batch}:
+            os.fsync(directory)
+        self._journal.write(*({"done": f.index, "sha256": f.sha256, "saved": s} for f, s in saved))
+        for finished, path in saved:
+            entry = self._transfer.entries[finished.index]
+            entry.sha256, entry.saved_path = finished.sha256, path
+            entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
+            self._committed(finished.index)
+
+
+def destination(transfer: Transfer, entry: Entry) -> tuple[tuple[str, ...], str]:
+    """The folder (inside the inbox) and name an entry of an incoming offer is saved as."""
+    parts = split_transfer_path(entry.path)
+    parts = (transfer.renamed.get(parts[0], parts[0]), *parts[1:])
+    return parts[:-1], parts[-1]
+
+
+def _hash_file_prefix(fd: int, length: int, hasher: HASH) -> None:
+    done = 0
+    while done < length:
+        data = os.pread(fd, min(CHUNK_BYTES, length - done), done)
+        if not data:
+            raise OSError("the part file is shorter than its recorded offset")
+        hasher.update(data)
+        done += len(data)
