@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Initial-metadata key carrying the transfer's ID as soon as the header is accepted.
 TRANSFER_ID_HEADER: Final = "kizuna-transfer-id"
+#: ... and how many bytes of each file the spool already holds (a continued upload skips them).
+OFFSETS_HEADER: Final = "kizuna-upload-offsets"
 #: An upload chunk holds at most this much (the API's message limit is 8 MiB).
 MAX_UPLOAD_CHUNK: Final = 4 * CHUNK_BYTES
 #: A peer pulling bytes the app has not uploaded yet waits this long before the transfer fails.
@@ -103,10 +105,15 @@ class Uploads:
             raise InvalidArgument("the first message must be a header", field="header")
         header = first.header
         if header.transfer_id:
-            transfer, spool = self._continued(header)
+            transfer, spool = self._continued(header, self._transfers.get(header.transfer_id))
         else:
             transfer, spool = await self._started(header)
-        await context.send_initial_metadata(((TRANSFER_ID_HEADER, transfer.id),))
+        await context.send_initial_metadata(
+            (
+                (TRANSFER_ID_HEADER, transfer.id),
+                (OFFSETS_HEADER, ",".join(str(n) for n in spool.arrived)),
+            )
+        )
         files = {i: open_spool(spool, i) for i in range(len(spool.sizes))}
         try:
             while (message := await context.read()) is not _EOF:
@@ -132,7 +139,7 @@ class Uploads:
         if header.request_id:
             existing = self._transfers.by_request(header.request_id)
             if existing is not None:
-                return existing, self._spool_of(existing)
+                return self._continued(header, existing)
         entries = _entries(header, self._transfers.config.transfers.max_files)
         self._transfers.require_peer(peer_id)
         transfer_id = secrets.token_hex(16)
@@ -160,8 +167,7 @@ class Uploads:
             raise
         return transfer, spool
 
-    def _continued(self, header: Any) -> tuple[Transfer, Spool]:
-        transfer = self._transfers.get(header.transfer_id)
+    def _continued(self, header: Any, transfer: Transfer) -> tuple[Transfer, Spool]:
         if not transfer.upload or transfer.state.final:
             raise TransferInvalidState(
                 "that transfer is not an upload in progress",

@@ -255,6 +255,16 @@ class TransferInfo:
     message: transfer_pb2.Transfer = field(repr=False, compare=False)
 
     @classmethod
+    def placeholder(cls, transfer_id: str) -> TransferInfo:
+        """Only the ID, until the handle's first refresh."""
+        return cls.from_proto(transfer_pb2.Transfer(id=transfer_id))
+
+    @property
+    def files(self) -> list[transfer_pb2.TransferFile]:
+        """The transfer's entries (saved_path tells where each incoming file landed)."""
+        return list(self.message.files)
+
+    @classmethod
     def from_proto(cls, t: transfer_pb2.Transfer) -> TransferInfo:
         return cls(
             id=t.id,

@@ -1,0 +1,360 @@
+"""File transfers between two real daemons on loopback (real TLS), driven through kizuna_client.
+
+Each test waits on events or on a transfer's own progress stream; none sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import stat
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
+from kizuna_client import TransferInfo
+from kizuna_client.errors import (
+    InsufficientStorageError,
+    TransferExpiredError,
+    TransferRejectedError,
+)
+from kizuna_server.config import Config
+from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[Nodes]:
+    running = Nodes()
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+async def two(nodes: Nodes, **receiver: Any) -> tuple[Node, Node]:
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", receiver or None)
+    await pair(a, b)
+    return a, b
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def inbox(node: Node) -> Path:
+    return node.daemon.config.transfers.inbox
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Part files anywhere under `folder`."""
+    return [str(p) for p in folder.rglob(".kizuna-*.part")]
+
+
+async def offered(node: Node, after: int) -> str:
+    event = await node.events.wait_for("transfer_offered", after=after)
+    payload: Any = event.payload
+    transfer_id: str = payload.transfer.id
+    return transfer_id
+
+
+async def ended(node: Node, transfer_id: str, kind: str, after: int = 0) -> Any:
+    event = await node.events.wait_for(
+        kind, lambda p: p.transfer.id == transfer_id, after=after, within=60
+    )
+    payload: Any = event.payload
+    return payload.transfer
+
+
+def write_tree(root: Path) -> None:
+    (root / "photos" / "2026").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "photos" / "2026" / "big.bin").write_bytes(os.urandom(5 * 1024 * 1024 + 3))
+    for i in range(40):
+        (root / "photos" / f"small-{i}.txt").write_bytes(b"line %d\n" % i * (i + 1))
+    (root / "run.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+    (root / "run.sh").chmod(0o755)
+    (root / "photos" / "link").symlink_to("/etc/passwd")
+    os.utime(root / "photos" / "small-1.txt", ns=(1_600_000_000_000_000_000,) * 2)
+
+
+async def test_a_folder_arrives_whole_verified_with_modes_and_times(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await two(nodes)
+    source = tmp_path / "trip"
+    write_tree(source)
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    transfer_id = await offered(b, mark)
+    await b.client.accept_transfer(transfer_id)
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed" and info.files_done == 42
+    received = inbox(b) / "trip"
+    for path in source.rglob("*"):
+        copy = received / path.relative_to(source)
+        if path.is_symlink():
+            assert not os.path.lexists(copy)  # links are never sent, never created
+        elif path.is_dir():
+            assert copy.is_dir() and not copy.is_symlink()
+        else:
+            assert sha256(copy) == sha256(path)
+            assert copy.stat().st_mtime_ns == path.stat().st_mtime_ns
+    assert stat.S_IMODE((received / "run.sh").stat().st_mode) == 0o755
+    assert (received / "empty").is_dir()
+    assert leftovers(inbox(b)) == []
+    done = await ended(b, transfer_id, "transfer_completed", mark)
+    hashes = {f.path: f.sha256 for f in done.files}
+    assert hashes["trip/run.sh"] == sha256(source / "run.sh")
+
+
+async def test_partial_accept_moves_only_the_chosen_files(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await two(nodes)
+    source = tmp_path / "trip"
+    write_tree(source)
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    transfer_id = await offered(b, mark)
+    await b.client.accept_transfer(transfer_id, "trip/photos/2026", "trip/run.sh")
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    received = inbox(b) / "trip"
+    assert sorted(p.name for p in received.iterdir()) == ["photos", "run.sh"]
+    assert [p.name for p in (received / "photos").iterdir()] == ["2026"]
+    skipped = [f for f in info.files if f.state == f.STATE_SKIPPED]
+    assert len(skipped) == 41  # 40 small files, "empty"
+
+
+async def test_a_rejected_offer_fails_on_the_sender_with_the_reason(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await two(nodes)
+    (tmp_path / "a.txt").write_text("hello")
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    transfer_id = await offered(b, mark)
+    await b.client.reject_transfer(transfer_id, "not now")
+    with pytest.raises(TransferRejectedError, match="not now"):
+        await asyncio.wait_for(handle.wait(), WAIT)
+    assert not (inbox(b) / "a.txt").exists()
+
+
+def _offer_timeout(seconds: int) -> Callable[[Config], Config]:
+    def adjust(config: Config) -> Config:
+        transfers = dataclasses.replace(config.transfers, offer_timeout_secs=seconds)
+        return dataclasses.replace(config, transfers=transfers)
+
+    return adjust
+
+
+async def test_an_unanswered_offer_expires_on_both_sides(nodes: Nodes, tmp_path: Path) -> None:
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", adjust=_offer_timeout(1))
+    await pair(a, b)
+    (tmp_path / "a.txt").write_text("hello")
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    transfer_id = await offered(b, mark)
+    failed = await ended(b, transfer_id, "transfer_failed", mark)
+    assert failed.error.message == "the offer was not answered in time"
+    with pytest.raises(TransferExpiredError):
+        await asyncio.wait_for(handle.wait(), WAIT)
+    with pytest.raises(TransferExpiredError):
+        await b.client.accept_transfer(transfer_id)
+
+
+async def test_auto_accept_permission_needs_no_decision(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await two(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    (tmp_path / "a.txt").write_text("hello")
+    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert (inbox(b) / "a.txt").read_text() == "hello"
+
+
+async def gate_fetches(node: Node) -> tuple[asyncio.Event, list[list[tuple[int, int]]]]:
+    """Holds the sender's Fetch answers until the event is set; records each call's ranges."""
+    gate = asyncio.Event()
+    asked: list[list[tuple[int, int]]] = []
+    original = node.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+
+    async def held(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        asked.append([(f.file_index, f.offset) for f in request.files])
+        await gate.wait()
+        async for message in original(caller, request):
+            yield message
+
+    node.daemon.transfers.serve_fetch = held  # type: ignore[method-assign,union-attr]
+    return gate, asked
+
+
+async def test_pause_and_resume_from_either_side(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await two(nodes)
+    gate, asked = await gate_fetches(a)
+    (tmp_path / "a.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    mark_a, mark_b = a.events.mark(), b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "a.bin")
+    transfer_id = await offered(b, mark_b)
+    incoming = await b.client.accept_transfer(transfer_id)
+    await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
+    await incoming.pause()  # the receiver pauses
+    await ended(a, transfer_id, "transfer_paused", mark_a)
+    assert (await handle.refresh()).state == "paused"
+    gate.set()
+    mark_a = a.events.mark()
+    await handle.resume()  # the sender resumes
+    await a.events.wait_for(
+        "transfer_started", lambda p: p.transfer.id == transfer_id, after=mark_a
+    )
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert sha256(inbox(b) / "a.bin") == sha256(tmp_path / "a.bin")
+
+
+async def _true_if(value: bool) -> bool | None:
+    return True if value else None
+
+
+async def test_cancel_from_the_receiver_removes_partial_data(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await two(nodes)
+    gate, asked = await gate_fetches(a)
+    (tmp_path / "a.bin").write_bytes(os.urandom(1024 * 1024))
+    mark_a, mark_b = a.events.mark(), b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "a.bin")
+    transfer_id = await offered(b, mark_b)
+    incoming = await b.client.accept_transfer(transfer_id)
+    await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
+    cancelled = await incoming.cancel()
+    assert cancelled.state == "cancelled"
+    await ended(a, transfer_id, "transfer_cancelled", mark_a)
+    assert (await handle.wait()).state == "cancelled"
+    gate.set()
+    assert leftovers(inbox(b)) == [] and not (inbox(b) / "a.bin").exists()
+
+
+async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await two(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(80 * 1024 * 1024))
+    original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+    asked: list[list[tuple[int, int]]] = []
+    stop_after = 70 * 1024 * 1024
+    cut = asyncio.Event()
+
+    async def cut_once(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        asked.append([(f.file_index, f.offset) for f in request.files])
+        sent = 0
+        async for message in original(caller, request):
+            yield message
+            sent += sum(len(p.chunk.data) for p in message.pieces)
+            if len(asked) == 1 and sent >= stop_after:
+                cut.set()
+                await asyncio.Event().wait()  # hold the stream open until the receiver dies
+
+    a.daemon.transfers.serve_fetch = cut_once  # type: ignore[method-assign,union-attr]
+    handle = await a.client.transfer_file(b.id, source)
+    await asyncio.wait_for(cut.wait(), WAIT)
+    # The receiver stops mid-file and starts again where the sender looks for it.
+    b = await nodes.restart(b, {"networking": {"listen_port": b.link_port}})
+    info = await asyncio.wait_for(handle.wait(), 60)
+    assert info.state == "completed"
+    assert sha256(inbox(b) / "big.bin") == sha256(source)
+    resumed_at = asked[-1][0][1]
+    assert resumed_at >= 64 * 1024 * 1024, asked  # the 64 MiB checkpoint, not zero
+    assert leftovers(inbox(b)) == []
+
+
+async def test_a_source_changed_before_resume_restarts_that_file(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await two(nodes)
+    gate, asked = await gate_fetches(a)
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"old " * 1000)
+    mark_b = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    transfer_id = await offered(b, mark_b)
+    await b.client.accept_transfer(transfer_id)
+    await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
+    source.write_bytes(b"new and longer " * 1000)  # changed after the offer
+    gate.set()
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert (inbox(b) / "notes.txt").read_bytes() == source.read_bytes()
+
+
+async def test_an_app_uploads_bytes_it_holds(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await two(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    (tmp_path / "local.bin").write_bytes(data[:1000])
+    handle = await a.client.upload_transfer(
+        b.id, {"clip/frame.raw": data, "clip/tail.bin": tmp_path / "local.bin"}
+    )
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert (inbox(b) / "clip" / "frame.raw").read_bytes() == data
+    assert (inbox(b) / "clip" / "tail.bin").read_bytes() == data[:1000]
+    spool = a.data_dir / "spool" / info.id
+    assert not spool.exists()  # the daemon's copy is gone once delivered
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MiB tmpfs, unmounted at the end."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _small_inbox(folder: Path) -> Callable[[Config], Config]:
+    def adjust(config: Config) -> Config:
+        transfers = dataclasses.replace(config.transfers, inbox=folder, free_space_reserve_mib=0)
+        return dataclasses.replace(config, transfers=transfers)
+
+    return adjust
+
+
+async def test_no_room_is_refused_up_front_and_a_full_disk_fails_cleanly(
+    nodes: Nodes, tmp_path: Path, small_disk: Path
+) -> None:
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", adjust=_small_inbox(small_disk / "inbox"))
+    await pair(a, b)
+    (tmp_path / "huge.bin").write_bytes(os.urandom(9 * 1024 * 1024))
+    mark = b.events.mark()
+    await a.client.transfer_file(b.id, tmp_path / "huge.bin")
+    transfer_id = await offered(b, mark)
+    with pytest.raises(InsufficientStorageError):
+        await b.client.accept_transfer(transfer_id)  # refused up front; the offer stays
+    gate, _ = await gate_fetches(a)
+    handles = []
+    for name in ("one.bin", "two.bin"):
+        (tmp_path / name).write_bytes(os.urandom(5 * 1024 * 1024))
+        mark = b.events.mark()
+        handles.append(await a.client.transfer_file(b.id, tmp_path / name))
+        await b.client.accept_transfer(await offered(b, mark))  # each fits alone
+    gate.set()
+    results: list[TransferInfo | BaseException] = await asyncio.gather(
+        *(asyncio.wait_for(h.wait(), WAIT) for h in handles), return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, InsufficientStorageError)]
+    assert failures, results  # together they do not fit: one ran out of space mid-way
+    assert leftovers(small_disk) == []
+    assert await b.client.node()  # the daemon is fine
