@@ -22,6 +22,7 @@ from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
 from kizuna_server.cli_peers import add_commands as add_peer_commands
+from kizuna_server.cli_transfers import add_commands as add_transfer_commands
 from kizuna_server.errors import KizunaError as DaemonError
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     stop.set_defaults(handler=_stop)
     add_peer_commands(commands, common, _client, safe)
+    add_transfer_commands(commands, common, _client, safe)
     return parser
 
 

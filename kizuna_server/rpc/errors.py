@@ -92,15 +92,20 @@ def error_to_proto(error: KizunaError) -> errors_pb2.Error:
 
 def reason_from_trailers(trailers: object) -> str:
     """The ErrorInfo reason of a failed call made to another daemon, or "" when there is none."""
+    return error_info_from_trailers(trailers)[0]
+
+
+def error_info_from_trailers(trailers: object) -> tuple[str, dict[str, str]]:
+    """The ErrorInfo reason and metadata of a failed call to another daemon ("" and {} if none)."""
     for key, value in trailers or ():  # type: ignore[attr-defined]
         if key != "grpc-status-details-bin" or not isinstance(value, bytes):
             continue
         try:
             status = status_pb2.Status.FromString(value)
         except Exception:  # a peer's bytes: anything malformed means no reason
-            return ""
+            return "", {}
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
             if detail.Unpack(info) and info.domain == DOMAIN:
-                return str(info.reason)
-    return ""
+                return str(info.reason), dict(info.metadata)
+    return "", {}

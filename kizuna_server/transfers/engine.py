@@ -37,7 +37,7 @@ from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted
 from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
 from kizuna_server.p2p.tls import PeerUnreachable
-from kizuna_server.rpc.errors import reason_from_trailers
+from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers
 from kizuna_server.transfers.inbox import Landing, directory_mode, part_name
 from kizuna_server.transfers.model import (
     Entry,
@@ -79,6 +79,8 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECS: Final = 0.25
 #: A chunk or file failing its hash is fetched again at most this often before giving up.
 MAX_REFETCHES: Final = 3
+#: A receiver whose Fetch broke while the link stayed up tries again after this long.
+RETRY_SECS: Final = 1.0
 #: Notices to the peer give up after this long (final ones are sent again on reconnect).
 NOTICE_TIMEOUT_SECS: Final = 10.0
 #: The sender gives the receiver this long past its expiry before giving up on an offer.
@@ -722,6 +724,11 @@ class Transfers:
                 await asyncio.to_thread(self._store.journal_path(transfer.id).unlink, True)
             elif isinstance(outcome, Pause):
                 await self._pause(transfer, outcome)
+                if outcome is Pause.LINK and self._link_up(transfer.peer_id):
+                    self._spawn(self._retry_later(transfer))
+            elif isinstance(outcome, _Cancelled):
+                await loop.run_in_executor(worker, self._remove_parts, transfer, sink, landing)
+                await self._set_state(transfer, State.CANCELLED)
             else:
                 await self._fail(transfer, outcome, sink, landing, worker)
         except asyncio.CancelledError:
@@ -731,6 +738,20 @@ class Transfers:
             raise
         finally:
             await loop.run_in_executor(worker, _close_all, sink, journal, landing)
+
+    def _link_up(self, peer_id: str) -> bool:
+        try:
+            self._network.channel_for(peer_id)
+        except KizunaError:
+            return False
+        return True
+
+    async def _retry_later(self, transfer: Transfer) -> None:
+        """The call broke but the link looks up (for example the peer restarted in between):
+        try again shortly instead of waiting for a reconnect that may not come."""
+        await asyncio.sleep(RETRY_SECS)
+        if transfer.state is State.PAUSED and transfer.pause is Pause.LINK:
+            self._start_runner(transfer)
 
     async def _pull(
         self, transfer: Transfer, live: _Live, sink: Sink, worker: ThreadPoolExecutor
@@ -997,6 +1018,12 @@ class Transfers:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+class _Cancelled(KizunaError):
+    """The other side cancelled (learnt from a refused Fetch when its notice was lost)."""
+
+    reason = "TRANSFER_INVALID_STATE"
+
+
 class _PermissionDenied(KizunaError):
     reason = "PERMISSION_DENIED_BY_PEER"
 
@@ -1021,8 +1048,15 @@ def _peer_error(exc: grpc.aio.AioRpcError, peer_id: str) -> KizunaError:
 
 def _fetch_outcome(exc: grpc.aio.AioRpcError) -> KizunaError | Pause:
     """What a broken Fetch call means for the receiver."""
-    reason = reason_from_trailers(exc.trailing_metadata())
+    reason, metadata = error_info_from_trailers(exc.trailing_metadata())
     if reason == "TRANSFER_INVALID_STATE":
+        state = metadata.get("state", "")
+        if state == State.CANCELLED.value:
+            return _Cancelled("the sender cancelled the transfer")
+        if state == State.FAILED.value:
+            error = KizunaError("the transfer failed on the sender")
+            error.reason = "TRANSFER_INVALID_STATE"
+            return error
         return Pause.PEER
     if not reason or reason in ("PEER_UNREACHABLE", "SHUTTING_DOWN"):
         return Pause.LINK
