@@ -37,7 +37,7 @@ from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted
 from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
 from kizuna_server.p2p.tls import PeerUnreachable
-from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers
+from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers, reason_names
 from kizuna_server.transfers.inbox import Landing, directory_mode, part_name
 from kizuna_server.transfers.model import (
     Entry,
@@ -945,6 +945,8 @@ class Transfers:
         detail = sanitize_name(request.message)[:200]
         if transfer.outgoing and notice in ("accepted", "rejected", "expired", "completed"):
             await self._answered(transfer, notice, request, detail)
+        elif notice in ("paused", "resumed") and transfer.state is State.PENDING:
+            pass  # only the receiver's decision moves an offer on; the sender cannot
         elif notice == "paused":
             await self._stop_work(transfer)
             await self._pause(transfer, Pause.PEER)
@@ -961,7 +963,7 @@ class Transfers:
                 await self._set_state(transfer, State.CANCELLED)
             else:
                 error = KizunaError(detail or "the peer reported a failure")
-                error.reason = request.reason if request.reason.isupper() else "INTERNAL"
+                error.reason = _known_reason(request.reason)
                 await self._set_state(transfer, State.FAILED, error=error)
         return pb.NotifyResponse()
 
@@ -1041,7 +1043,7 @@ def _peer_error(exc: grpc.aio.AioRpcError, peer_id: str) -> KizunaError:
             f"peer {format_device_id(peer_id)} did not answer: {exc.details()}", peer_id=peer_id
         )
     error = KizunaError(f"the peer refused: {sanitize_name(exc.details() or '')}")
-    error.reason = reason
+    error.reason = _known_reason(reason)
     error.metadata = {"peer_id": peer_id}
     return error
 
@@ -1061,8 +1063,17 @@ def _fetch_outcome(exc: grpc.aio.AioRpcError) -> KizunaError | Pause:
     if not reason or reason in ("PEER_UNREACHABLE", "SHUTTING_DOWN"):
         return Pause.LINK
     error = KizunaError(f"the sender stopped: {sanitize_name(exc.details() or '')}")
-    error.reason = reason
+    error.reason = _known_reason(reason)
     return error
+
+
+_REASONS: Final = frozenset(reason_names())
+
+
+def _known_reason(reason: str) -> str:
+    """A reason a peer sent, if this version knows it; INTERNAL otherwise (peers may be newer,
+    or lie; an unknown name must never reach the API)."""
+    return reason if reason in _REASONS else "INTERNAL"
 
 
 def _local_error(exc: KizunaError | OSError) -> KizunaError:

@@ -103,6 +103,12 @@ class Entry:
     # Sending side: where the bytes come from and what the file looked like when offered.
     source: str = ""
     identity: tuple[int, int, int, int] = (0, 0, 0, 0)  # dev, ino, size, mtime_ns
+    # The size in the offer: a file that changed may start over smaller, never larger.
+    offered: int = -1
+
+    def __post_init__(self) -> None:
+        if self.offered < 0:
+            self.offered = self.size
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +123,7 @@ class Entry:
             "saved_path": self.saved_path,
             "source": self.source,
             "identity": list(self.identity),
+            "offered": self.offered,
         }
 
     @classmethod
@@ -134,6 +141,7 @@ class Entry:
             saved_path=str(data.get("saved_path", "")),
             source=str(data.get("source", "")),
             identity=(identity[0], identity[1], identity[2], identity[3]),
+            offered=int(data.get("offered", -1)),
         )
 
 

@@ -24,7 +24,6 @@ from kizuna_server.transfers.model import (
     CHUNK_BYTES,
     Entry,
     FileState,
-    InsufficientStorage,
     ProtocolViolation,
     Transfer,
 )
@@ -209,15 +208,12 @@ class Sink:
     def _restarted(self, entry: Entry, start: pb.FileStart) -> None:
         if start.offset != 0:
             raise ProtocolViolation(f"{entry.path}: a restarted file must start at 0")
-        grown = start.size - entry.size
-        if grown > 0 and self._landing.free_bytes() - grown < self._reserve:
-            raise InsufficientStorage(
-                f"{entry.path} changed on the sender and grew by {grown} bytes; there is no "
-                "room for it",
-                needed_bytes=grown,
-                free_bytes=self._landing.free_bytes(),
+        if start.size > entry.offered:
+            raise ProtocolViolation(
+                f"{entry.path}: the sender restarted it with {start.size} bytes, more than the "
+                f"{entry.offered} it offered"
             )
-        entry.size, entry.mode, entry.mtime_ns = start.size, start.mode, start.mtime_ns
+        entry.size, entry.mode, entry.mtime_ns = start.size, start.mode & 0o777, start.mtime_ns
         entry.bytes_done = 0
 
     def _chunk(self, chunk: pb.Chunk) -> None:

@@ -112,6 +112,13 @@ class SourceReader:
             os.close(fd)
             raise SourceNotReadable(f"{entry.path}: no longer a regular file", path=entry.path)
         now = identity_of(info)
+        if self._growing is None and now != entry.identity and info.st_size > entry.offered:
+            os.close(fd)
+            raise SourceNotReadable(
+                f"{entry.path}: grew since it was offered ({entry.offered} → {info.st_size} "
+                "bytes); send it again",
+                path=entry.path,
+            )
         if self._growing is None and now != entry.identity:
             # Changed since the offer (or since the last fetch): start this file over.
             restart = True

@@ -21,6 +21,7 @@ from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
 from kizuna_client import TransferInfo
 from kizuna_client.errors import (
     InsufficientStorageError,
+    SourceNotReadableError,
     TransferExpiredError,
     TransferRejectedError,
 )
@@ -246,6 +247,7 @@ async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
 ) -> None:
     a, b = await two(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    await b.client.add_peer(a.address, persist=True)
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(80 * 1024 * 1024))
     original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
@@ -266,8 +268,7 @@ async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
     a.daemon.transfers.serve_fetch = cut_once  # type: ignore[method-assign,union-attr]
     handle = await a.client.transfer_file(b.id, source)
     await asyncio.wait_for(cut.wait(), WAIT)
-    # The receiver stops mid-file and starts again where the sender looks for it.
-    b = await nodes.restart(b, {"networking": {"listen_port": b.link_port}})
+    b = await nodes.restart(b)  # mid-file; it dials the sender at its remembered address
     info = await asyncio.wait_for(handle.wait(), 60)
     assert info.state == "completed"
     assert sha256(inbox(b) / "big.bin") == sha256(source)
@@ -288,11 +289,29 @@ async def test_a_source_changed_before_resume_restarts_that_file(
     transfer_id = await offered(b, mark_b)
     await b.client.accept_transfer(transfer_id)
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
-    source.write_bytes(b"new and longer " * 1000)  # changed after the offer
+    source.write_bytes(b"new " * 900)  # changed (and shorter) after the offer
     gate.set()
     info = await asyncio.wait_for(handle.wait(), WAIT)
     assert info.state == "completed"
     assert (inbox(b) / "notes.txt").read_bytes() == source.read_bytes()
+
+
+async def test_a_source_that_grew_past_its_offer_fails_with_a_clear_reason(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await two(nodes)
+    gate, asked = await gate_fetches(a)
+    source = tmp_path / "log.txt"
+    source.write_bytes(b"line\n" * 100)
+    mark_b = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    await b.client.accept_transfer(await offered(b, mark_b))
+    await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
+    source.write_bytes(b"line\n" * 200)  # more than the receiver agreed to take
+    gate.set()
+    with pytest.raises(SourceNotReadableError, match="grew since it was offered"):
+        await asyncio.wait_for(handle.wait(), WAIT)
+    assert leftovers(inbox(b)) == [] and not (inbox(b) / "log.txt").exists()
 
 
 async def test_an_app_uploads_bytes_it_holds(nodes: Nodes, tmp_path: Path) -> None:

@@ -1,0 +1,786 @@
+"""Transfers against hostile peers and a booby-trapped inbox (THREATS #1-#5, #7, #8, #12, #24, #26).
+
+Real daemons on loopback with real TLS. A hostile sender is a real paired daemon with its engine
+swapped on the instance: its `serve_fetch` yields crafted Fetch messages, or the test calls the
+receiver's link-port TransferService directly over the sender's own link. Tests wait on events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+
+from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
+from kizuna.peer.v1 import transfer_service_pb2_grpc as peer_grpc
+from kizuna.v1 import errors_pb2, transfer_pb2
+from kizuna_client import (
+    KizunaEvent,
+    PeerNotFoundError,
+    PeerNotTrustedError,
+    PermissionDeniedByPeerError,
+    TransferHandle,
+)
+from kizuna_server.config import Config
+from kizuna_server.errors import KizunaError
+from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
+from kizuna_server.rpc.errors import reason_from_trailers
+from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
+from kizuna_server.transfers.inbox import part_name
+from kizuna_server.transfers.model import CHUNK_BYTES
+from tests.p2p.peerpair import Node, Nodes, pair
+
+Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
+
+KIB = 1024
+MTIME_NS = 1_700_000_000_000_000_000
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[Nodes]:
+    running = Nodes()
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def two(nodes: Nodes) -> tuple[Node, Node]:
+    """A (the sender) and B (the receiver), paired and linked."""
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta")
+    await pair(a, b)
+    return a, b
+
+
+def engine(node: Node) -> Transfers:
+    assert node.daemon.transfers is not None
+    return node.daemon.transfers
+
+
+def inbox(node: Node) -> Path:
+    return node.daemon.config.transfers.inbox
+
+
+def link_stub(sender: Node, receiver: Node) -> Any:
+    """The receiver's link-port TransferService, called as the sender over the sender's link."""
+    assert sender.daemon.peers is not None
+    return peer_grpc.TransferServiceStub(sender.daemon.peers.channel_for(receiver.id))
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    return reason_from_trailers(error.trailing_metadata())
+
+
+def reason_name(transfer: transfer_pb2.Transfer) -> str:
+    return errors_pb2.ErrorReason.Name(transfer.error.reason).removeprefix("ERROR_REASON_")
+
+
+def tree(folder: Path) -> list[str]:
+    """Every entry under `folder` (links not followed), relative, sorted; [] when it is absent."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            found.append(str(Path(root, name).relative_to(folder)))
+    return sorted(found)
+
+
+def write_file(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    path.chmod(mode)
+    return path
+
+
+async def sha256_of(path: Path) -> str:
+    return hashlib.sha256(await asyncio.to_thread(path.read_bytes)).hexdigest()
+
+
+async def offer(a: Node, b: Node, *paths: Path) -> TransferHandle:
+    """A offers `paths` to B; returns A's handle once B shows the offer."""
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, *paths)
+    await b.events.wait_for("transfer_offered", lambda p: p.transfer.id == handle.id, after=mark)
+    return handle
+
+
+def transfer_in(event: KizunaEvent) -> transfer_pb2.Transfer:
+    """The transfer a transfer_* event carries."""
+    payload: Any = event.payload
+    transfer: transfer_pb2.Transfer = payload.transfer
+    return transfer
+
+
+async def ended(node: Node, transfer_id: str, kind: str) -> transfer_pb2.Transfer:
+    """The transfer as carried by its `kind` event ("transfer_completed", "transfer_failed")."""
+    return transfer_in(await node.events.wait_for(kind, lambda p: p.transfer.id == transfer_id))
+
+
+async def first_event(node: Node, transfer_id: str, kinds: Sequence[str]) -> KizunaEvent:
+    """The first event of any of `kinds` about the transfer."""
+    waits = [
+        asyncio.ensure_future(node.events.wait_for(kind, lambda p: p.transfer.id == transfer_id))
+        for kind in kinds
+    ]
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in pending:
+        wait.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return done.pop().result()
+
+
+async def record(node: Node, transfer_id: str) -> transfer_pb2.Transfer:
+    """GetTransfer, as the app sees it."""
+    return (await node.client.transfer(transfer_id).refresh()).message
+
+
+# Crafted Fetch pieces: what a hostile sender can put on the wire.
+
+
+def start(
+    index: int, size: int, *, offset: int = 0, mode: int = 0o644, restarted: bool = False
+) -> peer_pb.Piece:
+    return peer_pb.Piece(
+        start=peer_pb.FileStart(
+            file_index=index,
+            size=size,
+            mode=mode,
+            mtime_ns=MTIME_NS,
+            offset=offset,
+            restarted=restarted,
+        )
+    )
+
+
+def chunk(index: int, offset: int, data: bytes) -> peer_pb.Piece:
+    return peer_pb.Piece(
+        chunk=peer_pb.Chunk(
+            file_index=index,
+            offset=offset,
+            data=data,
+            sha256=hashlib.sha256(data).digest(),
+            length=len(data),
+        )
+    )
+
+
+def end(index: int, data: bytes) -> peer_pb.Piece:
+    return peer_pb.Piece(
+        end=peer_pb.FileEnd(file_index=index, sha256=hashlib.sha256(data).digest())
+    )
+
+
+def scripted(messages: Sequence[Sequence[peer_pb.Piece]]) -> Fetch:
+    """A serve_fetch that answers every call with `messages`, whatever was asked."""
+
+    async def fetch(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        for pieces in messages:
+            yield peer_pb.FetchResponse(pieces=pieces)
+
+    return fetch
+
+
+def offered_file(path: str, size: int = 5, *, directory: bool = False) -> peer_pb.OfferedFile:
+    return peer_pb.OfferedFile(
+        path=path, directory=directory, size=size, mode=0o644, mtime_ns=MTIME_NS
+    )
+
+
+def offer_request(*files: peer_pb.OfferedFile) -> peer_pb.OfferRequest:
+    return peer_pb.OfferRequest(
+        transfer_id=secrets.token_hex(16),
+        files=files,
+        total_bytes=sum(f.size for f in files),
+    )
+
+
+async def still_works(a: Node, b: Node, source: Path) -> None:
+    """A normal transfer from A to B completes and arrives intact."""
+    data = os.urandom(10 * KIB)
+    path = write_file(source / "proof.bin", data)
+    handle = await offer(a, b, path)
+    await b.client.accept_transfer(handle.id)
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    received = inbox(b) / "proof.bin"
+    assert await asyncio.to_thread(received.read_bytes) == data
+
+
+# --- 1, 2: hostile names ------------------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    "../x",
+    "/abs",
+    "a/../../b",
+    "..\\x",
+    "C:\\x",
+    "a\x00b",
+    "",
+    "trailing.",
+    "n" * 300,
+    "../inbox2/f",
+    "CON",
+    "a/./b",
+]
+
+
+async def test_hostile_names_are_refused_before_anything_is_written(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #1, #2: each name is refused with UNSAFE_FILE_NAME; nothing lands anywhere."""
+    a, b = await two(nodes)
+    home = inbox(b).parent
+    before = await asyncio.to_thread(tree, home)
+    mark = b.events.mark()
+
+    for name in HOSTILE_NAMES:
+        request = offer_request(offered_file("fine.txt"), offered_file(name))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await link_stub(a, b).Offer(request, timeout=10)
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT, name
+        assert reason_of(caught.value) == "UNSAFE_FILE_NAME", name
+
+    assert await asyncio.to_thread(tree, home) == before  # no inbox, no inbox2, no record
+    assert not inbox(b).exists()
+    assert await b.client.transfers() == []
+    assert b.events.of_type("transfer_offered", after=mark) == []
+    await still_works(a, b, tmp_path)
+    assert len(await b.client.transfers()) == 1
+
+
+# --- 8: a lying sender ----------------------------------------------------------------------------
+
+SIZE = 100 * KIB
+
+
+def _more_bytes(data: bytes) -> list[list[peer_pb.Piece]]:
+    return [[start(0, SIZE)], [chunk(0, 0, data)], [chunk(0, SIZE, b"x" * KIB)]]
+
+
+def _more_files(data: bytes) -> list[list[peer_pb.Piece]]:
+    extra = b"#!/bin/sh\n"
+    return [[start(0, SIZE), chunk(0, 0, data), end(0, data)], [start(1, len(extra))]]
+
+
+def _unasked_index(data: bytes) -> list[list[peer_pb.Piece]]:
+    return [[start(0, SIZE)], [chunk(1, 0, data[: 4 * KIB])]]
+
+
+def _wrong_offset(data: bytes) -> list[list[peer_pb.Piece]]:
+    return [[start(0, SIZE)], [chunk(0, 4 * KIB, data[4 * KIB : 8 * KIB])]]
+
+
+def _short_file(data: bytes) -> list[list[peer_pb.Piece]]:
+    head = data[: 4 * KIB]
+    return [[start(0, SIZE)], [chunk(0, 0, head), end(0, head)]]
+
+
+def _stops_early(data: bytes) -> list[list[peer_pb.Piece]]:
+    return [[start(0, SIZE)], [chunk(0, 0, data[: 4 * KIB])]]
+
+
+@pytest.mark.parametrize(
+    ("lie", "kept"),
+    [
+        (_more_bytes, []),
+        # File 0 arrived whole and verified before the lie: it is what the user accepted.
+        (_more_files, ["data.bin"]),
+        (_unasked_index, []),
+        (_wrong_offset, []),
+        (_short_file, []),
+        (_stops_early, []),
+    ],
+    ids=[
+        "more-bytes",
+        "more-files",
+        "unasked-file-index",
+        "wrong-offset",
+        "short-file",
+        "ends-early",
+    ],
+)
+async def test_a_lying_sender_fails_the_transfer_and_leaves_no_partial_file(
+    nodes: Nodes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lie: Callable[[bytes], list[list[peer_pb.Piece]]],
+    kept: list[str],
+) -> None:
+    """THREATS #8: data the offer did not declare aborts the transfer on both sides; no part
+    file and no unverified file is left in the inbox."""
+    a, b = await two(nodes)
+    data = os.urandom(SIZE)
+    handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
+    monkeypatch.setattr(engine(a), "serve_fetch", scripted(lie(data)))
+
+    await b.client.accept_transfer(handle.id)
+
+    failed = await ended(b, handle.id, "transfer_failed")
+    assert reason_name(failed) == "PEER_PROTOCOL_VIOLATION"
+    assert reason_name(await record(b, handle.id)) == "PEER_PROTOCOL_VIOLATION"
+    assert await asyncio.to_thread(tree, inbox(b)) == kept  # and no .kizuna-*.part
+    for name in kept:
+        assert await asyncio.to_thread((inbox(b) / name).read_bytes) == data
+    told = await ended(a, handle.id, "transfer_failed")
+    assert reason_name(told) == "PEER_PROTOCOL_VIOLATION"
+
+
+# --- 12: corruption in flight ---------------------------------------------------------------------
+
+BIG = 2 * CHUNK_BYTES + CHUNK_BYTES // 2  # three chunks
+
+
+class Tamperer:
+    """Wraps the sender's real serve_fetch, spoiling pieces of the calls `spoil` picks."""
+
+    def __init__(self, original: Fetch, spoil: Callable[[int, peer_pb.Piece], bool]) -> None:
+        self.original = original
+        self.spoil = spoil  # (call number, piece) -> whether to spoil it
+        self.asked: list[list[tuple[int, int]]] = []  # (file, offset) ranges of each call
+
+    async def __call__(self, caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        call = len(self.asked)
+        self.asked.append([(r.file_index, r.offset) for r in request.files])
+        async for message in self.original(caller, request):
+            for piece in message.pieces:
+                if self.spoil(call, piece):
+                    _flip(piece)
+            yield message
+
+
+def _flip(piece: peer_pb.Piece) -> None:
+    """Changes one byte of a chunk's data, or one byte of a file's final SHA-256."""
+    if piece.HasField("chunk"):
+        data = bytearray(piece.chunk.data)
+        data[len(data) // 2] ^= 0xFF
+        piece.chunk.data = bytes(data)
+    else:
+        digest = bytearray(piece.end.sha256)
+        digest[0] ^= 0xFF
+        piece.end.sha256 = bytes(digest)
+
+
+@pytest.mark.parametrize("bad_offset", [0, 2 * CHUNK_BYTES], ids=["first-chunk", "last-chunk"])
+async def test_a_chunk_corrupted_once_is_fetched_again_from_the_verified_offset(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_offset: int
+) -> None:
+    """THREATS #12: the chunk fails its hash, is fetched again from the last verified offset
+    (never spliced) and the file arrives intact."""
+    a, b = await two(nodes)
+    source = write_file(tmp_path / "big.bin", os.urandom(BIG))
+    handle = await offer(a, b, source)
+    tamperer = Tamperer(
+        engine(a).serve_fetch,
+        lambda call, piece: (
+            call == 0 and piece.HasField("chunk") and piece.chunk.offset == bad_offset
+        ),
+    )
+    monkeypatch.setattr(engine(a), "serve_fetch", tamperer)
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert tamperer.asked == [[(0, 0)], [(0, bad_offset)]]
+    assert await sha256_of(inbox(b) / "big.bin") == await sha256_of(source)
+    assert await asyncio.to_thread(tree, inbox(b)) == ["big.bin"]
+
+
+async def test_a_wrong_file_hash_once_fetches_the_file_again_from_zero(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #12: every chunk verifies but the whole-file SHA-256 does not: the file is
+    fetched again from the start and arrives intact."""
+    a, b = await two(nodes)
+    source = write_file(tmp_path / "big.bin", os.urandom(BIG))
+    handle = await offer(a, b, source)
+    tamperer = Tamperer(
+        engine(a).serve_fetch, lambda call, piece: call == 0 and piece.HasField("end")
+    )
+    monkeypatch.setattr(engine(a), "serve_fetch", tamperer)
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert tamperer.asked == [[(0, 0)], [(0, 0)]]
+    assert await sha256_of(inbox(b) / "big.bin") == await sha256_of(source)
+
+
+async def test_data_corrupted_on_every_fetch_fails_with_integrity_check_failed(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #12: a chunk corrupt on every fetch (the first and MAX_REFETCHES more, each from
+    the verified offset) fails the transfer; the verified part file is removed too."""
+    a, b = await two(nodes)
+    handle = await offer(a, b, write_file(tmp_path / "big.bin", os.urandom(BIG)))
+    tamperer = Tamperer(
+        engine(a).serve_fetch,
+        lambda call, piece: piece.HasField("chunk") and piece.chunk.offset == CHUNK_BYTES,
+    )
+    monkeypatch.setattr(engine(a), "serve_fetch", tamperer)
+
+    await b.client.accept_transfer(handle.id)
+
+    failed = await ended(b, handle.id, "transfer_failed")
+    assert reason_name(failed) == "INTEGRITY_CHECK_FAILED"
+    assert len(tamperer.asked) == MAX_REFETCHES + 1
+    assert tamperer.asked[1:] == [[(0, CHUNK_BYTES)]] * MAX_REFETCHES
+    assert await asyncio.to_thread(tree, inbox(b)) == []
+    told = await ended(a, handle.id, "transfer_failed")
+    assert reason_name(told) == "INTEGRITY_CHECK_FAILED"
+
+
+# --- 3, 4, 5: links planted in the inbox ----------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder outside every inbox that stands for ~/.ssh: nothing may ever be written here."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    return folder
+
+
+def ssh_folder(root: Path) -> Path:
+    """A real folder "sub" with an authorized_keys file, on the sender."""
+    write_file(root / "sub" / "authorized_keys", b"ssh-ed25519 AAAA attacker\n")
+    return root / "sub"
+
+
+async def test_a_planted_folder_link_is_never_followed(
+    nodes: Nodes, tmp_path: Path, outside: Path
+) -> None:
+    """THREATS #3: inbox/sub -> outside, then sub/authorized_keys arrives: it is saved under a
+    new top folder and nothing is written through the link."""
+    a, b = await two(nodes)
+    inbox(b).mkdir()
+    (inbox(b) / "sub").symlink_to(outside, target_is_directory=True)
+    handle = await offer(a, b, ssh_folder(tmp_path / "a"))
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    saved = {f.path: f.saved_path for f in (await record(b, handle.id)).files}
+    assert saved == {"sub": "sub (1)", "sub/authorized_keys": "sub (1)/authorized_keys"}
+    assert os.readlink(inbox(b) / "sub") == str(outside)
+    assert (inbox(b) / "sub (1)" / "authorized_keys").is_file()
+    assert await asyncio.to_thread(tree, outside) == []
+
+
+async def test_a_folder_swapped_for_a_link_mid_transfer_is_not_written_through(
+    nodes: Nodes, tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #4, #5: after the offer was accepted (and its names chosen), "sub" appears in
+    the inbox as a link out; the transfer fails with UNSAFE_FILE_NAME and writes nothing
+    outside."""
+    a, b = await two(nodes)
+    handle = await offer(a, b, ssh_folder(tmp_path / "a"))
+    original = engine(a).serve_fetch
+
+    async def swap_then_send(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        (inbox(b) / "sub").symlink_to(outside, target_is_directory=True)
+        async for message in original(caller, request):
+            yield message
+
+    monkeypatch.setattr(engine(a), "serve_fetch", swap_then_send)
+
+    await b.client.accept_transfer(handle.id)
+
+    failed = await ended(b, handle.id, "transfer_failed")
+    assert reason_name(failed) == "UNSAFE_FILE_NAME"
+    assert await asyncio.to_thread(tree, outside) == []
+    assert await asyncio.to_thread(tree, inbox(b)) == ["sub"]
+    assert (inbox(b) / "sub").is_symlink()
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["existing-target", "dangling"])
+async def test_a_link_planted_under_the_part_file_name_is_not_followed(
+    nodes: Nodes, tmp_path: Path, outside: Path, target_exists: bool
+) -> None:
+    """THREATS #3, #4: a link with the name of the part file, planted once the offer is known,
+    is replaced: the file outside keeps its content (or is never created)."""
+    a, b = await two(nodes)
+    data = os.urandom(SIZE)
+    handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
+    victim = outside / "victim"
+    if target_exists:
+        victim.write_bytes(b"precious\n")
+    inbox(b).mkdir(exist_ok=True)
+    (inbox(b) / part_name(handle.id, 0)).symlink_to(victim)
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert await asyncio.to_thread((inbox(b) / "data.bin").read_bytes) == data
+    assert await asyncio.to_thread(tree, inbox(b)) == ["data.bin"]
+    if target_exists:
+        assert victim.read_bytes() == b"precious\n"
+    else:
+        assert not victim.exists()
+    assert await asyncio.to_thread(tree, outside) == (["victim"] if target_exists else [])
+
+
+async def test_a_hard_link_planted_under_the_part_file_name_is_not_written(
+    nodes: Nodes, tmp_path: Path, outside: Path
+) -> None:
+    """THREATS #4: a hard link to a file outside, under the part file's name, is refused with
+    UNSAFE_FILE_NAME; the file outside keeps its content."""
+    a, b = await two(nodes)
+    handle = await offer(a, b, write_file(tmp_path / "data.bin", os.urandom(SIZE)))
+    victim = write_file(outside / "victim", b"precious\n", 0o600)
+    inbox(b).mkdir(exist_ok=True)
+    os.link(victim, inbox(b) / part_name(handle.id, 0))
+
+    await b.client.accept_transfer(handle.id)
+
+    failed = await ended(b, handle.id, "transfer_failed")
+    assert reason_name(failed) == "UNSAFE_FILE_NAME"
+    assert victim.read_bytes() == b"precious\n"
+    assert await asyncio.to_thread(tree, inbox(b)) == []
+
+
+# --- 7: no silent overwrite -----------------------------------------------------------------------
+
+
+async def test_an_existing_file_is_never_overwritten(nodes: Nodes, tmp_path: Path) -> None:
+    """THREATS #7: the inbox has report.txt; A's report.txt is saved as "report (1).txt"."""
+    a, b = await two(nodes)
+    inbox(b).mkdir()
+    old = write_file(inbox(b) / "report.txt", b"mine, keep me\n")
+    handle = await offer(a, b, write_file(tmp_path / "report.txt", b"theirs\n"))
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert [f.saved_path for f in (await record(b, handle.id)).files] == ["report (1).txt"]
+    assert old.read_bytes() == b"mine, keep me\n"
+    assert (inbox(b) / "report (1).txt").read_bytes() == b"theirs\n"
+
+
+async def test_a_name_taken_while_the_file_arrives_is_not_overwritten(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #7: report.txt appears in the inbox after the offer was accepted (names chosen)
+    and before the file is renamed into place: it is kept; the new one gets a free name."""
+    a, b = await two(nodes)
+    handle = await offer(a, b, write_file(tmp_path / "report.txt", b"theirs\n"))
+    original = engine(a).serve_fetch
+
+    async def race_then_send(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        write_file(inbox(b) / "report.txt", b"written meanwhile\n")
+        async for message in original(caller, request):
+            yield message
+
+    monkeypatch.setattr(engine(a), "serve_fetch", race_then_send)
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert [f.saved_path for f in (await record(b, handle.id)).files] == ["report (1).txt"]
+    assert (inbox(b) / "report.txt").read_bytes() == b"written meanwhile\n"
+    assert (inbox(b) / "report (1).txt").read_bytes() == b"theirs\n"
+
+
+# --- 24: strangers and permissions ----------------------------------------------------------------
+
+
+async def test_a_device_that_is_not_paired_cannot_offer_files(nodes: Nodes, tmp_path: Path) -> None:
+    """THREATS #24: C, never paired with B, cannot send: not through its daemon (B unknown, then
+    known but untrusted) and not by calling B's link port itself; B never sees an offer."""
+    b = await nodes.start("beta")
+    c = await nodes.start("gamma")
+    path = write_file(tmp_path / "data.bin", b"from a stranger\n")
+    mark = b.events.mark()
+
+    with pytest.raises(PeerNotFoundError):
+        await c.client.transfer_file(b.id, path)
+    await c.client.add_peer(b.address, persist=False)
+    with pytest.raises(PeerNotTrustedError):
+        await c.client.transfer_file(b.id, path)
+
+    assert c.daemon.identity is not None and b.daemon.identity is not None
+    channel = grpc.aio.secure_channel(
+        b.address,
+        link_channel_credentials(c.daemon.identity, b.daemon.identity.certificate_pem.decode()),
+        options=link_channel_options(b.id),
+    )
+    try:
+        stub: Any = peer_grpc.TransferServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.Offer(offer_request(offered_file("data.bin")), timeout=10)
+    finally:
+        await channel.close(None)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE  # refused in the TLS handshake
+    assert reason_of(caught.value) == ""
+
+    assert await b.client.transfers() == []
+    assert b.events.of_type("transfer_offered", after=mark) == []
+    assert not inbox(b).exists()
+
+
+async def test_a_paired_device_without_the_files_permission_cannot_offer_files(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #24: B turned "files" off for A: A's offer fails with PERMISSION_DENIED_BY_PEER."""
+    a, b = await two(nodes)
+    await b.client.set_peer_permissions(a.id, files=False)
+    mark = b.events.mark()
+
+    with pytest.raises(PermissionDeniedByPeerError):
+        await a.client.transfer_file(b.id, write_file(tmp_path / "data.bin", b"hello\n"))
+
+    assert await b.client.transfers() == []
+    assert await a.client.transfers() == []
+    assert b.events.of_type("transfer_offered", after=mark) == []
+
+
+# --- 26: nothing received is executable by others or privileged ----------------------------------
+
+
+async def test_set_id_sticky_and_shared_write_bits_never_arrive(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #26: run.sh (setuid) in a setgid, sticky, world-writable folder arrives as 0o755
+    in a 0o755 folder: never set-id, sticky or writable by group or others."""
+    a, b = await two(nodes)
+    tools = tmp_path / "tools"
+    run = write_file(tools / "run.sh", b"#!/bin/sh\nid\n", 0o4755)
+    tools.chmod(0o3777)
+    assert stat.S_IMODE(run.stat().st_mode) == 0o4755
+    handle = await offer(a, b, tools)
+
+    await b.client.accept_transfer(handle.id)
+
+    info = await asyncio.wait_for(handle.wait(), 15)
+    assert info.state == "completed"
+    assert stat.S_IMODE((inbox(b) / "tools" / "run.sh").stat().st_mode) == 0o755
+    assert stat.S_IMODE((inbox(b) / "tools").stat().st_mode) == 0o755
+
+
+async def test_a_mode_sent_on_the_wire_is_masked_too(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #26: a hostile FileStart that restarts the file claiming mode 0o7777 still
+    yields a 0o755 file."""
+    a, b = await two(nodes)
+    data = os.urandom(SIZE)
+    handle = await offer(a, b, write_file(tmp_path / "run.sh", data))
+    restart = [start(0, SIZE, mode=0o7777, restarted=True), chunk(0, 0, data), end(0, data)]
+    monkeypatch.setattr(engine(a), "serve_fetch", scripted([[start(0, SIZE)], restart]))
+
+    await b.client.accept_transfer(handle.id)
+
+    await ended(b, handle.id, "transfer_completed")
+    assert stat.S_IMODE((inbox(b) / "run.sh").stat().st_mode) == 0o755
+
+
+# --- 8, 9: a restart is not a way around the declared size ----------------------------------------
+
+
+async def test_a_restarted_file_cannot_grow_past_its_offered_size(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #8: a sender may restart a changed file (#12), but never with more bytes than it
+    offered: that fails with PEER_PROTOCOL_VIOLATION, and the part file already begun is
+    removed."""
+    a, b = await two(nodes)
+    data = os.urandom(SIZE)
+    handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
+    grown = [start(0, 1 << 60, restarted=True)]
+    lie = [[start(0, SIZE), chunk(0, 0, data[: 4 * KIB])], grown]
+    monkeypatch.setattr(engine(a), "serve_fetch", scripted(lie))
+
+    await b.client.accept_transfer(handle.id)
+
+    failed = await ended(b, handle.id, "transfer_failed")
+    assert reason_name(failed) == "PEER_PROTOCOL_VIOLATION"
+    assert await asyncio.to_thread(tree, inbox(b)) == []
+    told = await ended(a, handle.id, "transfer_failed")
+    assert reason_name(told) == "PEER_PROTOCOL_VIOLATION"
+
+
+# --- the receiver's user decides; a peer's words are data -----------------------------------------
+
+
+def short_offers(config: Config) -> Config:
+    """Offers expire after 3 s (below the configurable minimum of 10 s)."""
+    return dataclasses.replace(
+        config, transfers=dataclasses.replace(config.transfers, offer_timeout_secs=3)
+    )
+
+
+async def test_the_sender_cannot_start_an_offer_nobody_accepted(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """The receiver's user decides (THREATS #7 "explicit approval", #26): a sender's "resumed"
+    notice on a pending offer starts nothing; the offer stays pending until it expires (or the
+    notice fails it as a protocol violation), and nothing is written."""
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", adjust=short_offers)
+    await pair(a, b)
+    handle = await offer(a, b, write_file(tmp_path / "unwanted.bin", b"not accepted\n"))
+
+    with contextlib.suppress(grpc.aio.AioRpcError):  # refusing the notice is as good
+        await link_stub(a, b).Notify(
+            peer_pb.NotifyRequest(transfer_id=handle.id, notice=peer_pb.NOTICE_RESUMED),
+            timeout=10,
+        )
+
+    kinds = ("transfer_started", "transfer_completed", "transfer_failed")
+    first = await first_event(b, handle.id, kinds)
+    assert first.type == "transfer_failed"
+    assert reason_name(transfer_in(first)) in ("TRANSFER_EXPIRED", "PEER_PROTOCOL_VIOLATION")
+    assert await asyncio.to_thread(tree, inbox(b)) == []
+
+
+class _MadeUpReason(KizunaError):
+    reason = "NOT_A_REASON"
+
+
+@pytest.mark.parametrize("route", ["notify", "fetch"])
+async def test_an_unknown_error_reason_from_the_peer_does_not_break_the_receiver(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """A peer's words are data (THREATS #8): a made-up reason fails the transfer with a reason
+    this device knows, and its transfers stay listable."""
+    a, b = await two(nodes)
+    handle = await offer(a, b, write_file(tmp_path / "data.bin", b"hello\n"))
+
+    if route == "notify":
+        failed = peer_pb.NotifyRequest(
+            transfer_id=handle.id, notice=peer_pb.NOTICE_FAILED, reason=_MadeUpReason.reason
+        )
+        await link_stub(a, b).Notify(failed, timeout=10)
+    else:
+
+        async def refuse(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+            raise _MadeUpReason("made up")
+            yield peer_pb.FetchResponse()  # an async generator, like the real one
+
+        monkeypatch.setattr(engine(a), "serve_fetch", refuse)
+        await b.client.accept_transfer(handle.id)
+
+    event = await b.events.wait_for(
+        "transfer_failed", lambda p: p.transfer.id == handle.id, within=5
+    )
+    assert reason_name(transfer_in(event)) != ""
+    assert [t.state for t in await b.client.transfers()] == ["failed"]
