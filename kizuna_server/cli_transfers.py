@@ -41,7 +41,7 @@ _CANCEL_SECS = 10.0
 _NAMES_SHOWN = 3
 #: What the daemon says when the receiver gave no reason (nothing worth repeating).
 _NO_REASON = frozenset({"the offer was rejected", "the peer rejected the offer"})
-#: What to do about a daemon error, by reason; `{peer}` is the peer as the user named it.
+#: What to do about a daemon error, by reason (added where the daemon's message does not say).
 _HINTS = {
     "PEER_UNREACHABLE": "is it on and running Kizuna? 'kizuna peers' shows who is online",
     "PERMISSION_DENIED_BY_PEER": (
@@ -50,7 +50,7 @@ _HINTS = {
     ),
     "SOURCE_NOT_READABLE": "check that the path exists and that the daemon's user may read it",
     "TRANSFER_INVALID_STATE": "'kizuna transfers' shows where it stands",
-    "TRANSFER_EXPIRED": "the offer expired; ask the sender to send it again",
+    "TRANSFER_EXPIRED": "ask the sender to send it again",
     "INSUFFICIENT_STORAGE": "free some space, or accept only some files: kizuna accept ID PATH...",
 }
 
@@ -68,7 +68,7 @@ def add_commands(
     send = commands.add_parser(
         "send", parents=[common], help="send files and folders to a peer and follow the transfer"
     )
-    send.add_argument("peer", help="device ID, ID prefix or name")
+    send.add_argument("peer", metavar="PEER", help="device ID, ID prefix or name")
     send.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder to send")
     send.add_argument(
         "--json", action="store_true", help="one JSON object per progress update, then the result"
@@ -258,6 +258,11 @@ def _keep_start(text: str, width: int) -> str:
     return "".join(kept) + "…"
 
 
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (wide characters count twice)."""
+    return text + " " * max(0, width - _width_of(text))
+
+
 def _files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
@@ -271,6 +276,7 @@ def progress_line(
     progress: TransferProgress,
     *,
     peer_name: str,
+    sending: bool = True,
     expires_in: float | None = None,
     width: int = _WIDTH,
 ) -> str:
@@ -282,7 +288,7 @@ def progress_line(
         until = f" (expires in {clock(expires_in)})" if expires_in is not None else ""
         line = f"waiting for {peer_name} to accept{until}"
     elif state == "negotiating":
-        line = f"{peer_name} accepted; starting"
+        line = f"{peer_name} accepted; starting" if sending else "accepted; starting"
     elif state == "paused":
         line = (
             f"paused at {_percent(progress.bytes_done, progress.total_bytes)}% "
@@ -375,12 +381,20 @@ class ProgressView:
     """Shows one transfer as it goes: a line redrawn in place, JSON lines, or nothing."""
 
     def __init__(
-        self, out: TextIO, *, live: bool, as_json: bool, peer_name: str, expires_at: float | None
+        self,
+        out: TextIO,
+        *,
+        live: bool,
+        as_json: bool,
+        peer_name: str,
+        sending: bool,
+        expires_at: float | None = None,
     ) -> None:
         self.out = out
         self.live = live and not as_json
         self.as_json = as_json
         self.peer_name = peer_name
+        self.sending = sending
         self.expires_at = expires_at
         self.last: TransferProgress | None = None
         self.started: float | None = None  # when data started to move (for the average)
@@ -405,7 +419,11 @@ class ProgressView:
         expires_in = None if self.expires_at is None else self.expires_at - time.time()
         width = min(_WIDTH, shutil.get_terminal_size((_WIDTH, 24)).columns)
         line = progress_line(
-            self.last, peer_name=self.peer_name, expires_in=expires_in, width=width
+            self.last,
+            peer_name=self.peer_name,
+            sending=self.sending,
+            expires_in=expires_in,
+            width=width,
         )
         self.out.write(f"\r{line}\x1b[K")  # erase what a longer previous line left
         self.out.flush()
@@ -478,7 +496,7 @@ def _failure(info: TransferInfo, peer: str, offer_window: float | None) -> str:
     reason = _error_reason(info)
     message = _safe(info.error, 300)
     if info.state == "cancelled":
-        return "cancelled (on this device or on " + peer + "); nothing more is sent"
+        return f"cancelled (on this device or on {peer}); nothing more is sent"
     if reason == "TRANSFER_REJECTED":
         said = "" if info.error in _NO_REASON or not info.error else f": {message}"
         return f"rejected by {peer}{said}"
@@ -492,11 +510,12 @@ def _failure(info: TransferInfo, peer: str, offer_window: float | None) -> str:
     return f"failed: {message or reason.lower()}" + (f"; {hint}" if hint else "")
 
 
-def _summary(info: TransferInfo, view: ProgressView, verb: str) -> str:
-    line = f"{verb} {_files(info.files_done)} ({human_size(info.bytes_done)})"
+def _summary(info: TransferInfo, view: ProgressView, verb: str, whom: str) -> str:
+    """For example "sent 3 files (1.2 GB) to beta in 0:41 (29.3 MB/s)"."""
+    line = f"{verb} {_files(info.files_done)} ({human_size(info.bytes_done)}) {whom}"
     elapsed = view.elapsed()
-    if elapsed is not None and elapsed > 0:
-        line += f" in {clock(elapsed)}, {human_size(info.bytes_done / elapsed)}/s"
+    if elapsed is not None and elapsed >= 1:  # shorter ones say nothing about speed
+        line += f" in {clock(elapsed)} ({human_size(info.bytes_done / elapsed)}/s)"
     return line
 
 
@@ -517,6 +536,7 @@ async def _send(args: argparse.Namespace) -> int:
             live=sys.stdout.isatty(),
             as_json=args.json,
             peer_name=name,
+            sending=True,
             expires_at=None if expires_in is None else time.time() + expires_in,
         )
         window = _offer_window(handle.info)
@@ -525,7 +545,7 @@ async def _send(args: argparse.Namespace) -> int:
         print(_result_json(info), flush=True)
     if info.state == "completed":
         if not args.json:
-            print(f"{_summary(info, view, 'sent')} to {name}")
+            print(_summary(info, view, "sent", f"to {name}"))
         return 0
     print(f"kizuna send: {_failure(info, name, window)}", file=sys.stderr)
     return EXIT_ERROR
@@ -541,7 +561,7 @@ async def _inbox(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(listed))
         return 0
-    print(_inbox_table(offers, with_state=args.all))
+    print(inbox_table(offers, with_state=args.all))
     return 0
 
 
@@ -564,12 +584,13 @@ def _inbox_row(info: TransferInfo, *, with_state: bool) -> str:
     expires = clock(expires_in) if expires_in is not None else "-"
     state = f"{info.state:<12}  " if with_state else ""
     return (
-        f"{info.id[:_SHORT]}  {_name(info, 20):<20}  {state}{info.total_files:>5}  "
+        f"{info.id[:_SHORT]}  {_pad(_name(info, 20), 20)}  {state}{info.total_files:>5}  "
         f"{human_size(info.total_bytes):>9}  {expires:>7}  {shown}"
     )
 
 
-def _inbox_table(offers: Sequence[TransferInfo], *, with_state: bool) -> str:
+def inbox_table(offers: Sequence[TransferInfo], *, with_state: bool) -> str:
+    """`kizuna inbox` for people: one offer per line; peers' names and paths escaped."""
     if not offers:
         return (
             "no offers waiting; files other devices send to this one show up here "
@@ -578,8 +599,9 @@ def _inbox_table(offers: Sequence[TransferInfo], *, with_state: bool) -> str:
     state = f"{'STATE':<12}  " if with_state else ""
     header = f"{'ID':<8}  {'FROM':<20}  {state}{'FILES':>5}  {'SIZE':>9}  {'EXPIRES':>7}  NAMES"
     rows = [_inbox_row(t, with_state=with_state) for t in offers]
-    footer = "accept: kizuna accept ID [PATH...]    reject: kizuna reject ID [--reason TEXT]"
-    return "\n".join([header, *rows, footer])
+    if any(t.state == "pending" for t in offers):
+        rows.append("accept: kizuna accept ID [PATH...]   reject: kizuna reject ID [--reason TEXT]")
+    return "\n".join([header, *rows])
 
 
 async def _accept(args: argparse.Namespace) -> int:
@@ -592,7 +614,7 @@ async def _accept(args: argparse.Namespace) -> int:
         name = _name(accepted)
         print(
             f"accepted {_files(accepted.total_files)} ({human_size(accepted.total_bytes)}) "
-            f"from {name}; they land in {_safe(inbox, 500)}",
+            f"from {name}, saving into {_safe(inbox, 500)}",
             flush=True,
         )
         if not args.wait:
@@ -601,7 +623,7 @@ async def _accept(args: argparse.Namespace) -> int:
             )
             return 0
         view = ProgressView(
-            sys.stdout, live=sys.stdout.isatty(), as_json=False, peer_name=name, expires_at=None
+            sys.stdout, live=sys.stdout.isatty(), as_json=False, peer_name=name, sending=False
         )
         info = await _follow_or_cancel(handle, view, "accept")
     if info.state != "completed":
@@ -609,7 +631,8 @@ async def _accept(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     saved = {f.saved_path.partition("/")[0] for f in info.files if f.saved_path}
     where = ", ".join(_safe(s, 60) for s in sorted(saved))
-    print(f"{_summary(info, view, 'received')} from {name}: {where or '-'}")
+    landed = f"into {_safe(inbox, 500)}: {where or '-'}"
+    print(f"{_summary(info, view, 'received', f'from {name}')} {landed}")
     return 0
 
 
@@ -633,17 +656,23 @@ async def _transfers(args: argparse.Namespace) -> int:
                 )
             )
         return 0
+    print(transfers_table(found))
+    return 0
+
+
+def transfers_table(found: Sequence[TransferInfo]) -> str:
+    """`kizuna transfers` for people: one transfer per line, newest first."""
     if not found:
-        print("no transfers yet; send files with 'kizuna send PEER PATH...'")
-        return 0
-    print(f"{'ID':<8}  {'PEER':<26}  {'STATE':<12}  {'SIZE':>9}  {'FILES':>9}  ERROR")
+        return "no transfers yet; send files with 'kizuna send PEER PATH...'"
+    lines = [f"{'ID':<8}  {'PEER':<26}  {'STATE':<12}  {'SIZE':>9}  {'FILES':>9}  ERROR"]
     for info in found:
         files = f"{info.files_done}/{info.total_files}"
-        print(
-            f"{info.id[:_SHORT]}  {_who(info):<26}  {info.state:<12}  "
+        row = (
+            f"{info.id[:_SHORT]}  {_pad(_who(info), 26)}  {info.state:<12}  "
             f"{human_size(info.total_bytes):>9}  {files:>9}  {_safe(info.error, 80)}"
         )
-    return 0
+        lines.append(row.rstrip())
+    return "\n".join(lines)
 
 
 async def _control(args: argparse.Namespace) -> int:
