@@ -86,7 +86,7 @@ NOTICE_TIMEOUT_SECS: Final = 10.0
 #: The sender gives the receiver this long past its expiry before giving up on an offer.
 _EXPIRY_SLACK_SECS: Final = 30.0
 #: Receive-side messages being written while the next ones arrive.
-_PIPELINE_DEPTH: Final = 3
+_PIPELINE_DEPTH: Final = 8
 #: Offers at most this many entries per peer message (the link's 8 MiB message cap).
 _MAX_OFFER_BYTES: Final = 7 * 1024 * 1024
 
@@ -117,6 +117,7 @@ class _Live:
 
     meter: Meter = field(default_factory=Meter)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
     runner: asyncio.Task[None] | None = None
     fetches: set[asyncio.Task[Any]] = field(default_factory=set)
     last_progress: float = 0.0
@@ -280,8 +281,10 @@ class Transfers:
             if transfer.state.final:
                 return
             await live.changed.wait()
-            if not transfer.state.final:
-                await asyncio.sleep(PROGRESS_INTERVAL_SECS)  # pacing, not synchronisation
+            # Pacing (at most four reports a second), cut short when the transfer ends.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PROGRESS_INTERVAL_SECS):
+                    await live.ended.wait()
 
     def _live_of(self, transfer: Transfer) -> _Live:
         live = self._live.get(transfer.id)
@@ -334,6 +337,7 @@ class Transfers:
         if state.final:
             live = self._live.get(transfer.id)
             if live is not None:
+                live.ended.set()
                 live.close()
             if transfer.upload:
                 self.drop_spool(transfer.id)

@@ -15,6 +15,7 @@ import hashlib
 import os
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -104,6 +105,7 @@ class Sink:
         self._finished: list[_Finished] = []
         self._finished_bytes = 0
         self._halted = False
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="kizuna-checkpoint")
 
     # --- a Fetch call -----------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class Sink:
 
     def close(self) -> None:
         """Drops open descriptors without committing (failure or cancel)."""
+        self._syncer.shutdown(wait=True)
         for finished in self._finished:
             with contextlib.suppress(OSError):
                 os.close(finished.fd)
@@ -242,8 +245,10 @@ class Sink:
         current.offset += length
         current.entry.bytes_done = current.offset
         if current.offset - current.checkpointed >= CHECKPOINT_BYTES:
-            os.fdatasync(current.fd)
-            self._journal.write({"at": current.index, "offset": current.offset})
+            # On its own thread: the disk catches up while the next chunks are verified.
+            self._syncer.submit(
+                _checkpoint, os.dup(current.fd), self._journal, current.index, current.offset
+            )
             current.checkpointed = current.offset
 
     def _end(self, end: pb.FileEnd) -> None:
@@ -331,6 +336,17 @@ class Sink:
             entry.sha256, entry.saved_path = finished.sha256, path
             entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
             self._committed(finished.index)
+
+
+def _checkpoint(fd: int, journal: Journal, index: int, offset: int) -> None:
+    """Records `offset` as verified once the data before it is on disk (`fd` is a duplicate)."""
+    try:
+        os.fdatasync(fd)
+        journal.write({"at": index, "offset": offset})
+    except OSError:
+        pass  # the next checkpoint, or a resume from an earlier one, covers it
+    finally:
+        os.close(fd)
 
 
 def destination(transfer: Transfer, entry: Entry) -> tuple[tuple[str, ...], str]:
