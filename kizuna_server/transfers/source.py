@@ -24,6 +24,10 @@ _MESSAGE_BYTES: Final = CHUNK_BYTES
 _MESSAGE_PIECES: Final = 512
 #: Compress a file only when its first chunk shrinks to this fraction or less.
 _WORTH_COMPRESSING: Final = 0.85
+#: Whether a file compresses is judged on this much of its first chunk...
+_PROBE_BYTES: Final = 64 * 1024
+#: ... and after this many files in a row that did not, the rest of the call is sent as is.
+_GIVE_UP_AFTER: Final = 8
 _COMPRESSED_SUFFIXES: Final = frozenset(
     (  # noqa: SIM905 - a word list reads better than 44 quoted strings
         ".7z .aac .apk .avif .br .bz2 .cab .deb .docx .epub .flac .gif .gz .heic .jar .jpeg "
@@ -72,6 +76,8 @@ class SourceReader:
         self._size = 0
         self._file_hash = hashlib.sha256()
         self._compress = False
+        self._misses = 0
+        self._probed = False
         self._restarts = 0
         self.bytes_read = 0
 
@@ -90,11 +96,9 @@ class SourceReader:
                 if not self._ranges:
                     break
                 index, offset = self._ranges.pop()
-                message.pieces.append(pb.Piece(start=self._open(index, offset, restart=False)))
+                message.pieces.add().start.CopyFrom(self._open(index, offset, restart=False))
                 continue
-            piece = self._read()
-            message.pieces.append(piece)
-            size += len(piece.chunk.data)
+            size += self._read(message)
         return message if message.pieces else None
 
     # --- one file -------------------------------------------------------------------------
@@ -131,7 +135,10 @@ class SourceReader:
         if offset:
             self._hash_prefix(offset)
         self._offset = offset
-        self._compress = self._compression and _compressible(entry.path)
+        self._compress = (
+            self._compression and self._misses < _GIVE_UP_AFTER and _compressible(entry.path)
+        )
+        self._probed = False
         return pb.FileStart(
             file_index=index,
             size=entry.size,
@@ -151,24 +158,38 @@ class SourceReader:
             self._file_hash.update(data)
             done += len(data)
 
-    def _read(self) -> pb.Piece:
+    def _read(self, message: pb.FetchResponse) -> int:
+        """Adds the next piece of the open file to `message`; returns the data bytes added.
+
+        Pieces are filled in place: constructing a Chunk and then wrapping or appending it
+        would copy its megabyte each time (protobuf copies submessages on assignment).
+        """
         assert self._fd is not None
         index = self._index
         if self._offset >= self._size:
-            return self._finish()
+            self._finish(message)
+            return 0
         want = min(CHUNK_BYTES, self._size - self._offset)
         if self._growing is not None:
             self._growing.wait(index, self._offset + want)
         data = os.pread(self._fd, want, self._offset)
         if len(data) < want:  # the file shrank under us
-            return pb.Piece(start=self._restart())
+            message.pieces.add().start.CopyFrom(self._restart())
+            return 0
         self._file_hash.update(data)
-        chunk = pb.Chunk(
-            file_index=index,
-            offset=self._offset,
-            sha256=hashlib.sha256(data).digest(),
-            length=len(data),
-        )
+        chunk = message.pieces.add().chunk
+        chunk.file_index = index
+        chunk.offset = self._offset
+        chunk.sha256 = hashlib.sha256(data).digest()
+        chunk.length = len(data)
+        if self._compress and not self._probed:
+            self._probed = True
+            sample = data[:_PROBE_BYTES]
+            if len(zlib.compress(sample, 1)) > len(sample) * _WORTH_COMPRESSING:
+                self._compress = False
+                self._misses += 1
+            else:
+                self._misses = 0
         if self._compress:
             packed = zlib.compress(data, 1)
             if len(packed) <= len(data) * _WORTH_COMPRESSING:
@@ -179,19 +200,20 @@ class SourceReader:
             chunk.data = data
         self._offset += len(data)
         self.bytes_read += len(data)
-        return pb.Piece(chunk=chunk)
+        return len(data)
 
-    def _finish(self) -> pb.Piece:
+    def _finish(self, message: pb.FetchResponse) -> None:
         assert self._fd is not None
         if (
             self._growing is None
             and identity_of(os.fstat(self._fd)) != self._entries[self._index].identity
         ):
-            return pb.Piece(start=self._restart())  # changed while it was read
-        end = pb.FileEnd(file_index=self._index, sha256=self._file_hash.digest())
+            message.pieces.add().start.CopyFrom(self._restart())  # changed while it was read
+            return
+        end = message.pieces.add().end
+        end.file_index, end.sha256 = self._index, self._file_hash.digest()
         self.close()
         self._restarts = 0
-        return pb.Piece(end=end)
 
     def _restart(self) -> pb.FileStart:
         index = self._index
