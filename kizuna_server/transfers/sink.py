@@ -11,6 +11,7 @@ is committed before the Fetch call that filled it is considered done.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import zlib
@@ -204,6 +205,7 @@ class Sink:
             raise ChunkCorrupt(index, offset)
         if offset:
             _hash_file_prefix(fd, offset, hasher)
+        _reserve_space(fd, offset, entry.size)
         entry.state = FileState.TRANSFERRING
         entry.bytes_done = offset
         self._open = _Open(index, entry, fd, directory, folder, name, part, offset, hasher, offset)
@@ -336,6 +338,19 @@ class Sink:
             entry.sha256, entry.saved_path = finished.sha256, path
             entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
             self._committed(finished.index)
+
+
+def _reserve_space(fd: int, offset: int, size: int) -> None:
+    """Allocates the rest of the file now: a full disk shows at once (ENOSPC), and the kernel
+    writes into allocated blocks instead of allocating page by page."""
+    if size <= offset:
+        return
+    try:
+        os.posix_fallocate(fd, offset, size - offset)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            os.close(fd)
+            raise
 
 
 def _checkpoint(fd: int, journal: Journal, index: int, offset: int) -> None:
