@@ -160,3 +160,15 @@ async def daemon_process(home: Path) -> AsyncIterator[DaemonProcess]:
         yield process
     finally:
         await process.kill()
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[Any]:
+    """In-process daemons on loopback for one test (tests/p2p/peerpair.py), stopped at its end."""
+    from tests.p2p.peerpair import Nodes
+
+    running = Nodes()
+    try:
+        yield running
+    finally:
+        await running.close()

@@ -34,26 +34,9 @@ from kizuna_server.cli_transfers import (
     progress_line,
     transfers_table,
 )
-from tests.p2p.peerpair import WAIT, Node, Nodes, pair
+from tests.p2p.peerpair import WAIT, Node, Nodes, paired
 
 TIMEOUT = 30
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
-
-
-async def two(nodes: Nodes) -> tuple[Node, Node]:
-    """alpha and beta, paired, alpha linked to beta."""
-    a = await nodes.start("alpha")
-    b = await nodes.start("beta")
-    await pair(a, b)
-    return a, b
 
 
 async def start(node: Node, *args: str, **options: Any) -> asyncio.subprocess.Process:
@@ -112,7 +95,7 @@ def hold_fetches(node: Node) -> tuple[asyncio.Event, asyncio.Event]:
 
 
 async def test_send_json_follows_until_completed(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     source = tmp_path / "photo.bin"
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
     mark = b.events.mark()
@@ -148,7 +131,7 @@ async def test_send_json_follows_until_completed(nodes: Nodes, tmp_path: Path) -
 
 
 async def test_send_on_a_terminal_redraws_one_line(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     controller, terminal = pty.openpty()
     mark = b.events.mark()
@@ -187,7 +170,7 @@ def _read_or_eof(fd: int) -> bytes:
 
 
 async def test_a_rejected_send_exits_non_zero_saying_so(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     mark = b.events.mark()
     process = await start(a, "send", "beta", str(tmp_path / "a.txt"))
@@ -203,7 +186,7 @@ async def test_a_rejected_send_exits_non_zero_saying_so(nodes: Nodes, tmp_path: 
 
 
 async def test_ctrl_c_cancels_the_send(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     mark = b.events.mark()
     process = await start(a, "send", "beta", str(tmp_path / "a.txt"), "--json")
@@ -231,7 +214,7 @@ async def test_ctrl_c_cancels_the_send(nodes: Nodes, tmp_path: Path) -> None:
 async def test_inbox_lists_the_offer_and_accept_takes_a_short_prefix(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "trip").mkdir()
     (tmp_path / "trip" / "one.txt").write_text("one")
     (tmp_path / "notes.txt").write_text("notes")
@@ -262,7 +245,7 @@ async def test_inbox_lists_the_offer_and_accept_takes_a_short_prefix(
 
 
 async def test_accept_wait_follows_until_the_files_are_in(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     (tmp_path / "b.txt").write_text("skipped")
     mark = b.events.mark()
@@ -282,7 +265,7 @@ async def test_accept_wait_follows_until_the_files_are_in(nodes: Nodes, tmp_path
 
 
 async def test_transfers_lists_both_directions(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     (tmp_path / "a.txt").write_text("hello")
     sent = await a.client.transfer_file(b.id, tmp_path / "a.txt")
@@ -307,7 +290,7 @@ async def test_transfers_lists_both_directions(nodes: Nodes, tmp_path: Path) -> 
 
 
 async def test_pause_resume_and_cancel_from_either_side(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     gate, asked = hold_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()

@@ -257,6 +257,14 @@ async def pair(a: Node, b: Node, *, connect: bool = True) -> None:
         await wait_connected(b, a)
 
 
+async def paired(nodes: Nodes, **receiver: Any) -> tuple[Node, Node]:
+    """alpha and beta (with `receiver` settings), paired, alpha linked to beta."""
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", receiver or None)
+    await pair(a, b)
+    return a, b
+
+
 async def wait_connected(node: Node, peer: Node) -> None:
     """Until `node` shows a connected link to `peer`."""
 

@@ -17,7 +17,7 @@ import secrets
 import shutil
 import socket
 import stat
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,15 +60,6 @@ from tests.p2p.peerpair import (
 )
 
 CODE = re.compile(r"\d{3} \d{3}")
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 def pairing_of(payload: Any) -> PairingInfo:

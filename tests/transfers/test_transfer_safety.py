@@ -39,7 +39,7 @@ from kizuna_server.rpc.errors import reason_from_trailers
 from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
-from tests.p2p.peerpair import Node, Nodes, pair
+from tests.p2p.peerpair import Node, Nodes, pair, paired
 
 Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
 
@@ -47,24 +47,7 @@ KIB = 1024
 MTIME_NS = 1_700_000_000_000_000_000
 
 
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
-
-
 # --- helpers ------------------------------------------------------------------------------------
-
-
-async def two(nodes: Nodes) -> tuple[Node, Node]:
-    """A (the sender) and B (the receiver), paired and linked."""
-    a = await nodes.start("alpha")
-    b = await nodes.start("beta")
-    await pair(a, b)
-    return a, b
 
 
 def engine(node: Node) -> Transfers:
@@ -242,7 +225,7 @@ async def test_hostile_names_are_refused_before_anything_is_written(
     nodes: Nodes, tmp_path: Path
 ) -> None:
     """THREATS #1, #2: each name is refused with UNSAFE_FILE_NAME; nothing lands anywhere."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     home = inbox(b).parent
     before = await asyncio.to_thread(tree, home)
     mark = b.events.mark()
@@ -322,7 +305,7 @@ async def test_a_lying_sender_fails_the_transfer_and_leaves_no_partial_file(
 ) -> None:
     """THREATS #8: data the offer did not declare aborts the transfer on both sides; no part
     file and no unverified file is left in the inbox."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     data = os.urandom(SIZE)
     handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
     monkeypatch.setattr(engine(a), "serve_fetch", scripted(lie(data)))
@@ -380,7 +363,7 @@ async def test_a_chunk_corrupted_once_is_fetched_again_from_the_verified_offset(
 ) -> None:
     """THREATS #12: the chunk fails its hash, is fetched again from the last verified offset
     (never spliced) and the file arrives intact."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     source = write_file(tmp_path / "big.bin", os.urandom(BIG))
     handle = await offer(a, b, source)
     tamperer = Tamperer(
@@ -405,7 +388,7 @@ async def test_a_wrong_file_hash_once_fetches_the_file_again_from_zero(
 ) -> None:
     """THREATS #12: every chunk verifies but the whole-file SHA-256 does not: the file is
     fetched again from the start and arrives intact."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     source = write_file(tmp_path / "big.bin", os.urandom(BIG))
     handle = await offer(a, b, source)
     tamperer = Tamperer(
@@ -426,7 +409,7 @@ async def test_data_corrupted_on_every_fetch_fails_with_integrity_check_failed(
 ) -> None:
     """THREATS #12: a chunk corrupt on every fetch (the first and MAX_REFETCHES more, each from
     the verified offset) fails the transfer; the verified part file is removed too."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     handle = await offer(a, b, write_file(tmp_path / "big.bin", os.urandom(BIG)))
     tamperer = Tamperer(
         engine(a).serve_fetch,
@@ -467,7 +450,7 @@ async def test_a_planted_folder_link_is_never_followed(
 ) -> None:
     """THREATS #3: inbox/sub -> outside, then sub/authorized_keys arrives: it is saved under a
     new top folder and nothing is written through the link."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     inbox(b).mkdir()
     (inbox(b) / "sub").symlink_to(outside, target_is_directory=True)
     handle = await offer(a, b, ssh_folder(tmp_path / "a"))
@@ -489,7 +472,7 @@ async def test_a_folder_swapped_for_a_link_mid_transfer_is_not_written_through(
     """THREATS #4, #5: after the offer was accepted (and its names chosen), "sub" appears in
     the inbox as a link out; the transfer fails with UNSAFE_FILE_NAME and writes nothing
     outside."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     handle = await offer(a, b, ssh_folder(tmp_path / "a"))
     original = engine(a).serve_fetch
 
@@ -515,7 +498,7 @@ async def test_a_link_planted_under_the_part_file_name_is_not_followed(
 ) -> None:
     """THREATS #3, #4: a link with the name of the part file, planted once the offer is known,
     is replaced: the file outside keeps its content (or is never created)."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     data = os.urandom(SIZE)
     handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
     victim = outside / "victim"
@@ -542,7 +525,7 @@ async def test_a_hard_link_planted_under_the_part_file_name_is_not_written(
 ) -> None:
     """THREATS #4: a hard link to a file outside, under the part file's name, is refused with
     UNSAFE_FILE_NAME; the file outside keeps its content."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     handle = await offer(a, b, write_file(tmp_path / "data.bin", os.urandom(SIZE)))
     victim = write_file(outside / "victim", b"precious\n", 0o600)
     inbox(b).mkdir(exist_ok=True)
@@ -561,7 +544,7 @@ async def test_a_hard_link_planted_under_the_part_file_name_is_not_written(
 
 async def test_an_existing_file_is_never_overwritten(nodes: Nodes, tmp_path: Path) -> None:
     """THREATS #7: the inbox has report.txt; A's report.txt is saved as "report (1).txt"."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     inbox(b).mkdir()
     old = write_file(inbox(b) / "report.txt", b"mine, keep me\n")
     handle = await offer(a, b, write_file(tmp_path / "report.txt", b"theirs\n"))
@@ -580,7 +563,7 @@ async def test_a_name_taken_while_the_file_arrives_is_not_overwritten(
 ) -> None:
     """THREATS #7: report.txt appears in the inbox after the offer was accepted (names chosen)
     and before the file is renamed into place: it is kept; the new one gets a free name."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     handle = await offer(a, b, write_file(tmp_path / "report.txt", b"theirs\n"))
     original = engine(a).serve_fetch
 
@@ -641,7 +624,7 @@ async def test_a_paired_device_without_the_files_permission_cannot_offer_files(
     nodes: Nodes, tmp_path: Path
 ) -> None:
     """THREATS #24: B turned "files" off for A: A's offer fails with PERMISSION_DENIED_BY_PEER."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, files=False)
     mark = b.events.mark()
 
@@ -661,7 +644,7 @@ async def test_set_id_sticky_and_shared_write_bits_never_arrive(
 ) -> None:
     """THREATS #26: run.sh (setuid) in a setgid, sticky, world-writable folder arrives as 0o755
     in a 0o755 folder: never set-id, sticky or writable by group or others."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     tools = tmp_path / "tools"
     run = write_file(tools / "run.sh", b"#!/bin/sh\nid\n", 0o4755)
     tools.chmod(0o3777)
@@ -681,7 +664,7 @@ async def test_a_mode_sent_on_the_wire_is_masked_too(
 ) -> None:
     """THREATS #26: a hostile FileStart that restarts the file claiming mode 0o7777 still
     yields a 0o755 file."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     data = os.urandom(SIZE)
     handle = await offer(a, b, write_file(tmp_path / "run.sh", data))
     restart = [start(0, SIZE, mode=0o7777, restarted=True), chunk(0, 0, data), end(0, data)]
@@ -702,7 +685,7 @@ async def test_a_restarted_file_cannot_grow_past_its_offered_size(
     """THREATS #8: a sender may restart a changed file (#12), but never with more bytes than it
     offered: that fails with PEER_PROTOCOL_VIOLATION, and the part file already begun is
     removed."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     data = os.urandom(SIZE)
     handle = await offer(a, b, write_file(tmp_path / "data.bin", data))
     grown = [start(0, 1 << 60, restarted=True)]
@@ -762,7 +745,7 @@ async def test_an_unknown_error_reason_from_the_peer_does_not_break_the_receiver
 ) -> None:
     """A peer's words are data (THREATS #8): a made-up reason fails the transfer with a reason
     this device knows, and its transfers stay listable."""
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     handle = await offer(a, b, write_file(tmp_path / "data.bin", b"hello\n"))
 
     if route == "notify":

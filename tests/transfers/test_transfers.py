@@ -26,25 +26,9 @@ from kizuna_client.errors import (
     TransferRejectedError,
 )
 from kizuna_server.config import Config
-from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair
+from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
-
-
-async def two(nodes: Nodes, **receiver: Any) -> tuple[Node, Node]:
-    a = await nodes.start("alpha")
-    b = await nodes.start("beta", receiver or None)
-    await pair(a, b)
-    return a, b
 
 
 def sha256(path: Path) -> str:
@@ -90,7 +74,7 @@ def write_tree(root: Path) -> None:
 async def test_a_folder_arrives_whole_verified_with_modes_and_times(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     source = tmp_path / "trip"
     write_tree(source)
     mark = b.events.mark()
@@ -118,7 +102,7 @@ async def test_a_folder_arrives_whole_verified_with_modes_and_times(
 
 
 async def test_partial_accept_moves_only_the_chosen_files(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     source = tmp_path / "trip"
     write_tree(source)
     mark = b.events.mark()
@@ -137,7 +121,7 @@ async def test_partial_accept_moves_only_the_chosen_files(nodes: Nodes, tmp_path
 async def test_a_rejected_offer_fails_on_the_sender_with_the_reason(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     mark = b.events.mark()
     handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
@@ -173,7 +157,7 @@ async def test_an_unanswered_offer_expires_on_both_sides(nodes: Nodes, tmp_path:
 
 
 async def test_auto_accept_permission_needs_no_decision(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     (tmp_path / "a.txt").write_text("hello")
     handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
@@ -199,7 +183,7 @@ async def gate_fetches(node: Node) -> tuple[asyncio.Event, list[list[tuple[int, 
 
 
 async def test_pause_and_resume_from_either_side(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     gate, asked = await gate_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(3 * 1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()
@@ -226,7 +210,7 @@ async def _true_if(value: bool) -> bool | None:
 
 
 async def test_cancel_from_the_receiver_removes_partial_data(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     gate, asked = await gate_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()
@@ -245,7 +229,7 @@ async def test_cancel_from_the_receiver_removes_partial_data(nodes: Nodes, tmp_p
 async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     await b.client.add_peer(a.address, persist=True)
     source = tmp_path / "big.bin"
@@ -280,7 +264,7 @@ async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
 async def test_a_source_changed_before_resume_restarts_that_file(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     gate, asked = await gate_fetches(a)
     source = tmp_path / "notes.txt"
     source.write_bytes(b"old " * 1000)
@@ -299,7 +283,7 @@ async def test_a_source_changed_before_resume_restarts_that_file(
 async def test_a_source_that_grew_past_its_offer_fails_with_a_clear_reason(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     gate, asked = await gate_fetches(a)
     source = tmp_path / "log.txt"
     source.write_bytes(b"line\n" * 100)
@@ -315,7 +299,7 @@ async def test_a_source_that_grew_past_its_offer_fails_with_a_clear_reason(
 
 
 async def test_an_app_uploads_bytes_it_holds(nodes: Nodes, tmp_path: Path) -> None:
-    a, b = await two(nodes)
+    a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     data = os.urandom(2 * 1024 * 1024 + 5)
     (tmp_path / "local.bin").write_bytes(data[:1000])
