@@ -15,8 +15,9 @@ import errno
 import hashlib
 import os
 import zlib
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 #: A large file records a verified offset this often, so a crash costs at most this much again.
 CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
+#: Chunks queued for the writing thread before verification waits for it.
+_WRITES_AHEAD: Final = 8
 _BATCH_FILES: Final = 64
 _BATCH_BYTES: Final = 64 * 1024 * 1024
 
@@ -107,6 +110,9 @@ class Sink:
         self._finished_bytes = 0
         self._halted = False
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="kizuna-checkpoint")
+        # Writes run on their own thread, so hashing the next chunk overlaps writing this one.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kizuna-write")
+        self._writes: deque[Future[int]] = deque()
 
     # --- a Fetch call -----------------------------------------------------------------------
 
@@ -151,17 +157,22 @@ class Sink:
         """The call broke off: commit finished files, record the open file's verified offset."""
         self._halted = False
         self.flush()
+        written = self._drain_writes(strict=False)
         current, self._open = self._open, None
         self._expected = []
         if current is None:
             return
+        # A write that failed leaves a hole: only the last checkpoint is known good then.
+        offset = current.offset if written else current.checkpointed
         os.fdatasync(current.fd)
         os.close(current.fd)
-        self._journal.write({"at": current.index, "offset": current.offset})
-        current.entry.bytes_done = current.offset
+        self._journal.write({"at": current.index, "offset": offset})
+        current.entry.bytes_done = offset
 
     def close(self) -> None:
         """Drops open descriptors without committing (failure or cancel)."""
+        self._drain_writes(strict=False)
+        self._writer.shutdown(wait=True)
         self._syncer.shutdown(wait=True)
         for finished in self._finished:
             with contextlib.suppress(OSError):
@@ -179,6 +190,7 @@ class Sink:
         index = start.file_index
         current = self._open
         if start.restarted and current is not None and current.index == index:
+            self._drain_writes(strict=False)  # the file starts over: its old bytes do not matter
             os.close(current.fd)
             self._open = None
         elif current is not None:
@@ -243,17 +255,37 @@ class Sink:
         if len(data) != length or hashlib.sha256(data).digest() != chunk.sha256:
             raise ChunkCorrupt(current.index, current.offset)
         current.hasher.update(data)
-        os.pwrite(current.fd, data, current.offset)
+        if current.entry.size <= CHUNK_BYTES:
+            os.pwrite(current.fd, data, current.offset)  # one chunk: a handoff costs more
+        else:
+            self._writes.append(self._writer.submit(os.pwrite, current.fd, data, current.offset))
+            while len(self._writes) > _WRITES_AHEAD:
+                self._writes.popleft().result()  # raises what the write raised (ENOSPC...)
         current.offset += length
         current.entry.bytes_done = current.offset
         if current.offset - current.checkpointed >= CHECKPOINT_BYTES:
+            self._drain_writes(strict=True)
             # On its own thread: the disk catches up while the next chunks are verified.
             self._syncer.submit(
                 _checkpoint, os.dup(current.fd), self._journal, current.index, current.offset
             )
             current.checkpointed = current.offset
 
+    def _drain_writes(self, *, strict: bool) -> bool:
+        """Waits for queued writes; raises the first failure (strict) or returns False."""
+        ok = True
+        while self._writes:
+            try:
+                self._writes.popleft().result()
+            except OSError:
+                if strict:
+                    self._drain_writes(strict=False)
+                    raise
+                ok = False
+        return ok
+
     def _end(self, end: pb.FileEnd) -> None:
+        self._drain_writes(strict=True)
         current = self._current(end.file_index)
         entry = current.entry
         if current.offset != entry.size:
