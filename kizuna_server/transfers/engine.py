@@ -81,6 +81,8 @@ PROGRESS_INTERVAL_SECS: Final = 0.25
 MAX_REFETCHES: Final = 3
 #: A receiver whose Fetch broke while the link stayed up tries again after this long.
 RETRY_SECS: Final = 1.0
+#: A sender with no Fetch for this long (after one ended early) shows the transfer paused.
+IDLE_SECS: Final = 3 * RETRY_SECS
 #: Notices to the peer give up after this long (final ones are sent again on reconnect).
 NOTICE_TIMEOUT_SECS: Final = 10.0
 #: The sender gives the receiver this long past its expiry before giving up on an offer.
@@ -542,14 +544,7 @@ class Transfers:
                 transfer_id=transfer.id,
                 state=transfer.state.value,
             )
-        ranges: list[tuple[int, int]] = []
-        for item in request.files:
-            index = item.file_index
-            if index >= len(transfer.entries) or transfer.entries[index].directory:
-                raise InvalidArgument(f"files: no file {index} in this transfer", field="files")
-            if transfer.entries[index].state is FileState.SKIPPED:
-                raise InvalidArgument(f"files: file {index} was not accepted", field="files")
-            ranges.append((index, item.offset))
+        ranges = _wanted(transfer, request)
         live = self._live_of(transfer)
         reader = SourceReader(
             transfer.entries,
@@ -564,22 +559,16 @@ class Transfers:
         worker = live.worker()
         loop = asyncio.get_running_loop()
         await self._set_state(transfer, State.TRANSFERRING)
+        sent_all = False
         try:
             upcoming = loop.run_in_executor(worker, reader.next_message)
             while True:
                 message = await upcoming
                 if message is None:
+                    sent_all = True
                     break
                 upcoming = loop.run_in_executor(worker, reader.next_message)
-                for piece in message.pieces:
-                    kind = piece.WhichOneof("kind") or ""
-                    entry = transfer.entries[getattr(piece, kind).file_index]
-                    if kind == "start":
-                        entry.state, entry.bytes_done = FileState.TRANSFERRING, piece.start.offset
-                    elif kind == "chunk":
-                        entry.bytes_done = piece.chunk.offset + piece.chunk.length
-                    else:
-                        entry.sha256 = piece.end.sha256.hex()
+                _note_sent(transfer, message)
                 self._changed(transfer, progress=True)
                 yield message
         except OSError as exc:
@@ -589,6 +578,15 @@ class Transfers:
         finally:
             live.fetches.discard(task)
             await loop.run_in_executor(worker, reader.close)
+            if not sent_all and transfer.state is State.TRANSFERRING and not live.fetches:
+                self._spawn(self._idle(transfer, live))
+
+    async def _idle(self, transfer: Transfer, live: _Live) -> None:
+        """Sending side: no Fetch came back after one ended (the receiver or the link went
+        away): show the transfer as paused, waiting for the link, until the next Fetch."""
+        await asyncio.sleep(IDLE_SECS)
+        if transfer.state is State.TRANSFERRING and not live.fetches:
+            await self._pause(transfer, Pause.LINK)
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -1032,6 +1030,32 @@ class _Cancelled(KizunaError):
 
 class _PermissionDenied(KizunaError):
     reason = "PERMISSION_DENIED_BY_PEER"
+
+
+def _wanted(transfer: Transfer, request: Any) -> list[tuple[int, int]]:
+    """The (file index, offset) pairs of a Fetch request, each an accepted file."""
+    ranges = []
+    for item in request.files:
+        index = item.file_index
+        if index >= len(transfer.entries) or transfer.entries[index].directory:
+            raise InvalidArgument(f"files: no file {index} in this transfer", field="files")
+        if transfer.entries[index].state is FileState.SKIPPED:
+            raise InvalidArgument(f"files: file {index} was not accepted", field="files")
+        ranges.append((index, item.offset))
+    return ranges
+
+
+def _note_sent(transfer: Transfer, message: pb.FetchResponse) -> None:
+    """Sending side's progress: what each piece of a message says about its file."""
+    for piece in message.pieces:
+        kind = piece.WhichOneof("kind") or ""
+        entry = transfer.entries[getattr(piece, kind).file_index]
+        if kind == "start":
+            entry.state, entry.bytes_done = FileState.TRANSFERRING, piece.start.offset
+        elif kind == "chunk":
+            entry.bytes_done = piece.chunk.offset + piece.chunk.length
+        else:
+            entry.sha256 = piece.end.sha256.hex()
 
 
 def _close_all(sink: Sink, journal: Journal, landing: Landing) -> None:

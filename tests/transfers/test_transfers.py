@@ -361,3 +361,28 @@ async def test_no_room_is_refused_up_front_and_a_full_disk_fails_cleanly(
     assert failures, results  # together they do not fit: one ran out of space mid-way
     assert leftovers(small_disk) == []
     assert await b.client.node()  # the daemon is fine
+
+
+async def test_the_sender_shows_a_transfer_paused_when_its_receiver_goes_away(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(8 * 1024 * 1024))
+    original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+    started = asyncio.Event()
+
+    async def stall(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        async for message in original(caller, request):
+            yield message
+            started.set()
+            await asyncio.Event().wait()  # hold the stream until the receiver goes away
+
+    a.daemon.transfers.serve_fetch = stall  # type: ignore[method-assign,union-attr]
+    mark = a.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    await asyncio.wait_for(started.wait(), WAIT)
+    await nodes.stop(b)
+    await a.events.wait_for("transfer_paused", lambda p: p.transfer.id == handle.id, after=mark)
+    assert (await handle.refresh()).state == "paused"
