@@ -386,3 +386,39 @@ async def test_the_sender_shows_a_transfer_paused_when_its_receiver_goes_away(
     await nodes.stop(b)
     await a.events.wait_for("transfer_paused", lambda p: p.transfer.id == handle.id, after=mark)
     assert (await handle.refresh()).state == "paused"
+
+
+async def test_compression_is_used_only_where_it_pays(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    source = tmp_path / "mixed"
+    source.mkdir()
+    (source / "log.txt").write_bytes(b"2026-11-24 INFO all is well\n" * 150_000)  # ~4 MiB
+    (source / "noise.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    (source / "photo.jpg").write_bytes(b"\xff\xd8" + b"\0" * (2 * 1024 * 1024))
+    original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+    packed: dict[int, list[bool]] = {}
+
+    async def watch(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        async for message in original(caller, request):
+            for piece in message.pieces:
+                if piece.WhichOneof("kind") == "chunk":
+                    packed.setdefault(piece.chunk.file_index, []).append(piece.chunk.compressed)
+            yield message
+
+    a.daemon.transfers.serve_fetch = watch  # type: ignore[method-assign,union-attr]
+    handle = await a.client.transfer_file(b.id, source)
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    index = {f.path: i for i, f in enumerate(info.files)}
+    assert all(packed[index["mixed/log.txt"]])  # text shrinks: every chunk compressed
+    assert not any(packed[index["mixed/noise.bin"]])  # random data is sent as is
+    assert not any(packed[index["mixed/photo.jpg"]])  # a compressed format is not even tried
+    for name in ("log.txt", "noise.bin", "photo.jpg"):
+        assert sha256(inbox(b) / "mixed" / name) == sha256(source / name)
+
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"same text again\n" * 100_000)
+    packed.clear()
+    handle = await a.client.transfer_file(b.id, plain, compression="none")
+    await asyncio.wait_for(handle.wait(), WAIT)
+    assert not any(flag for flags in packed.values() for flag in flags)
