@@ -422,3 +422,38 @@ async def test_compression_is_used_only_where_it_pays(nodes: Nodes, tmp_path: Pa
     handle = await a.client.transfer_file(b.id, plain, compression="none")
     await asyncio.wait_for(handle.wait(), WAIT)
     assert not any(flag for flags in packed.values() for flag in flags)
+
+
+async def test_an_interrupted_upload_continues_where_it_stopped(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    from kizuna.v1 import transfer_service_pb2 as api
+
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    data = os.urandom(3 * 1024 * 1024)
+    header = api.UploadHeader(
+        peer_id=b.id,
+        files=[api.UploadFile(path="clip.raw", size=len(data))],
+        request_id="upload-1",
+    )
+    upload: Any = a.client.transfer_service.UploadTransfer
+    call = upload()
+    await call.write(api.UploadTransferRequest(header=header))
+    first = dict(await call.initial_metadata())
+    half = api.UploadChunk(file_index=0, offset=0, data=data[: 1024 * 1024])
+    await call.write(api.UploadTransferRequest(chunk=half))
+    transfer_id = first["kizuna-transfer-id"]
+
+    async def spooled() -> bool | None:
+        spool = a.data_dir / "spool" / transfer_id / "0"
+        return True if spool.exists() and spool.stat().st_size == 1024 * 1024 else None
+
+    await eventually(spooled, what="the first MiB in the spool")
+    call.cancel()  # the app goes away mid-upload
+
+    handle = await a.client.upload_transfer(b.id, {"clip.raw": data}, request_id="upload-1")
+    assert handle.id == transfer_id
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert (inbox(b) / "clip.raw").read_bytes() == data

@@ -43,8 +43,12 @@ class TransferServiceStub:
     """
     UploadTransfer: _grpc.StreamUnaryMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]
     """Offers bytes the client streams itself, for apps that do not share a filesystem with the
-    daemon. The first message is a header; chunks follow in order. To continue an interrupted
-    upload, send a header with its transfer_id and resume each file at its `bytes_done`.
+    daemon. The first message is a header; chunks follow in order. The transfer is offered as
+    soon as the header arrives (the peer may pull while the upload goes on). Right after the
+    header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
+    `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
+    interrupted upload, send a header with the same request_id (or its transfer_id) and the same
+    files, then each file's chunks from its offset.
     Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
     declared), TRANSFER_NOT_FOUND.
     """
@@ -98,8 +102,12 @@ class TransferServiceAsyncStub(TransferServiceStub):
     """
     UploadTransfer: _aio.StreamUnaryMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]  # type: ignore[assignment]
     """Offers bytes the client streams itself, for apps that do not share a filesystem with the
-    daemon. The first message is a header; chunks follow in order. To continue an interrupted
-    upload, send a header with its transfer_id and resume each file at its `bytes_done`.
+    daemon. The first message is a header; chunks follow in order. The transfer is offered as
+    soon as the header arrives (the peer may pull while the upload goes on). Right after the
+    header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
+    `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
+    interrupted upload, send a header with the same request_id (or its transfer_id) and the same
+    files, then each file's chunks from its offset.
     Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
     declared), TRANSFER_NOT_FOUND.
     """
@@ -162,8 +170,12 @@ class TransferServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transfer_service_pb2.UploadTransferResponse, _abc.Awaitable[_transfer_service_pb2.UploadTransferResponse]]:
         """Offers bytes the client streams itself, for apps that do not share a filesystem with the
-        daemon. The first message is a header; chunks follow in order. To continue an interrupted
-        upload, send a header with its transfer_id and resume each file at its `bytes_done`.
+        daemon. The first message is a header; chunks follow in order. The transfer is offered as
+        soon as the header arrives (the peer may pull while the upload goes on). Right after the
+        header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
+        `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
+        interrupted upload, send a header with the same request_id (or its transfer_id) and the same
+        files, then each file's chunks from its offset.
         Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
         declared), TRANSFER_NOT_FOUND.
         """

@@ -44,8 +44,12 @@ type TransferServiceClient interface {
 	// PERMISSION_DENIED_BY_PEER, INVALID_ARGUMENT (no paths).
 	CreateTransfer(ctx context.Context, in *CreateTransferRequest, opts ...grpc.CallOption) (*CreateTransferResponse, error)
 	// Offers bytes the client streams itself, for apps that do not share a filesystem with the
-	// daemon. The first message is a header; chunks follow in order. To continue an interrupted
-	// upload, send a header with its transfer_id and resume each file at its `bytes_done`.
+	// daemon. The first message is a header; chunks follow in order. The transfer is offered as
+	// soon as the header arrives (the peer may pull while the upload goes on). Right after the
+	// header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
+	// `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
+	// interrupted upload, send a header with the same request_id (or its transfer_id) and the same
+	// files, then each file's chunks from its offset.
 	// Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
 	// declared), TRANSFER_NOT_FOUND.
 	UploadTransfer(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadTransferRequest, UploadTransferResponse], error)
@@ -210,8 +214,12 @@ type TransferServiceServer interface {
 	// PERMISSION_DENIED_BY_PEER, INVALID_ARGUMENT (no paths).
 	CreateTransfer(context.Context, *CreateTransferRequest) (*CreateTransferResponse, error)
 	// Offers bytes the client streams itself, for apps that do not share a filesystem with the
-	// daemon. The first message is a header; chunks follow in order. To continue an interrupted
-	// upload, send a header with its transfer_id and resume each file at its `bytes_done`.
+	// daemon. The first message is a header; chunks follow in order. The transfer is offered as
+	// soon as the header arrives (the peer may pull while the upload goes on). Right after the
+	// header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
+	// `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
+	// interrupted upload, send a header with the same request_id (or its transfer_id) and the same
+	// files, then each file's chunks from its offset.
 	// Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
 	// declared), TRANSFER_NOT_FOUND.
 	UploadTransfer(grpc.ClientStreamingServer[UploadTransferRequest, UploadTransferResponse]) error
