@@ -88,7 +88,7 @@ NOTICE_TIMEOUT_SECS: Final = 10.0
 #: The sender gives the receiver this long past its expiry before giving up on an offer.
 _EXPIRY_SLACK_SECS: Final = 30.0
 #: Receive-side messages being written while the next ones arrive.
-_PIPELINE_DEPTH: Final = 8
+_PIPELINE_DEPTH: Final = 4
 #: Offers at most this many entries per peer message (the link's 8 MiB message cap).
 _MAX_OFFER_BYTES: Final = 7 * 1024 * 1024
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: A large file records a verified offset this often, so a crash costs at most this much again.
 CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
 #: Chunks queued for the writing thread before verification waits for it.
-_WRITES_AHEAD: Final = 8
+_WRITES_AHEAD: Final = 4
 _BATCH_FILES: Final = 64
 _BATCH_BYTES: Final = 64 * 1024 * 1024
 
@@ -97,13 +97,13 @@ class Sink:
         journal: Journal,
         *,
         reserve_bytes: int,
-        committed: Callable[[int], None],
+        committed: Callable[[list[int]], None],
     ) -> None:
         self._transfer = transfer
         self._landing = landing
         self._journal = journal
         self._reserve = reserve_bytes
-        self._committed = committed  # called (on this thread) with each file made final
+        self._committed = committed  # called (on this thread) with each batch made final
         self._expected: list[int] = []
         self._open: _Open | None = None
         self._finished: list[_Finished] = []
@@ -369,7 +369,7 @@ class Sink:
             entry = self._transfer.entries[finished.index]
             entry.sha256, entry.saved_path = finished.sha256, path
             entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
-            self._committed(finished.index)
+        self._committed([finished.index for finished, _ in saved])
 
 
 def _reserve_space(fd: int, offset: int, size: int) -> None:
