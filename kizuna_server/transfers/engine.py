@@ -997,7 +997,11 @@ class Transfers:
                 entry.state = FileState.COMPLETED
                 continue
             theirs = received.get(index, "")
-            if not entry.sha256 or theirs != entry.sha256:
+            if not entry.sha256:
+                # Not read to its end in this run (the receiver had it from before a restart):
+                # hash the source now if it is still what was offered.
+                entry.sha256 = await asyncio.to_thread(_source_sha256, entry) or theirs
+            if theirs != entry.sha256:
                 error = IntegrityCheckFailed(
                     f"{entry.path}: the peer's SHA-256 differs from the file sent",
                     path=entry.path,
@@ -1118,6 +1122,23 @@ def _local_error(exc: KizunaError | OSError) -> KizunaError:
 
 def _path_of(transfer: Transfer, exc: ChunkCorrupt | FileCorrupt) -> str:
     return transfer.entries[exc.index].path
+
+
+def _source_sha256(entry: Entry) -> str:
+    """The SHA-256 of a sending-side source that is unchanged since the offer, else ""."""
+    try:
+        fd = os.open(entry.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        if identity_of(os.fstat(fd)) != entry.identity:
+            return ""
+        hasher = hashlib.sha256()
+        while data := os.read(fd, 1024 * 1024):
+            hasher.update(data)
+        return hasher.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def _file_sha256(directory: int, name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -457,3 +458,46 @@ async def test_an_interrupted_upload_continues_where_it_stopped(
     info = await asyncio.wait_for(handle.wait(), WAIT)
     assert info.state == "completed"
     assert (inbox(b) / "clip.raw").read_bytes() == data
+
+
+async def test_a_crash_between_commit_line_and_rename_is_finished_at_restart(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #11: the journal said "commit" (data verified and fsynced) but the daemon died
+    before the rename. After the restart the part file gets its final name and is not fetched
+    again; a file whose rename did happen is recognised by its hash."""
+    from kizuna_server.transfers.inbox import part_name
+
+    a, b = await paired(nodes)
+    await b.client.add_peer(a.address, persist=True)
+    gate, asked = await gate_fetches(a)
+    source = tmp_path / "pair"
+    source.mkdir()
+    (source / "one.txt").write_bytes(b"first file\n" * 100)
+    (source / "two.txt").write_bytes(b"second file\n" * 100)
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    transfer_id = await offered(b, mark)
+    await b.client.accept_transfer(transfer_id)
+    await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
+    await nodes.stop(b)  # nothing arrived yet: now lay out what a crash would have left
+    folder = inbox(b) / "pair"
+    folder.mkdir(parents=True, exist_ok=True)
+    info = await handle.refresh()
+    index = {f.path: i for i, f in enumerate(info.files)}
+    one, two = index["pair/one.txt"], index["pair/two.txt"]
+    (folder / part_name(transfer_id, one)).write_bytes((source / "one.txt").read_bytes())
+    (folder / "two.txt").write_bytes((source / "two.txt").read_bytes())  # renamed already
+    journal = b.data_dir / "transfers" / f"{transfer_id}.journal"
+    lines = [
+        {"commit": one, "sha256": sha256(source / "one.txt"), "dir": "pair", "name": "one.txt"},
+        {"commit": two, "sha256": sha256(source / "two.txt"), "dir": "pair", "name": "two.txt"},
+    ]
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    asked.clear()
+    gate.set()
+    b = await nodes.restart(b)
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert sorted(p.name for p in folder.iterdir()) == ["one.txt", "two.txt"]
+    assert all(i not in (one, two) for ranges in asked for i, _ in ranges)  # not fetched again
