@@ -176,6 +176,8 @@ class Transfers:
     async def stop(self) -> None:
         """Stops every running transfer where it is; each resumes after the next start."""
         self._stopping = True
+        for spool in self._spools.values():
+            spool.close()  # a Fetch waiting for upload bytes gives up now, not in 10 minutes
         for task in list(self._tasks):
             task.cancel()
         runners = [live.runner for live in self._live.values() if live.runner is not None]
