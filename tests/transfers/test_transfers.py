@@ -501,3 +501,11 @@ async def test_a_crash_between_commit_line_and_rename_is_finished_at_restart(
     assert info.state == "completed"
     assert sorted(p.name for p in folder.iterdir()) == ["one.txt", "two.txt"]
     assert all(i not in (one, two) for ranges in asked for i, _ in ranges)  # not fetched again
+
+
+@pytest.mark.parametrize("inside_home", ["", ".ssh", ".config/autostart"])
+async def test_a_dangerous_inbox_stops_the_daemon_at_start(nodes: Nodes, inside_home: str) -> None:
+    from kizuna_server.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"transfers\.inbox"):
+        await nodes.start("alpha", adjust=_small_inbox(Path.home() / inside_home))
