@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from bench._common import (
     BANNER_LAST_LINE,
@@ -418,10 +418,22 @@ async def describe(pair: Pair, transfer_id: str) -> str:
 # --- one data set against the baselines ---------------------------------------------------------
 
 BaselineRun = Callable[[Path, Path], Baseline | None]
+BASELINES: Final = (
+    "raw TLS",
+    "raw TLS + SHA-256",
+    "scp aes128-gcm",
+    "scp default",
+    "rsync over ssh",
+    "tar through a socket",
+    "cp -r + sync",
+)
 
 
-def baseline_plan(sshd: LocalSshd | None) -> list[tuple[str, BaselineRun]]:
-    """The baselines to time, in order; those whose tools are missing are left out."""
+def baseline_plan(
+    sshd: LocalSshd | None, wanted: Sequence[str] | None = None
+) -> list[tuple[str, BaselineRun]]:
+    """The baselines to time, in order (only `wanted` ones if given); those whose tools are
+    missing are left out."""
     tools = tools_available()
     plan: list[tuple[str, BaselineRun]] = [
         ("raw TLS", raw_tls_copy),
@@ -437,7 +449,7 @@ def baseline_plan(sshd: LocalSshd | None) -> list[tuple[str, BaselineRun]]:
     if tools["tar"]:
         plan.append(("tar through a socket", tar_socket_copy))
     plan.append(("cp -r + sync", cp_sync_copy))
-    return plan
+    return [item for item in plan if wanted is None or item[0] in wanted]
 
 
 @dataclass
@@ -803,6 +815,7 @@ class Options:
     compression: str
     profile: bool
     profile_side: str
+    baselines: tuple[str, ...] | None  # None: all of them
 
 
 async def run(options: Options, root: Path, nodes: list[Node]) -> dict[str, Any]:
@@ -836,7 +849,7 @@ async def run(options: Options, root: Path, nodes: list[Node]) -> dict[str, Any]
     tools = tools_available()
     with contextlib.ExitStack() as stack:
         sshd = stack.enter_context(local_sshd()) if tools["sshd"] and tools["scp"] else None
-        plan = baseline_plan(sshd)
+        plan = baseline_plan(sshd, options.baselines)
         missing = [tool for tool, ok in tools.items() if not ok]
         if missing:
             print(f"note: missing {', '.join(missing)}: skipped (scripts/bench-env installs them)")
@@ -948,7 +961,21 @@ def main() -> None:
     parser.add_argument(
         "--profile-side", choices=("receiver", "sender"), default="receiver", help="--profile's"
     )
+    parser.add_argument(
+        "--baselines",
+        default="all",
+        help=f"comma-separated baselines to time, 'all' or 'none' (names: {', '.join(BASELINES)})",
+    )
     args = parser.parse_args()
+    baselines = (
+        None
+        if args.baselines == "all"
+        else tuple(
+            name.strip() for name in args.baselines.split(",") if name.strip() not in ("", "none")
+        )
+    )
+    if baselines is not None and (unknown := set(baselines) - set(BASELINES)):
+        parser.error(f"unknown baselines: {', '.join(sorted(unknown))}")
     if args.runs < 1 or min(args.size_mib, args.small_files, args.rss_gib) < 0:
         parser.error("--runs must be at least 1; sizes and counts not negative")
     options = Options(
@@ -959,6 +986,7 @@ def main() -> None:
         args.compression,
         args.profile,
         args.profile_side,
+        baselines,
     )
     root = disk_temp_dir(TEMP_PREFIX)
     try:

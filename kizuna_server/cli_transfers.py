@@ -1,4 +1,4 @@
-"""`kizuna send | inbox | accept | reject | transfers | cancel | pause | resume`.
+"""`kizuna send | inbox | accept | reject | transfers | cancel | pause | resume | hash`.
 
 ID arguments take a full transfer ID or a unique prefix of one (at least four characters). Names
 and paths that come from peers are escaped (`safe`). Progress is one line redrawn in place on a
@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import os
 import shutil
+import stat
 import sys
 import time
 import unicodedata
@@ -26,6 +29,7 @@ from kizuna_client import Kizuna, KizunaError, TransferHandle, TransferInfo, Tra
 from kizuna_client.errors import InvalidArgumentError, TransferNotFoundError
 from kizuna_client.types import FINAL_TRANSFER_STATES, enum_name
 from kizuna_server.cli_peers import choose_peer
+from kizuna_server.transfers.digest import content_hash_of
 
 EXIT_ERROR = 1
 _MIN_PREFIX = 4
@@ -118,6 +122,14 @@ def add_commands(
         control = commands.add_parser(name, parents=[common], help=text)
         control.add_argument("id", metavar="ID", help="transfer ID or a unique prefix of it")
         control.set_defaults(handler=_control)
+
+    digest = commands.add_parser(
+        "hash",
+        parents=[common],
+        help="print files' content hashes, as transfers report them (no daemon needed)",
+    )
+    digest.add_argument("paths", nargs="+", metavar="FILE", help="a file to hash")
+    digest.set_defaults(handler=_hash)
 
 
 def _unset_client(args: argparse.Namespace) -> Kizuna:
@@ -643,6 +655,31 @@ async def _reject(args: argparse.Namespace) -> int:
             await k.reject_transfer(offer.id, args.reason)
     print(f"rejected {_files(offer.total_files)} from {_name(offer)}")
     return 0
+
+
+async def _hash(args: argparse.Namespace) -> int:
+    """Like sha256sum: one `HASH  PATH` line per file; errors go to stderr."""
+    status = 0
+    for path in args.paths:
+        try:
+            digest = await asyncio.to_thread(_content_hash_of_path, path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            print(f"kizuna hash: {_safe(path)}: {reason}", file=sys.stderr)
+            status = EXIT_ERROR
+            continue
+        print(f"{digest}  {path}")
+    return status
+
+
+def _content_hash_of_path(path: str) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EISDIR, "not a regular file (hash the files inside it)")
+        return content_hash_of(fd)
+    finally:
+        os.close(fd)
 
 
 async def _transfers(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""`kizuna send | inbox | accept | reject | transfers | cancel | pause | resume` as people and
-scripts use them: the real command in a subprocess against two paired daemons in this process.
+"""`kizuna send | inbox | accept | reject | transfers | cancel | pause | resume | hash` as
+people and scripts use them: the real command in a subprocess against two paired daemons in
+this process.
 
 Tests wait on the daemons' events or on the command's own output, never on the clock.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import pty
@@ -35,6 +37,7 @@ from kizuna_server.cli_transfers import (
     transfers_table,
 )
 from tests.p2p.peerpair import WAIT, Node, Nodes, paired
+from tests.transfers.hashing import content_hash
 
 TIMEOUT = 30
 
@@ -357,6 +360,48 @@ def transfer(transfer_id: str, **fields: Any) -> TransferInfo:
 
 
 @pytest.mark.usefixtures("wired")
+async def test_hash_prints_what_both_daemons_report(nodes: Nodes, tmp_path: Path) -> None:
+    """`kizuna hash` is how people check a received file by hand: its line for each file is the
+    content hash both daemons report, computed independently here too."""
+    a, b = await paired(nodes)
+    source = tmp_path / "kit"
+    source.mkdir()
+    (source / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024 + 512 * 1024))
+    (source / "block.bin").write_bytes(os.urandom(1024 * 1024))
+    (source / "empty").write_bytes(b"")
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    await b.client.accept_transfer(await offered(b, mark))
+    sent = await asyncio.wait_for(handle.wait(), WAIT)
+    received = await b.client.transfer(handle.id).refresh()
+    assert sent.state == received.state == "completed"
+
+    names = ["big.bin", "block.bin", "empty"]
+    code, out, err = await kizuna(b, "hash", *(str(inbox(b) / "kit" / n) for n in names))
+
+    assert code == 0, err
+    lines = [line.split("  ", 1) for line in out.splitlines()]
+    printed = {Path(path).name: digest for digest, path in lines}
+    for side in (sent, received):
+        reported = {Path(f.path).name: f.content_hash for f in side.files}
+        assert all(printed[n] == reported[n] for n in names)
+    assert all(printed[n] == content_hash(source / n) for n in names)
+    assert printed["empty"] == hashlib.sha256(b"").hexdigest()
+
+
+async def test_hash_names_what_it_cannot_read(nodes: Nodes, tmp_path: Path) -> None:
+    a = await nodes.start("alpha")
+    (tmp_path / "ok.txt").write_bytes(b"fine\n")
+
+    code, out, err = await kizuna(
+        a, "hash", str(tmp_path), str(tmp_path / "missing"), str(tmp_path / "ok.txt")
+    )
+
+    assert code == 1
+    assert out == f"{content_hash(tmp_path / 'ok.txt')}  {tmp_path / 'ok.txt'}\n"
+    assert "not a regular file" in err and "No such file" in err
+
+
 def test_choose_transfer_by_id_or_unique_prefix() -> None:
     listed = [
         transfer("ab12cd34" + "0" * 24, peer_name="laptop"),

@@ -53,7 +53,7 @@ def _entry_to_proto(entry: Entry) -> transfer_pb2.TransferFile:
         size=entry.size,
         mode=entry.mode,
         mtime=timestamp(entry.mtime_ns / 1e9),
-        sha256=entry.sha256,
+        content_hash=entry.content_hash,
         state=transfer_pb2.TransferFile.State.Value(f"STATE_{entry.state.name}"),
         bytes_done=entry.bytes_done,
         saved_path=entry.saved_path,

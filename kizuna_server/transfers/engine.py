@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import secrets
@@ -38,8 +37,10 @@ from kizuna_server.core.trust import PeerNotTrusted
 from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
 from kizuna_server.p2p.tls import PeerUnreachable
 from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers, reason_names
+from kizuna_server.transfers.digest import content_hash_of
 from kizuna_server.transfers.inbox import Landing, directory_mode, part_name
 from kizuna_server.transfers.model import (
+    CHUNK_BYTES,
     Entry,
     Failure,
     FileState,
@@ -224,23 +225,23 @@ class Transfers:
                 if entry.directory or entry.state in (FileState.SKIPPED, FileState.COMPLETED):
                     continue
                 if index in replay.done:
-                    entry.sha256, entry.saved_path = replay.done[index]
+                    entry.content_hash, entry.saved_path = replay.done[index]
                     entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
                     continue
                 folder, name = destination(transfer, entry)
                 part = part_name(transfer.id, index)
                 if index in replay.commits:
-                    sha, _, name = replay.commits[index]
+                    digest, _, name = replay.commits[index]
                     directory = landing.directory(folder)
                     if landing.part_exists(directory, part):
                         # Verified and fsynced before the commit line: only the rename is left.
                         saved = landing.commit(directory, part, name)
                         os.fsync(directory)
-                        entry.sha256, entry.saved_path = sha, "/".join((*folder, saved))
+                        entry.content_hash, entry.saved_path = digest, "/".join((*folder, saved))
                         entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
                         continue
-                    if _file_sha256(directory, name) == sha:
-                        entry.sha256, entry.saved_path = sha, "/".join((*folder, name))
+                    if _saved_content_hash(directory, name) == digest:
+                        entry.content_hash, entry.saved_path = digest, "/".join((*folder, name))
                         entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
                         continue
                 entry.bytes_done = replay.offsets.get(index, 0)
@@ -391,9 +392,9 @@ class Transfers:
         if transfer.state is State.COMPLETED:
             return {
                 "files": [
-                    pb.FileResult(file_index=i, sha256=bytes.fromhex(e.sha256))
+                    pb.FileResult(file_index=i, content_hash=bytes.fromhex(e.content_hash))
                     for i, e in enumerate(transfer.entries)
-                    if e.state is FileState.COMPLETED and e.sha256
+                    if e.state is FileState.COMPLETED and e.content_hash
                 ]
             }
         if transfer.error is not None:
@@ -991,7 +992,7 @@ class Transfers:
             await self._completed_by_peer(transfer, request.files)
 
     async def _completed_by_peer(self, transfer: Transfer, results: Any) -> None:
-        received = {r.file_index: r.sha256.hex() for r in results}
+        received = {r.file_index: r.content_hash.hex() for r in results}
         for index, entry in enumerate(transfer.entries):
             if entry.state is FileState.SKIPPED:
                 continue
@@ -999,13 +1000,13 @@ class Transfers:
                 entry.state = FileState.COMPLETED
                 continue
             theirs = received.get(index, "")
-            if not entry.sha256:
+            if not entry.content_hash:
                 # Not read to its end in this run (the receiver had it from before a restart):
                 # hash the source now if it is still what was offered.
-                entry.sha256 = await asyncio.to_thread(_source_sha256, entry) or theirs
-            if theirs != entry.sha256:
+                entry.content_hash = await asyncio.to_thread(_source_content_hash, entry) or theirs
+            if theirs != entry.content_hash:
                 error = IntegrityCheckFailed(
-                    f"{entry.path}: the peer's SHA-256 differs from the file sent",
+                    f"{entry.path}: the peer's content hash differs from the file sent",
                     path=entry.path,
                 )
                 await self._set_state(transfer, State.FAILED, error=error)
@@ -1047,6 +1048,11 @@ def _wanted(transfer: Transfer, request: Any) -> list[tuple[int, int]]:
             raise InvalidArgument(f"files: no file {index} in this transfer", field="files")
         if transfer.entries[index].state is FileState.SKIPPED:
             raise InvalidArgument(f"files: file {index} was not accepted", field="files")
+        if item.offset % CHUNK_BYTES and item.offset < transfer.entries[index].size:
+            raise InvalidArgument(
+                f"files: file {index} asked from {item.offset}, not a chunk boundary",
+                field="files",
+            )
         ranges.append((index, item.offset))
     return ranges
 
@@ -1061,7 +1067,7 @@ def _note_sent(transfer: Transfer, message: pb.FetchResponse) -> None:
         elif kind == "chunk":
             entry.bytes_done = piece.chunk.offset + piece.chunk.length
         else:
-            entry.sha256 = piece.end.sha256.hex()
+            entry.content_hash = piece.end.content_hash.hex()
 
 
 def _close_all(sink: Sink, journal: Journal, landing: Landing) -> None:
@@ -1126,8 +1132,8 @@ def _path_of(transfer: Transfer, exc: ChunkCorrupt | FileCorrupt) -> str:
     return transfer.entries[exc.index].path
 
 
-def _source_sha256(entry: Entry) -> str:
-    """The SHA-256 of a sending-side source that is unchanged since the offer, else ""."""
+def _source_content_hash(entry: Entry) -> str:
+    """The content hash of a sending-side source that is unchanged since the offer, else ""."""
     try:
         fd = os.open(entry.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
@@ -1135,24 +1141,18 @@ def _source_sha256(entry: Entry) -> str:
     try:
         if identity_of(os.fstat(fd)) != entry.identity:
             return ""
-        hasher = hashlib.sha256()
-        while data := os.read(fd, 1024 * 1024):
-            hasher.update(data)
-        return hasher.hexdigest()
+        return content_hash_of(fd)
     finally:
         os.close(fd)
 
 
-def _file_sha256(directory: int, name: str) -> str:
+def _saved_content_hash(directory: int, name: str) -> str:
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
     except OSError:
         return ""
     try:
-        hasher = hashlib.sha256()
-        while data := os.read(fd, 1024 * 1024):
-            hasher.update(data)
-        return hasher.hexdigest()
+        return content_hash_of(fd)
     finally:
         os.close(fd)
 

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Final
 from kizuna_server.errors import KizunaError
 
 #: Data per chunk: 1 MiB messages are where gRPC's throughput levels off (docs/transfers.md).
+#: Every chunk but a file's last is exactly this long, and the file's content hash is built from
+#: the chunks' digests (digest.py), so this is part of the protocol: changing it changes hashes.
 CHUNK_BYTES: Final = 1024 * 1024
 
 
@@ -98,7 +100,7 @@ class Entry:
     mtime_ns: int
     state: FileState = FileState.PENDING
     bytes_done: int = 0
-    sha256: str = ""
+    content_hash: str = ""  # digest.py
     saved_path: str = ""  # receiving side, relative to the inbox
     # Sending side: where the bytes come from and what the file looked like when offered.
     source: str = ""
@@ -119,7 +121,7 @@ class Entry:
             "mtime_ns": self.mtime_ns,
             "state": self.state.value,
             "bytes_done": self.bytes_done,
-            "sha256": self.sha256,
+            "hash": self.content_hash,
             "saved_path": self.saved_path,
             "source": self.source,
             "identity": list(self.identity),
@@ -137,7 +139,7 @@ class Entry:
             mtime_ns=int(data["mtime_ns"]),
             state=FileState(data.get("state", "pending")),
             bytes_done=int(data.get("bytes_done", 0)),
-            sha256=str(data.get("sha256", "")),
+            content_hash=str(data.get("hash", "")),
             saved_path=str(data.get("saved_path", "")),
             source=str(data.get("source", "")),
             identity=(identity[0], identity[1], identity[2], identity[3]),

@@ -1,6 +1,6 @@
 """The receiving side of Fetch: checks every piece against the offer, verifies every chunk and
-every file, writes inside the inbox only, and gives a file its final name only once it is
-verified and fsynced (THREATS #8, #10-#12).
+every file's content hash (digest.py), writes inside the inbox only, and gives a file its final
+name only once it is verified and fsynced (THREATS #8, #10-#12).
 
 Blocking: one Sink per incoming transfer, fed from a single worker thread. Finished files are
 committed in batches: one syncfs for the batch's data, one journal write naming the files and
@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from kizuna.peer.v1 import transfer_service_pb2 as pb
+from kizuna_server.transfers.digest import ContentHash, hash_prefix
 from kizuna_server.transfers.inbox import Landing, file_mode, part_name, sync_filesystem
 from kizuna_server.transfers.model import (
     CHUNK_BYTES,
@@ -32,9 +33,6 @@ from kizuna_server.transfers.model import (
 )
 from kizuna_server.transfers.names import split_transfer_path
 from kizuna_server.transfers.store import Journal
-
-if TYPE_CHECKING:
-    from _hashlib import HASH
 
 #: A large file records a verified offset this often, so a crash costs at most this much again.
 CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
@@ -54,10 +52,10 @@ class ChunkCorrupt(Exception):
 
 
 class FileCorrupt(Exception):
-    """Every chunk verified but the whole file's SHA-256 did not: fetch it again from zero."""
+    """Every chunk verified but the file's content hash did not: fetch it again from zero."""
 
     def __init__(self, index: int) -> None:
-        super().__init__(f"file {index} failed its SHA-256 check")
+        super().__init__(f"file {index} failed its content hash check")
         self.index = index
 
 
@@ -71,7 +69,7 @@ class _Open:
     name: str
     part: str
     offset: int
-    hasher: HASH
+    hasher: ContentHash
     checkpointed: int
 
 
@@ -83,7 +81,7 @@ class _Finished:
     folder: tuple[str, ...]
     name: str
     part: str
-    sha256: str
+    content_hash: str
     size: int
 
 
@@ -211,12 +209,13 @@ class Sink:
         directory = self._landing.directory(folder)
         part = part_name(self._transfer.id, index)
         fd, offset = self._landing.open_part(directory, part, start.offset)
-        hasher = hashlib.sha256()
-        if offset != start.offset:  # the part file is shorter than recorded: fetch again
+        hasher = ContentHash()
+        if offset != start.offset or hash_prefix(fd, offset, hasher) != offset:
+            # The part file is shorter than recorded: fetch again from what it holds.
             os.close(fd)
-            raise ChunkCorrupt(index, offset)
-        if offset:
-            _hash_file_prefix(fd, offset, hasher)
+            entry.bytes_done = offset - offset % CHUNK_BYTES
+            self._journal.write({"at": index, "offset": entry.bytes_done})
+            raise ChunkCorrupt(index, entry.bytes_done)
         _reserve_space(fd, offset, entry.size)
         entry.state = FileState.TRANSFERRING
         entry.bytes_done = offset
@@ -240,10 +239,10 @@ class Sink:
                 f"{current.entry.path}: data at {chunk.offset}, expected {current.offset}"
             )
         length = chunk.length
-        if length == 0 or length > CHUNK_BYTES or current.offset + length > current.entry.size:
+        if length != min(CHUNK_BYTES, current.entry.size - current.offset):
             raise ProtocolViolation(
-                f"{current.entry.path}: {length} bytes at {chunk.offset} go past the declared "
-                f"size of {current.entry.size} bytes"
+                f"{current.entry.path}: {length} bytes at {chunk.offset}; a chunk is 1 MiB, "
+                f"or the rest of the declared {current.entry.size} bytes"
             )
         data = chunk.data
         if chunk.compressed:
@@ -254,7 +253,7 @@ class Sink:
                 raise ChunkCorrupt(current.index, current.offset) from None
         if len(data) != length or hashlib.sha256(data).digest() != chunk.sha256:
             raise ChunkCorrupt(current.index, current.offset)
-        current.hasher.update(data)
+        current.hasher.add(chunk.sha256)
         if current.entry.size <= CHUNK_BYTES:
             os.pwrite(current.fd, data, current.offset)  # one chunk: a handoff costs more
         else:
@@ -292,7 +291,7 @@ class Sink:
             raise ProtocolViolation(
                 f"{entry.path}: the sender ended the file at {current.offset} of {entry.size} bytes"
             )
-        if current.hasher.digest() != end.sha256:
+        if current.hasher.digest() != end.content_hash:
             os.close(current.fd)
             self._open = None
             self._landing.remove_part(current.directory, current.part)
@@ -350,7 +349,7 @@ class Sink:
             *(
                 {
                     "commit": f.index,
-                    "sha256": f.sha256,
+                    "hash": f.content_hash,
                     "dir": "/".join(f.folder),
                     "name": f.name,
                 }
@@ -364,10 +363,12 @@ class Sink:
             saved.append((finished, "/".join((*finished.folder, name))))
         for directory in {f.directory for f in batch}:
             os.fsync(directory)
-        self._journal.write(*({"done": f.index, "sha256": f.sha256, "saved": s} for f, s in saved))
+        self._journal.write(
+            *({"done": f.index, "hash": f.content_hash, "saved": s} for f, s in saved)
+        )
         for finished, path in saved:
             entry = self._transfer.entries[finished.index]
-            entry.sha256, entry.saved_path = finished.sha256, path
+            entry.content_hash, entry.saved_path = finished.content_hash, path
             entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
         self._committed([finished.index for finished, _ in saved])
 
@@ -401,13 +402,3 @@ def destination(transfer: Transfer, entry: Entry) -> tuple[tuple[str, ...], str]
     parts = split_transfer_path(entry.path)
     parts = (transfer.renamed.get(parts[0], parts[0]), *parts[1:])
     return parts[:-1], parts[-1]
-
-
-def _hash_file_prefix(fd: int, length: int, hasher: HASH) -> None:
-    done = 0
-    while done < length:
-        data = os.pread(fd, min(CHUNK_BYTES, length - done), done)
-        if not data:
-            raise OSError("the part file is shorter than its recorded offset")
-        hasher.update(data)
-        done += len(data)

@@ -1,6 +1,6 @@
-"""The sending side of Fetch: reads files, hashes every chunk and every file, compresses when it
-pays, and notices a source that changed since the offer (the file then restarts from zero
-instead of splicing old and new bytes, THREATS #12).
+"""The sending side of Fetch: reads files, hashes every chunk (which gives every file's content
+hash, digest.py), compresses when it pays, and notices a source that changed since the offer
+(the file then restarts from zero instead of splicing old and new bytes, THREATS #12).
 
 Blocking: one SourceReader serves one Fetch call from a worker thread, a message at a time.
 """
@@ -8,7 +8,6 @@ Blocking: one SourceReader serves one Fetch call from a worker thread, a message
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import zlib
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from kizuna.peer.v1 import transfer_service_pb2 as pb
+from kizuna_server.transfers.digest import ContentHash, hash_prefix, read_block
 from kizuna_server.transfers.model import CHUNK_BYTES, Entry, SourceNotReadable
 
 #: A message carries at most this much data, or this many pieces (many small files share one).
@@ -74,7 +74,7 @@ class SourceReader:
         self._index = -1
         self._offset = 0
         self._size = 0
-        self._file_hash = hashlib.sha256()
+        self._file_hash = ContentHash()
         self._compress = False
         self._misses = 0
         self._probed = False
@@ -131,9 +131,10 @@ class SourceReader:
             offset = 0
             restart = True
         self._fd, self._index, self._size = fd, index, entry.size
-        self._file_hash = hashlib.sha256()
-        if offset:
-            self._hash_prefix(offset)
+        self._file_hash = ContentHash()
+        if offset and hash_prefix(fd, offset, self._file_hash) < offset:
+            offset, restart = 0, True  # shrank under us; the identity check catches it at the end
+            self._file_hash = ContentHash()
         self._offset = offset
         self._compress = (
             self._compression and self._misses < _GIVE_UP_AFTER and _compressible(entry.path)
@@ -147,16 +148,6 @@ class SourceReader:
             restarted=restart,
             offset=offset,
         )
-
-    def _hash_prefix(self, offset: int) -> None:
-        assert self._fd is not None
-        done = 0
-        while done < offset:
-            data = os.pread(self._fd, min(CHUNK_BYTES, offset - done), done)
-            if not data:
-                break
-            self._file_hash.update(data)
-            done += len(data)
 
     def _read(self, message: pb.FetchResponse) -> int:
         """Adds the next piece of the open file to `message`; returns the data bytes added.
@@ -172,15 +163,14 @@ class SourceReader:
         want = min(CHUNK_BYTES, self._size - self._offset)
         if self._growing is not None:
             self._growing.wait(index, self._offset + want)
-        data = os.pread(self._fd, want, self._offset)
+        data = read_block(self._fd, self._offset, want)
         if len(data) < want:  # the file shrank under us
             message.pieces.add().start.CopyFrom(self._restart())
             return 0
-        self._file_hash.update(data)
         chunk = message.pieces.add().chunk
         chunk.file_index = index
         chunk.offset = self._offset
-        chunk.sha256 = hashlib.sha256(data).digest()
+        chunk.sha256 = self._file_hash.add_block(data)
         chunk.length = len(data)
         if self._compress and not self._probed:
             self._probed = True
@@ -211,7 +201,7 @@ class SourceReader:
             message.pieces.add().start.CopyFrom(self._restart())  # changed while it was read
             return
         end = message.pieces.add().end
-        end.file_index, end.sha256 = self._index, self._file_hash.digest()
+        end.file_index, end.content_hash = self._index, self._file_hash.digest()
         self.close()
         self._restarts = 0
 

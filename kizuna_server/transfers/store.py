@@ -72,12 +72,12 @@ class Journal:
                     result.offsets[int(item["at"])] = int(item["offset"])
                 elif "commit" in item:
                     result.commits[int(item["commit"])] = (
-                        str(item["sha256"]),
+                        str(item["hash"]),
                         str(item["dir"]),
                         str(item["name"]),
                     )
                 elif "done" in item:
-                    result.done[int(item["done"])] = (str(item["sha256"]), str(item["saved"]))
+                    result.done[int(item["done"])] = (str(item["hash"]), str(item["saved"]))
             except (ValueError, KeyError, TypeError):
                 break  # a torn last line after a crash: everything before it stands
         return result

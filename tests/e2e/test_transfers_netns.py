@@ -17,6 +17,7 @@ import pytest
 from kizuna_client import TransferProgress
 from tests import netns
 from tests.e2e.peerlan import Device, PeerLan, pair
+from tests.transfers.hashing import content_hash
 
 pytestmark = pytest.mark.netns
 
@@ -75,7 +76,7 @@ async def _send_and_kill(victim: str, seed: int) -> None:
         assert _parts(b.home / "inbox") == []
         incoming = await b.api.transfer(handle.id).refresh()
         assert incoming.state == "completed"
-        assert incoming.files[0].sha256 == await asyncio.to_thread(_sha256, source)
+        assert incoming.files[0].content_hash == await asyncio.to_thread(content_hash, source)
         os.unlink(source)
 
 

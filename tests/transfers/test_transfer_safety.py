@@ -40,6 +40,7 @@ from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
 from tests.p2p.peerpair import Node, Nodes, pair, paired
+from tests.transfers.hashing import content_digest
 
 Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
 
@@ -162,9 +163,7 @@ def chunk(index: int, offset: int, data: bytes) -> peer_pb.Piece:
 
 
 def end(index: int, data: bytes) -> peer_pb.Piece:
-    return peer_pb.Piece(
-        end=peer_pb.FileEnd(file_index=index, sha256=hashlib.sha256(data).digest())
-    )
+    return peer_pb.Piece(end=peer_pb.FileEnd(file_index=index, content_hash=content_digest(data)))
 
 
 def scripted(messages: Sequence[Sequence[peer_pb.Piece]]) -> Fetch:
@@ -268,12 +267,17 @@ def _wrong_offset(data: bytes) -> list[list[peer_pb.Piece]]:
 
 
 def _short_file(data: bytes) -> list[list[peer_pb.Piece]]:
-    head = data[: 4 * KIB]
-    return [[start(0, SIZE)], [chunk(0, 0, head), end(0, head)]]
+    return [[start(0, SIZE)], [end(0, b"")]]
 
 
 def _stops_early(data: bytes) -> list[list[peer_pb.Piece]]:
-    return [[start(0, SIZE)], [chunk(0, 0, data[: 4 * KIB])]]
+    return [[start(0, SIZE)]]
+
+
+def _short_chunk(data: bytes) -> list[list[peer_pb.Piece]]:
+    """Chunks are whole 1 MiB blocks (the content hash is built from them), the last excepted."""
+    head = data[: 4 * KIB]
+    return [[start(0, SIZE)], [chunk(0, 0, head), chunk(0, 4 * KIB, data[4 * KIB :])]]
 
 
 @pytest.mark.parametrize(
@@ -286,6 +290,7 @@ def _stops_early(data: bytes) -> list[list[peer_pb.Piece]]:
         (_wrong_offset, []),
         (_short_file, []),
         (_stops_early, []),
+        (_short_chunk, []),
     ],
     ids=[
         "more-bytes",
@@ -294,6 +299,7 @@ def _stops_early(data: bytes) -> list[list[peer_pb.Piece]]:
         "wrong-offset",
         "short-file",
         "ends-early",
+        "short-chunk",
     ],
 )
 async def test_a_lying_sender_fails_the_transfer_and_leaves_no_partial_file(
@@ -346,15 +352,15 @@ class Tamperer:
 
 
 def _flip(piece: peer_pb.Piece) -> None:
-    """Changes one byte of a chunk's data, or one byte of a file's final SHA-256."""
+    """Changes one byte of a chunk's data, or one byte of a file's content hash."""
     if piece.HasField("chunk"):
         data = bytearray(piece.chunk.data)
         data[len(data) // 2] ^= 0xFF
         piece.chunk.data = bytes(data)
     else:
-        digest = bytearray(piece.end.sha256)
+        digest = bytearray(piece.end.content_hash)
         digest[0] ^= 0xFF
-        piece.end.sha256 = bytes(digest)
+        piece.end.content_hash = bytes(digest)
 
 
 @pytest.mark.parametrize("bad_offset", [0, 2 * CHUNK_BYTES], ids=["first-chunk", "last-chunk"])
@@ -402,6 +408,35 @@ async def test_a_wrong_file_hash_once_fetches_the_file_again_from_zero(
     assert info.state == "completed"
     assert tamperer.asked == [[(0, 0)], [(0, 0)]]
     assert await sha256_of(inbox(b) / "big.bin") == await sha256_of(source)
+
+
+async def test_the_sender_serves_whole_blocks_only(nodes: Nodes, tmp_path: Path) -> None:
+    """A receiver that asks from inside a 1 MiB block is refused (the content hash is built
+    from whole blocks); one that asks from a block boundary gets the rest, block by block."""
+    a, b = await paired(nodes)
+    data = os.urandom(BIG)
+    handle = await offer(a, b, write_file(tmp_path / "big.bin", data))
+    fetch = link_stub(b, a).Fetch
+
+    def request(offset: int) -> peer_pb.FetchRequest:
+        return peer_pb.FetchRequest(
+            transfer_id=handle.id, files=[peer_pb.FileRange(file_index=0, offset=offset)]
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        async for _ in fetch(request(4 * KIB), timeout=10):
+            pass
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "chunk boundary" in (refused.value.details() or "")
+
+    pieces = [p async for m in fetch(request(CHUNK_BYTES), timeout=10) for p in m.pieces]
+    chunks = [p.chunk for p in pieces if p.HasField("chunk")]
+    assert [(c.offset, c.length) for c in chunks] == [
+        (CHUNK_BYTES, CHUNK_BYTES),
+        (2 * CHUNK_BYTES, CHUNK_BYTES // 2),
+    ]
+    assert b"".join(c.data for c in chunks) == data[CHUNK_BYTES:]
+    assert pieces[-1].end.content_hash == content_digest(data)
 
 
 async def test_data_corrupted_on_every_fetch_fails_with_integrity_check_failed(

@@ -28,6 +28,7 @@ from kizuna_client.errors import (
 )
 from kizuna_server.config import Config
 from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired
+from tests.transfers.hashing import content_hash
 
 pytestmark = pytest.mark.asyncio
 
@@ -98,8 +99,8 @@ async def test_a_folder_arrives_whole_verified_with_modes_and_times(
     assert (received / "empty").is_dir()
     assert leftovers(inbox(b)) == []
     done = await ended(b, transfer_id, "transfer_completed", mark)
-    hashes = {f.path: f.sha256 for f in done.files}
-    assert hashes["trip/run.sh"] == sha256(source / "run.sh")
+    hashes = {f.path: f.content_hash for f in done.files}
+    assert hashes["trip/run.sh"] == content_hash(source / "run.sh")
 
 
 async def test_partial_accept_moves_only_the_chosen_files(nodes: Nodes, tmp_path: Path) -> None:
@@ -490,8 +491,8 @@ async def test_a_crash_between_commit_line_and_rename_is_finished_at_restart(
     (folder / "two.txt").write_bytes((source / "two.txt").read_bytes())  # renamed already
     journal = b.data_dir / "transfers" / f"{transfer_id}.journal"
     lines = [
-        {"commit": one, "sha256": sha256(source / "one.txt"), "dir": "pair", "name": "one.txt"},
-        {"commit": two, "sha256": sha256(source / "two.txt"), "dir": "pair", "name": "two.txt"},
+        {"commit": one, "hash": content_hash(source / "one.txt"), "dir": "pair", "name": "one.txt"},
+        {"commit": two, "hash": content_hash(source / "two.txt"), "dir": "pair", "name": "two.txt"},
     ]
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
     asked.clear()

@@ -115,7 +115,7 @@ class TransferFile(_message.Message):
     SIZE_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     MTIME_FIELD_NUMBER: _builtins.int
-    SHA256_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     BYTES_DONE_FIELD_NUMBER: _builtins.int
     SAVED_PATH_FIELD_NUMBER: _builtins.int
@@ -127,8 +127,11 @@ class TransferFile(_message.Message):
     """Size in bytes (0 for directories)."""
     mode: _builtins.int
     """Unix permission bits (0o777 mask); set-id and sticky bits are never applied."""
-    sha256: _builtins.str
-    """SHA-256 of the whole file, lower-case hex; set once known."""
+    content_hash: _builtins.str
+    """The file's content hash, lower-case hex; set once known. It is SHA-256 over the SHA-256
+    digests of the file's consecutive 1 MiB blocks (the last may be shorter), in order; for an
+    empty file, SHA-256 of nothing. `kizuna hash FILE` computes it.
+    """
     state: Global___TransferFile.State.ValueType
     """Current state."""
     bytes_done: _builtins.int
@@ -147,14 +150,14 @@ class TransferFile(_message.Message):
         size: _builtins.int = ...,
         mode: _builtins.int = ...,
         mtime: _timestamp_pb2.Timestamp | None = ...,
-        sha256: _builtins.str = ...,
+        content_hash: _builtins.str = ...,
         state: Global___TransferFile.State.ValueType = ...,
         bytes_done: _builtins.int = ...,
         saved_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["mtime", b"mtime"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "kind", b"kind", "mode", b"mode", "mtime", b"mtime", "path", b"path", "saved_path", b"saved_path", "sha256", b"sha256", "size", b"size", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "content_hash", b"content_hash", "kind", b"kind", "mode", b"mode", "mtime", b"mtime", "path", b"path", "saved_path", b"saved_path", "size", b"size", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

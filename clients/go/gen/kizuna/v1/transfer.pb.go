@@ -334,8 +334,10 @@ type TransferFile struct {
 	Mode uint32 `protobuf:"varint,4,opt,name=mode,proto3" json:"mode,omitempty"`
 	// Modification time, kept on the receiving side.
 	Mtime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=mtime,proto3" json:"mtime,omitempty"`
-	// SHA-256 of the whole file, lower-case hex; set once known.
-	Sha256 string `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file's content hash, lower-case hex; set once known. It is SHA-256 over the SHA-256
+	// digests of the file's consecutive 1 MiB blocks (the last may be shorter), in order; for an
+	// empty file, SHA-256 of nothing. `kizuna hash FILE` computes it.
+	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	// Current state.
 	State TransferFile_State `protobuf:"varint,7,opt,name=state,proto3,enum=kizuna.v1.TransferFile_State" json:"state,omitempty"`
 	// Bytes received and verified so far.
@@ -411,9 +413,9 @@ func (x *TransferFile) GetMtime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *TransferFile) GetSha256() string {
+func (x *TransferFile) GetContentHash() string {
 	if x != nil {
-		return x.Sha256
+		return x.ContentHash
 	}
 	return ""
 }
@@ -733,14 +735,14 @@ var File_kizuna_v1_transfer_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\n" +
-	"\x18kizuna/v1/transfer.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\x80\x04\n" +
+	"\x18kizuna/v1/transfer.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\x8b\x04\n" +
 	"\fTransferFile\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.kizuna.v1.TransferFile.KindR\x04kind\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x12\n" +
 	"\x04mode\x18\x04 \x01(\rR\x04mode\x120\n" +
-	"\x05mtime\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05mtime\x12\x16\n" +
-	"\x06sha256\x18\x06 \x01(\tR\x06sha256\x123\n" +
+	"\x05mtime\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05mtime\x12!\n" +
+	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\x123\n" +
 	"\x05state\x18\a \x01(\x0e2\x1d.kizuna.v1.TransferFile.StateR\x05state\x12\x1d\n" +
 	"\n" +
 	"bytes_done\x18\b \x01(\x04R\tbytesDone\x12\x1d\n" +

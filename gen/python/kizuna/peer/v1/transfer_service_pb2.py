@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kizuna/peer/v1/transfer_service.proto\x12\x0ekizuna.peer.v1\"\x82\x01\n\x0bOfferedFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n\tdirectory\x18\x02 \x01(\x08R\tdirectory\x12\x12\n\x04size\x18\x03 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x04 \x01(\rR\x04mode\x12\x19\n\x08mtime_ns\x18\x05 \x01(\x03R\x07mtimeNs\"\xa5\x01\n\x0cOfferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x31\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x1b.kizuna.peer.v1.OfferedFileR\x05\x66iles\x12\x1f\n\x0btotal_bytes\x18\x03 \x01(\x04R\ntotalBytes\x12 \n\x0b\x63ompression\x18\x04 \x01(\x08R\x0b\x63ompression\"7\n\rOfferResponse\x12&\n\x0f\x65xpires_in_secs\x18\x01 \x01(\rR\rexpiresInSecs\"B\n\tFileRange\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\"`\n\x0c\x46\x65tchRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12/\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x19.kizuna.peer.v1.FileRangeR\x05\x66iles\"\xa3\x01\n\tFileStart\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\x12\x19\n\x08mtime_ns\x18\x04 \x01(\x03R\x07mtimeNs\x12\x1c\n\trestarted\x18\x05 \x01(\x08R\trestarted\x12\x16\n\x06offset\x18\x06 \x01(\x04R\x06offset\"\xa2\x01\n\x05\x43hunk\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\x12\x16\n\x06sha256\x18\x04 \x01(\x0cR\x06sha256\x12\x1e\n\ncompressed\x18\x05 \x01(\x08R\ncompressed\x12\x16\n\x06length\x18\x06 \x01(\rR\x06length\"@\n\x07\x46ileEnd\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06sha256\x18\x02 \x01(\x0cR\x06sha256\"\x9e\x01\n\x05Piece\x12\x31\n\x05start\x18\x01 \x01(\x0b\x32\x19.kizuna.peer.v1.FileStartH\x00R\x05start\x12-\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.kizuna.peer.v1.ChunkH\x00R\x05\x63hunk\x12+\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x17.kizuna.peer.v1.FileEndH\x00R\x03\x65ndB\x06\n\x04kind\">\n\rFetchResponse\x12-\n\x06pieces\x18\x01 \x03(\x0b\x32\x15.kizuna.peer.v1.PieceR\x06pieces\"C\n\nFileResult\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06sha256\x18\x02 \x01(\x0cR\x06sha256\"\x8a\x02\n\rNotifyRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12.\n\x06notice\x18\x02 \x01(\x0e\x32\x16.kizuna.peer.v1.NoticeR\x06notice\x12%\n\x0e\x61\x63\x63\x65pted_files\x18\x03 \x03(\rR\racceptedFiles\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n\x07message\x18\x05 \x01(\tR\x07message\x12\x30\n\x05\x66iles\x18\x06 \x03(\x0b\x32\x1a.kizuna.peer.v1.FileResultR\x05\x66iles\x12\x1d\n\nbytes_done\x18\x07 \x01(\x04R\tbytesDone\"\x10\n\x0eNotifyResponse*\xd9\x01\n\x06Notice\x12\x16\n\x12NOTICE_UNSPECIFIED\x10\x00\x12\x13\n\x0fNOTICE_ACCEPTED\x10\x01\x12\x13\n\x0fNOTICE_REJECTED\x10\x02\x12\x12\n\x0eNOTICE_EXPIRED\x10\x03\x12\x11\n\rNOTICE_PAUSED\x10\x04\x12\x12\n\x0eNOTICE_RESUMED\x10\x05\x12\x14\n\x10NOTICE_CANCELLED\x10\x06\x12\x14\n\x10NOTICE_COMPLETED\x10\x07\x12\x11\n\rNOTICE_FAILED\x10\x08\x12\x13\n\x0fNOTICE_PROGRESS\x10\t2\xe8\x01\n\x0fTransferService\x12\x44\n\x05Offer\x12\x1c.kizuna.peer.v1.OfferRequest\x1a\x1d.kizuna.peer.v1.OfferResponse\x12\x46\n\x05\x46\x65tch\x12\x1c.kizuna.peer.v1.FetchRequest\x1a\x1d.kizuna.peer.v1.FetchResponse0\x01\x12G\n\x06Notify\x12\x1d.kizuna.peer.v1.NotifyRequest\x1a\x1e.kizuna.peer.v1.NotifyResponseB\xb1\x01\n\x12\x63om.kizuna.peer.v1B\x14TransferServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kizuna/peer/v1/transfer_service.proto\x12\x0ekizuna.peer.v1\"\x82\x01\n\x0bOfferedFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n\tdirectory\x18\x02 \x01(\x08R\tdirectory\x12\x12\n\x04size\x18\x03 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x04 \x01(\rR\x04mode\x12\x19\n\x08mtime_ns\x18\x05 \x01(\x03R\x07mtimeNs\"\xa5\x01\n\x0cOfferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x31\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x1b.kizuna.peer.v1.OfferedFileR\x05\x66iles\x12\x1f\n\x0btotal_bytes\x18\x03 \x01(\x04R\ntotalBytes\x12 \n\x0b\x63ompression\x18\x04 \x01(\x08R\x0b\x63ompression\"7\n\rOfferResponse\x12&\n\x0f\x65xpires_in_secs\x18\x01 \x01(\rR\rexpiresInSecs\"B\n\tFileRange\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\"`\n\x0c\x46\x65tchRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12/\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x19.kizuna.peer.v1.FileRangeR\x05\x66iles\"\xa3\x01\n\tFileStart\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\x12\x19\n\x08mtime_ns\x18\x04 \x01(\x03R\x07mtimeNs\x12\x1c\n\trestarted\x18\x05 \x01(\x08R\trestarted\x12\x16\n\x06offset\x18\x06 \x01(\x04R\x06offset\"\xa2\x01\n\x05\x43hunk\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\x12\x16\n\x06sha256\x18\x04 \x01(\x0cR\x06sha256\x12\x1e\n\ncompressed\x18\x05 \x01(\x08R\ncompressed\x12\x16\n\x06length\x18\x06 \x01(\rR\x06length\"K\n\x07\x46ileEnd\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12!\n\x0c\x63ontent_hash\x18\x02 \x01(\x0cR\x0b\x63ontentHash\"\x9e\x01\n\x05Piece\x12\x31\n\x05start\x18\x01 \x01(\x0b\x32\x19.kizuna.peer.v1.FileStartH\x00R\x05start\x12-\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x15.kizuna.peer.v1.ChunkH\x00R\x05\x63hunk\x12+\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x17.kizuna.peer.v1.FileEndH\x00R\x03\x65ndB\x06\n\x04kind\">\n\rFetchResponse\x12-\n\x06pieces\x18\x01 \x03(\x0b\x32\x15.kizuna.peer.v1.PieceR\x06pieces\"N\n\nFileResult\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12!\n\x0c\x63ontent_hash\x18\x02 \x01(\x0cR\x0b\x63ontentHash\"\x8a\x02\n\rNotifyRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12.\n\x06notice\x18\x02 \x01(\x0e\x32\x16.kizuna.peer.v1.NoticeR\x06notice\x12%\n\x0e\x61\x63\x63\x65pted_files\x18\x03 \x03(\rR\racceptedFiles\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n\x07message\x18\x05 \x01(\tR\x07message\x12\x30\n\x05\x66iles\x18\x06 \x03(\x0b\x32\x1a.kizuna.peer.v1.FileResultR\x05\x66iles\x12\x1d\n\nbytes_done\x18\x07 \x01(\x04R\tbytesDone\"\x10\n\x0eNotifyResponse*\xd9\x01\n\x06Notice\x12\x16\n\x12NOTICE_UNSPECIFIED\x10\x00\x12\x13\n\x0fNOTICE_ACCEPTED\x10\x01\x12\x13\n\x0fNOTICE_REJECTED\x10\x02\x12\x12\n\x0eNOTICE_EXPIRED\x10\x03\x12\x11\n\rNOTICE_PAUSED\x10\x04\x12\x12\n\x0eNOTICE_RESUMED\x10\x05\x12\x14\n\x10NOTICE_CANCELLED\x10\x06\x12\x14\n\x10NOTICE_COMPLETED\x10\x07\x12\x11\n\rNOTICE_FAILED\x10\x08\x12\x13\n\x0fNOTICE_PROGRESS\x10\t2\xe8\x01\n\x0fTransferService\x12\x44\n\x05Offer\x12\x1c.kizuna.peer.v1.OfferRequest\x1a\x1d.kizuna.peer.v1.OfferResponse\x12\x46\n\x05\x46\x65tch\x12\x1c.kizuna.peer.v1.FetchRequest\x1a\x1d.kizuna.peer.v1.FetchResponse0\x01\x12G\n\x06Notify\x12\x1d.kizuna.peer.v1.NotifyRequest\x1a\x1e.kizuna.peer.v1.NotifyResponseB\xb1\x01\n\x12\x63om.kizuna.peer.v1B\x14TransferServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna.peer.v1.transfer_ser
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.kizuna.peer.v1B\024TransferServiceProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
-  _globals['_NOTICE']._serialized_start=1560
-  _globals['_NOTICE']._serialized_end=1777
+  _globals['_NOTICE']._serialized_start=1582
+  _globals['_NOTICE']._serialized_end=1799
   _globals['_OFFEREDFILE']._serialized_start=58
   _globals['_OFFEREDFILE']._serialized_end=188
   _globals['_OFFERREQUEST']._serialized_start=191
@@ -49,17 +49,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHUNK']._serialized_start=748
   _globals['_CHUNK']._serialized_end=910
   _globals['_FILEEND']._serialized_start=912
-  _globals['_FILEEND']._serialized_end=976
-  _globals['_PIECE']._serialized_start=979
-  _globals['_PIECE']._serialized_end=1137
-  _globals['_FETCHRESPONSE']._serialized_start=1139
-  _globals['_FETCHRESPONSE']._serialized_end=1201
-  _globals['_FILERESULT']._serialized_start=1203
-  _globals['_FILERESULT']._serialized_end=1270
-  _globals['_NOTIFYREQUEST']._serialized_start=1273
-  _globals['_NOTIFYREQUEST']._serialized_end=1539
-  _globals['_NOTIFYRESPONSE']._serialized_start=1541
-  _globals['_NOTIFYRESPONSE']._serialized_end=1557
-  _globals['_TRANSFERSERVICE']._serialized_start=1780
-  _globals['_TRANSFERSERVICE']._serialized_end=2012
+  _globals['_FILEEND']._serialized_end=987
+  _globals['_PIECE']._serialized_start=990
+  _globals['_PIECE']._serialized_end=1148
+  _globals['_FETCHRESPONSE']._serialized_start=1150
+  _globals['_FETCHRESPONSE']._serialized_end=1212
+  _globals['_FILERESULT']._serialized_start=1214
+  _globals['_FILERESULT']._serialized_end=1292
+  _globals['_NOTIFYREQUEST']._serialized_start=1295
+  _globals['_NOTIFYREQUEST']._serialized_end=1561
+  _globals['_NOTIFYRESPONSE']._serialized_start=1563
+  _globals['_NOTIFYRESPONSE']._serialized_end=1579
+  _globals['_TRANSFERSERVICE']._serialized_start=1802
+  _globals['_TRANSFERSERVICE']._serialized_end=2034
 # @@protoc_insertion_point(module_scope)

@@ -267,7 +267,9 @@ Global___FileStart: _TypeAlias = FileStart  # noqa: Y015
 
 @_typing.final
 class Chunk(_message.Message):
-    """A piece of one file's data."""
+    """A piece of one file's data: the 1 MiB block at `offset` (a multiple of 1 MiB), shorter only
+    when it is the file's last.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -282,7 +284,7 @@ class Chunk(_message.Message):
     offset: _builtins.int
     """Byte offset of the data in the file."""
     data: _builtins.bytes
-    """The bytes (zlib-compressed when `compressed`); at most 1 MiB before compression."""
+    """The bytes (zlib-compressed when `compressed`)."""
     sha256: _builtins.bytes
     """SHA-256 of the uncompressed bytes."""
     compressed: _builtins.bool
@@ -314,20 +316,22 @@ class FileEnd(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FILE_INDEX_FIELD_NUMBER: _builtins.int
-    SHA256_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
     file_index: _builtins.int
     """Index into the offer's files."""
-    sha256: _builtins.bytes
-    """SHA-256 of the whole file as read by the sender."""
+    content_hash: _builtins.bytes
+    """The file's content hash as read by the sender: SHA-256 over its chunks' SHA-256 digests,
+    in order (kizuna.v1.FileInfo.content_hash).
+    """
     def __init__(
         self,
         *,
         file_index: _builtins.int = ...,
-        sha256: _builtins.bytes = ...,
+        content_hash: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_index", b"file_index", "sha256", b"sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "file_index", b"file_index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -402,20 +406,20 @@ class FileResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FILE_INDEX_FIELD_NUMBER: _builtins.int
-    SHA256_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
     file_index: _builtins.int
     """Index into the offer's files."""
-    sha256: _builtins.bytes
-    """SHA-256 of the file as received."""
+    content_hash: _builtins.bytes
+    """The file's content hash as received."""
     def __init__(
         self,
         *,
         file_index: _builtins.int = ...,
-        sha256: _builtins.bytes = ...,
+        content_hash: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_index", b"file_index", "sha256", b"sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "file_index", b"file_index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

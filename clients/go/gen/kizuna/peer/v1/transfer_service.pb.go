@@ -505,14 +505,15 @@ func (x *FileStart) GetOffset() uint64 {
 	return 0
 }
 
-// A piece of one file's data.
+// A piece of one file's data: the 1 MiB block at `offset` (a multiple of 1 MiB), shorter only
+// when it is the file's last.
 type Chunk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index into the offer's files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
 	// Byte offset of the data in the file.
 	Offset uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	// The bytes (zlib-compressed when `compressed`); at most 1 MiB before compression.
+	// The bytes (zlib-compressed when `compressed`).
 	Data []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	// SHA-256 of the uncompressed bytes.
 	Sha256 []byte `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
@@ -601,8 +602,9 @@ type FileEnd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index into the offer's files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
-	// SHA-256 of the whole file as read by the sender.
-	Sha256        []byte `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file's content hash as read by the sender: SHA-256 over its chunks' SHA-256 digests,
+	// in order (kizuna.v1.FileInfo.content_hash).
+	ContentHash   []byte `protobuf:"bytes,2,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,9 +646,9 @@ func (x *FileEnd) GetFileIndex() uint32 {
 	return 0
 }
 
-func (x *FileEnd) GetSha256() []byte {
+func (x *FileEnd) GetContentHash() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.ContentHash
 	}
 	return nil
 }
@@ -806,8 +808,8 @@ type FileResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index into the offer's files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
-	// SHA-256 of the file as received.
-	Sha256        []byte `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file's content hash as received.
+	ContentHash   []byte `protobuf:"bytes,2,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -849,9 +851,9 @@ func (x *FileResult) GetFileIndex() uint32 {
 	return 0
 }
 
-func (x *FileResult) GetSha256() []byte {
+func (x *FileResult) GetContentHash() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.ContentHash
 	}
 	return nil
 }
@@ -1038,23 +1040,23 @@ const file_kizuna_peer_v1_transfer_service_proto_rawDesc = "" +
 	"\n" +
 	"compressed\x18\x05 \x01(\bR\n" +
 	"compressed\x12\x16\n" +
-	"\x06length\x18\x06 \x01(\rR\x06length\"@\n" +
+	"\x06length\x18\x06 \x01(\rR\x06length\"K\n" +
 	"\aFileEnd\x12\x1d\n" +
 	"\n" +
-	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\fR\x06sha256\"\x9e\x01\n" +
+	"file_index\x18\x01 \x01(\rR\tfileIndex\x12!\n" +
+	"\fcontent_hash\x18\x02 \x01(\fR\vcontentHash\"\x9e\x01\n" +
 	"\x05Piece\x121\n" +
 	"\x05start\x18\x01 \x01(\v2\x19.kizuna.peer.v1.FileStartH\x00R\x05start\x12-\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x15.kizuna.peer.v1.ChunkH\x00R\x05chunk\x12+\n" +
 	"\x03end\x18\x03 \x01(\v2\x17.kizuna.peer.v1.FileEndH\x00R\x03endB\x06\n" +
 	"\x04kind\">\n" +
 	"\rFetchResponse\x12-\n" +
-	"\x06pieces\x18\x01 \x03(\v2\x15.kizuna.peer.v1.PieceR\x06pieces\"C\n" +
+	"\x06pieces\x18\x01 \x03(\v2\x15.kizuna.peer.v1.PieceR\x06pieces\"N\n" +
 	"\n" +
 	"FileResult\x12\x1d\n" +
 	"\n" +
-	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
-	"\x06sha256\x18\x02 \x01(\fR\x06sha256\"\x8a\x02\n" +
+	"file_index\x18\x01 \x01(\rR\tfileIndex\x12!\n" +
+	"\fcontent_hash\x18\x02 \x01(\fR\vcontentHash\"\x8a\x02\n" +
 	"\rNotifyRequest\x12\x1f\n" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\x12.\n" +
