@@ -3,8 +3,15 @@
 Two `kizuna daemon` processes (sender A, receiver B) on fresh homes on the real disk, mDNS off,
 peer links on 127.0.0.1 (mutual TLS), paired through their APIs the way two people would; B
 gives A auto-accept, so no human step is timed. B's inbox (`transfers.inbox`) is a folder on the
-real disk, emptied (and the disk synced) before every run. The engine always verifies SHA-256
-per chunk and per file and fsyncs before a file gets its name.
+real disk. The engine always verifies every chunk's SHA-256 and every file's content hash and
+fsyncs before a file gets its name.
+
+Between runs the previous copy is set aside (the disk synced) or, for one large file, removed.
+Copies of many small files, Kizuna's and every baseline's, are kept until the data set's last
+run: ext4 does not hand out an inode freed in the last minute or so, and creating a file next
+to thousands of just-deleted ones costs every tool several times more kernel time (measured
+here: `recently_deleted` in inode allocation took a third of the receiver's samples), which no
+user's transfer pays.
 
 1. One large file (`--size-mib`, 1024): Kizuna's MB/s, from the CreateTransfer call
    (`transfer_file`) until the sender's handle reports completed (the receiver has verified,
@@ -142,6 +149,22 @@ def sha256_file(path: Path) -> str:
 def tree_hashes(src: Path) -> dict[str, str]:
     """SHA-256 of every regular file of `src`, by its path relative to `src.parent`."""
     return {rel: sha256_file(src.parent / rel) for rel in file_sizes(src)}
+
+
+def set_aside(inbox: Path, keep: bool) -> None:
+    """Moves what `inbox` holds into `inbox/.kept/` (keep) or removes it, then syncs."""
+    kept = inbox / ".kept"
+    for child in inbox.iterdir():
+        if child == kept:
+            continue
+        if keep:
+            kept.mkdir(exist_ok=True)
+            child.rename(kept / f"{len(list(kept.iterdir()))}-{child.name}")
+        elif child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    sync_fs(inbox)
 
 
 def empty_dir(path: Path) -> None:
@@ -347,10 +370,11 @@ class KizunaRun:
 async def transfer_once(
     pair: Pair, src: Path, compression: str, *, check: dict[str, str] | None
 ) -> KizunaRun:
-    """Empties the inbox, sends `src`, waits for the sender's handle; then (untimed) the final
-    events of both sides, and the received files' SHA-256 against `check` if given."""
+    """Clears the way in the inbox (set_aside), sends `src`, waits for the sender's handle; then
+    (untimed) the final events of both sides, and the received files' SHA-256 against `check`
+    if given."""
     sizes = file_sizes(src)
-    await asyncio.to_thread(empty_dir, pair.inbox)
+    await asyncio.to_thread(set_aside, pair.inbox, len(sizes) > 1)
     sender, receiver = pair.sender, pair.receiver
     cpu_before = [cpu_seconds(sender.pid), cpu_seconds(receiver.pid)]
     start = time.perf_counter()
@@ -477,14 +501,17 @@ async def measure(
     result = DataSetResult(label, sum(sizes.values()), len(sizes))
     check = await asyncio.to_thread(tree_hashes, src)
     await asyncio.to_thread(warm_up, src, dst)
+    keep = result.files > 1  # see the module's docstring
     for index in range(runs):
         run = await transfer_once(pair, src, compression, check=check)
         result.kizuna.append(run)
         line = [f"Kizuna {run.mb_per_s:.0f}"]
-        await asyncio.to_thread(empty_dir, pair.inbox)  # frees the disk space, untimed
-        for key, copy in plan:
+        if not keep:
+            await asyncio.to_thread(empty_dir, pair.inbox)  # frees the disk space, untimed
+        for number, (key, copy) in enumerate(plan):
+            target = dst / f"{index}-{number}" if keep else dst
             try:
-                baseline = await asyncio.to_thread(copy, src, dst)
+                baseline = await asyncio.to_thread(copy, src, target)
             except (BenchError, OSError, subprocess.SubprocessError) as exc:
                 result.failures.append(f"run {index + 1}, {key}: {exc}")
                 print(f"note: {key} failed: {exc}", file=sys.stderr)
@@ -492,8 +519,11 @@ async def measure(
             if baseline is not None:
                 result.baselines.setdefault(baseline.name, []).append(baseline)
                 line.append(f"{key} {baseline.mb_per_s:.0f}")
-        await asyncio.to_thread(empty_dir, dst)
+        if not keep:
+            await asyncio.to_thread(empty_dir, dst)
         print(f"  {label}, run {index + 1}/{runs} (MB/s): {', '.join(line)}", flush=True)
+    await asyncio.to_thread(empty_dir, pair.inbox)
+    await asyncio.to_thread(empty_dir, dst)
     return result
 
 

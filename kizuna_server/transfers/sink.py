@@ -36,8 +36,11 @@ from kizuna_server.transfers.store import Journal
 
 #: A large file records a verified offset this often, so a crash costs at most this much again.
 CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
-#: Chunks queued for the writing thread before verification waits for it.
-_WRITES_AHEAD: Final = 4
+#: Writes run on this many threads: a small file's creation costs more kernel time than its
+#: hashing, so on a 2-core machine two writers keep both cores busy.
+_WRITE_THREADS: Final = 2
+#: Data queued for the writers before verification waits for them.
+_WRITES_AHEAD_BYTES: Final = 8 * CHUNK_BYTES
 _BATCH_FILES: Final = 64
 _BATCH_BYTES: Final = 64 * 1024 * 1024
 
@@ -71,6 +74,7 @@ class _Open:
     offset: int
     hasher: ContentHash
     checkpointed: int
+    finishes_itself: bool = False  # a one-chunk file: its write task also sets mode and mtime
 
 
 @dataclass(slots=True)
@@ -108,9 +112,10 @@ class Sink:
         self._finished_bytes = 0
         self._halted = False
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="kizuna-checkpoint")
-        # Writes run on their own thread, so hashing the next chunk overlaps writing this one.
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kizuna-write")
-        self._writes: deque[Future[int]] = deque()
+        # Writes run on their own threads, so verifying the next chunk overlaps writing this one.
+        self._writer = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="kizuna-write")
+        self._writes: deque[tuple[Future[None], int]] = deque()  # (write, bytes)
+        self._queued = 0
 
     # --- a Fetch call -----------------------------------------------------------------------
 
@@ -254,12 +259,12 @@ class Sink:
         if len(data) != length or hashlib.sha256(data).digest() != chunk.sha256:
             raise ChunkCorrupt(current.index, current.offset)
         current.hasher.add(chunk.sha256)
-        if current.entry.size <= CHUNK_BYTES:
-            os.pwrite(current.fd, data, current.offset)  # one chunk: a handoff costs more
+        entry = current.entry
+        if length == entry.size:  # the whole file: mode and mtime once its data is written
+            current.finishes_itself = True
+            self._write(length, _write_file, current.fd, data, entry.mode, entry.mtime_ns)
         else:
-            self._writes.append(self._writer.submit(os.pwrite, current.fd, data, current.offset))
-            while len(self._writes) > _WRITES_AHEAD:
-                self._writes.popleft().result()  # raises what the write raised (ENOSPC...)
+            self._write(length, _write_at, current.fd, data, current.offset)
         current.offset += length
         current.entry.bytes_done = current.offset
         if current.offset - current.checkpointed >= CHECKPOINT_BYTES:
@@ -270,12 +275,24 @@ class Sink:
             )
             current.checkpointed = current.offset
 
+    def _write(self, length: int, task: Callable[..., None], *args: object) -> None:
+        """Queues a write; waits for the oldest ones while too much data is queued."""
+        self._writes.append((self._writer.submit(task, *args), length))
+        self._queued += length
+        while self._queued > _WRITES_AHEAD_BYTES:
+            write, size = self._writes.popleft()
+            self._queued -= size
+            write.result()  # raises what the write raised (ENOSPC...)
+
     def _drain_writes(self, *, strict: bool) -> bool:
-        """Waits for queued writes; raises the first failure (strict) or returns False."""
+        """Waits for queued writes; raises the first failure (strict) or returns False.
+        A descriptor is never closed while a write to it may still be queued."""
         ok = True
         while self._writes:
+            write, size = self._writes.popleft()
+            self._queued -= size
             try:
-                self._writes.popleft().result()
+                write.result()
             except OSError:
                 if strict:
                     self._drain_writes(strict=False)
@@ -284,7 +301,6 @@ class Sink:
         return ok
 
     def _end(self, end: pb.FileEnd) -> None:
-        self._drain_writes(strict=True)
         current = self._current(end.file_index)
         entry = current.entry
         if current.offset != entry.size:
@@ -292,13 +308,15 @@ class Sink:
                 f"{entry.path}: the sender ended the file at {current.offset} of {entry.size} bytes"
             )
         if current.hasher.digest() != end.content_hash:
+            self._drain_writes(strict=False)
             os.close(current.fd)
             self._open = None
             self._landing.remove_part(current.directory, current.part)
             entry.bytes_done = 0
             raise FileCorrupt(current.index)
-        os.fchmod(current.fd, file_mode(entry.mode))
-        os.utime(current.fd, ns=(entry.mtime_ns, entry.mtime_ns))
+        if not current.finishes_itself:
+            self._drain_writes(strict=True)  # a later write would change the mtime again
+            _set_attributes(current.fd, entry.mode, entry.mtime_ns)
         self._finished.append(
             _Finished(
                 current.index,
@@ -337,6 +355,7 @@ class Sink:
         if not batch:
             return
         try:
+            self._drain_writes(strict=True)
             if len(batch) == 1:
                 os.fsync(batch[0].fd)
             else:
@@ -373,10 +392,30 @@ class Sink:
         self._committed([finished.index for finished, _ in saved])
 
 
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:  # a short write is legal; the next call reports why (ENOSPC...)
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.EIO, "the disk accepted no data")
+        view, offset = view[written:], offset + written
+
+
+def _write_file(fd: int, data: bytes, mode: int, mtime_ns: int) -> None:
+    _write_at(fd, data, 0)
+    _set_attributes(fd, mode, mtime_ns)
+
+
+def _set_attributes(fd: int, mode: int, mtime_ns: int) -> None:
+    os.fchmod(fd, file_mode(mode))
+    os.utime(fd, ns=(mtime_ns, mtime_ns))
+
+
 def _reserve_space(fd: int, offset: int, size: int) -> None:
-    """Allocates the rest of the file now: a full disk shows at once (ENOSPC), and the kernel
-    writes into allocated blocks instead of allocating page by page."""
-    if size <= offset:
+    """Allocates the rest of a multi-chunk file now: a full disk shows at once (ENOSPC), and
+    the kernel writes into allocated blocks instead of allocating page by page. (A one-chunk
+    file is written in one call, which allocates as well.)"""
+    if size <= max(offset, CHUNK_BYTES):
         return
     try:
         os.posix_fallocate(fd, offset, size - offset)

@@ -244,6 +244,33 @@ async def test_hostile_names_are_refused_before_anything_is_written(
     assert len(await b.client.transfers()) == 1
 
 
+INCOHERENT_OFFERS = {
+    "file-then-child": ("a.txt", "a.txt/inner.txt"),
+    "child-then-file": ("deep/a.txt/inner.txt", "deep/a.txt"),
+    "twice": ("same.txt", "same.txt"),
+}
+
+
+@pytest.mark.parametrize("paths", INCOHERENT_OFFERS.values(), ids=INCOHERENT_OFFERS.keys())
+async def test_an_offer_that_cannot_be_a_tree_is_refused(
+    nodes: Nodes, tmp_path: Path, paths: tuple[str, str]
+) -> None:
+    """An entry inside a file (whichever comes first) or offered twice: INVALID_ARGUMENT,
+    nothing stored. Each entry is checked against its own ancestors, so a 100,000-entry offer
+    is checked in linear time (it used to compare every pair, freezing the daemon's loop)."""
+    a, b = await paired(nodes)
+    request = offer_request(*(offered_file(path) for path in paths))
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await link_stub(a, b).Offer(request, timeout=10)
+
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert reason_of(caught.value) == "INVALID_ARGUMENT"
+    assert await b.client.transfers() == []
+    assert not inbox(b).exists()
+    await still_works(a, b, tmp_path)
+
+
 # --- 8: a lying sender ----------------------------------------------------------------------------
 
 SIZE = 100 * KIB
