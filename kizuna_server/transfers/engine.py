@@ -90,6 +90,8 @@ NOTICE_TIMEOUT_SECS: Final = 10.0
 _EXPIRY_SLACK_SECS: Final = 30.0
 #: Receive-side messages being written while the next ones arrive.
 _PIPELINE_DEPTH: Final = 4
+#: Sending side: messages read and hashed ahead of the one being sent.
+_READ_AHEAD: Final = 2
 #: Offers at most this many entries per peer message (the link's 8 MiB message cap).
 _MAX_OFFER_BYTES: Final = 7 * 1024 * 1024
 
@@ -563,14 +565,15 @@ class Transfers:
         loop = asyncio.get_running_loop()
         await self._set_state(transfer, State.TRANSFERRING)
         sent_all = False
+        ahead: deque[asyncio.Future[pb.FetchResponse | None]] = deque()
         try:
-            upcoming = loop.run_in_executor(worker, reader.next_message)
             while True:
-                message = await upcoming
+                while len(ahead) < _READ_AHEAD:  # the reader stays ahead of the network
+                    ahead.append(loop.run_in_executor(worker, reader.next_message))
+                message = await ahead.popleft()
                 if message is None:
                     sent_all = True
                     break
-                upcoming = loop.run_in_executor(worker, reader.next_message)
                 _note_sent(transfer, message)
                 self._changed(transfer, progress=True)
                 yield message
@@ -579,6 +582,9 @@ class Transfers:
                 f"a file cannot be read: {exc}", path=str(exc.filename)
             ) from None
         finally:
+            for read in ahead:
+                read.cancel()
+            await asyncio.gather(*ahead, return_exceptions=True)
             live.fetches.discard(task)
             await loop.run_in_executor(worker, reader.close)
             if not sent_all and transfer.state is State.TRANSFERRING and not live.fetches:

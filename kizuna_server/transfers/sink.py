@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
+import mmap
 import os
+import threading
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -75,6 +78,7 @@ class _Open:
     hasher: ContentHash
     checkpointed: int
     finishes_itself: bool = False  # a one-chunk file: its write task also sets mode and mtime
+    direct: bool = False  # whole chunks bypass the page cache (O_DIRECT)
 
 
 @dataclass(slots=True)
@@ -116,6 +120,7 @@ class Sink:
         self._writer = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="kizuna-write")
         self._writes: deque[tuple[Future[None], int]] = deque()  # (write, bytes)
         self._queued = 0
+        self._buffers = _AlignedBuffers()
 
     # --- a Fetch call -----------------------------------------------------------------------
 
@@ -177,6 +182,7 @@ class Sink:
         self._drain_writes(strict=False)
         self._writer.shutdown(wait=True)
         self._syncer.shutdown(wait=True)
+        self._buffers.close()
         for finished in self._finished:
             with contextlib.suppress(OSError):
                 os.close(finished.fd)
@@ -225,6 +231,7 @@ class Sink:
         entry.state = FileState.TRANSFERRING
         entry.bytes_done = offset
         self._open = _Open(index, entry, fd, directory, folder, name, part, offset, hasher, offset)
+        self._open.direct = entry.size - offset > CHUNK_BYTES and _set_direct(fd, on=True)
 
     def _restarted(self, entry: Entry, start: pb.FileStart) -> None:
         if start.offset != 0:
@@ -263,7 +270,15 @@ class Sink:
         if length == entry.size:  # the whole file: mode and mtime once its data is written
             current.finishes_itself = True
             self._write(length, _write_file, current.fd, data, entry.mode, entry.mtime_ns)
+        elif current.direct and length == CHUNK_BYTES:
+            buffer = self._buffers.take()
+            buffer[:] = data
+            self._write(length, self._write_direct, current.fd, buffer, current.offset)
         else:
+            if current.direct:  # the file's short last chunk: O_DIRECT needs whole blocks
+                self._drain_writes(strict=True)
+                _set_direct(current.fd, on=False)
+                current.direct = False
             self._write(length, _write_at, current.fd, data, current.offset)
         current.offset += length
         current.entry.bytes_done = current.offset
@@ -274,6 +289,18 @@ class Sink:
                 _checkpoint, os.dup(current.fd), self._journal, current.index, current.offset
             )
             current.checkpointed = current.offset
+
+    def _write_direct(self, fd: int, buffer: mmap.mmap, offset: int) -> None:
+        try:
+            _write_at(fd, buffer, offset)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            # The filesystem took the flag but not the write: through the page cache, then.
+            _set_direct(fd, on=False)
+            _write_at(fd, buffer, offset)
+        finally:
+            self._buffers.give(buffer)
 
     def _write(self, length: int, task: Callable[..., None], *args: object) -> None:
         """Queues a write; waits for the oldest ones while too much data is queued."""
@@ -392,7 +419,47 @@ class Sink:
         self._committed([finished.index for finished, _ in saved])
 
 
-def _write_at(fd: int, data: bytes, offset: int) -> None:
+class _AlignedBuffers:
+    """Page-aligned 1 MiB buffers for O_DIRECT writes, reused (at most one per queued write)."""
+
+    def __init__(self) -> None:
+        self._free: list[mmap.mmap] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> mmap.mmap:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return mmap.mmap(-1, CHUNK_BYTES)
+
+    def give(self, buffer: mmap.mmap) -> None:
+        with self._lock:
+            self._free.append(buffer)
+
+    def close(self) -> None:
+        with self._lock:
+            for buffer in self._free:
+                buffer.close()
+            self._free.clear()
+
+
+def _set_direct(fd: int, *, on: bool) -> bool:
+    """Turns O_DIRECT on or off for `fd`; False where the filesystem refuses it (tmpfs...).
+
+    Whole chunks of a large file are written around the page cache: filling fresh page-cache
+    pages cost the receiver up to 1.5 CPU seconds per GiB on the development VM (and evicts
+    what the user is working with), while direct 1 MiB writes cost about 0.15 s. Durability
+    is unchanged: checkpoints and the commit still fdatasync/syncfs (metadata, device cache).
+    """
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
+    except OSError:
+        return False
+    return True
+
+
+def _write_at(fd: int, data: bytes | mmap.mmap, offset: int) -> None:
     view = memoryview(data)
     while view:  # a short write is legal; the next call reports why (ENOSPC...)
         written = os.pwrite(fd, view, offset)
