@@ -6,9 +6,6 @@ Output meant for people escapes control characters from peers and truncates long
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
@@ -26,6 +23,7 @@ from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
 from kizuna_server.cli_peers import add_commands as add_peer_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
+from kizuna_server.core.memory import cap_arenas
 from kizuna_server.errors import KizunaError as DaemonError
 
 if TYPE_CHECKING:
@@ -52,10 +50,6 @@ def _escaped(ch: str) -> str:
         code = ord(ch)
         return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
     return ch
-
-
-#: mallopt's parameter number for the arena cap (glibc malloc.h).
-_M_ARENA_MAX = -8
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,15 +140,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cap_malloc_arenas() -> None:
-    """glibc gives each thread that allocates its own arena and keeps freed megabyte buffers in
-    it; transfers pass 1 MiB chunks between threads, so RSS grew by an arena per thread. Two
-    arenas keep a daemon's memory flat (the same as MALLOC_ARENA_MAX=2)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, 2)
-
-
 async def _daemon(args: argparse.Namespace) -> int:
     from kizuna_server.app import Daemon  # noqa: PLC0415 - client commands skip daemon imports
     from kizuna_server.config import load_config  # noqa: PLC0415
@@ -172,7 +157,7 @@ async def _daemon(args: argparse.Namespace) -> int:
             "security.trust_mode = trust_all: EVERY device that asks is paired automatically. "
             "Use this only in a lab or for tests."
         )
-    _cap_malloc_arenas()
+    cap_arenas()
     daemon = Daemon(config)
 
     def banner() -> None:

@@ -32,6 +32,7 @@ from kizuna.peer.v1 import transfer_service_pb2_grpc as pb_grpc
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import Payload
+from kizuna_server.core.memory import give_back
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted
 from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
@@ -89,7 +90,7 @@ NOTICE_TIMEOUT_SECS: Final = 10.0
 #: The sender gives the receiver this long past its expiry before giving up on an offer.
 _EXPIRY_SLACK_SECS: Final = 30.0
 #: Receive-side messages being written while the next ones arrive.
-_PIPELINE_DEPTH: Final = 4
+_PIPELINE_DEPTH: Final = 2
 #: Sending side: messages read and hashed ahead of the one being sent.
 _READ_AHEAD: Final = 2
 #: Offers at most this many entries per peer message (the link's 8 MiB message cap).
@@ -127,17 +128,6 @@ class _Live:
     fetches: set[asyncio.Task[Any]] = field(default_factory=set)
     last_progress: float = 0.0
     refetches: int = 0
-    executor: ThreadPoolExecutor | None = None
-
-    def worker(self) -> ThreadPoolExecutor:
-        if self.executor is None:
-            self.executor = ThreadPoolExecutor(1, thread_name_prefix="kizuna-transfer")
-        return self.executor
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False)
-            self.executor = None
 
 
 class Transfers:
@@ -188,13 +178,12 @@ class Transfers:
         for task in (*runners, *fetches):
             task.cancel()
         await asyncio.gather(*self._tasks, *runners, *fetches, return_exceptions=True)
-        for live in self._live.values():
-            live.close()
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     async def _restore(self, transfer: Transfer) -> None:
         """After a restart: pending offers keep their expiry, running ones resume."""
@@ -345,7 +334,6 @@ class Transfers:
             live = self._live.get(transfer.id)
             if live is not None:
                 live.ended.set()
-                live.close()
             if transfer.upload:
                 self.drop_spool(transfer.id)
                 await asyncio.to_thread(shutil.rmtree, self.spool_dir(transfer.id), True)
@@ -561,7 +549,9 @@ class Transfers:
         task = asyncio.current_task()
         assert task is not None
         live.fetches.add(task)
-        worker = live.worker()
+        # Each Fetch call and each receiving run owns its worker thread and releases it when
+        # it ends, whatever state the transfer reached meanwhile.
+        worker = ThreadPoolExecutor(1, thread_name_prefix="kizuna-send")
         loop = asyncio.get_running_loop()
         await self._set_state(transfer, State.TRANSFERRING)
         sent_all = False
@@ -586,7 +576,10 @@ class Transfers:
                 read.cancel()
             await asyncio.gather(*ahead, return_exceptions=True)
             live.fetches.discard(task)
-            await loop.run_in_executor(worker, reader.close)
+            try:
+                await asyncio.shield(loop.run_in_executor(worker, reader.close))
+            finally:
+                worker.shutdown(wait=False)
             if not sent_all and transfer.state is State.TRANSFERRING and not live.fetches:
                 self._spawn(self._idle(transfer, live))
 
@@ -709,6 +702,7 @@ class Transfers:
         if self._stopping:
             return
         live.runner = asyncio.get_running_loop().create_task(self._receive(transfer, live))
+        live.runner.add_done_callback(_log_failure)
 
     async def _receive(self, transfer: Transfer, live: _Live) -> None:
         """Pulls every accepted file until all are verified, or the transfer stops."""
@@ -733,7 +727,7 @@ class Transfers:
             reserve_bytes=self._reserve,
             committed=lambda _: self._changed_threadsafe(transfer),
         )
-        worker = live.worker()
+        worker = ThreadPoolExecutor(1, thread_name_prefix="kizuna-receive")
         try:
             outcome = await self._pull(transfer, live, sink, worker)
             if outcome is None:
@@ -758,7 +752,11 @@ class Transfers:
                 await asyncio.shield(loop.run_in_executor(worker, sink.suspend))
             raise
         finally:
-            await loop.run_in_executor(worker, _close_all, sink, journal, landing)
+            try:
+                closing = loop.run_in_executor(worker, _close_all, sink, journal, landing)
+                await asyncio.shield(closing)
+            finally:
+                worker.shutdown(wait=False)
 
     def _link_up(self, peer_id: str) -> bool:
         try:
@@ -948,12 +946,9 @@ class Transfers:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _clean_incoming(self, transfer: Transfer) -> None:
-        live = self._live_of(transfer)
         landing = await asyncio.to_thread(Landing, self.config.transfers.inbox)
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                live.worker(), self._remove_parts, transfer, None, landing
-            )
+            await asyncio.to_thread(self._remove_parts, transfer, None, landing)
         finally:
             landing.close()
 
@@ -1086,10 +1081,17 @@ def _note_sent(transfer: Transfer, message: pb.FetchResponse) -> None:
             entry.content_hash = piece.end.content_hash.hex()
 
 
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A background task that raised is a bug: say so instead of dropping it silently."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("transfers: a background task failed", exc_info=exc)
+
+
 def _close_all(sink: Sink, journal: Journal, landing: Landing) -> None:
     sink.close()
     journal.close()
     landing.close()
+    give_back()  # the run's buffers are free now: RSS returns to its idle size
 
 
 def _peer_error(exc: grpc.aio.AioRpcError, peer_id: str) -> KizunaError:

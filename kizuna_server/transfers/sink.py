@@ -43,7 +43,7 @@ CHECKPOINT_BYTES: Final = 64 * 1024 * 1024
 #: hashing, so on a 2-core machine two writers keep both cores busy.
 _WRITE_THREADS: Final = 2
 #: Data queued for the writers before verification waits for them.
-_WRITES_AHEAD_BYTES: Final = 8 * CHUNK_BYTES
+_WRITES_AHEAD_BYTES: Final = 4 * CHUNK_BYTES
 _BATCH_FILES: Final = 64
 _BATCH_BYTES: Final = 64 * 1024 * 1024
 

@@ -6,12 +6,14 @@ Each test waits on events or on a transfer's own progress stream; none sleeps to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -226,6 +228,64 @@ async def test_cancel_from_the_receiver_removes_partial_data(nodes: Nodes, tmp_p
     assert (await handle.wait()).state == "cancelled"
     gate.set()
     assert leftovers(inbox(b)) == [] and not (inbox(b) / "a.bin").exists()
+
+
+def _transfer_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("kizuna-"))
+
+
+def _descriptors_under(*folders: Path) -> list[str]:
+    """This process's open descriptors on anything inside `folders` (both daemons run here)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if any(target == str(f) or target.startswith(f"{f}/") for f in folders):
+                found.append(target)
+    return sorted(found)
+
+
+async def test_ended_transfers_leave_no_thread_or_descriptor_behind(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """Completed, cancelled and rejected transfers release their worker and writer threads,
+    the inbox folders, part files, journals and source files they held."""
+    a, b = await paired(nodes)
+    source = tmp_path / "trip"
+    write_tree(source)  # a 5 MiB file (direct writes) and many small ones
+    held = (inbox(b), b.data_dir / "transfers", source, tmp_path / "c.bin")
+    (tmp_path / "c.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    await b.client.accept_transfer(await offered(b, mark))
+    assert (await asyncio.wait_for(handle.wait(), WAIT)).state == "completed"
+
+    gate, asked = await gate_fetches(a)
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "c.bin")
+    incoming = await b.client.accept_transfer(await offered(b, mark))
+    await eventually(lambda: _true_if(bool(asked)), what="the held fetch")
+    await incoming.cancel()
+    assert (await asyncio.wait_for(handle.wait(), WAIT)).state == "cancelled"
+    gate.set()
+
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, tmp_path / "c.bin")
+    await b.client.reject_transfer(await offered(b, mark))
+    with pytest.raises(TransferRejectedError):
+        await asyncio.wait_for(handle.wait(), WAIT)
+
+    async def released() -> bool | None:
+        await asyncio.sleep(0)
+        return True if not _transfer_threads() and not _descriptors_under(*held) else None
+
+    try:
+        await eventually(released, what="every transfer thread and descriptor released")
+    except AssertionError:
+        raise AssertionError(
+            f"still alive: {_transfer_threads()}; still open: {_descriptors_under(*held)}"
+        ) from None
 
 
 async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
