@@ -26,7 +26,8 @@ user's transfer pays.
    during one large-file transfer; prints the top functions by own time.
 
 Run: `.venv/bin/python bench/transfer.py [--size-mib N] [--small-files N] [--rss-gib N]
-[--runs N] [--compression auto|none] [--profile [--profile-side sender]]`.
+[--runs N] [--compression auto|none] [--profile [--profile-side sender]]
+[--baselines all|none|NAME,...]`.
 """
 
 from __future__ import annotations

@@ -178,7 +178,9 @@ class FileRange(_message.Message):
     file_index: _builtins.int
     """Index into the offer's files."""
     offset: _builtins.int
-    """First byte wanted (the receiver's last verified offset)."""
+    """First byte wanted (the receiver's last verified offset): a multiple of 1 MiB, or the file's
+    size. A larger offset than the file has restarts it from zero.
+    """
     def __init__(
         self,
         *,

@@ -308,7 +308,8 @@ type FileRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index into the offer's files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
-	// First byte wanted (the receiver's last verified offset).
+	// First byte wanted (the receiver's last verified offset): a multiple of 1 MiB, or the file's
+	// size. A larger offset than the file has restarts it from zero.
 	Offset        uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
