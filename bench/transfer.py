@@ -74,11 +74,13 @@ from bench.transfer_baselines import (
     SCP_FAST_CIPHER,
     Baseline,
     LocalSshd,
+    LocalWormhole,
     copied_path,
     cp_sync_copy,
     disk_temp_dir,
     file_sizes,
     local_sshd,
+    local_wormhole,
     raw_tls_copy,
     raw_tls_copy_hashed,
     rsync_ssh_copy,
@@ -86,6 +88,7 @@ from bench.transfer_baselines import (
     tar_socket_copy,
     tools_available,
     warm_up,
+    wormhole_copy,
 )
 from kizuna_client import Kizuna, KizunaError
 from kizuna_client.types import EventGap, KizunaEvent, PairingInfo
@@ -449,13 +452,14 @@ BASELINES: Final = (
     "scp aes128-gcm",
     "scp default",
     "rsync over ssh",
+    "magic-wormhole",
     "tar through a socket",
     "cp -r + sync",
 )
 
 
 def baseline_plan(
-    sshd: LocalSshd | None, wanted: Sequence[str] | None = None
+    sshd: LocalSshd | None, hole: LocalWormhole | None, wanted: Sequence[str] | None = None
 ) -> list[tuple[str, BaselineRun]]:
     """The baselines to time, in order (only `wanted` ones if given); those whose tools are
     missing are left out."""
@@ -471,6 +475,9 @@ def baseline_plan(
     if sshd is not None and tools["rsync"]:
         ssh = sshd
         plan.append(("rsync over ssh", lambda s, d: rsync_ssh_copy(s, d, ssh)))
+    if hole is not None:
+        local = hole
+        plan.append(("magic-wormhole", lambda s, d: wormhole_copy(s, d, local)))
     if tools["tar"]:
         plan.append(("tar through a socket", tar_socket_copy))
     plan.append(("cp -r + sync", cp_sync_copy))
@@ -880,7 +887,13 @@ async def run(options: Options, root: Path, nodes: list[Node]) -> dict[str, Any]
     tools = tools_available()
     with contextlib.ExitStack() as stack:
         sshd = stack.enter_context(local_sshd()) if tools["sshd"] and tools["scp"] else None
-        plan = baseline_plan(sshd, options.baselines)
+        wanted = options.baselines
+        hole = (
+            stack.enter_context(local_wormhole())
+            if tools["wormhole"] and (wanted is None or "magic-wormhole" in wanted)
+            else None
+        )
+        plan = baseline_plan(sshd, hole, wanted)
         missing = [tool for tool, ok in tools.items() if not ok]
         if missing:
             print(f"note: missing {', '.join(missing)}: skipped (scripts/bench-env installs them)")

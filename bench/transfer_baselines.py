@@ -12,6 +12,9 @@ that is `dst / src.name`, for every baseline. Only 127.0.0.1 is ever used.
   both ends and the receiver checks the sender's digest.
 - scp_copy / rsync_ssh_copy: OpenSSH's scp (default cipher, or the one given) and rsync -a
   over a private sshd on 127.0.0.1 (local_sshd()), then `sync -f`.
+- wormhole_copy: magic-wormhole's `send` / `receive` with a fixed code through a private mailbox
+  server (local_wormhole()), both inside a network namespace where only loopback exists, then
+  `sync -f`.
 - tar_socket_copy: `tar -c` writing straight into a TCP socket whose other end is the stdin of
   `tar -x`, then `sync -f`.
 - cp_sync_copy: `cp -r` then `sync -f`.
@@ -61,6 +64,8 @@ LOOPBACK = "127.0.0.1"
 #: The OpenSSH cipher the fastest scp run uses here (AES-NI); None is OpenSSH's default.
 SCP_FAST_CIPHER = "aes128-gcm@openssh.com"
 SSHD = Path("/usr/sbin/sshd")
+#: magic-wormhole and its mailbox server, from PyPI into a venv of their own (scripts/bench-env).
+WORMHOLE_TOOLS = BENCH_DIR.parent / ".bench-tools" / "bin"
 #: The longest one copy may take before the benchmark gives up.
 COPY_LIMIT_SECS = 900.0
 #: The longest a helper process or sshd may take to become ready.
@@ -185,6 +190,10 @@ def tools_available() -> dict[str, bool]:
         "scp": shutil.which("scp") is not None and shutil.which("ssh-keygen") is not None,
         "rsync": shutil.which("rsync") is not None,
         "tar": shutil.which("tar") is not None,
+        "wormhole": (WORMHOLE_TOOLS / "wormhole").exists()
+        and (WORMHOLE_TOOLS / "twist").exists()
+        and shutil.which("ip") is not None
+        and os.geteuid() == 0,
     }
 
 
@@ -613,6 +622,103 @@ def rsync_ssh_copy(src: Path, dst: Path, sshd: LocalSshd) -> Baseline | None:
     ssh = " ".join(["ssh", *sshd.ssh_options(), "-p", str(sshd.port)])
     argv = ["rsync", "-a", "-e", ssh, str(src), f"{sshd.remote(dst)}/"]
     return _timed_copy("rsync -a over ssh", src, dst, [argv])
+
+
+# --- magic-wormhole -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalWormhole:
+    """A mailbox server on 127.0.0.1 inside network namespace `netns`, where only loopback
+    exists: wormhole advertises every local address as a direct hint, and the bench must never
+    use any but loopback."""
+
+    netns: str
+    port: int
+
+    def argv(self, *command: str) -> list[str]:
+        return [
+            "ip", "netns", "exec", self.netns, str(WORMHOLE_TOOLS / "wormhole"),
+            "--relay-url", f"ws://{LOOPBACK}:{self.port}/v1",
+            # No transit relay: the direct connection on loopback is the path measured.
+            "--transit-helper", f"tcp:{LOOPBACK}:{self.port + 1}",
+            *command,
+        ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def local_wormhole() -> Iterator[LocalWormhole]:
+    """A private namespace with its loopback up and a mailbox server in it, for as long as the
+    context lasts; removes both afterwards. Needs root and `ip`."""
+    netns = f"kzt-wormhole-{os.getpid()}"
+    port = 4000
+    _run(["ip", "netns", "add", netns], what="ip netns add")
+    proc: subprocess.Popen[bytes] | None = None
+    log = Path(tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".log")[1])
+    try:
+        _run(["ip", "-n", netns, "link", "set", "lo", "up"], what="ip link")
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    netns,
+                    str(WORMHOLE_TOOLS / "twist"),
+                    "wormhole-mailbox",
+                    "--port",
+                    f"tcp:{port}:interface={LOOPBACK}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+        deadline = time.monotonic() + START_LIMIT_SECS
+        probe = ["ip", "netns", "exec", netns, "bash", "-c", f"exec 3<>/dev/tcp/{LOOPBACK}/{port}"]
+        while subprocess.run(probe, stderr=subprocess.DEVNULL, check=False).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"the wormhole mailbox did not start: see {log}")
+            time.sleep(0.1)  # polling a server's start-up, not synchronising a test
+        yield LocalWormhole(netns, port)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+        log.unlink(missing_ok=True)
+
+
+def wormhole_copy(src: Path, dst: Path, hole: LocalWormhole) -> Baseline:
+    """`wormhole send` and `wormhole receive` with a fixed code through the local mailbox
+    (folders go as a zip, as the tool does), then `sync -f`."""
+    name = "magic-wormhole"
+    expected = file_sizes(src)
+    _clean_destination(src, dst)
+    code = f"{os.getpid() % 900 + 100}-kizuna-bench"
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as sender_log:
+        sender = subprocess.Popen(
+            hole.argv("send", "--code", code, str(src)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sender_log,
+        )
+        try:
+            _run(hole.argv("receive", "--accept-file", "-o", str(dst / src.name), code), what=name)
+            if sender.wait(COPY_LIMIT_SECS) != 0:
+                sender_log.seek(0)
+                tail = sender_log.read().decode(errors="replace")[-800:]
+                raise BenchError(f"{name}: wormhole send exited with {sender.returncode}: {tail}")
+        finally:
+            _kill_all([sender])
+    _sync(dst)
+    seconds = time.perf_counter() - start
+    _verify(name, src, expected, dst)
+    return Baseline(name, seconds, sum(expected.values()), len(expected))
 
 
 # --- tar through a socket, cp --------------------------------------------------------------------
