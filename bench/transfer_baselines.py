@@ -593,13 +593,7 @@ def local_sshd() -> Iterator[LocalSshd]:
         _wait_for_ssh_banner(port, proc, log)
         yield LocalSshd(port=port, key=workdir / "id_ed25519", user=getpass.getuser())
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -681,13 +675,7 @@ def local_wormhole() -> Iterator[LocalWormhole]:
             time.sleep(0.1)  # polling a server's start-up, not synchronising a test
         yield LocalWormhole(netns, port)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         subprocess.run(["ip", "netns", "del", netns], check=False)
         log.unlink(missing_ok=True)
 
@@ -772,6 +760,17 @@ def tar_socket_copy(src: Path, dst: Path) -> Baseline:
                 raise BenchError(f"{name}: {proc.args!r} exited with {proc.returncode}: {text}")
     _verify(name, src, expected, dst)
     return Baseline(name, seconds, sum(expected.values()), len(expected))
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """Terminates a server process, killing it if it does not exit within 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _kill_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
