@@ -43,9 +43,11 @@ __all__ = [
     "SeenNonces",
     "State",
     "commitment",
+    "introduce_proof_message",
     "new_nonce",
     "next_state",
     "pairing_code",
+    "start_proof_message",
 ]
 
 CODE_DIGITS: Final = 6
@@ -55,6 +57,8 @@ DEFAULT_TIMEOUT: Final = 120.0
 
 _COMMIT_LABEL: Final = b"kizuna-pair-commit-v1"
 _CODE_LABEL: Final = b"kizuna-pair-code-v1"
+_START_PROOF_LABEL: Final = b"kizuna-pair-start-proof-v1"
+_INTRODUCE_PROOF_LABEL: Final = b"kizuna-introduce-proof-v1"
 _PAIRING_ID = re.compile(r"[0-9a-f]{32}")
 
 #: Whose fault an error is: this process's caller, or the remote peer's messages.
@@ -184,6 +188,33 @@ def pairing_code(
     digits = f"{int.from_bytes(digest[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
     half = CODE_DIGITS // 2
     return f"{digits[:half]} {digits[half:]}"
+
+
+def start_proof_message(request: Request, responder_cert: bytes) -> bytes:
+    """What the initiator signs with its device key in PairStart (its proof of key).
+
+    It names the responder's certificate, so only that responder can check it (and a responder
+    cannot replay it to a third device), and the pairing's ID and commitment, which are fresh
+    for each attempt. The responder verifies it before anything is stored or counted under the
+    initiator's device ID: a stranger holding only another device's public certificate cannot
+    pair, fail or be locked out in its name.
+    """
+    return (
+        _START_PROOF_LABEL
+        + _length_prefixed(responder_cert)
+        + _length_prefixed(request.initiator_cert)
+        + _length_prefixed(request.pairing_id.encode())
+        + _length_prefixed(request.commitment)
+    )
+
+
+def introduce_proof_message(caller_cert: bytes, server_cert: bytes) -> bytes:
+    """What a caller of Introduce signs with its device key: bound to the server it calls.
+
+    Only that server ever sees it (the pairing port's TLS is pinned to the server's
+    certificate), so it needs no nonce: replaying it anywhere else fails the check.
+    """
+    return _INTRODUCE_PROOF_LABEL + _length_prefixed(server_cert) + _length_prefixed(caller_cert)
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -575,10 +606,17 @@ class PairingSession:
     def failed_attempt(self) -> bool:
         """Whether this attempt counts against the peer in PairingThrottle.
 
-        FAILED (bad reveal, wrong typed code) and REJECTED: people reject when the codes
-        differ, which is exactly what a man in the middle's attempts look like.
+        FAILED (bad reveal, wrong typed code, a call dropped or pushed out) and REJECTED:
+        people reject when the codes differ, which is exactly what a man in the middle's
+        attempts look like. On the responder also EXPIRED when the initiator never confirmed:
+        a device that starts pairings and lets them stall pays for each, so holding pairing
+        slots costs the staller its lockout.
         """
-        return self.state in (State.FAILED, State.REJECTED)
+        if self.state in (State.FAILED, State.REJECTED):
+            return True
+        return (
+            self.role is Role.RESPONDER and self.state is State.EXPIRED and not self.peer_confirmed
+        )
 
     # -- internals --
 

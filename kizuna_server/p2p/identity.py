@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
@@ -68,6 +68,27 @@ def certificate_fingerprint(certificate: x509.Certificate) -> str:
 def device_id_of_certificate(certificate: x509.Certificate) -> str:
     """The canonical device ID of whoever holds this certificate's private key."""
     return device_id_from_public_key_der(_spki_der(certificate.public_key()))
+
+
+def sign_proof(identity: Identity, message: bytes) -> bytes:
+    """This device's proof of key over `message` (ECDSA P-256, SHA-256, DER-encoded)."""
+    return identity.private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+
+def proof_holds(certificate: x509.Certificate, proof: bytes, message: bytes) -> bool:
+    """Whether `proof` is a signature over `message` by the key of a device `certificate`."""
+    key = certificate.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not 0 < len(proof) <= _MAX_PROOF_BYTES:
+        return False
+    try:
+        key.verify(proof, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+#: A DER ECDSA P-256 signature is at most 72 bytes.
+_MAX_PROOF_BYTES = 80
 
 
 def check_device_certificate(certificate: x509.Certificate) -> None:

@@ -44,6 +44,8 @@ from kizuna_server.core.pairing import (
     Request,
     Reveal,
     SeenNonces,
+    introduce_proof_message,
+    start_proof_message,
 )
 from kizuna_server.core.peers import (
     Address,
@@ -67,6 +69,7 @@ from kizuna_server.core.peers import (
     Trust,
     format_address,
     refuse_announced,
+    sanitize_name,
 )
 from kizuna_server.core.trust import (
     PeerNotFound,
@@ -80,8 +83,8 @@ from kizuna_server.core.trust import (
 from kizuna_server.errors import IdentityError, InvalidArgument, KizunaError
 from kizuna_server.files import write_file_atomically
 from kizuna_server.p2p.discovery import Announcement, Discovery
-from kizuna_server.p2p.identity import Identity
-from kizuna_server.p2p.pairings import Hooks, Pairing, Pairings
+from kizuna_server.p2p.identity import Identity, proof_holds, sign_proof
+from kizuna_server.p2p.pairings import Hooks, Pairing, Pairings, source_of
 from kizuna_server.p2p.tls import (
     HANDSHAKE_TIMEOUT_SECS,
     PeerCertificate,
@@ -186,6 +189,9 @@ class PeerNetwork:
             Hooks(completed=self._pairing_completed, ended=self._pairing_ended)
         )
         self._throttle = PairingThrottle()
+        #: IPv6 /64s: one host may use many addresses of its /64, and a LAN's devices share
+        #: one, so a /64 is locked only after several addresses in it failed.
+        self._prefix_throttle = PairingThrottle(max_failures=4 * PairingThrottle().max_failures)
         self._seen = SeenNonces()
         self._servers: list[grpc.aio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -886,14 +892,16 @@ class PeerNetwork:
         """Shows our certificate on the peer's pairing port (so a trust by ID can pin it) and
         learns how the peer describes itself and whether it trusts us."""
         shown = format_address(address.host, address.port + 1)
+        own = self.identity.certificate.public_bytes(_DER)
         async with _pairing_channel(shown, cert) as channel:
             try:
                 reply: pairing_service_pb2.IntroduceResponse = (
                     await pairing_service_pb2_grpc.PairingServiceStub(channel).Introduce(
                         pairing_service_pb2.IntroduceRequest(
-                            certificate=self.identity.certificate.public_bytes(_DER),
+                            certificate=own,
                             device=self._device_info,
                             link_port=self.link_port,
+                            proof=sign_proof(self.identity, introduce_proof_message(own, cert.der)),
                         ),
                         timeout=HANDSHAKE_TIMEOUT_SECS,
                     )
@@ -984,12 +992,22 @@ class PeerNetwork:
         cert = _certificate_from_peer(request.certificate, "certificate")
         if cert.device_id == self.identity.device_id:
             raise InvalidArgument("this device's own certificate", field="certificate")
+        own_cert = self.identity.certificate.public_bytes(_DER)
+        message = introduce_proof_message(request.certificate, own_cert)
+        if not proof_holds(cert.certificate, request.proof, message):
+            # A stranger with a paired device's public certificate learns nothing (not even
+            # whether it is trusted here) and changes nothing.
+            raise InvalidArgument(
+                "proof: the caller did not prove it holds the key of its certificate",
+                field="proof",
+            )
         try:
             await self._accept_certificate(cert, host)
         except PeerNotTrusted:
             self._seen_incoming(cert, host, request.link_port, request.device, trusted=False)
             return pairing_service_pb2.IntroduceResponse(device=self._device_info, trusted=False)
-        self._seen_incoming(cert, host, request.link_port, request.device)
+        # A trusted peer's name and addresses change only through its link: the Hello that
+        # follows says where it is and what it is called.
         return pairing_service_pb2.IntroduceResponse(device=self._device_info, trusted=True)
 
     # --- pairing ------------------------------------------------------------------------------
@@ -1070,6 +1088,7 @@ class PeerNetwork:
                             commitment=start.commitment,
                             device=self._device_info,
                             link_port=self.link_port,
+                            proof=sign_proof(self.identity, start_proof_message(start, cert.der)),
                         )
                     )
                 )
@@ -1125,39 +1144,52 @@ class PeerNetwork:
     async def serve_pairing(self, context: Any) -> None:  # noqa: PLR0915 - the protocol in order
         """The responder's side of a Pair call (PairingService.Pair)."""
         host = _peer_host(context)
+        source, prefix = source_of(host)
         now = time.time()
         async with asyncio.timeout(HANDSHAKE_TIMEOUT_SECS * 2):
             first = await context.read()
         if first is _EOF or not first.HasField("start"):
             raise InvalidArgument("a Pair call starts with PairStart", field="start")
         self._check_pairing_allowed()
+        self._throttle.check(source, now)
+        if prefix != source:
+            self._prefix_throttle.check(prefix, now)
         start = first.start
         cert = _certificate_from_peer(start.certificate, "start.certificate")
+        request = Request(start.pairing_id, start.certificate, start.commitment)
+        own_cert = self.identity.certificate.public_bytes(_DER)
+        if not proof_holds(cert.certificate, start.proof, start_proof_message(request, own_cert)):
+            # Anyone can send another device's public certificate: until the caller proves it
+            # holds the key, nothing is keyed by that ID. The failure counts against the source.
+            self._record_source_failure(source, prefix, now)
+            raise InvalidArgument(
+                "start.proof: the caller did not prove it holds the key of its certificate",
+                field="proof",
+            )
         self._throttle.check(cert.device_id, now)
-        self._throttle.check(host, now)
         if self._trust.check(cert.device_id, cert.fingerprint) is PinCheck.MISMATCH:
             pinned = self._trust.require(cert.device_id).fingerprint
             self._alert(cert.device_id, pinned, cert.fingerprint, host)
             raise PeerIdentityMismatch("a different certificate is pinned for this device ID")
         self._seen.add(start.commitment, now, field="commitment")
         session, answer = PairingSession.answer(
-            Request(start.pairing_id, start.certificate, start.commitment),
+            request,
             peer_id=cert.device_id,
-            own_cert=self.identity.certificate.public_bytes(_DER),
+            own_cert=own_cert,
             now=now,
             timeout=self.config.security.pairing_timeout_secs,
         )
-        try:
-            entry = self._entry(cert.device_id, Source.INCOMING)
-            entry.describe(start.device.name, start.device.device_type)
-            if 1024 <= start.link_port <= 65534:
-                entry.add_address(Address(host, start.link_port, Source.INCOMING))
-            self._updated(cert.device_id)
-            name = entry.name
-        except KizunaError:
-            name = ""
-        pairing = Pairing(session, name, host, cert.pem)
-        self._pairings.admit(pairing, address=host)
+        pairing = Pairing(
+            session,
+            sanitize_name(start.device.name),
+            host,
+            cert.pem,
+            source=source,
+            prefix=prefix,
+            device_type=start.device.device_type,
+            link_port=start.link_port,
+        )
+        self._pairings.admit(pairing)
         try:
             await context.write(
                 pairing_service_pb2.PairResponse(
@@ -1198,10 +1230,31 @@ class PeerNetwork:
 
     def _pairing_shown(self, pairing: Pairing) -> None:
         """Both sides have the code: tell people (and confirm at once in trust_all)."""
+        if not pairing.outgoing:
+            self._note_initiator(pairing)
         self._publish(PairingRequested(pairing.snapshot()))
         self._updated(pairing.session.peer_id)
         if self._mode is TrustMode.TRUST_ALL:
             self._spawn(self._pairings.confirm(pairing.session.id, None))
+
+    def _note_initiator(self, pairing: Pairing) -> None:
+        """Notes an incoming pairing's initiator in the peer table: it proved its key and
+        calls from `pairing.address`. A trusted peer's entry is left to its own link."""
+        peer_id = pairing.session.peer_id
+        if self._is_trusted(peer_id):
+            return
+        try:
+            entry = self._entry(peer_id, Source.INCOMING)
+        except KizunaError:
+            return
+        entry.describe(pairing.peer_name, pairing.device_type)
+        if 1024 <= pairing.link_port <= 65534:
+            entry.add_address(Address(pairing.address, pairing.link_port, Source.INCOMING))
+
+    def _record_source_failure(self, source: str, prefix: str, now: float) -> None:
+        self._throttle.record_failure(source, now)
+        if prefix != source:
+            self._prefix_throttle.record_failure(prefix, now)
 
     async def _pairing_completed(self, pairing: Pairing) -> None:
         peer_id = pairing.session.peer_id
@@ -1235,7 +1288,7 @@ class PeerNetwork:
             now = time.time()
             self._throttle.record_failure(peer_id, now)
             if not pairing.outgoing:
-                self._throttle.record_failure(pairing.address, now)
+                self._record_source_failure(pairing.source, pairing.prefix, now)
         self._publish(PairingFailed(snapshot))
         if peer_id in self.table or self._is_trusted(peer_id):
             self._updated(peer_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,21 +38,53 @@ Decision = int
 CONFIRM: Final[Decision] = pairing_pb2.PairDecision.DECISION_CONFIRM
 REJECT: Final[Decision] = pairing_pb2.PairDecision.DECISION_REJECT
 CANCEL: Final[Decision] = pairing_pb2.PairDecision.DECISION_CANCEL
-#: Pairings in progress at once, in each direction, and incoming ones per source address.
+#: Pairings in progress at once, in each direction. Incoming ones are also limited per source
+#: address, per IPv6 /64 (one host can hold a whole /64 of addresses) and to one per device.
 MAX_OPEN: Final = 16
-MAX_OPEN_PER_ADDRESS: Final = 2
+MAX_OPEN_PER_ADDRESS: Final = 1
+MAX_OPEN_PER_PREFIX: Final = 4
 #: A peer hanging up this close to our own deadline expired (clocks and start times differ).
 EXPIRY_SLACK_SECS: Final = 2.0
 
 
+def source_of(host: str) -> tuple[str, str]:
+    """The keys an incoming pairing is counted under: its address, and its network (the
+    address itself for IPv4, the /64 for IPv6, where one host may use every address of one).
+
+    >>> source_of("fd00:6b7a:1::2a")
+    ('fd00:6b7a:1::2a', 'fd00:6b7a:1::/64')
+    >>> source_of("::ffff:10.0.0.7")
+    ('10.0.0.7', '10.0.0.7')
+    """
+    try:
+        ip = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return host, host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip), str(ip)
+    return str(ip), str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
 @dataclass(eq=False)
 class Pairing:
-    """One pairing in progress and its outbox of this side's decisions."""
+    """One pairing in progress and its outbox of this side's decisions.
+
+    `address` is where the other device is (shown to people); `source` and `prefix` are what an
+    incoming pairing counts under for the limits and the lockout (see `source_of`).
+    """
 
     session: PairingSession
     peer_name: str
     address: str
     peer_cert_pem: str
+    source: str = ""
+    prefix: str = ""
+    #: How an incoming pairing's initiator described itself and where it listens; noted in the
+    #: peer table once the code is shown (never before the caller proved its key).
+    device_type: str = ""
+    link_port: int = 0
     outbox: asyncio.Queue[Decision] = field(default_factory=asyncio.Queue)
     error_reason: str = ""
     error_message: str = ""
@@ -113,24 +146,62 @@ class Pairings:
     def for_peer(self, peer_id: str) -> Pairing | None:
         return next((p for p in self._open.values() if p.session.peer_id == peer_id), None)
 
-    def admit(self, pairing: Pairing, *, address: str = "") -> None:
-        """Adds a pairing, within the limits (LimitExceeded otherwise)."""
-        same_way = [p for p in self._open.values() if p.outgoing == pairing.outgoing]
-        if len(same_way) >= MAX_OPEN:
-            raise LimitExceeded(
-                f"{MAX_OPEN} pairings are already in progress; try again in a minute",
-                limit="pairings",
-            )
-        if address and sum(p.address == address for p in same_way) >= MAX_OPEN_PER_ADDRESS:
-            raise LimitExceeded(
-                f"{address} already has {MAX_OPEN_PER_ADDRESS} pairings in progress",
-                limit="pairings_per_address",
-            )
+    def admit(self, pairing: Pairing) -> None:
+        """Adds a pairing, within the limits (LimitExceeded otherwise).
+
+        When every incoming slot is taken, the oldest incoming pairing this device's person has
+        not acted on gives way (it ends as failed, which counts against the device that started
+        it): strangers who start pairings and stall cannot keep a person's real one out.
+        Pairings this device starts have their own slots.
+        """
         if pairing.session.id in self._open:
             raise PairingProtocolError(
                 "a pairing_id already in use", field="pairing_id", fault="peer"
             )
+        same_way = [p for p in self._open.values() if p.outgoing == pairing.outgoing]
+        if not pairing.outgoing:
+            self._admit_incoming(pairing, same_way)
+        elif len(same_way) >= MAX_OPEN:
+            raise LimitExceeded(
+                f"{MAX_OPEN} pairings are already in progress; try again in a minute",
+                limit="pairings",
+            )
         self._open[pairing.session.id] = pairing
+
+    def _admit_incoming(self, pairing: Pairing, incoming: list[Pairing]) -> None:
+        if self.for_peer(pairing.session.peer_id) is not None:
+            raise LimitExceeded(
+                "a pairing with this device is already in progress", limit="pairings_per_device"
+            )
+        if pairing.source and sum(p.source == pairing.source for p in incoming) >= (
+            MAX_OPEN_PER_ADDRESS
+        ):
+            raise LimitExceeded(
+                f"{pairing.source} already has a pairing in progress",
+                limit="pairings_per_address",
+            )
+        if pairing.prefix and sum(p.prefix == pairing.prefix for p in incoming) >= (
+            MAX_OPEN_PER_PREFIX
+        ):
+            raise LimitExceeded(
+                f"{pairing.prefix} already has {MAX_OPEN_PER_PREFIX} pairings in progress",
+                limit="pairings_per_address",
+            )
+        if len(incoming) < MAX_OPEN:
+            return
+        idle = sorted(
+            (p for p in incoming if not p.session.local_confirmed),
+            key=lambda p: p.session.created,
+        )
+        if not idle:
+            raise LimitExceeded(
+                f"{MAX_OPEN} pairings are already in progress; try again in a minute",
+                limit="pairings",
+            )
+        evicted = idle[0]
+        log.info("pairing %s gives way to a newer one: nobody here answered it", evicted.session.id)
+        evicted.outbox.put_nowait(REJECT)  # wakes its call, which tells the other side
+        self._fail(evicted, "LIMIT_EXCEEDED", "newer pairing requests took its place")
 
     # --- this side's decisions (API) ------------------------------------------------------------
 

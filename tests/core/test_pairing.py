@@ -992,3 +992,16 @@ def test_methods_refuse_every_transition_not_in_the_table(
 
     assert session.state is state
     assert not session.local_confirmed and not session.peer_confirmed
+
+
+def test_a_stall_counts_against_the_initiator_but_a_slow_person_here_does_not() -> None:
+    """Row #35: on the responder, a pairing that expires without the initiator's confirmation
+    is a stall and counts in PairingThrottle; one the initiator confirmed (this side's person
+    was slow) does not, and neither does an expiry on the initiator's side."""
+    a, b = exchanged()
+    assert b.expire_if_due(b.expires) and b.failed_attempt
+    assert a.expire_if_due(a.expires) and not a.failed_attempt
+
+    a, b = exchanged()
+    b.on_confirm(a.confirm(now=2.0), now=2.0)
+    assert b.expire_if_due(b.expires) and not b.failed_attempt

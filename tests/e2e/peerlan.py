@@ -48,7 +48,14 @@ from kizuna_client import (
     PeerInfo,
 )
 from kizuna_client.errors import PeerNotFoundError
-from kizuna_server.p2p.identity import load_or_create_identity
+from kizuna_server.core.pairing import (
+    Answer,
+    PairingSession,
+    Request,
+    introduce_proof_message,
+    start_proof_message,
+)
+from kizuna_server.p2p.identity import Identity, load_or_create_identity, sign_proof
 from kizuna_server.p2p.tls import (
     PeerCertificate,
     fetch_certificate,
@@ -56,6 +63,7 @@ from kizuna_server.p2p.tls import (
     link_channel_options,
     pairing_channel_credentials,
 )
+from kizuna_server.rpc.errors import error_info_from_trailers
 from tests import netns
 
 T = TypeVar("T")
@@ -66,6 +74,8 @@ START_TIMEOUT: Final = 20.0
 STOP_TIMEOUT: Final = 15.0
 #: Default limit of a wait on state.
 WAIT_TIMEOUT: Final = 20.0
+#: grpc.aio.EOF (missing from the grpc type stubs): what read() returns at the end of a stream.
+_EOF: Any = getattr(grpc.aio, "EOF")  # noqa: B009
 #: Waits wake at every event, log line or program output; they also re-check this often, for
 #: state that no event announces.
 RECHECK_SECS: Final = 0.1
@@ -651,10 +661,12 @@ async def stranger(spec: Mapping[str, Any]) -> None:
         async with grpc.aio.secure_channel(
             pairing, pairing_channel_credentials(server.pem), options=pinned
         ) as channel:
+            own = identity.certificate.public_bytes(Encoding.DER)
             reply = await pairing_service_pb2_grpc.PairingServiceStub(channel).Introduce(
                 pairing_service_pb2.IntroduceRequest(
-                    certificate=identity.certificate.public_bytes(Encoding.DER),
+                    certificate=own,
                     device=device_pb2.DeviceInfo(name="stranger"),
+                    proof=sign_proof(identity, introduce_proof_message(own, server.der)),
                 ),
                 timeout=10,
             )
@@ -693,6 +705,136 @@ async def oversize(spec: Mapping[str, Any]) -> None:
                 result[f"introduce_{size}"] = "OK"
             except grpc.aio.AioRpcError as exc:
                 result[f"introduce_{size}"] = exc.code().name
+    _emit(result)
+
+
+async def _status(call: Any) -> str:
+    """A finished call's status as "CODE field" (the ErrorInfo `field`, when there is one)."""
+    code = (await call.code()).name
+    metadata = await call.trailing_metadata()
+    return " ".join([code, *_error_fields(metadata)])
+
+
+def _error_fields(metadata: Any) -> list[str]:
+    reason, fields = error_info_from_trailers(metadata)
+    return [reason, fields.get("field", ""), fields.get("limit", "")] if reason else []
+
+
+async def _start_pairing(
+    stub: Any, identity: Identity, server: PeerCertificate, certificate: bytes
+) -> tuple[Any, PairingSession, Request]:
+    """Opens a Pair call and sends PairStart with `certificate`, signed with `identity`'s key
+    (a forged proof when `certificate` is someone else's)."""
+    session, start = PairingSession.start(
+        peer_id=server.device_id, own_cert=certificate, peer_cert=server.der, now=time.time()
+    )
+    call = stub.Pair(timeout=60)
+    await call.write(
+        pairing_service_pb2.PairRequest(
+            start=pairing_service_pb2.PairStart(
+                pairing_id=start.pairing_id,
+                certificate=certificate,
+                commitment=start.commitment,
+                device=device_pb2.DeviceInfo(name="Bank Laptop (trusted)"),
+                link_port=4444,
+                proof=sign_proof(identity, start_proof_message(start, server.der)),
+            )
+        )
+    )
+    return call, session, start
+
+
+async def claim(spec: Mapping[str, Any]) -> None:
+    """A stranger holding only a real device's public certificate (read from its pairing port
+    at spec["victim"]) calls the daemon at spec["host"]: spec["tries"] Pair calls claiming that
+    certificate, each signed with the stranger's own key and followed by a wrong reveal, then an
+    Introduce claiming it with the name "Bank Laptop (trusted)" and link port 4444. Prints the
+    status of each call."""
+    identity = await asyncio.to_thread(
+        load_or_create_identity,
+        Path(spec["identity"]),
+        device_name="mallory",
+        now=datetime.now(UTC),
+    )
+    victim = await _server_certificate(spec["victim"], PAIRING_PORT)
+    server = await _server_certificate(spec["host"], PAIRING_PORT)
+    options = (("grpc.ssl_target_name_override", server.device_id.lower()),)
+    result: dict[str, Any] = {"pair": []}
+    async with grpc.aio.secure_channel(
+        f"{spec['host']}:{PAIRING_PORT}", pairing_channel_credentials(server.pem), options=options
+    ) as channel:
+        stub: Any = pairing_service_pb2_grpc.PairingServiceStub(channel)
+        for _ in range(spec["tries"]):
+            call, _, _ = await _start_pairing(stub, identity, server, victim.der)
+            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                answer = await call.read()
+                if answer is not _EOF:
+                    wrong = pairing_service_pb2.PairReveal(nonce=os.urandom(32))
+                    await call.write(pairing_service_pb2.PairRequest(reveal=wrong))
+            result["pair"].append(await _status(call))
+        try:
+            reply = await stub.Introduce(
+                pairing_service_pb2.IntroduceRequest(
+                    certificate=victim.der,
+                    device=device_pb2.DeviceInfo(name="Bank Laptop (trusted)"),
+                    link_port=4444,
+                    proof=sign_proof(identity, introduce_proof_message(victim.der, server.der)),
+                ),
+                timeout=10,
+            )
+            result["introduce"] = f"OK trusted={reply.trusted}"
+        except grpc.aio.AioRpcError as exc:
+            result["introduce"] = " ".join(
+                [exc.code().name, *_error_fields(exc.trailing_metadata())]
+            )
+    _emit(result)
+
+
+async def stall(spec: Mapping[str, Any]) -> None:
+    """A stranger that starts a pairing with the daemon at spec["host"] and lets it stall.
+
+    With a fresh identity of its own (a valid proof) it starts and reveals; while that pairing
+    is open it starts a second one, with another fresh identity, from the same address; then it
+    hangs up without a decision. Prints {"first": "answered" or its status, "second": status,
+    "device_id": the first identity's ID}."""
+    identities = [
+        await asyncio.to_thread(
+            load_or_create_identity,
+            Path(spec["identity"]) / str(n),
+            device_name="staller",
+            now=datetime.now(UTC),
+        )
+        for n in range(2)
+    ]
+    server = await _server_certificate(spec["host"], PAIRING_PORT)
+    options = (("grpc.ssl_target_name_override", server.device_id.lower()),)
+    own = [i.certificate.public_bytes(Encoding.DER) for i in identities]
+    result: dict[str, str] = {"device_id": identities[0].device_id, "second": ""}
+    async with grpc.aio.secure_channel(
+        f"{spec['host']}:{PAIRING_PORT}", pairing_channel_credentials(server.pem), options=options
+    ) as channel:
+        stub: Any = pairing_service_pb2_grpc.PairingServiceStub(channel)
+        call, session, _ = await _start_pairing(stub, identities[0], server, own[0])
+        try:
+            answer = await call.read()
+        except grpc.aio.AioRpcError:
+            answer = _EOF
+        if answer is _EOF:
+            result["first"] = await _status(call)
+            _emit(result)
+            return
+        reveal = session.on_answer(Answer(session.id, answer.answer.nonce), now=time.time())
+        await call.write(
+            pairing_service_pb2.PairRequest(
+                reveal=pairing_service_pb2.PairReveal(nonce=reveal.initiator_nonce)
+            )
+        )
+        result["first"] = "answered"
+        second, _, _ = await _start_pairing(stub, identities[1], server, own[1])
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await second.read()
+        result["second"] = await _status(second)
+        call.cancel()  # hang up: no confirm, no reject
     _emit(result)
 
 
@@ -763,6 +905,8 @@ _COMMANDS: Final[dict[str, Callable[[Mapping[str, Any]], Coroutine[Any, Any, Non
     "announce": announce,
     "listen": listen,
     "stranger": stranger,
+    "claim": claim,
+    "stall": stall,
     "oversize": oversize,
     "hold": hold,
 }

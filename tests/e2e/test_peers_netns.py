@@ -48,6 +48,15 @@ def _about(device: Device, field: str) -> Callable[[KizunaEvent], bool]:
     return match
 
 
+def _pairing_with(peer_id: str) -> Callable[[KizunaEvent], bool]:
+    """Matches pairing_failed events about a pairing with `peer_id`."""
+
+    def match(event: KizunaEvent) -> bool:
+        return bool(event.message.pairing_failed.pairing.peer_id == peer_id)
+
+    return match
+
+
 async def _discovers(me: Device, other: Device) -> PeerInfo:
     """`me` lists `other` as announced over mDNS, under its name, at its LAN addresses."""
 
@@ -546,3 +555,77 @@ async def test_wrong_codes_lock_pairing_out() -> None:
             await a.api.request_pairing(b.device_id)
         assert await b.api.pairings() == []
         assert (await b.api.peer(a.device_id)).trust == "untrusted"
+
+
+async def test_a_stranger_with_a_real_devices_certificate_can_neither_pair_nor_rename_it() -> None:
+    """Rows #34, #36: mallory, on a third host, holds only beta's public certificate (any
+    device can read it from beta's pairing port) and tries to act as beta towards alpha, with
+    which beta is paired: three pairing requests signed with mallory's own key, each followed
+    by a wrong reveal, then an Introduce naming beta "Bank Laptop (trusted)" at port 4444.
+
+    Proves: every call is refused at once, before anything is keyed by beta's ID (INVALID_ARGUMENT
+    on the proof field); alpha shows no pairing prompt and keeps beta's name and addresses; the
+    answer does not say whether alpha trusts beta. Then beta, forgotten on both sides, pairs
+    with alpha again at once, in both directions: it was never locked out.
+    """
+    netns.require()
+    async with PeerLan(3) as lan:
+        a = await lan.start(0, "alpha")
+        b = await lan.start(1, "beta")
+        await _discovers(a, b)
+        await pair(a, b)
+        before = await a.api.peer(b.device_id)
+        since = len(a.events)
+
+        spec = {
+            "host": a.host.ipv4,
+            "victim": b.host.ipv4,
+            "identity": str(lan.temp_dir() / "mallory"),
+            "tries": 3,
+        }
+        result = await lan.run(2, "claim", spec)
+
+        assert result["pair"] == ["INVALID_ARGUMENT INVALID_ARGUMENT proof "] * 3, result
+        assert result["introduce"] == "INVALID_ARGUMENT INVALID_ARGUMENT proof ", result
+        after = await a.api.peer(b.device_id)
+        assert (after.name, after.addresses) == (before.name, before.addresses)
+        assert not any("4444" in address for address in after.addresses)
+        assert not a.events_of("pairing_requested", since=since)
+        assert await a.api.pairings() == []
+
+        for initiator, responder in ((b, a), (a, b)):
+            await a.api.forget_peer(b.device_id)
+            await b.api.forget_peer(a.device_id)
+            await pair(initiator, responder)
+
+
+async def test_stalled_pairings_cost_the_staller_and_leave_room_for_people() -> None:
+    """Row #35: a stranger on a third host starts pairings with alpha (each from a fresh
+    identity of its own, with a valid proof), reveals, and hangs up without a decision; while
+    one is open it tries a second from the same address.
+
+    Proves: one address holds one incoming pairing at a time (the second gets LIMIT_EXCEEDED,
+    pairings_per_address); each stall ends as failed and counts against the address, so the
+    fourth attempt is refused with PAIRING_LOCKED_OUT before a prompt is shown; meanwhile beta's
+    person, on another host, pairs with alpha as usual.
+    """
+    netns.require()
+    async with PeerLan(3) as lan:
+        a = await lan.start(0, "alpha")
+        b = await lan.start(1, "beta")
+        await _discovers(a, b)
+        for round_ in range(3):
+            since = len(a.events)
+            spec = {"host": a.host.ipv4, "identity": str(lan.temp_dir() / f"staller-{round_}")}
+            result = await lan.run(2, "stall", spec)
+            assert result["first"] == "answered", result
+            assert result["second"].startswith("RESOURCE_EXHAUSTED LIMIT_EXCEEDED"), result
+            assert result["second"].endswith("pairings_per_address"), result
+            await a.wait_event("pairing_failed", _pairing_with(result["device_id"]), since=since)
+        since = len(a.events)
+        spec = {"host": a.host.ipv4, "identity": str(lan.temp_dir() / "staller-last")}
+        locked = await lan.run(2, "stall", spec)
+        assert locked["first"].startswith("RESOURCE_EXHAUSTED PAIRING_LOCKED_OUT"), locked
+        assert not a.events_of("pairing_requested", since=since)
+
+        await pair(b, a)

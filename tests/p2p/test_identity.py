@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
+from kizuna_server.core.pairing import Request, introduce_proof_message, start_proof_message
 from kizuna_server.errors import IdentityError
 from kizuna_server.p2p.identity import (
     Identity,
@@ -28,6 +29,8 @@ from kizuna_server.p2p.identity import (
     check_device_certificate,
     device_id_of_certificate,
     load_or_create_identity,
+    proof_holds,
+    sign_proof,
 )
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -582,3 +585,24 @@ async def test_client_refuses_a_pinned_server_under_another_name(
     async with server, asyncio.timeout(IO_TIMEOUT):
         with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
             await _exchange(port, bob.client_context(trusted=alice), mallory.name)
+
+
+def test_a_proof_holds_only_for_its_key_and_its_message(tmp_path: Path) -> None:
+    """Rows #34, #36: the pairing port's proof of key. Only the holder of a certificate's key
+    can make a proof for it, and a proof for one server (or pairing) fails for any other."""
+    alice, mallory = _load(tmp_path / "a"), _load(tmp_path / "m")
+    server_a, server_b = b"server-a-certificate", b"server-b-certificate"
+    own = alice.certificate.public_bytes(serialization.Encoding.DER)
+    message = introduce_proof_message(own, server_a)
+    proof = sign_proof(alice, message)
+
+    assert proof_holds(alice.certificate, proof, message)
+    # Mallory has alice's public certificate, not her key.
+    assert not proof_holds(alice.certificate, sign_proof(mallory, message), message)
+    # Replayed to another server, or as a pairing's proof, it fails.
+    assert not proof_holds(alice.certificate, proof, introduce_proof_message(own, server_b))
+    request = Request("0" * 32, own, bytes(32))
+    assert not proof_holds(alice.certificate, proof, start_proof_message(request, server_a))
+    # Garbage, empty or oversized proofs are refused without raising.
+    for bogus in (b"", b"\x30\x00", os.urandom(72), proof + bytes(100)):
+        assert not proof_holds(alice.certificate, bogus, message)

@@ -38,7 +38,16 @@ from kizuna_server.files import ensure_private_directory
 from kizuna_server.p2p.discovery import SERVICE_TYPE, instance_name, parse_announcement
 from kizuna_server.p2p.identity import CERTIFICATE_FILE, Identity, load_or_create_identity
 from kizuna_server.p2p.network import PeerNetwork
-from kizuna_server.p2p.pairings import MAX_OPEN, MAX_OPEN_PER_ADDRESS, Hooks, Pairing, Pairings
+from kizuna_server.p2p.pairings import (
+    MAX_OPEN,
+    MAX_OPEN_PER_ADDRESS,
+    MAX_OPEN_PER_PREFIX,
+    REJECT,
+    Hooks,
+    Pairing,
+    Pairings,
+    source_of,
+)
 from kizuna_server.p2p.tls import PeerCertificate, PeerIdentityMismatch
 from kizuna_server.p2p.trust_file import TRUST_FILE, load_trust_store
 from tests.conftest import make_config
@@ -355,14 +364,15 @@ def _pairings() -> tuple[Pairings, list[Pairing]]:
     return Pairings(Hooks(completed=completed, ended=ended.append)), ended
 
 
-def _incoming(address: str) -> Pairing:
+def _incoming(address: str, peer_id: str | None = None) -> Pairing:
     session, _ = PairingSession.answer(
         Request(secrets.token_hex(16), b"initiator-cert", secrets.token_bytes(32)),
-        peer_id=some_id(secrets.token_hex(4)),
+        peer_id=peer_id or some_id(secrets.token_hex(4)),
         own_cert=b"own-cert",
         now=time.time(),
     )
-    return Pairing(session, "peer", address, "")
+    source, prefix = source_of(address)
+    return Pairing(session, "peer", address, "", source=source, prefix=prefix)
 
 
 def _outgoing(address: str) -> Pairing:
@@ -375,28 +385,79 @@ def _outgoing(address: str) -> Pairing:
     return Pairing(session, "peer", address, "")
 
 
-async def test_each_source_address_may_run_two_incoming_pairings() -> None:
+async def test_each_source_address_may_run_one_incoming_pairing() -> None:
     pairings, _ = _pairings()
-    for _ in range(MAX_OPEN_PER_ADDRESS):
-        pairings.admit(_incoming("10.0.0.7"), address="10.0.0.7")
+    pairings.admit(_incoming("10.0.0.7"))
 
     with pytest.raises(LimitExceeded) as limited:
-        pairings.admit(_incoming("10.0.0.7"), address="10.0.0.7")
+        pairings.admit(_incoming("10.0.0.7"))
 
     assert limited.value.metadata["limit"] == "pairings_per_address"
-    assert len(pairings) == MAX_OPEN_PER_ADDRESS
-    pairings.admit(_incoming("10.0.0.8"), address="10.0.0.8")
+    assert MAX_OPEN_PER_ADDRESS == len(pairings) == 1
+    pairings.admit(_incoming("10.0.0.8"))
+    # The same address written as IPv4-mapped IPv6 is the same source.
+    with pytest.raises(LimitExceeded):
+        pairings.admit(_incoming("::ffff:10.0.0.8"))
     # Outgoing pairings are counted on their own.
     pairings.admit(_outgoing("10.0.0.7"))
-    assert len(pairings) == MAX_OPEN_PER_ADDRESS + 2
+    assert len(pairings) == 3
 
 
-async def test_at_most_max_open_pairings_run_in_each_direction() -> None:
+async def test_one_ipv6_slash_64_holds_at_most_a_few_incoming_pairings() -> None:
+    """Row #35: one host can use every address of its /64; it still gets MAX_OPEN_PER_PREFIX."""
+    pairings, _ = _pairings()
+    for n in range(MAX_OPEN_PER_PREFIX):
+        pairings.admit(_incoming(f"fd00:6b7a:1::{n + 1:x}"))
+
+    with pytest.raises(LimitExceeded) as limited:
+        pairings.admit(_incoming("fd00:6b7a:1::ffff:1234"))
+
+    assert limited.value.metadata["limit"] == "pairings_per_address"
+    pairings.admit(_incoming("fd00:6b7a:2::1"))  # another /64
+    assert len(pairings) == MAX_OPEN_PER_PREFIX + 1
+
+
+async def test_a_device_runs_one_pairing_with_this_one_at_a_time() -> None:
+    pairings, _ = _pairings()
+    peer = some_id("1")
+    pairings.admit(_incoming("10.0.0.7", peer))
+    with pytest.raises(LimitExceeded) as limited:
+        pairings.admit(_incoming("10.0.0.8", peer))
+    assert limited.value.metadata["limit"] == "pairings_per_device"
+
+
+async def test_a_full_house_of_stalled_strangers_gives_way_to_a_new_pairing() -> None:
+    """Row #35: strangers that fill every incoming slot and stall cannot keep a real pairing
+    out. The oldest one nobody here answered ends (failed, so it counts against its device and
+    address, and its call is told REJECT); one this device's person confirmed is kept."""
+    pairings, ended = _pairings()
+    stalled = [_incoming(f"10.0.1.{n}") for n in range(MAX_OPEN)]
+    for pairing in stalled:
+        pairings.admit(pairing)
+    confirmed = stalled[0]
+    confirmed.session.code = "123 456"
+    confirmed.session.confirm(now=time.time())
+
+    real = _incoming("10.0.2.1")
+    pairings.admit(real)
+
+    assert ended == [stalled[1]]
+    assert stalled[1].session.failed_attempt
+    assert stalled[1].snapshot().error_reason == "LIMIT_EXCEEDED"
+    assert stalled[1].outbox.get_nowait() == REJECT
+    assert real in pairings.open() and confirmed in pairings.open()
+    assert len(pairings) == MAX_OPEN
+
+
+async def test_incoming_slots_all_answered_here_refuse_a_new_pairing() -> None:
     pairings, _ = _pairings()
     for n in range(MAX_OPEN):
-        pairings.admit(_incoming(f"10.0.1.{n}"), address=f"10.0.1.{n}")
+        pairing = _incoming(f"10.0.1.{n}")
+        pairings.admit(pairing)
+        pairing.session.code = "123 456"
+        pairing.session.confirm(now=time.time())
     with pytest.raises(LimitExceeded) as limited:
-        pairings.admit(_incoming("10.0.2.1"), address="10.0.2.1")
+        pairings.admit(_incoming("10.0.2.1"))
     assert limited.value.metadata["limit"] == "pairings"
     for _ in range(MAX_OPEN):
         pairings.admit(_outgoing("10.0.3.1"))
@@ -408,17 +469,16 @@ async def test_at_most_max_open_pairings_run_in_each_direction() -> None:
 async def test_a_pairing_id_in_use_is_refused_and_an_ended_one_frees_its_slot() -> None:
     pairings, ended = _pairings()
     first = _incoming("10.0.0.7")
-    pairings.admit(first, address="10.0.0.7")
-    twin = Pairing(first.session, "peer", "10.0.0.9", "")
+    pairings.admit(first)
+    twin = Pairing(first.session, "peer", "10.0.0.9", "", source="10.0.0.9")
     with pytest.raises(PairingProtocolError):
-        pairings.admit(twin, address="10.0.0.9")
-    pairings.admit(_incoming("10.0.0.7"), address="10.0.0.7")
+        pairings.admit(twin)
 
     pairings.reject(first.session.id)  # before the code exists, a reject still ends it
 
     assert ended == [first]
     assert first.snapshot().state == "rejected"
-    pairings.admit(_incoming("10.0.0.7"), address="10.0.0.7")
+    pairings.admit(_incoming("10.0.0.7"))
     with pytest.raises(PairingProtocolError):
         pairings.cancel(pairings.open()[0].session.id)  # the responder cannot cancel
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from kizuna.peer.v1 import device_pb2 as kizuna_dot_peer_dot_v1_dot_device__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kizuna/peer/v1/pairing_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"\x85\x01\n\x10IntroduceRequest\x12 \n\x0b\x63\x65rtificate\x18\x01 \x01(\x0cR\x0b\x63\x65rtificate\x12\x32\n\x06\x64\x65vice\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x03 \x01(\rR\x08linkPort\"a\n\x11IntroduceResponse\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x18\n\x07trusted\x18\x02 \x01(\x08R\x07trusted\"\xba\x01\n\x0bPairRequest\x12\x31\n\x05start\x18\x01 \x01(\x0b\x32\x19.kizuna.peer.v1.PairStartH\x00R\x05start\x12\x34\n\x06reveal\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.PairRevealH\x00R\x06reveal\x12:\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0b\x32\x1c.kizuna.peer.v1.PairDecisionH\x00R\x08\x64\x65\x63isionB\x06\n\x04step\"\x88\x01\n\x0cPairResponse\x12\x34\n\x06\x61nswer\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.PairAnswerH\x00R\x06\x61nswer\x12:\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x1c.kizuna.peer.v1.PairDecisionH\x00R\x08\x64\x65\x63isionB\x06\n\x04step\"\xbd\x01\n\tPairStart\x12\x1d\n\npairing_id\x18\x01 \x01(\tR\tpairingId\x12 \n\x0b\x63\x65rtificate\x18\x02 \x01(\x0cR\x0b\x63\x65rtificate\x12\x1e\n\ncommitment\x18\x03 \x01(\x0cR\ncommitment\x12\x32\n\x06\x64\x65vice\x18\x04 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x05 \x01(\rR\x08linkPort\"V\n\nPairAnswer\x12\x14\n\x05nonce\x18\x01 \x01(\x0cR\x05nonce\x12\x32\n\x06\x64\x65vice\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\"\"\n\nPairReveal\x12\x14\n\x05nonce\x18\x01 \x01(\x0cR\x05nonce\"\xb7\x01\n\x0cPairDecision\x12\x41\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32%.kizuna.peer.v1.PairDecision.DecisionR\x08\x64\x65\x63ision\"d\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x43ISION_CONFIRM\x10\x01\x12\x13\n\x0f\x44\x45\x43ISION_REJECT\x10\x02\x12\x13\n\x0f\x44\x45\x43ISION_CANCEL\x10\x03\x32\xa9\x01\n\x0ePairingService\x12P\n\tIntroduce\x12 .kizuna.peer.v1.IntroduceRequest\x1a!.kizuna.peer.v1.IntroduceResponse\x12\x45\n\x04Pair\x12\x1b.kizuna.peer.v1.PairRequest\x1a\x1c.kizuna.peer.v1.PairResponse(\x01\x30\x01\x42\xb0\x01\n\x12\x63om.kizuna.peer.v1B\x13PairingServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$kizuna/peer/v1/pairing_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"\x9b\x01\n\x10IntroduceRequest\x12 \n\x0b\x63\x65rtificate\x18\x01 \x01(\x0cR\x0b\x63\x65rtificate\x12\x32\n\x06\x64\x65vice\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x03 \x01(\rR\x08linkPort\x12\x14\n\x05proof\x18\x04 \x01(\x0cR\x05proof\"a\n\x11IntroduceResponse\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x18\n\x07trusted\x18\x02 \x01(\x08R\x07trusted\"\xba\x01\n\x0bPairRequest\x12\x31\n\x05start\x18\x01 \x01(\x0b\x32\x19.kizuna.peer.v1.PairStartH\x00R\x05start\x12\x34\n\x06reveal\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.PairRevealH\x00R\x06reveal\x12:\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0b\x32\x1c.kizuna.peer.v1.PairDecisionH\x00R\x08\x64\x65\x63isionB\x06\n\x04step\"\x88\x01\n\x0cPairResponse\x12\x34\n\x06\x61nswer\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.PairAnswerH\x00R\x06\x61nswer\x12:\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x1c.kizuna.peer.v1.PairDecisionH\x00R\x08\x64\x65\x63isionB\x06\n\x04step\"\xd3\x01\n\tPairStart\x12\x1d\n\npairing_id\x18\x01 \x01(\tR\tpairingId\x12 \n\x0b\x63\x65rtificate\x18\x02 \x01(\x0cR\x0b\x63\x65rtificate\x12\x1e\n\ncommitment\x18\x03 \x01(\x0cR\ncommitment\x12\x32\n\x06\x64\x65vice\x18\x04 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x05 \x01(\rR\x08linkPort\x12\x14\n\x05proof\x18\x06 \x01(\x0cR\x05proof\"V\n\nPairAnswer\x12\x14\n\x05nonce\x18\x01 \x01(\x0cR\x05nonce\x12\x32\n\x06\x64\x65vice\x18\x02 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\"\"\n\nPairReveal\x12\x14\n\x05nonce\x18\x01 \x01(\x0cR\x05nonce\"\xb7\x01\n\x0cPairDecision\x12\x41\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32%.kizuna.peer.v1.PairDecision.DecisionR\x08\x64\x65\x63ision\"d\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x43ISION_CONFIRM\x10\x01\x12\x13\n\x0f\x44\x45\x43ISION_REJECT\x10\x02\x12\x13\n\x0f\x44\x45\x43ISION_CANCEL\x10\x03\x32\xa9\x01\n\x0ePairingService\x12P\n\tIntroduce\x12 .kizuna.peer.v1.IntroduceRequest\x1a!.kizuna.peer.v1.IntroduceResponse\x12\x45\n\x04Pair\x12\x1b.kizuna.peer.v1.PairRequest\x1a\x1c.kizuna.peer.v1.PairResponse(\x01\x30\x01\x42\xb0\x01\n\x12\x63om.kizuna.peer.v1B\x13PairingServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,23 +34,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.kizuna.peer.v1B\023PairingServiceProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
   _globals['_INTRODUCEREQUEST']._serialized_start=86
-  _globals['_INTRODUCEREQUEST']._serialized_end=219
-  _globals['_INTRODUCERESPONSE']._serialized_start=221
-  _globals['_INTRODUCERESPONSE']._serialized_end=318
-  _globals['_PAIRREQUEST']._serialized_start=321
-  _globals['_PAIRREQUEST']._serialized_end=507
-  _globals['_PAIRRESPONSE']._serialized_start=510
-  _globals['_PAIRRESPONSE']._serialized_end=646
-  _globals['_PAIRSTART']._serialized_start=649
-  _globals['_PAIRSTART']._serialized_end=838
-  _globals['_PAIRANSWER']._serialized_start=840
-  _globals['_PAIRANSWER']._serialized_end=926
-  _globals['_PAIRREVEAL']._serialized_start=928
-  _globals['_PAIRREVEAL']._serialized_end=962
-  _globals['_PAIRDECISION']._serialized_start=965
-  _globals['_PAIRDECISION']._serialized_end=1148
-  _globals['_PAIRDECISION_DECISION']._serialized_start=1048
-  _globals['_PAIRDECISION_DECISION']._serialized_end=1148
-  _globals['_PAIRINGSERVICE']._serialized_start=1151
-  _globals['_PAIRINGSERVICE']._serialized_end=1320
+  _globals['_INTRODUCEREQUEST']._serialized_end=241
+  _globals['_INTRODUCERESPONSE']._serialized_start=243
+  _globals['_INTRODUCERESPONSE']._serialized_end=340
+  _globals['_PAIRREQUEST']._serialized_start=343
+  _globals['_PAIRREQUEST']._serialized_end=529
+  _globals['_PAIRRESPONSE']._serialized_start=532
+  _globals['_PAIRRESPONSE']._serialized_end=668
+  _globals['_PAIRSTART']._serialized_start=671
+  _globals['_PAIRSTART']._serialized_end=882
+  _globals['_PAIRANSWER']._serialized_start=884
+  _globals['_PAIRANSWER']._serialized_end=970
+  _globals['_PAIRREVEAL']._serialized_start=972
+  _globals['_PAIRREVEAL']._serialized_end=1006
+  _globals['_PAIRDECISION']._serialized_start=1009
+  _globals['_PAIRDECISION']._serialized_end=1192
+  _globals['_PAIRDECISION_DECISION']._serialized_start=1092
+  _globals['_PAIRDECISION_DECISION']._serialized_end=1192
+  _globals['_PAIRINGSERVICE']._serialized_start=1195
+  _globals['_PAIRINGSERVICE']._serialized_end=1364
 # @@protoc_insertion_point(module_scope)

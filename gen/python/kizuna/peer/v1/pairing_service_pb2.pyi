@@ -27,10 +27,16 @@ class IntroduceRequest(_message.Message):
     CERTIFICATE_FIELD_NUMBER: _builtins.int
     DEVICE_FIELD_NUMBER: _builtins.int
     LINK_PORT_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
     certificate: _builtins.bytes
     """The caller's device certificate, DER."""
     link_port: _builtins.int
     """The caller's link port, so the server can dial back at the caller's address."""
+    proof: _builtins.bytes
+    """ECDSA (SHA-256, DER) signature by the key of `certificate` over
+    "kizuna-introduce-proof-v1" and the length-prefixed DER of the server's certificate and of
+    `certificate`: proves the caller holds the key, bound to this server.
+    """
     @_builtins.property
     def device(self) -> _device_pb2.DeviceInfo:
         """The caller, described."""
@@ -41,10 +47,11 @@ class IntroduceRequest(_message.Message):
         certificate: _builtins.bytes = ...,
         device: _device_pb2.DeviceInfo | None = ...,
         link_port: _builtins.int = ...,
+        proof: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "device", b"device", "link_port", b"link_port"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "device", b"device", "link_port", b"link_port", "proof", b"proof"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -159,6 +166,7 @@ class PairStart(_message.Message):
     COMMITMENT_FIELD_NUMBER: _builtins.int
     DEVICE_FIELD_NUMBER: _builtins.int
     LINK_PORT_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
     pairing_id: _builtins.str
     """32 lower-case hex digits chosen by the initiator; both sides show it in ListPairings."""
     certificate: _builtins.bytes
@@ -167,6 +175,12 @@ class PairStart(_message.Message):
     """SHA-256 over the certificate and the initiator's 32-byte nonce (see docs/peers.md)."""
     link_port: _builtins.int
     """The initiator's link port, so the responder can dial back at the caller's address."""
+    proof: _builtins.bytes
+    """ECDSA (SHA-256, DER) signature by the key of `certificate` over
+    "kizuna-pair-start-proof-v1", the length-prefixed DER of the responder's certificate and of
+    `certificate`, `pairing_id` and `commitment`: proves the initiator holds the key, bound to
+    this responder and this pairing. Checked before anything is keyed by the initiator's ID.
+    """
     @_builtins.property
     def device(self) -> _device_pb2.DeviceInfo:
         """The initiator, described."""
@@ -179,10 +193,11 @@ class PairStart(_message.Message):
         commitment: _builtins.bytes = ...,
         device: _device_pb2.DeviceInfo | None = ...,
         link_port: _builtins.int = ...,
+        proof: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "commitment", b"commitment", "device", b"device", "link_port", b"link_port", "pairing_id", b"pairing_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "commitment", b"commitment", "device", b"device", "link_port", b"link_port", "pairing_id", b"pairing_id", "proof", b"proof"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

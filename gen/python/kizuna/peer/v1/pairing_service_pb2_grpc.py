@@ -28,10 +28,13 @@ if _version_not_supported:
 class PairingServiceStub:
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     def __init__(self, channel):
@@ -55,19 +58,24 @@ class PairingServiceStub:
 class PairingServiceServicer:
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     def Introduce(self, request, context):
-        """Presents the caller's certificate and learns the server's description. A device that trusts
-        the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
-        trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
-        response says whether the server trusts the caller.
+        """Presents the caller's certificate (with its proof) and learns the server's description. A
+        device that trusts the caller's ID but has not pinned a certificate yet (trusted by ID,
+        allowlisted, or trust_all mode) pins it; nothing is pinned for an ID the server does not
+        trust, and the response says whether the server trusts the caller. What the server stores
+        about a trusted peer (name, addresses) changes only through that peer's link (Hello), never
+        through Introduce.
         Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
-        INVALID_ARGUMENT (not a device certificate).
+        INVALID_ARGUMENT (not a device certificate, or the proof does not verify).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,10 +119,13 @@ def add_PairingServiceServicer_to_server(servicer, server):
 class PairingService:
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     @staticmethod

@@ -29,10 +29,13 @@ GRPC_VERSION: str
 class PairingServiceStub:
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     @_typing.overload
@@ -40,12 +43,14 @@ class PairingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PairingServiceAsyncStub: ...
     Introduce: _grpc.UnaryUnaryMultiCallable[_pairing_service_pb2.IntroduceRequest, _pairing_service_pb2.IntroduceResponse]
-    """Presents the caller's certificate and learns the server's description. A device that trusts
-    the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
-    trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
-    response says whether the server trusts the caller.
+    """Presents the caller's certificate (with its proof) and learns the server's description. A
+    device that trusts the caller's ID but has not pinned a certificate yet (trusted by ID,
+    allowlisted, or trust_all mode) pins it; nothing is pinned for an ID the server does not
+    trust, and the response says whether the server trusts the caller. What the server stores
+    about a trusted peer (name, addresses) changes only through that peer's link (Hello), never
+    through Introduce.
     Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
-    INVALID_ARGUMENT (not a device certificate).
+    INVALID_ARGUMENT (not a device certificate, or the proof does not verify).
     """
     Pair: _grpc.StreamStreamMultiCallable[_pairing_service_pb2.PairRequest, _pairing_service_pb2.PairResponse]
     """Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
@@ -62,20 +67,25 @@ class PairingServiceStub:
 class PairingServiceAsyncStub(PairingServiceStub):
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Introduce: _aio.UnaryUnaryMultiCallable[_pairing_service_pb2.IntroduceRequest, _pairing_service_pb2.IntroduceResponse]  # type: ignore[assignment]
-    """Presents the caller's certificate and learns the server's description. A device that trusts
-    the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
-    trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
-    response says whether the server trusts the caller.
+    """Presents the caller's certificate (with its proof) and learns the server's description. A
+    device that trusts the caller's ID but has not pinned a certificate yet (trusted by ID,
+    allowlisted, or trust_all mode) pins it; nothing is pinned for an ID the server does not
+    trust, and the response says whether the server trusts the caller. What the server stores
+    about a trusted peer (name, addresses) changes only through that peer's link (Hello), never
+    through Introduce.
     Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
-    INVALID_ARGUMENT (not a device certificate).
+    INVALID_ARGUMENT (not a device certificate, or the proof does not verify).
     """
     Pair: _aio.StreamStreamMultiCallable[_pairing_service_pb2.PairRequest, _pairing_service_pb2.PairResponse]  # type: ignore[assignment]
     """Runs one pairing. The caller (initiator) sends PairStart with a commitment to its nonce; the
@@ -91,10 +101,13 @@ class PairingServiceAsyncStub(PairingServiceStub):
 class PairingServiceServicer(metaclass=_abc_1.ABCMeta):
     """PairingService is served on the pairing port (the link port + 1) over TLS with server
     authentication only: it is the one thing a device that is not trusted may call. The caller
-    pins the server's certificate to the device ID it expects before sending anything; the server
-    learns the caller's certificate from the messages, and the caller proves it holds the key at
-    its first mutual-TLS connection to the link port. Messages are small (at most 16 KiB); calls
-    per source address and pairings in progress are limited.
+    pins the server's certificate to the device ID it expects before sending anything. grpcio
+    cannot ask for a client certificate without verifying it against a root list, so the caller's
+    certificate travels in the messages, with a proof: a signature by the certificate's key over
+    a transcript that names the server's certificate (docs/peers.md). Nothing is stored, counted
+    or shown for a device ID before its proof verified; a certificate without a valid proof is
+    refused (INVALID_ARGUMENT, field `proof`). Messages are small (at most 16 KiB); pairings per
+    source address (IPv6: per /64), per device and in all are limited.
     """
 
     @_abc_1.abstractmethod
@@ -103,12 +116,14 @@ class PairingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _pairing_service_pb2.IntroduceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_pairing_service_pb2.IntroduceResponse, _abc.Awaitable[_pairing_service_pb2.IntroduceResponse]]:
-        """Presents the caller's certificate and learns the server's description. A device that trusts
-        the caller's ID but has not pinned a certificate yet (trusted by ID, allowlisted, or
-        trust_all mode) pins it; nothing is pinned for an ID the server does not trust, and the
-        response says whether the server trusts the caller.
+        """Presents the caller's certificate (with its proof) and learns the server's description. A
+        device that trusts the caller's ID but has not pinned a certificate yet (trusted by ID,
+        allowlisted, or trust_all mode) pins it; nothing is pinned for an ID the server does not
+        trust, and the response says whether the server trusts the caller. What the server stores
+        about a trusted peer (name, addresses) changes only through that peer's link (Hello), never
+        through Introduce.
         Errors: PEER_IDENTITY_MISMATCH (a different certificate is pinned for that ID),
-        INVALID_ARGUMENT (not a device certificate).
+        INVALID_ARGUMENT (not a device certificate, or the proof does not verify).
         """
 
     @_abc_1.abstractmethod

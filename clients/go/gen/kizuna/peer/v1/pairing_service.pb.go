@@ -86,7 +86,11 @@ type IntroduceRequest struct {
 	// The caller, described.
 	Device *DeviceInfo `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
 	// The caller's link port, so the server can dial back at the caller's address.
-	LinkPort      uint32 `protobuf:"varint,3,opt,name=link_port,json=linkPort,proto3" json:"link_port,omitempty"`
+	LinkPort uint32 `protobuf:"varint,3,opt,name=link_port,json=linkPort,proto3" json:"link_port,omitempty"`
+	// ECDSA (SHA-256, DER) signature by the key of `certificate` over
+	// "kizuna-introduce-proof-v1" and the length-prefixed DER of the server's certificate and of
+	// `certificate`: proves the caller holds the key, bound to this server.
+	Proof         []byte `protobuf:"bytes,4,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -140,6 +144,13 @@ func (x *IntroduceRequest) GetLinkPort() uint32 {
 		return x.LinkPort
 	}
 	return 0
+}
+
+func (x *IntroduceRequest) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
 }
 
 // Response for Introduce.
@@ -400,7 +411,12 @@ type PairStart struct {
 	// The initiator, described.
 	Device *DeviceInfo `protobuf:"bytes,4,opt,name=device,proto3" json:"device,omitempty"`
 	// The initiator's link port, so the responder can dial back at the caller's address.
-	LinkPort      uint32 `protobuf:"varint,5,opt,name=link_port,json=linkPort,proto3" json:"link_port,omitempty"`
+	LinkPort uint32 `protobuf:"varint,5,opt,name=link_port,json=linkPort,proto3" json:"link_port,omitempty"`
+	// ECDSA (SHA-256, DER) signature by the key of `certificate` over
+	// "kizuna-pair-start-proof-v1", the length-prefixed DER of the responder's certificate and of
+	// `certificate`, `pairing_id` and `commitment`: proves the initiator holds the key, bound to
+	// this responder and this pairing. Checked before anything is keyed by the initiator's ID.
+	Proof         []byte `protobuf:"bytes,6,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -468,6 +484,13 @@ func (x *PairStart) GetLinkPort() uint32 {
 		return x.LinkPort
 	}
 	return 0
+}
+
+func (x *PairStart) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
 }
 
 // The responder's reply to PairStart.
@@ -621,11 +644,12 @@ var File_kizuna_peer_v1_pairing_service_proto protoreflect.FileDescriptor
 
 const file_kizuna_peer_v1_pairing_service_proto_rawDesc = "" +
 	"\n" +
-	"$kizuna/peer/v1/pairing_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"\x85\x01\n" +
+	"$kizuna/peer/v1/pairing_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"\x9b\x01\n" +
 	"\x10IntroduceRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\fR\vcertificate\x122\n" +
 	"\x06device\x18\x02 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x1b\n" +
-	"\tlink_port\x18\x03 \x01(\rR\blinkPort\"a\n" +
+	"\tlink_port\x18\x03 \x01(\rR\blinkPort\x12\x14\n" +
+	"\x05proof\x18\x04 \x01(\fR\x05proof\"a\n" +
 	"\x11IntroduceResponse\x122\n" +
 	"\x06device\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x18\n" +
 	"\atrusted\x18\x02 \x01(\bR\atrusted\"\xba\x01\n" +
@@ -637,7 +661,7 @@ const file_kizuna_peer_v1_pairing_service_proto_rawDesc = "" +
 	"\fPairResponse\x124\n" +
 	"\x06answer\x18\x01 \x01(\v2\x1a.kizuna.peer.v1.PairAnswerH\x00R\x06answer\x12:\n" +
 	"\bdecision\x18\x02 \x01(\v2\x1c.kizuna.peer.v1.PairDecisionH\x00R\bdecisionB\x06\n" +
-	"\x04step\"\xbd\x01\n" +
+	"\x04step\"\xd3\x01\n" +
 	"\tPairStart\x12\x1d\n" +
 	"\n" +
 	"pairing_id\x18\x01 \x01(\tR\tpairingId\x12 \n" +
@@ -646,7 +670,8 @@ const file_kizuna_peer_v1_pairing_service_proto_rawDesc = "" +
 	"commitment\x18\x03 \x01(\fR\n" +
 	"commitment\x122\n" +
 	"\x06device\x18\x04 \x01(\v2\x1a.kizuna.peer.v1.DeviceInfoR\x06device\x12\x1b\n" +
-	"\tlink_port\x18\x05 \x01(\rR\blinkPort\"V\n" +
+	"\tlink_port\x18\x05 \x01(\rR\blinkPort\x12\x14\n" +
+	"\x05proof\x18\x06 \x01(\fR\x05proof\"V\n" +
 	"\n" +
 	"PairAnswer\x12\x14\n" +
 	"\x05nonce\x18\x01 \x01(\fR\x05nonce\x122\n" +
