@@ -88,10 +88,11 @@ class CallPolicy:
     """What every call on one listener must satisfy.
 
     `token`: the bearer token the TCP listener requires (None on the Unix socket, whose 0600
-    mode in a 0700 directory is the access check). `refusal`: the error to refuse new calls with
-    (for example SHUTTING_DOWN), or None. `calls`: where in-flight calls are tracked.
-    `authorize`: checks the caller (the peer port's pin check), returning the error to refuse
-    the call with, or None.
+    mode in a 0700 directory is the access check: grpcio shows a server nothing about who is on
+    the other end of a Unix socket, so there is no caller uid to check here; docs/security.md).
+    `refusal`: the error to refuse new calls with (for example SHUTTING_DOWN), or None. `calls`:
+    where in-flight calls are tracked. `authorize`: checks the caller (the peer port's pin
+    check), returning the error to refuse the call with, or None.
     """
 
     token: str | None
