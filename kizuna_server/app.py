@@ -130,7 +130,7 @@ class Daemon:
                 device_name=self.config.identity.device_name,
                 now=datetime.now(UTC),
             )
-            self.peers = PeerNetwork(self.config, self.identity, self.publish)
+            self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
             transfers = self.transfers = Transfers(self.config, self.peers, self.publish)
             await transfers.start()  # before the peer ports open: offers find it ready
             await self.peers.start(

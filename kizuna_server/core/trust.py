@@ -52,8 +52,10 @@ class PeerNotTrusted(KizunaError):
 
     reason = "PEER_NOT_TRUSTED"
 
-    def __init__(self, peer_id: str) -> None:
-        super().__init__(f"peer {peer_id} is not trusted; pair with it first", peer_id=peer_id)
+    def __init__(self, peer_id: str, message: str = "") -> None:
+        super().__init__(
+            message or f"peer {peer_id} is not trusted; pair with it first", peer_id=peer_id
+        )
         self.peer_id = peer_id
 
 

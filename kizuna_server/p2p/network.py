@@ -15,7 +15,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -100,6 +100,7 @@ from kizuna_server.p2p.tls import (
 )
 from kizuna_server.p2p.trust_file import TRUST_FILE, load_trust_store, save_trust_store
 from kizuna_server.rpc.errors import reason_from_trailers
+from kizuna_server.rpc.guard import InFlightCalls
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +169,15 @@ class PeerNetwork:
     """Everything between this daemon and others. Start once, stop once; loop-only methods."""
 
     def __init__(
-        self, config: Config, identity: Identity, publish: Callable[[Payload], None]
+        self,
+        config: Config,
+        identity: Identity,
+        publish: Callable[[Payload], None],
+        calls: InFlightCalls | None = None,
     ) -> None:
         self.config = config
+        #: The calls the peer ports serve now, by caller: forgetting a peer ends its calls.
+        self.calls = calls if calls is not None else InFlightCalls()
         self.identity = identity
         self._publish = publish
         self._mode = config.security.trust_mode
@@ -185,6 +192,9 @@ class PeerNetwork:
         self._links: dict[str, _Link] = {}
         #: Called with a peer's ID each time its link comes up (capabilities resume work).
         self.on_connected: list[Callable[[str], None]] = []
+        #: Awaited when what a peer may do shrinks: with its permissions now, or None when it
+        #: is no longer trusted (capabilities end the work it may no longer do, at once).
+        self.on_revoked: list[Callable[[str, Permissions | None], Awaitable[None]]] = []
         self._pairings = Pairings(
             Hooks(completed=self._pairing_completed, ended=self._pairing_ended)
         )
@@ -779,8 +789,10 @@ class PeerNetwork:
                 except KizunaError as exc:
                     entry.last_error = exc.message
                     entry.reachable = isinstance(exc, NotTrustedByPeer | PeerNotTrusted)
-                    entry.connection = Connection.BACKOFF
                     link.settle(exc)
+                    if not self._is_trusted(link.peer_id) and self._mode is not TrustMode.TRUST_ALL:
+                        return  # forgotten meanwhile (here, or there and so here): no re-dial
+                    entry.connection = Connection.BACKOFF
                     if isinstance(exc, PeerNotTrusted | NotTrustedByPeer | PeerIdentityMismatch):
                         delay = max(delay, float(self.config.discovery.interval_secs))
                     wait = delay * _jitter()
@@ -855,6 +867,7 @@ class PeerNetwork:
         if not link.introduced:
             introduced = await self._introduce(address, cert)
             if not introduced.trusted:
+                await self._forgotten_by_peer(link.peer_id)
                 raise NotTrustedByPeer(
                     f"{format_device_id(cert.device_id)} has not paired with this device; "
                     f"pair with 'kizuna pair {cert.device_id[:8]}'"
@@ -1334,8 +1347,12 @@ class PeerNetwork:
             if device_id in self.table:
                 raise PeerNotTrusted(device_id)
             raise PeerNotFound(device_id)
+        before = self._trust.require(device_id).permissions
         self._trust.update_permissions(device_id, **changes)
         await self._trust_changed()
+        after = self._trust.require(device_id).permissions
+        if any(getattr(before, name) and not getattr(after, name) for name in changes):
+            await self._revoked(device_id, after)
         self._updated(device_id)
         return self.snapshot(device_id)
 
@@ -1345,12 +1362,42 @@ class PeerNetwork:
             if device_id in self.table:
                 raise PeerNotTrusted(device_id)
             raise PeerNotFound(device_id)
+        await self._untrust(device_id, "the peer forgot the caller", close_link=True)
+
+    async def _untrust(self, device_id: str, why: str, *, close_link: bool) -> None:
+        """Removes the pin and permissions; whatever the peer does (a slow reader keeps a
+        Fetch open for as long as it likes), its calls and the work shared with it end now."""
         self._trust.forget(device_id)
         await self._trust_changed()
-        await self._close_link(device_id)
-        self._links.pop(device_id, None)
+        if close_link:
+            await self._close_link(device_id)
+            self._links.pop(device_id, None)
+        self.calls.end(device_id, PeerNotTrusted(device_id, why))
+        await self._revoked(device_id, None)
         self._publish(PeerForgotten(device_id))
         self._updated_if_known(device_id)
+
+    async def _forgotten_by_peer(self, device_id: str) -> None:
+        """A peer we paired with says, on its pinned pairing port, that it no longer trusts
+        this device: it forgot us, so pairing is over on this side too (as when a person
+        unpairs in KDE Connect) instead of re-dialling a peer that will never answer.
+        Peers trusted by ID or allowlist wait for the other side to trust them, so they stay."""
+        trusted = self._trust.get(device_id)
+        if trusted is None or trusted.source is not TrustSource.PAIRED:
+            return
+        log.warning(
+            "%s no longer trusts this device (it was forgotten there); forgetting it here too",
+            format_device_id(device_id),
+        )
+        # Called from the link's own task, which ends by itself once the peer is not trusted.
+        await self._untrust(device_id, "the caller forgot this device", close_link=False)
+
+    async def _revoked(self, device_id: str, permissions: Permissions | None) -> None:
+        for hook in self.on_revoked:
+            try:
+                await hook(device_id, permissions)
+            except Exception:
+                log.exception("ending the work of %s after a trust change failed", device_id)
 
     def _updated_if_known(self, device_id: str) -> None:
         if device_id in self.table:

@@ -125,6 +125,7 @@ def build_servers(
             refusal=policy.refusal,
             calls=policy.calls,
             authorize=network.authorize,
+            caller=_caller_id,
         ),
     )
     link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(network), link)

@@ -46,6 +46,17 @@ async def abort_with(context: Context, error: KizunaError) -> NoReturn:
     await context.abort(code, message, trailing_metadata=(("grpc-status-details-bin", details),))
 
 
+async def _abort_quietly(context: Context, error: KizunaError) -> None:
+    """Ends a call another task serves with `error` (grpc.aio allows the status to be sent
+    while that task waits to write); a call that ended meanwhile is left alone."""
+    try:
+        await abort_with(context, error)
+    except (grpc.aio.AbortError, grpc.aio.UsageError):
+        pass
+    except Exception:
+        log.debug("a call could not be ended", exc_info=True)
+
+
 class InFlightCalls:
     """The tasks serving calls right now, so a stop can wait for them and end stragglers clearly.
 
@@ -54,21 +65,50 @@ class InFlightCalls:
     """
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], tuple[str, Context | None]] = {}
+        self._ended: set[asyncio.Task[Any]] = set()
         self.ending = False
 
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def enter(self) -> asyncio.Task[Any]:
-        """Records the current task as serving a call; pass it to `leave` when done."""
+    def enter(self, caller: str = "", context: Context | None = None) -> asyncio.Task[Any]:
+        """Records the current task as serving a call by `caller` (a peer's device ID, or ''
+        when the caller is not a peer); pass the task to `leave` when done."""
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self._tasks[task] = (caller, context)
         return task
 
     def leave(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
+        self._ended.discard(task)
+
+    def end(self, caller: str, error: KizunaError) -> int:
+        """Ends every call `caller` has in flight now with `error`, whatever the caller does: a
+        forgotten peer that stopped reading a stream gets nothing more. Returns how many.
+
+        The status is sent from a task of its own: cancelling the serving task alone stops our
+        side, but grpc then never ends the call, and a handler blocked in a write (the peer does
+        not read) cannot send it itself. Whatever was already queued still goes first.
+        """
+        mine = [
+            (task, context)
+            for task, (who, context) in self._tasks.items()
+            if caller and who == caller and task not in self._ended
+        ]
+        for task, context in mine:
+            self._ended.add(task)
+            if context is not None:
+                aborting = asyncio.get_running_loop().create_task(_abort_quietly(context, error))
+                aborting.add_done_callback(lambda _, task=task: task.cancel())
+            else:
+                task.cancel()
+        return len(mine)
+
+    def was_ended(self, task: asyncio.Task[Any]) -> bool:
+        """Whether `end` ended the call `task` serves (its status is sent already)."""
+        return task in self._ended
 
     async def drain(self, grace: float) -> int:
         """Waits up to `grace` seconds for in-flight calls; ends the rest. Returns how many."""
@@ -99,6 +139,8 @@ class CallPolicy:
     refusal: Callable[[], KizunaError | None]
     calls: InFlightCalls
     authorize: Callable[[Context], KizunaError | None] | None = None
+    #: Who is calling, for InFlightCalls.end (the peer ports: the caller's device ID).
+    caller: Callable[[Context], str] | None = None
 
 
 class Guard:
@@ -113,6 +155,7 @@ class Guard:
         # for them (closing the listeners ends them).
         self.calls = InFlightCalls() if always_open else policy.calls
         self.authorize = policy.authorize
+        self.caller = policy.caller
 
     def wrap(self, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         args = (handler.request_deserializer, handler.response_serializer)
@@ -137,11 +180,18 @@ class Guard:
             )
         return self.refusal() if self.refusal is not None else None
 
-    async def _fail(self, context: Context, exc: BaseException) -> None:
+    def _enter(self, context: Context) -> asyncio.Task[Any]:
+        if self.caller is None:
+            return self.calls.enter()
+        return self.calls.enter(self.caller(context), context)
+
+    async def _fail(self, context: Context, exc: BaseException, task: asyncio.Task[Any]) -> None:
         """Turns what ended a call into its status; returns only to let a cancellation through."""
         if isinstance(exc, grpc.aio.AbortError):
             return
         if isinstance(exc, asyncio.CancelledError):
+            if self.calls.was_ended(task):
+                return
             if self.calls.ending:
                 await abort_with(
                     context, ShuttingDown("the daemon stopped before this call finished")
@@ -159,11 +209,11 @@ class Guard:
             refused = self._refused(context)
             if refused is not None:
                 await abort_with(context, refused)
-            task = self.calls.enter()
+            task = self._enter(context)
             try:
                 return await behavior(request, context)
             except (Exception, asyncio.CancelledError) as exc:
-                await self._fail(context, exc)
+                await self._fail(context, exc, task)
                 raise
             finally:
                 self.calls.leave(task)
@@ -178,12 +228,12 @@ class Guard:
             refused = self._refused(context)
             if refused is not None:
                 await abort_with(context, refused)
-            task = self.calls.enter()
+            task = self._enter(context)
             try:
                 async for item in behavior(request, context):
                     yield item
             except (Exception, asyncio.CancelledError) as exc:
-                await self._fail(context, exc)
+                await self._fail(context, exc, task)
                 raise
             finally:
                 self.calls.leave(task)

@@ -34,7 +34,7 @@ from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import Payload
 from kizuna_server.core.memory import give_back
 from kizuna_server.core.peers import sanitize_name
-from kizuna_server.core.trust import PeerNotTrusted
+from kizuna_server.core.trust import PeerNotTrusted, Permissions
 from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
 from kizuna_server.p2p.tls import PeerUnreachable
 from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers, reason_names
@@ -165,6 +165,7 @@ class Transfers:
         for transfer in list(self._transfers.values()):
             await self._restore(transfer)
         self._network.on_connected.append(self._peer_connected)
+        self._network.on_revoked.append(self._revoked)
 
     async def stop(self) -> None:
         """Stops every running transfer where it is; each resumes after the next start."""
@@ -407,6 +408,39 @@ class Transfers:
                 and transfer.pause is Pause.LINK
             ):
                 self._start_runner(transfer)
+
+    async def _revoked(self, peer_id: str, permissions: Permissions | None) -> None:
+        """The peer was forgotten (`permissions` None: every transfer with it ends) or lost the
+        files permission (what it sends here ends). Ended here at once, whatever the peer does;
+        it is told when the link still allows."""
+        if permissions is None:
+            error: KizunaError = PeerNotTrusted(
+                peer_id, "this device forgot the peer; pair again to exchange files"
+            )
+        elif not permissions.files:
+            error = _PermissionDenied(
+                "files from this peer are no longer allowed here",
+                peer_id=peer_id,
+                permission="files",
+            )
+        else:
+            return
+        ending = [
+            t
+            for t in self._transfers.values()
+            if t.peer_id == peer_id
+            and not t.state.final
+            and (permissions is None or not t.outgoing)
+        ]
+        for transfer in ending:
+            await self._stop_work(transfer)
+            if not transfer.outgoing:
+                await self._clean_incoming(transfer)
+            await self._set_state(transfer, State.FAILED, error=error)
+            if permissions is not None:
+                await self._notify_quietly(
+                    transfer, "failed", reason=error.reason, message=error.message
+                )
 
     # --- sending ----------------------------------------------------------------------------
 

@@ -526,9 +526,13 @@ async def test_forgetting_a_peer_cuts_its_open_link() -> None:
         forgotten = await a.api.peer(b.device_id)
         assert (forgotten.trust, forgotten.connection) == ("untrusted", "disconnected")
         await b.wait_event("peer_disconnected", _about(a, "peer_disconnected"), since=since_b)
+        # Beta learns from alpha's pairing port that it was forgotten: shown untrusted, not
+        # re-dialling for ever (issue 10, item 2).
+        await b.wait_event("peer_forgotten", _about(a, "peer_forgotten"), since=since_b)
         with pytest.raises(PeerNotTrustedError):
             await b.api.connect_to_peer(a.device_id)
-        assert (await b.api.peer(a.device_id)).connection != "connected"
+        shown = await b.api.peer(a.device_id)
+        assert (shown.trust, shown.connection) == ("untrusted", "disconnected")
 
 
 async def test_wrong_codes_lock_pairing_out() -> None:
@@ -565,8 +569,9 @@ async def test_a_stranger_with_a_real_devices_certificate_can_neither_pair_nor_r
 
     Proves: every call is refused at once, before anything is keyed by beta's ID (INVALID_ARGUMENT
     on the proof field); alpha shows no pairing prompt and keeps beta's name and addresses; the
-    answer does not say whether alpha trusts beta. Then beta, forgotten on both sides, pairs
-    with alpha again at once, in both directions: it was never locked out.
+    answer does not say whether alpha trusts beta. Then alpha forgets beta (which, told so by
+    alpha's pairing port, forgets alpha too) and they pair again at once, in both directions:
+    beta was never locked out.
     """
     netns.require()
     async with PeerLan(3) as lan:
@@ -595,7 +600,8 @@ async def test_a_stranger_with_a_real_devices_certificate_can_neither_pair_nor_r
 
         for initiator, responder in ((b, a), (a, b)):
             await a.api.forget_peer(b.device_id)
-            await b.api.forget_peer(a.device_id)
+            # Beta learns at its next link check that alpha forgot it, and forgets alpha too.
+            await b.wait_peer(a, lambda p: not p.trusted, "forgets alpha, forgotten there")
             await pair(initiator, responder)
 
 

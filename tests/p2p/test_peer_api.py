@@ -567,11 +567,14 @@ async def test_forget_closes_the_link_and_refuses_the_forgotten_peer(nodes: Node
     with pytest.raises(grpc.aio.AioRpcError) as handshake:
         await link_hello(b.daemon.identity, a)
     assert handshake.value.code() is grpc.StatusCode.UNAVAILABLE
-    # B's daemon notices at its next check and cannot get back in.
+    # B's daemon notices at its next check, learns on A's pinned pairing port that A no longer
+    # trusts it, and shows A as untrusted (the pairing is over on both sides) instead of
+    # re-dialling forever.
     await b.events.wait_for("peer_disconnected", lambda p: p.peer.device_id == a.id, after=mark_b)
+    await b.events.wait_for("peer_forgotten", lambda p: p.peer_id == a.id, after=mark_b)
+    assert (await b.client.peer(a.id)).trust == "untrusted"
     with pytest.raises(PeerNotTrustedError):
         await b.client.connect_to_peer(a.id)
-    assert (await b.client.peer(a.id)).trust == "trusted"  # B did not forget A
 
     await pair(a, b)
     assert (await a.client.peer(b.id)).certificate_fingerprint == b.fingerprint

@@ -39,7 +39,7 @@ from kizuna_server.rpc.errors import reason_from_trailers
 from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
-from tests.p2p.peerpair import Node, Nodes, pair, paired
+from tests.p2p.peerpair import WAIT, Node, Nodes, pair, paired
 from tests.transfers.hashing import content_digest
 
 Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
@@ -829,3 +829,85 @@ async def test_an_unknown_error_reason_from_the_peer_does_not_break_the_receiver
     )
     assert reason_name(transfer_in(event)) != ""
     assert [t.state for t in await b.client.transfers()] == ["failed"]
+
+
+async def test_forgetting_a_slow_reader_ends_its_fetch_and_the_transfer_at_once(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #32: beta (paired) opens a Fetch on alpha's offer and reads one message, then
+    stops reading, as a hostile peer keeping a stream open would; alpha forgets beta.
+
+    Proves: the Fetch ends at once on alpha's side whatever beta does: draining what was already
+    in flight yields a few MiB at most, not the 64 MiB file, and the call ends with an error, not
+    OK; alpha's transfer fails with PEER_NOT_TRUSTED instead of staying "transferring"."""
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta")
+    await pair(a, b)
+    size = 64 * 1024 * 1024
+    handle = await offer(a, b, write_file(tmp_path / "big.bin", os.urandom(size)))
+    assert a.daemon.identity is not None and b.daemon.identity is not None
+    # A connection of beta's identity that beta's daemon does not own: it never hangs up.
+    async with grpc.aio.secure_channel(
+        a.address,
+        link_channel_credentials(b.daemon.identity, a.daemon.identity.certificate_pem.decode()),
+        options=link_channel_options(a.id),
+    ) as channel:
+        fetch = peer_grpc.TransferServiceStub(channel).Fetch(
+            peer_pb.FetchRequest(transfer_id=handle.id, files=[peer_pb.FileRange(file_index=0)]),
+            timeout=60,
+        )
+        await fetch.read()
+        mark = a.events.mark()
+
+        await a.client.forget_peer(b.id)
+
+        failed = await a.events.wait_for(
+            "transfer_failed", lambda p: p.transfer.id == handle.id, after=mark
+        )
+        assert reason_name(transfer_in(failed)) == "PEER_NOT_TRUSTED"
+        async with asyncio.timeout(WAIT):
+            drained = await _drain(fetch)
+        assert drained < 16 * 1024 * 1024, drained
+        assert await fetch.code() is not grpc.StatusCode.OK
+    assert (await a.client.transfer(handle.id).refresh()).state == "failed"
+
+
+async def _drain(fetch: Any) -> int:
+    """Reads a Fetch call to its end; returns the data bytes it still delivered."""
+    drained = 0
+    with contextlib.suppress(grpc.aio.AioRpcError):
+        while (message := await fetch.read()) is not grpc.aio.EOF:  # type: ignore[attr-defined]
+            drained += sum(len(piece.chunk.data) for piece in message.pieces)
+    return drained
+
+
+async def test_revoking_the_files_permission_ends_what_the_peer_sends_here(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #32: beta sends alpha a file; alpha's person accepts, then turns beta's files
+    permission off while the data flows. Proves: alpha's transfer fails at once (permission
+    denied) with no partial file left, beta learns it failed, and a new offer is refused."""
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta")
+    await pair(a, b)
+    source = write_file(tmp_path / "big.bin", os.urandom(64 * 1024 * 1024))
+    handle = await offer(b, a, source)
+    mark_a, mark_b = a.events.mark(), b.events.mark()
+    await a.client.accept_transfer(handle.id)
+    await a.events.wait_for(
+        "transfer_progress", lambda p: p.transfer_id == handle.id and p.bytes_done, after=mark_a
+    )
+
+    await a.client.set_peer_permissions(b.id, files=False)
+
+    failed = await a.events.wait_for(
+        "transfer_failed", lambda p: p.transfer.id == handle.id, after=mark_a
+    )
+    assert reason_name(transfer_in(failed)) == "PERMISSION_DENIED_BY_PEER"
+    told = await b.events.wait_for(
+        "transfer_failed", lambda p: p.transfer.id == handle.id, after=mark_b
+    )
+    assert reason_name(transfer_in(told)) == "PERMISSION_DENIED_BY_PEER"
+    assert await asyncio.to_thread(tree, inbox(a)) == []
+    with pytest.raises(PermissionDeniedByPeerError):
+        await b.client.transfer_file(a.id, source)
