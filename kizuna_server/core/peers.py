@@ -20,6 +20,8 @@ from kizuna_server.errors import KizunaError, LimitExceeded
 MAX_NAME: Final = 64
 #: Addresses kept per peer.
 MAX_ADDRESSES: Final = 8
+#: Unverified addresses (from announcements) kept per peer.
+MAX_HINTS: Final = 4
 #: Ports below this are never dialled because an announcement says so (THREATS #16).
 MIN_ANNOUNCED_PORT: Final = 1024
 # Control, format (bidi overrides, zero-width), separators other than space, surrogates,
@@ -66,6 +68,10 @@ def sanitize_name(text: str) -> str:
     return " ".join(kept.split())[:MAX_NAME]
 
 
+def _spot(address: Address) -> tuple[str, int]:
+    return address.host, address.port
+
+
 def format_address(host: str, port: int) -> str:
     """``host:port``, with brackets around IPv6 addresses."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -107,15 +113,31 @@ class Address:
         return format_address(self.host, self.port)
 
 
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """An address someone unauthenticated (an mDNS announcement) says the peer is at, until
+    `expires`: dialled, but believed only once a TLS handshake there shows the peer's key."""
+
+    address: Address
+    expires: float
+
+
 @dataclass(slots=True)
 class PeerEntry:
-    """One peer as this daemon sees it now; trust lives in the trust store."""
+    """One peer as this daemon sees it now; trust lives in the trust store.
+
+    `addresses` are verified: the peer's certificate was seen there in a TLS handshake, it
+    called from there with its key, or a person added it. `hints` are what announcements
+    claim; anyone on the LAN can announce any ID at any address, so hints never become
+    addresses without a handshake, are bounded and expire.
+    """
 
     device_id: str
     source: Source
     name: str = ""
     device_type: str = ""
     addresses: list[Address] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
     #: A certificate whose key hashes to `device_id` was seen (TLS) at one of the addresses.
     verified: bool = False
     announced: bool = False
@@ -137,7 +159,8 @@ class PeerEntry:
         return self.announced or self.reachable or self.connection is Connection.CONNECTED
 
     def add_address(self, address: Address) -> bool:
-        """Puts `address` first (most recent); returns whether it was new."""
+        """Puts verified `address` first (most recent); returns whether it was new."""
+        self.hints = [h for h in self.hints if _spot(h.address) != _spot(address)]
         known = [a for a in self.addresses if (a.host, a.port) == (address.host, address.port)]
         rest = [a for a in self.addresses if (a.host, a.port) != (address.host, address.port)]
         # A person's choice (static, manual) outranks what an announcement said.
@@ -150,6 +173,24 @@ class PeerEntry:
     def drop_addresses(self, source: Source) -> None:
         """Forgets the addresses learned from `source`."""
         self.addresses = [a for a in self.addresses if a.source is not source]
+
+    def set_hints(self, addresses: list[Address], expires: float) -> bool:
+        """Replaces the hints with what the latest announcement says (verified addresses are
+        not repeated); returns whether a new one appeared. At most MAX_HINTS are kept."""
+        verified = {_spot(a) for a in self.addresses}
+        before = {_spot(h.address) for h in self.hints}
+        fresh = [a for a in addresses if _spot(a) not in verified]
+        self.hints = [Hint(a, expires) for a in fresh[:MAX_HINTS]]
+        return any(_spot(h.address) not in before for h in self.hints)
+
+    def live_hints(self, now: float) -> list[Address]:
+        """Hints not yet expired (expired ones are dropped)."""
+        self.hints = [h for h in self.hints if h.expires > now]
+        return [h.address for h in self.hints]
+
+    def dialable(self, now: float) -> list[Address]:
+        """Where to try the peer: verified addresses first, most recent first, then hints."""
+        return [*self.addresses, *self.live_hints(now)]
 
     def describe(self, name: str, device_type: str) -> bool:
         """Updates the descriptive fields; returns whether anything changed."""

@@ -495,14 +495,17 @@ class PeerNetwork:
         except KizunaError as exc:
             log.warning("peer table: %s", exc.message)
             return
-        changed = entry.describe(announcement.name, announcement.device_type)
+        # An announcement is a hint: it never renames a trusted peer (only its link does) and
+        # its addresses are kept apart until a handshake there shows the peer's key (#18, #36).
+        trusted = self._is_trusted(entry.device_id)
+        changed = not trusted and entry.describe(announcement.name, announcement.device_type)
         changed |= not entry.announced
         entry.announced = True
         entry.protocol_version = entry.protocol_version or announcement.protocol_version
-        entry.last_seen = time.time()
-        entry.drop_addresses(Source.MDNS)
-        for host in reversed(usable):
-            entry.add_address(Address(host, announcement.link_port, Source.MDNS))
+        now = time.time()
+        entry.last_seen = now
+        hints = [Address(host, announcement.link_port, Source.MDNS) for host in usable]
+        changed |= entry.set_hints(hints, now + self._hint_lifetime()) and not trusted
         if changed or not existed:
             self._updated(entry.device_id)
         self._want_link(entry.device_id)
@@ -513,8 +516,14 @@ class PeerNetwork:
             return
         entry.announced = False
         entry.reachable = False
-        entry.drop_addresses(Source.MDNS)
+        entry.hints.clear()  # verified addresses stay: a goodbye is as unauthenticated as a hello
         self._publish(PeerLost(self.snapshot(device_id), reason))
+
+    def _hint_lifetime(self) -> float:
+        """How long an announced address stays dialable without being heard again (peers
+        re-announce every interval; discovery reports a peer lost when its records expire)."""
+        discovery = self.config.discovery
+        return 2.0 * max(discovery.interval_secs, discovery.timeout_secs)
 
     def _seen_incoming(
         self,
@@ -566,7 +575,7 @@ class PeerNetwork:
             device_id=device_id,
             name=(entry.name if entry is not None else "") or (trusted.name if trusted else ""),
             device_type=entry.device_type if entry is not None else "",
-            addresses=tuple(str(a) for a in entry.addresses) if entry is not None else (),
+            addresses=_shown_addresses(entry, trusted is not None) if entry is not None else (),
             source=entry.source if entry is not None else Source.TRUST_STORE,
             trust=trust,
             connection=entry.connection if entry is not None else Connection.DISCONNECTED,
@@ -705,7 +714,7 @@ class PeerNetwork:
         if self._stopping:
             return
         entry = self.table.get(device_id)
-        if entry is None or not entry.addresses:
+        if entry is None or not entry.dialable(time.time()):
             return
         if not self._is_trusted(device_id) and self._mode is not TrustMode.TRUST_ALL:
             return
@@ -731,7 +740,7 @@ class PeerNetwork:
             raise PeerNotTrusted(device_id)
         if entry.connection is Connection.CONNECTED:
             return self.snapshot(device_id)
-        if not entry.addresses:
+        if not entry.dialable(time.time()):
             raise PeerUnreachable(f"no address is known for {format_device_id(device_id)}")
         link = self._links.setdefault(device_id, _Link(device_id))
         link.held = False
@@ -777,7 +786,7 @@ class PeerNetwork:
         try:
             while not self._stopping:
                 entry = self.table.get(link.peer_id)
-                if entry is None or not entry.addresses:
+                if entry is None or not entry.dialable(time.time()):
                     return
                 if not self._is_trusted(link.peer_id) and self._mode is not TrustMode.TRUST_ALL:
                     return
@@ -835,7 +844,7 @@ class PeerNetwork:
     async def _connect(self, link: _Link, entry: PeerEntry) -> None:
         """Tries each address, most recent first; raises the most telling failure."""
         errors: list[KizunaError] = []
-        for address in list(entry.addresses):
+        for address in entry.dialable(time.time()):
             try:
                 await self._dial(link, entry, address)
             except KizunaError as exc:
@@ -1052,7 +1061,8 @@ class PeerNetwork:
         entry = self.table.get(device_id)
         if entry is None:
             raise PeerNotFound(device_id)
-        if not entry.addresses:
+        dialable = entry.dialable(time.time())
+        if not dialable:
             raise PeerUnreachable(f"no address is known for {format_device_id(device_id)}")
         if self._pairings.for_peer(device_id) is not None:
             raise PairingProtocolError(
@@ -1062,7 +1072,7 @@ class PeerNetwork:
             )
         now = time.time()
         self._throttle.check(device_id, now)
-        address = entry.addresses[0]
+        address = dialable[0]
         shown = format_address(address.host, address.port + 1)
         cert = await self._identify(address.host, address.port)
         cert.expect(device_id, shown)
@@ -1479,6 +1489,14 @@ def _as_kizuna_error(exc: BaseException) -> KizunaError:
     if isinstance(exc, TimeoutError):
         return PeerUnreachable("the other device did not answer in time")
     return PeerUnreachable(f"the other device cannot be reached: {exc}")
+
+
+def _shown_addresses(entry: PeerEntry, trusted: bool) -> tuple[str, ...]:
+    """The addresses the API shows: verified ones, and for a peer that is not trusted also what
+    announcements claim (nothing else is known about it); a trusted peer's record shows only
+    what was verified, so a spoofed announcement cannot put an address on it."""
+    shown = entry.addresses if trusted else entry.dialable(time.time())
+    return tuple(str(a) for a in shown)
 
 
 def _jitter() -> float:

@@ -10,6 +10,7 @@ path, so it should cost as little as a function call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import inspect
 import logging
@@ -44,6 +45,10 @@ async def abort_with(context: Context, error: KizunaError) -> NoReturn:
     """Ends the call with the error's status code, message and ErrorInfo details."""
     code, message, details = status_for(error)
     await context.abort(code, message, trailing_metadata=(("grpc-status-details-bin", details),))
+
+
+def _cancel_after(task: asyncio.Task[Any], _: asyncio.Task[None]) -> None:
+    task.cancel()
 
 
 async def _abort_quietly(context: Context, error: KizunaError) -> None:
@@ -101,7 +106,7 @@ class InFlightCalls:
             self._ended.add(task)
             if context is not None:
                 aborting = asyncio.get_running_loop().create_task(_abort_quietly(context, error))
-                aborting.add_done_callback(lambda _, task=task: task.cancel())
+                aborting.add_done_callback(functools.partial(_cancel_after, task))
             else:
                 task.cancel()
         return len(mine)

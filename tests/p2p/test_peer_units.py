@@ -22,6 +22,7 @@ from kizuna_server.core.device_id import device_id_from_public_key_der, format_d
 from kizuna_server.core.pairing import PairingProtocolError, PairingSession, Request
 from kizuna_server.core.peers import (
     MAX_ADDRESSES,
+    MAX_HINTS,
     MAX_NAME,
     Address,
     Connection,
@@ -35,7 +36,12 @@ from kizuna_server.core.peers import (
 from kizuna_server.core.trust import PeerNotTrusted, Permissions, TrustedPeer, TrustSource
 from kizuna_server.errors import LimitExceeded
 from kizuna_server.files import ensure_private_directory
-from kizuna_server.p2p.discovery import SERVICE_TYPE, instance_name, parse_announcement
+from kizuna_server.p2p.discovery import (
+    SERVICE_TYPE,
+    Announcement,
+    instance_name,
+    parse_announcement,
+)
 from kizuna_server.p2p.identity import CERTIFICATE_FILE, Identity, load_or_create_identity
 from kizuna_server.p2p.network import PeerNetwork
 from kizuna_server.p2p.pairings import (
@@ -185,6 +191,62 @@ def test_an_entry_keeps_at_most_max_addresses_most_recent_first() -> None:
     assert [a.host for a in entry.addresses] == [
         f"10.0.0.{n}" for n in reversed(range(4, MAX_ADDRESSES + 4))
     ]
+
+
+def test_announced_addresses_are_hints_kept_apart_bounded_and_expiring() -> None:
+    """Row #18: what an announcement claims is dialled after the verified addresses, never
+    listed among them, bounded by MAX_HINTS, gone once expired, and becomes an address only when
+    a handshake there verified the peer (add_address)."""
+    entry = PeerEntry(some_id("p"), Source.MDNS)
+    verified = Address("10.0.0.1", 47120, Source.INCOMING)
+    entry.add_address(verified)
+    claimed = [Address(f"10.0.9.{n}", 47120, Source.MDNS) for n in range(MAX_HINTS + 3)]
+
+    assert entry.set_hints([verified, *claimed], expires=100.0)
+
+    assert entry.addresses == [verified]
+    assert entry.dialable(50.0) == [verified, *claimed[:MAX_HINTS]]
+    assert not entry.set_hints(claimed, expires=100.0)  # nothing new
+    assert entry.dialable(100.0) == [verified] and entry.hints == []  # expired
+
+    entry.set_hints(claimed[:1], expires=200.0)
+    entry.add_address(claimed[0])  # a handshake there showed the peer's key
+    assert entry.addresses == [claimed[0], verified] and entry.hints == []
+
+
+def test_an_announcement_never_renames_a_trusted_peer_or_adds_to_its_addresses(
+    tmp_path: Path, devices: dict[str, Device]
+) -> None:
+    """Rows #18, #36: a spoofed announcement of a paired device's ID, with another name and
+    the attacker's address. The trusted peer keeps its name and lists only verified addresses;
+    the claim is a hint the link may try (and where a wrong key raises an alert). An untrusted
+    peer's announcement is all that is known of it, so it is shown."""
+    network, _, _ = _network(tmp_path / "home", devices["us"])
+    network._stopping = True  # no link tasks: this is about the record only
+    peer, stranger = devices["peer"], devices["stranger"]
+    _pin(network, peer)
+    network._entry(peer.id, Source.INCOMING).add_address(
+        Address("10.0.0.2", 47120, Source.INCOMING)
+    )
+
+    def announce(device: Device, name: str, host: str) -> None:
+        network._on_found(
+            Announcement(
+                instance_name(device.id), device.id, name, "laptop", 1, 47120, 47121, (host,)
+            )
+        )
+
+    announce(peer, "Bank Laptop (trusted)", "10.0.0.66")
+    announce(stranger, "Kitchen", "10.0.0.7")
+
+    shown = network.snapshot(peer.id)
+    assert (shown.name, shown.addresses) == ("peer", ("10.0.0.2:47120",))
+    assert [str(a) for a in network.table.get(peer.id).dialable(time.time())] == [  # type: ignore[union-attr]
+        "10.0.0.2:47120",
+        "10.0.0.66:47120",
+    ]
+    other = network.snapshot(stranger.id)
+    assert (other.name, other.addresses) == ("Kitchen", ("10.0.0.7:47120",))
 
 
 def test_describe_sanitises_and_reports_changes() -> None:
