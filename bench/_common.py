@@ -219,6 +219,21 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def io_counters(pid: int) -> dict[str, int]:
+    """A process's I/O counters from /proc/PID/io (rchar, wchar, syscr, read_bytes, ...).
+
+    rchar and wchar count the bytes of read and write system calls through the filesystem
+    layer (read, write, pread, pwrite, ... on files and pipes), over all threads; sends and
+    receives on sockets (send, recv, sendmsg) are not counted.
+    """
+    counters: dict[str, int] = {}
+    with open(f"/proc/{pid}/io", encoding="ascii") as io:
+        for line in io:
+            key, _, value = line.partition(":")
+            counters[key] = int(value)
+    return counters
+
+
 def short_temp_dir(prefix: str = "kz-") -> Path:
     """A fresh directory under /tmp with a short path (AF_UNIX paths are limited to 107 bytes)."""
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))

@@ -18,11 +18,11 @@ import shutil
 import stat
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import grpc
 import grpc.aio
@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     from kizuna_server.transfers.uploads import Spool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Progress events per transfer at most this often.
 PROGRESS_INTERVAL_SECS: Final = 0.25
@@ -361,7 +362,9 @@ class Transfers:
         """Tells the peer; a final notice that cannot be delivered is sent again on reconnect."""
         request = pb.NotifyRequest(transfer_id=transfer.id, notice=_NOTICE_NAMES[notice], **fields)
         try:
-            await self._stub(transfer.peer_id).Notify(request, timeout=NOTICE_TIMEOUT_SECS)
+            await _peer_call(
+                self._stub(transfer.peer_id).Notify(request, timeout=NOTICE_TIMEOUT_SECS)
+            )
         except (KizunaError, grpc.aio.AioRpcError) as exc:
             log.info("transfer %s: the peer did not get %r yet (%s)", transfer.id, notice, exc)
             if notice in _FINAL_NOTICES:
@@ -521,7 +524,7 @@ class Transfers:
             )
         stub = self._stub(transfer.peer_id)
         try:
-            reply = await stub.Offer(request, timeout=NOTICE_TIMEOUT_SECS)
+            reply = await _peer_call(stub.Offer(request, timeout=NOTICE_TIMEOUT_SECS))
         except grpc.aio.AioRpcError as exc:
             raise _peer_error(exc, transfer.peer_id) from None
         transfer.expires = time.time() + reply.expires_in_secs
@@ -853,6 +856,13 @@ class Transfers:
             except grpc.aio.AioRpcError as exc:
                 await self._settle(sink, pending, worker)
                 return _fetch_outcome(exc)
+            except asyncio.CancelledError:
+                if _cancelled_here():
+                    raise
+                # The link's channel closed under the call (the peer went away): keep what is
+                # verified and wait for the link, like any other broken call.
+                await self._settle(sink, pending, worker)
+                return Pause.LINK
             except (KizunaError, OSError) as exc:
                 call.cancel()
                 await self._settle(sink, pending, worker)
@@ -1113,6 +1123,24 @@ def _note_sent(transfer: Transfer, message: pb.FetchResponse) -> None:
             entry.bytes_done = piece.chunk.offset + piece.chunk.length
         else:
             entry.content_hash = piece.end.content_hash.hex()
+
+
+def _cancelled_here() -> bool:
+    """Whether a CancelledError is this task's own cancellation. grpc.aio also raises it in
+    whoever awaits a call whose channel was closed (the link went down), which is a broken call,
+    not a reason for the task to end."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+async def _peer_call(call: Awaitable[T]) -> T:
+    """Awaits a unary call on the link; a channel closed under it fails like a dropped link."""
+    try:
+        return await call
+    except asyncio.CancelledError:
+        if _cancelled_here():
+            raise
+        raise PeerUnreachable("the link to the peer closed during the call") from None
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -570,3 +570,42 @@ async def test_a_dangerous_inbox_stops_the_daemon_at_start(nodes: Nodes, inside_
 
     with pytest.raises(ConfigError, match=r"transfers\.inbox"):
         await nodes.start("alpha", adjust=_small_inbox(Path.home() / inside_home))
+
+
+async def test_a_link_closed_under_a_running_fetch_pauses_and_the_transfer_completes(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """Found by bench/transfer_soak.py (a sender killed at the receiver's final rename): when
+    the link's channel closes under a call in flight, grpc.aio raises CancelledError in the
+    caller. The receiver took that for its own cancellation and its transfer stayed
+    "transferring" (or its "completed" notice was never resent) for ever. Now it pauses for the
+    link and, once the link is back, continues to completion."""
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(8 * 1024 * 1024))
+    original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+    held = asyncio.Event()
+    calls = 0
+
+    async def hold_the_first(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        nonlocal calls
+        calls += 1
+        async for message in original(caller, request):
+            yield message
+            if calls == 1:
+                held.set()
+                await asyncio.Event().wait()  # the stream stays open until the link closes
+
+    a.daemon.transfers.serve_fetch = hold_the_first  # type: ignore[method-assign,union-attr]
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(b.id, source)
+    await asyncio.wait_for(held.wait(), WAIT)
+
+    assert b.daemon.peers is not None
+    await b.daemon.peers.channel_for(a.id).close(None)  # as when the link drops
+
+    await b.events.wait_for("transfer_paused", lambda p: p.transfer.id == handle.id, after=mark)
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert sha256(inbox(b) / "big.bin") == sha256(source)
