@@ -149,6 +149,7 @@ class Transfers:
         self._spools: dict[str, Spool] = {}
         self._reserve = config.transfers.free_space_reserve_mib * 1024 * 1024
         self._stopping = False
+        self._unsaved: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -180,6 +181,10 @@ class Transfers:
         for task in (*runners, *fetches):
             task.cancel()
         await asyncio.gather(*self._tasks, *runners, *fetches, return_exceptions=True)
+        for transfer_id in list(self._unsaved):
+            if (transfer := self._transfers.get(transfer_id)) is not None:
+                with contextlib.suppress(OSError):
+                    await self._save(transfer)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -296,6 +301,7 @@ class Transfers:
         lock = self._save_locks.setdefault(transfer.id, asyncio.Lock())
         async with lock:
             await asyncio.to_thread(self._store.save, transfer)
+        self._unsaved.discard(transfer.id)
 
     def _changed(self, transfer: Transfer, *, progress: bool = False) -> None:
         live = self._live_of(transfer)
@@ -327,7 +333,13 @@ class Transfers:
                 for entry in transfer.entries:
                     if entry.state in (FileState.PENDING, FileState.TRANSFERRING):
                         entry.state = FileState.FAILED
-        await self._save(transfer)
+        try:
+            await self._save(transfer)
+        except OSError as exc:
+            # The data folder's disk is full (or failing): the change is still announced and
+            # told to the peer; the record is written again at its next change or at stop.
+            log.warning("transfer %s: its record could not be saved (%s)", transfer.id, exc)
+            self._unsaved.add(transfer.id)
         self._changed(transfer)
         event = _STATE_EVENTS.get(state)
         if event is not None:
@@ -768,7 +780,11 @@ class Transfers:
         try:
             outcome = await self._pull(transfer, live, sink, worker)
             if outcome is None:
-                await loop.run_in_executor(worker, self._finish_directories, transfer, landing)
+                try:
+                    await loop.run_in_executor(worker, self._finish_directories, transfer, landing)
+                except (KizunaError, OSError) as exc:
+                    outcome = _local_error(exc)
+            if outcome is None:
                 await self._set_state(transfer, State.COMPLETED)
                 await self._notify_quietly(
                     transfer, "completed", **self._final_notice_fields(transfer)

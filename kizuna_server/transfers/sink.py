@@ -79,18 +79,15 @@ class _Open:
     checkpointed: int
     finishes_itself: bool = False  # a one-chunk file: its write task also sets mode and mtime
     direct: bool = False  # whole chunks bypass the page cache (O_DIRECT)
+    # The first write of this file that failed (ENOSPC...), set on a writer thread. A file with
+    # a failed write is never committed, and its offset is known good only to the checkpoint.
+    failure: OSError | None = None
 
 
 @dataclass(slots=True)
 class _Finished:
-    index: int
-    fd: int
-    directory: int
-    folder: tuple[str, ...]
-    name: str
-    part: str
+    file: _Open
     content_hash: str
-    size: int
 
 
 class Sink:
@@ -162,19 +159,30 @@ class Sink:
         self.flush()
 
     def suspend(self) -> None:
-        """The call broke off: commit finished files, record the open file's verified offset."""
+        """The call broke off: commit finished files, record the open file's verified offset.
+
+        Never raises an I/O error (a full disk, a failed write): the caller is already dealing
+        with whatever stopped the call, and a file this cannot commit or record comes again
+        from an offset known to be good (its last checkpoint, or zero).
+        """
         self._halted = False
-        self.flush()
-        written = self._drain_writes(strict=False)
+        with contextlib.suppress(OSError):  # flush keeps what it could and drops the rest
+            self.flush()
+        self._drain_writes(strict=False)
         current, self._open = self._open, None
         self._expected = []
         if current is None:
             return
         # A write that failed leaves a hole: only the last checkpoint is known good then.
-        offset = current.offset if written else current.checkpointed
-        os.fdatasync(current.fd)
-        os.close(current.fd)
-        self._journal.write({"at": current.index, "offset": offset})
+        offset = current.checkpointed if current.failure is not None else current.offset
+        try:
+            os.fdatasync(current.fd)
+            self._journal.write({"at": current.index, "offset": offset})
+        except OSError:
+            offset = current.checkpointed
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(current.fd)
         current.entry.bytes_done = offset
 
     def close(self) -> None:
@@ -185,7 +193,7 @@ class Sink:
         self._buffers.close()
         for finished in self._finished:
             with contextlib.suppress(OSError):
-                os.close(finished.fd)
+                os.close(finished.file.fd)
         self._finished.clear()
         self._finished_bytes = 0
         if self._open is not None:
@@ -269,17 +277,17 @@ class Sink:
         entry = current.entry
         if length == entry.size:  # the whole file: mode and mtime once its data is written
             current.finishes_itself = True
-            self._write(length, _write_file, current.fd, data, entry.mode, entry.mtime_ns)
+            self._write(current, length, _write_file, current.fd, data, entry.mode, entry.mtime_ns)
         elif current.direct and length == CHUNK_BYTES:
             buffer = self._buffers.take()
             buffer[:] = data
-            self._write(length, self._write_direct, current.fd, buffer, current.offset)
+            self._write(current, length, self._write_direct, current.fd, buffer, current.offset)
         else:
             if current.direct:  # the file's short last chunk: O_DIRECT needs whole blocks
                 self._drain_writes(strict=True)
                 _set_direct(current.fd, on=False)
                 current.direct = False
-            self._write(length, _write_at, current.fd, data, current.offset)
+            self._write(current, length, _write_at, current.fd, data, current.offset)
         current.offset += length
         current.entry.bytes_done = current.offset
         if current.offset - current.checkpointed >= CHECKPOINT_BYTES:
@@ -302,9 +310,9 @@ class Sink:
         finally:
             self._buffers.give(buffer)
 
-    def _write(self, length: int, task: Callable[..., None], *args: object) -> None:
-        """Queues a write; waits for the oldest ones while too much data is queued."""
-        self._writes.append((self._writer.submit(task, *args), length))
+    def _write(self, file: _Open, length: int, task: Callable[..., None], *args: object) -> None:
+        """Queues a write of `file`; waits for the oldest ones while too much data is queued."""
+        self._writes.append((self._writer.submit(_tracked, file, task, *args), length))
         self._queued += length
         while self._queued > _WRITES_AHEAD_BYTES:
             write, size = self._writes.popleft()
@@ -344,18 +352,7 @@ class Sink:
         if not current.finishes_itself:
             self._drain_writes(strict=True)  # a later write would change the mtime again
             _set_attributes(current.fd, entry.mode, entry.mtime_ns)
-        self._finished.append(
-            _Finished(
-                current.index,
-                current.fd,
-                current.directory,
-                current.folder,
-                current.name,
-                current.part,
-                current.hasher.hexdigest(),
-                entry.size,
-            )
-        )
+        self._finished.append(_Finished(current, current.hasher.hexdigest()))
         self._finished_bytes += entry.size
         self._open = None
 
@@ -377,46 +374,96 @@ class Sink:
     # --- commits ----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Makes the finished files durable, then gives them their final names."""
+        """Makes the finished files durable, then gives them their final names.
+
+        A file whose data did not all reach the disk (a write failed: ENOSPC...) never gets
+        its final name: its part file is removed at once (a full disk gets the space back) and
+        it comes again from zero. The first such error is raised once every file that is whole
+        has been committed.
+        """
         batch, self._finished, self._finished_bytes = self._finished, [], 0
         if not batch:
             return
+        error: OSError | None = None
         try:
             self._drain_writes(strict=True)
+        except OSError as exc:
+            error = exc
+        whole: list[_Finished] = []
+        for finished in batch:
+            failure = finished.file.failure
+            if failure is None:
+                whole.append(finished)
+                continue
+            error = error or failure
+            self._drop(finished.file)
+        if whole:
+            self._commit(whole)
+        if error is not None:
+            raise error
+
+    def _drop(self, file: _Open) -> None:
+        """Forgets a file whose data is not all on disk: it must come again from zero."""
+        with contextlib.suppress(OSError):
+            os.close(file.fd)
+        with contextlib.suppress(OSError):
+            self._landing.remove_part(file.directory, file.part)
+        file.entry.bytes_done = 0
+
+    def _commit(self, batch: list[_Finished]) -> None:
+        try:
             if len(batch) == 1:
-                os.fsync(batch[0].fd)
+                os.fsync(batch[0].file.fd)
             else:
                 sync_filesystem(self._landing.root)
-        finally:
-            for finished in batch:
-                with contextlib.suppress(OSError):
-                    os.close(finished.fd)
+        except OSError:
+            for finished in batch:  # not known to be on disk: never renamed
+                self._drop(finished.file)
+            raise
+        for finished in batch:
+            with contextlib.suppress(OSError):
+                os.close(finished.file.fd)
         self._journal.write(
             *(
                 {
-                    "commit": f.index,
+                    "commit": f.file.index,
                     "hash": f.content_hash,
-                    "dir": "/".join(f.folder),
-                    "name": f.name,
+                    "dir": "/".join(f.file.folder),
+                    "name": f.file.name,
                 }
                 for f in batch
             ),
             sync=True,
         )
         saved: list[tuple[_Finished, str]] = []
-        for finished in batch:
-            name = self._landing.commit(finished.directory, finished.part, finished.name)
-            saved.append((finished, "/".join((*finished.folder, name))))
-        for directory in {f.directory for f in batch}:
-            os.fsync(directory)
-        self._journal.write(
-            *({"done": f.index, "hash": f.content_hash, "saved": s} for f, s in saved)
-        )
+        try:
+            for finished in batch:
+                file = finished.file
+                name = self._landing.commit(file.directory, file.part, file.name)
+                saved.append((finished, "/".join((*file.folder, name))))
+            for directory in {f.file.directory for f in batch}:
+                os.fsync(directory)
+        finally:
+            # Files renamed before a failure (ENOSPC growing a folder...) are in place and
+            # verified: they are recorded as completed, whatever happened after them.
+            self._completed(saved)
+
+    def _completed(self, saved: list[tuple[_Finished, str]]) -> None:
+        if not saved:
+            return
         for finished, path in saved:
-            entry = self._transfer.entries[finished.index]
+            entry = finished.file.entry
             entry.content_hash, entry.saved_path = finished.content_hash, path
-            entry.bytes_done, entry.state = finished.size, FileState.COMPLETED
-        self._committed([finished.index for finished, _ in saved])
+            entry.bytes_done, entry.state = entry.size, FileState.COMPLETED
+        try:
+            self._journal.write(
+                *(
+                    {"done": f.file.index, "hash": f.content_hash, "saved": path}
+                    for f, path in saved
+                )
+            )
+        finally:
+            self._committed([finished.file.index for finished, _ in saved])
 
 
 class _AlignedBuffers:
@@ -457,6 +504,16 @@ def _set_direct(fd: int, *, on: bool) -> bool:
     except OSError:
         return False
     return True
+
+
+def _tracked(file: _Open, task: Callable[..., None], *args: object) -> None:
+    """Runs a write task of `file` on a writer thread, noting on the file when it fails."""
+    try:
+        task(*args)
+    except OSError as exc:
+        if file.failure is None:
+            file.failure = exc
+        raise
 
 
 def _write_at(fd: int, data: bytes | mmap.mmap, offset: int) -> None:

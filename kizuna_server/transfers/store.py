@@ -50,7 +50,17 @@ class Journal:
 
     def write(self, *lines: dict[str, Any], sync: bool = False) -> None:
         data = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
-        os.write(self._fd, data)
+        # Whole lines or nothing: a short write (a full disk) would leave a torn line, and
+        # replay stops at the first bad line, losing every line after it.
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, end)
+            raise
         if sync:
             os.fdatasync(self._fd)
 
