@@ -82,7 +82,7 @@ from kizuna_server.core.trust import (
 )
 from kizuna_server.errors import IdentityError, InvalidArgument, KizunaError
 from kizuna_server.files import write_file_atomically
-from kizuna_server.p2p.discovery import Announcement, Discovery
+from kizuna_server.p2p.discovery import MAX_SERVICES, Announcement, Discovery
 from kizuna_server.p2p.identity import Identity, proof_holds, sign_proof
 from kizuna_server.p2p.pairings import Hooks, Pairing, Pairings, source_of
 from kizuna_server.p2p.tls import (
@@ -266,6 +266,8 @@ class PeerNetwork:
                 ipv6=discovery.ipv6,
                 interval=discovery.interval_secs,
                 ttl=discovery.timeout_secs,
+                # Tracked services push each other out before announced peers fill the table.
+                max_services=min(MAX_SERVICES, self.config.networking.max_peers),
                 on_found=self._on_found,
                 on_lost=self._on_lost,
             )
