@@ -113,6 +113,11 @@ class TransfersConfig:
     free_space_reserve_mib: int
     max_files: int
     history_size: int
+    max_pending_offers: int
+    max_pending_offers_per_peer: int
+    max_pending_files: int
+    max_running: int
+    max_running_per_peer: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,6 +533,11 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "free_space_reserve_mib": _Field(_Int(0, 1_048_576), 512),
         "max_files": _Field(_Int(1, 100_000), 100_000),
         "history_size": _Field(_Int(0, 100_000), 1000),
+        "max_pending_offers": _Field(_Int(1, 10_000), 64),
+        "max_pending_offers_per_peer": _Field(_Int(1, 10_000), 8),
+        "max_pending_files": _Field(_Int(1, 10_000_000), 200_000),
+        "max_running": _Field(_Int(1, 256), 4),
+        "max_running_per_peer": _Field(_Int(1, 256), 2),
     },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),

@@ -189,6 +189,11 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             free_space_reserve_mib=config.transfers.free_space_reserve_mib,
             max_files=config.transfers.max_files,
             history_size=config.transfers.history_size,
+            max_pending_offers=config.transfers.max_pending_offers,
+            max_pending_offers_per_peer=config.transfers.max_pending_offers_per_peer,
+            max_pending_files=config.transfers.max_pending_files,
+            max_running=config.transfers.max_running,
+            max_running_per_peer=config.transfers.max_running_per_peer,
         ),
         plugins=config_pb2.PluginsConfig(enabled=config.plugins.enabled),
         paths=config_pb2.PathsConfig(

@@ -35,6 +35,12 @@ _MAX_PAGE: Final = 1000
 _DEFAULT_PAGE: Final = 100
 #: Events carry at most this many entries (a transfer can hold 100,000); GetTransfer has all.
 EVENT_FILES: Final = 100
+#: Entries GetTransfer (and the create calls) return; ListTransferFiles pages through all.
+GET_FILES: Final = 1000
+#: A ListTransfers page ends early past this many bytes (messages are capped at 8 MiB).
+_PAGE_BYTES: Final = 2 * 1024 * 1024
+_DEFAULT_FILES_PAGE: Final = 1000
+_MAX_FILES_PAGE: Final = 10_000
 _STATES: Final = {
     state: transfer_pb2.Transfer.State.Value(f"STATE_{state.name}") for state in State
 }
@@ -60,9 +66,10 @@ def _entry_to_proto(entry: Entry) -> transfer_pb2.TransferFile:
     )
 
 
-def transfer_to_proto(transfer: Transfer, *, max_files: int | None = None) -> transfer_pb2.Transfer:
-    """A Transfer as a kizuna.v1.Transfer; `max_files` cuts the entry list (events)."""
-    entries = transfer.entries if max_files is None else transfer.entries[:max_files]
+def transfer_to_proto(transfer: Transfer, *, max_files: int = GET_FILES) -> transfer_pb2.Transfer:
+    """A Transfer as a kizuna.v1.Transfer with its first `max_files` entries (a message stays
+    small whatever the transfer holds; ListTransferFiles pages through the rest)."""
+    entries = transfer.entries[:max_files]
     message = transfer_pb2.Transfer(
         id=transfer.id,
         peer_id=transfer.peer_id,
@@ -80,6 +87,7 @@ def transfer_to_proto(transfer: Transfer, *, max_files: int | None = None) -> tr
         if transfer.compression
         else transfer_pb2.COMPRESSION_NONE,
         create_time=timestamp(transfer.created),
+        entry_count=transfer.entry_count,
     )
     if transfer.ended:
         message.end_time.CopyFrom(timestamp(transfer.ended))
@@ -218,11 +226,35 @@ class TransferServicer(service_grpc.TransferServiceServicer):
                     "(or its transfer is gone); list again from the start"
                 )
             start = cursors.index(request.page_token) + 1
-        page = chosen[start : start + size]
-        more = start + size < len(chosen)
-        return transfer_service_pb2.ListTransfersResponse(
-            transfers=[transfer_to_proto(t) for t in page],
-            next_page_token=_cursor(page[-1]) if more and page else "",
+        response = transfer_service_pb2.ListTransfersResponse()
+        budget = _PAGE_BYTES
+        for transfer in chosen[start : start + size]:
+            message = _brief(transfer)
+            budget -= message.ByteSize()
+            if budget < 0 and response.transfers:
+                break  # a page stays well under the message limit whatever is stored
+            response.transfers.append(message)
+        if start + len(response.transfers) < len(chosen):
+            response.next_page_token = _cursor(chosen[start + len(response.transfers) - 1])
+        return response
+
+    async def ListTransferFiles(
+        self, request: transfer_service_pb2.ListTransferFilesRequest, context: Any
+    ) -> transfer_service_pb2.ListTransferFilesResponse:
+        entries = self._transfers.get(_transfer_id(request.transfer_id)).entries
+        size = min(request.page_size or _DEFAULT_FILES_PAGE, _MAX_FILES_PAGE)
+        start = 0
+        if request.page_token:
+            if not request.page_token.isdigit() or int(request.page_token) > len(entries):
+                raise InvalidPageToken(
+                    f"page_token {request.page_token[:60]!r} is not one this daemon issued; "
+                    "list again from the start"
+                )
+            start = int(request.page_token)
+        end = start + size
+        return transfer_service_pb2.ListTransferFilesResponse(
+            files=[_entry_to_proto(e) for e in entries[start:end]],
+            next_page_token=str(end) if end < len(entries) else "",
         )
 
     async def WatchTransfer(

@@ -31,7 +31,7 @@ from kizuna.peer.v1 import transfer_service_pb2 as pb
 from kizuna.peer.v1 import transfer_service_pb2_grpc as pb_grpc
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
-from kizuna_server.core.events import Payload
+from kizuna_server.core.events import ErrorOccurred, Payload
 from kizuna_server.core.memory import give_back
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions
@@ -79,6 +79,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Progress events per transfer at most this often.
+#: Entries an incoming offer that ended unanswered keeps in its record (as events show).
+KEPT_UNANSWERED_ENTRIES: Final = 100
 PROGRESS_INTERVAL_SECS: Final = 0.25
 #: A chunk or file failing its hash is fetched again at most this often before giving up.
 MAX_REFETCHES: Final = 3
@@ -322,17 +324,13 @@ class Transfers:
     ) -> None:
         if transfer.state is state or transfer.state.final:
             return
+        if state.final:
+            _end(transfer, state)
         transfer.state = state
         if state is not State.PAUSED:
             transfer.pause = Pause.NONE
         if error is not None:
             transfer.error = Failure.of(error)
-        if state.final:
-            transfer.ended = time.time()
-            if state is not State.COMPLETED:
-                for entry in transfer.entries:
-                    if entry.state in (FileState.PENDING, FileState.TRANSFERRING):
-                        entry.state = FileState.FAILED
         try:
             await self._save(transfer)
         except OSError as exc:
@@ -660,10 +658,31 @@ class Transfers:
             raise _PermissionDenied(
                 "this device does not accept files from yours", peer_id=caller, permission="files"
             )
-        # Off the event loop: checking 100,000 names takes most of a second.
-        entries = await asyncio.to_thread(_check_offer, request, self.config.transfers.max_files)
-        if (again := self._offered_again(caller, request.transfer_id)) is not None:
-            return again  # the same offer, sent twice at once
+        try:
+            free = await asyncio.to_thread(_free_bytes, self.config.transfers.inbox)
+            # Before any work on the entries: the declared total is checked against their sizes
+            # next, so a lie about it is refused there.
+            self._admit_offer(caller, len(request.files), request.total_bytes, free)
+            # Off the event loop: checking 100,000 names takes most of a second.
+            entries = await asyncio.to_thread(
+                _check_offer, request, self.config.transfers.max_files
+            )
+            if (again := self._offered_again(caller, request.transfer_id)) is not None:
+                return again  # the same offer, sent twice at once
+            # Checked again with nothing awaited before the offer is stored: offers arriving
+            # at once cannot pass the limits together.
+            self._admit_offer(caller, len(entries), request.total_bytes, free)
+        except (LimitExceeded, InsufficientStorage) as exc:
+            name = self._network.name_of(caller) or format_device_id(caller)
+            self._publish(
+                ErrorOccurred(
+                    exc.reason,
+                    f"an offer from {name} was refused: {exc.message}",
+                    "transfers",
+                    {"peer_id": caller, **exc.metadata},
+                )
+            )
+            raise
         transfer = Transfer(
             id=request.transfer_id,
             peer_id=caller,
@@ -681,6 +700,82 @@ class Transfers:
         if permissions.auto_accept_files:
             self._spawn(self._auto_accept(transfer))
         return pb.OfferResponse(expires_in_secs=timeout)
+
+    def _admit_offer(self, caller: str, count: int, declared: int, free: int) -> None:
+        """Refuses an offer beyond the pending limits (transfers.max_pending_*), or one whose
+        bytes, with those of the offers already waiting, do not fit the inbox's `free` space
+        minus the reserve. What peers send cannot grow memory, disk or start-up time beyond
+        what the configuration allows."""
+        limits = self.config.transfers
+        pending = [t for t in self._transfers.values() if self._waiting(t)]
+        from_peer = [t for t in pending if t.peer_id == caller]
+        if len(from_peer) >= limits.max_pending_offers_per_peer:
+            raise LimitExceeded(
+                f"{len(from_peer)} offers from this device already wait for an answer here "
+                "(transfers.max_pending_offers_per_peer); send again once they are answered",
+                limit="transfers.max_pending_offers_per_peer",
+            )
+        if len(pending) >= limits.max_pending_offers:
+            raise LimitExceeded(
+                f"{len(pending)} offers already wait for an answer here "
+                "(transfers.max_pending_offers); send again later",
+                limit="transfers.max_pending_offers",
+            )
+        waiting_entries = sum(len(t.entries) for t in pending)
+        if waiting_entries + count > limits.max_pending_files:
+            raise LimitExceeded(
+                f"offers waiting here already hold {waiting_entries} entries and this one "
+                f"{count}; at most {limits.max_pending_files} wait at once "
+                "(transfers.max_pending_files)",
+                limit="transfers.max_pending_files",
+            )
+        room = free - self._reserve
+        waiting_bytes = sum(t.total_bytes for t in pending)
+        if declared + waiting_bytes > room:
+            raise InsufficientStorage(
+                f"{declared} bytes do not fit: {max(room, 0)} bytes are free in the inbox above "
+                f"the reserve and offers waiting here already hold {waiting_bytes}",
+                needed_bytes=declared,
+                free_bytes=max(room, 0),
+            )
+
+    @staticmethod
+    def _waiting(transfer: Transfer) -> bool:
+        """An incoming offer nobody answered yet."""
+        return not transfer.outgoing and transfer.state is State.PENDING
+
+    async def admit_upload(self, entries: list[Entry]) -> None:
+        """Refuses an app's upload beyond the same limits: uploads not ended count like
+        offers waiting (their bytes are spooled under the data folder until the transfer
+        ends), and the new one's bytes must fit that folder's free space minus the reserve,
+        with what the other uploads have still to spool."""
+        limits = self.config.transfers
+        uploads = [t for t in self._transfers.values() if t.upload and not t.state.final]
+        if len(uploads) >= limits.max_pending_offers:
+            raise LimitExceeded(
+                f"{len(uploads)} uploads are not finished yet (transfers.max_pending_offers); "
+                "upload again once one ended",
+                limit="transfers.max_pending_offers",
+            )
+        spooling = sum(len(t.entries) for t in uploads)
+        if spooling + len(entries) > limits.max_pending_files:
+            raise LimitExceeded(
+                f"unfinished uploads already hold {spooling} entries; at most "
+                f"{limits.max_pending_files} at once (transfers.max_pending_files)",
+                limit="transfers.max_pending_files",
+            )
+        declared = sum(e.size for e in entries)
+        still_coming = sum(
+            spool.remaining() for t in uploads if (spool := self._spools.get(t.id)) is not None
+        )
+        room = await asyncio.to_thread(_free_bytes, self.config.paths.data_dir) - self._reserve
+        if declared + still_coming > room:
+            raise InsufficientStorage(
+                f"{declared} bytes do not fit: {max(room, 0)} bytes are free in the data folder "
+                f"above the reserve and unfinished uploads still bring {still_coming}",
+                needed_bytes=declared,
+                free_bytes=max(room, 0),
+            )
 
     async def _auto_accept(self, transfer: Transfer) -> None:
         try:
@@ -1139,6 +1234,27 @@ def _note_sent(transfer: Transfer, message: pb.FetchResponse) -> None:
             entry.bytes_done = piece.chunk.offset + piece.chunk.length
         else:
             entry.content_hash = piece.end.content_hash.hex()
+
+
+def _end(transfer: Transfer, state: State) -> None:
+    """The record of a transfer reaching final `state` (before its state changes)."""
+    if transfer.state is State.PENDING and not transfer.outgoing:
+        # An offer that ended unanswered moved nothing: keep a short record whatever the peer
+        # offered, so history (and the next start) stays small (#33).
+        transfer.trim(KEPT_UNANSWERED_ENTRIES)
+    transfer.ended = time.time()
+    if state is not State.COMPLETED:
+        for entry in transfer.entries:
+            if entry.state in (FileState.PENDING, FileState.TRANSFERRING):
+                entry.state = FileState.FAILED
+
+
+def _free_bytes(folder: Path) -> int:
+    """Free bytes where `folder` is (or will be created: the inbox appears at the first accept)."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    info = os.statvfs(folder)
+    return info.f_bavail * info.f_frsize
 
 
 def _cancelled_here() -> bool:

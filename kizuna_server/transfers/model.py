@@ -182,6 +182,8 @@ class Transfer:
     # Final notice the peer has not acknowledged yet (sent again when the link returns).
     unsent_notice: str = ""
     upload: bool = False  # sending side: the bytes come from an app's UploadTransfer
+    #: Entries (and of them files, and their bytes) dropped by `trim`; the totals count them.
+    omitted: tuple[int, int, int] = (0, 0, 0)
 
     # --- derived ----------------------------------------------------------------------------
 
@@ -190,8 +192,13 @@ class Transfer:
         return [i for i, e in enumerate(self.entries) if e.state is not FileState.SKIPPED]
 
     @property
+    def entry_count(self) -> int:
+        return len(self.entries) + self.omitted[0]
+
+    @property
     def total_bytes(self) -> int:
-        return sum(e.size for e in self.entries if e.state is not FileState.SKIPPED)
+        kept = sum(e.size for e in self.entries if e.state is not FileState.SKIPPED)
+        return kept + self.omitted[2]
 
     @property
     def bytes_done(self) -> int:
@@ -203,11 +210,24 @@ class Transfer:
 
     @property
     def total_files(self) -> int:
-        return sum(1 for e in self.files if e.state is not FileState.SKIPPED)
+        return sum(1 for e in self.files if e.state is not FileState.SKIPPED) + self.omitted[1]
 
     @property
     def files_done(self) -> int:
         return sum(1 for e in self.files if e.state is FileState.COMPLETED)
+
+    def trim(self, keep: int) -> None:
+        """Keeps the first `keep` entries of a transfer that moved nothing (an offer that ended
+        unanswered): its record stays small whatever a peer offered, and the totals remain."""
+        dropped = [e for e in self.entries[keep:] if e.state is not FileState.SKIPPED]
+        files = [e for e in dropped if not e.directory]
+        entries, count, size = self.omitted
+        self.omitted = (
+            entries + len(self.entries[keep:]),
+            count + len(files),
+            size + sum(e.size for e in files),
+        )
+        del self.entries[keep:]
 
     def current_file(self) -> str:
         for entry in self.entries:
@@ -241,6 +261,7 @@ class Transfer:
             "renamed": self.renamed,
             "unsent_notice": self.unsent_notice,
             "upload": self.upload,
+            "omitted": list(self.omitted),
             "entries": [e.to_json() for e in self.entries],
         }
 
@@ -270,7 +291,14 @@ class Transfer:
             renamed={str(k): str(v) for k, v in data.get("renamed", {}).items()},
             unsent_notice=str(data.get("unsent_notice", "")),
             upload=bool(data.get("upload", False)),
+            omitted=_omitted(data.get("omitted")),
         )
+
+
+def _omitted(value: Any) -> tuple[int, int, int]:
+    if isinstance(value, list) and len(value) == 3:
+        return int(value[0]), int(value[1]), int(value[2])
+    return 0, 0, 0
 
 
 class Meter:

@@ -72,6 +72,10 @@ class Spool:
             self.arrived[index] = arrived
             self._condition.notify_all()
 
+    def remaining(self) -> int:
+        """Bytes the app has still to upload."""
+        return sum(self.sizes) - sum(self.arrived)
+
     def close(self) -> None:
         with self._condition:
             self._closed = True
@@ -142,6 +146,7 @@ class Uploads:
                 return self._continued(header, existing)
         entries = _entries(header, self._transfers.config.transfers.max_files)
         self._transfers.require_peer(peer_id)
+        await self._transfers.admit_upload(entries)
         transfer_id = secrets.token_hex(16)
         directory = self._transfers.spool_dir(transfer_id)
         await asyncio.to_thread(directory.mkdir, 0o700, True, True)

@@ -546,11 +546,11 @@ async def test_space_freed_as_a_write_fails_never_gives_the_cut_file_its_name(
 async def test_transfers_accepted_together_that_exceed_the_disk(
     nodes: Nodes, disks: Callable[..., Disk], engine_errors: EngineErrors, tmp_path: Path
 ) -> None:
-    """Two offers that each fit alone (a 36 MiB file; 160 files of 256 KiB) are accepted
-    before either starts; together they do not fit. Whichever loses the race fails with
-    INSUFFICIENT_STORAGE (both may); each ends on both sides, completed or failed, and leaves
-    a consistent inbox. A transfer the other way, running meanwhile, completes untouched, and
-    once the inbox is cleared a small offer arrives."""
+    """Two offers that each fit alone (a 36 MiB file; 160 files of 256 KiB) are each accepted
+    as it arrives, before either starts; together they do not fit. Whichever loses the race
+    fails with INSUFFICIENT_STORAGE (both may); each ends on both sides, completed or failed,
+    and leaves a consistent inbox. A transfer the other way, running meanwhile, completes
+    untouched, and once the inbox is cleared a small offer arrives."""
     disk = disks(64)
     a, b = await receiver_on(nodes, disk)
     (tmp_path / "big").mkdir()
@@ -563,9 +563,12 @@ async def test_transfers_accepted_together_that_exceed_the_disk(
     to_b.install(a)
     to_a.install(b)
 
-    handles = [await offer(a, b, big), await offer(a, b, notes)]
-    for handle in handles:
-        await b.client.accept_transfer(handle.id)
+    # Offered one after the other: waiting together, they would be refused at the second offer
+    # (the bytes of offers waiting for an answer must fit together).
+    handles = []
+    for sent in (big, notes):
+        handles.append(await offer(a, b, sent))
+        await b.client.accept_transfer(handles[-1].id)
     back = await offer(b, a, reply)
     await a.client.accept_transfer(back.id)
     await to_b.wait_asked(2)

@@ -35,11 +35,11 @@ from kizuna_client import (
 from kizuna_server.config import Config
 from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
-from kizuna_server.rpc.errors import reason_from_trailers
+from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers
 from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
-from tests.p2p.peerpair import WAIT, Node, Nodes, pair, paired
+from tests.p2p.peerpair import WAIT, Node, Nodes, pair, paired, wait_connected
 from tests.transfers.hashing import content_digest
 
 Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
@@ -911,3 +911,99 @@ async def test_revoking_the_files_permission_ends_what_the_peer_sends_here(
     assert await asyncio.to_thread(tree, inbox(a)) == []
     with pytest.raises(PermissionDeniedByPeerError):
         await b.client.transfer_file(a.id, source)
+
+
+# --- 33: a paired peer floods offers -------------------------------------------------------------
+
+
+def _pending_limits(per_peer: int, in_all: int, files: int) -> Callable[[Config], Config]:
+    def adjust(config: Config) -> Config:
+        limits = dataclasses.replace(
+            config.transfers,
+            max_pending_offers_per_peer=per_peer,
+            max_pending_offers=in_all,
+            max_pending_files=files,
+        )
+        return dataclasses.replace(config, transfers=limits)
+
+    return adjust
+
+
+def _error_of(event: KizunaEvent) -> errors_pb2.Error:
+    payload: Any = event.payload
+    error: errors_pb2.Error = payload.error
+    return error
+
+
+def _flood_offer(count: int, size: int) -> peer_pb.OfferRequest:
+    return offer_request(*(offered_file(f"junk/{n:06d}", size) for n in range(count)))
+
+
+async def _refused(a: Node, b: Node, request: peer_pb.OfferRequest) -> tuple[str, str]:
+    """Offers `request` from A to B over A's link; the refusal's reason and limit."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await link_stub(a, b).Offer(request, timeout=30)
+    reason, fields = error_info_from_trailers(caught.value.trailing_metadata())
+    return reason, fields.get("limit", "")
+
+
+async def test_offers_flooded_by_a_paired_peer_are_bounded_by_configuration(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #33, as found: a paired peer sends offers of 100,000 entries each declaring
+    1 TiB, then offers beyond the pending limits. Proves: an offer that cannot fit the free
+    space minus the reserve is refused at once (INSUFFICIENT_STORAGE) and nothing is stored;
+    offers beyond the per-peer, overall and entry limits are refused (LIMIT_EXCEEDED naming the
+    limit) with an `error` event on the receiver; what waits stays listable (a page of brief
+    transfers, files paged on request); an offer that ends unanswered keeps a short record
+    (its totals intact), so history and the next start stay small whatever was offered."""
+    a = await nodes.start("alpha")
+    c = await nodes.start("gamma")
+    b = await nodes.start("beta", adjust=_pending_limits(per_peer=2, in_all=3, files=150_000))
+    await pair(a, b)
+    await pair(c, b)
+    await b.client.add_peer(a.address, persist=True)  # to find alpha again after its restart
+    mark = b.events.mark()
+    tib = 1024**4
+
+    for _ in range(3):
+        huge = _flood_offer(100_000, tib // 100_000)
+        assert await _refused(a, b, huge) == ("INSUFFICIENT_STORAGE", "")
+    assert await b.client.transfers() == []
+    assert await asyncio.to_thread(lambda: list(engine(b)._store.directory.iterdir())) == []
+
+    big = _flood_offer(100_000, 1)
+    await link_stub(a, b).Offer(big, timeout=30)
+    assert await _refused(a, b, _flood_offer(60_000, 1)) == (
+        "LIMIT_EXCEEDED",
+        "transfers.max_pending_files",
+    )
+    await link_stub(a, b).Offer(_flood_offer(10, 1), timeout=30)
+    assert await _refused(a, b, _flood_offer(10, 1)) == (
+        "LIMIT_EXCEEDED",
+        "transfers.max_pending_offers_per_peer",
+    )
+    await link_stub(c, b).Offer(_flood_offer(10, 1), timeout=30)
+    assert await _refused(c, b, _flood_offer(10, 1)) == (
+        "LIMIT_EXCEEDED",
+        "transfers.max_pending_offers",
+    )
+    last = "transfers.max_pending_offers"
+    await b.events.wait_for("error", lambda p: p.error.metadata.get("limit") == last, after=mark)
+    errors = [_error_of(e) for e in b.events.of_type("error", after=mark)]
+    assert len(errors) == 6 and all(e.metadata["peer_id"] in (a.id, c.id) for e in errors)
+
+    listed = await b.client.transfers()
+    assert len(listed) == 3
+    whole = next(t for t in listed if t.id == big.transfer_id)
+    assert (len(whole.files), whole.entry_count) == (100, 100_000)
+    assert len(await b.client.transfer_files(big.transfer_id)) == 100_000
+
+    await b.client.reject_transfer(big.transfer_id)
+    record = engine(b)._store.directory / f"{big.transfer_id}.json"
+    assert (await asyncio.to_thread(record.stat)).st_size < 64 * KIB
+    b = await nodes.restart(b)
+    kept = await b.client.transfer(big.transfer_id).refresh()
+    assert (kept.state, kept.entry_count, kept.total_files) == ("failed", 100_000, 100_000)
+    await wait_connected(a, b)
+    await link_stub(a, b).Offer(_flood_offer(10, 1), timeout=30)  # room again for alpha

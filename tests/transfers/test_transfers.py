@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
+from kizuna.v1 import errors_pb2
 from kizuna_client import TransferInfo
 from kizuna_client.errors import (
     InsufficientStorageError,
@@ -404,10 +405,11 @@ async def test_no_room_is_refused_up_front_and_a_full_disk_fails_cleanly(
     await pair(a, b)
     (tmp_path / "huge.bin").write_bytes(os.urandom(9 * 1024 * 1024))
     mark = b.events.mark()
-    await a.client.transfer_file(b.id, tmp_path / "huge.bin")
-    transfer_id = await offered(b, mark)
-    with pytest.raises(InsufficientStorageError):
-        await b.client.accept_transfer(transfer_id)  # refused up front; the offer stays
+    with pytest.raises(InsufficientStorageError):  # refused at the offer (THREATS #9, #33)
+        await a.client.transfer_file(b.id, tmp_path / "huge.bin")
+    refused: Any = (await b.events.wait_for("error", after=mark)).payload
+    assert refused.error.reason == errors_pb2.ERROR_REASON_INSUFFICIENT_STORAGE
+    assert b.events.of_type("transfer_offered", after=mark) == []
     gate, _ = await gate_fetches(a)
     handles = []
     for name in ("one.bin", "two.bin"):

@@ -556,6 +556,22 @@ class Kizuna:
                 return found
             request.page_token = response.next_page_token
 
+    async def transfer_files(self, transfer_id: str) -> list[transfer_pb2.TransferFile]:
+        """Every entry of a transfer, in sending order (TransferInfo.files holds at most the
+        first 1,000; this pages through all of them)."""
+        request = transfer_service_pb2.ListTransferFilesRequest(
+            transfer_id=transfer_id, page_size=10_000
+        )
+        found: list[transfer_pb2.TransferFile] = []
+        while True:
+            response = await self._call(
+                self.transfer_service.ListTransferFiles(request, **self._opts())
+            )
+            found.extend(response.files)
+            if not response.next_page_token:
+                return found
+            request.page_token = response.next_page_token
+
     async def accept_transfer(self, transfer_id: str, *paths: str) -> TransferHandle:
         """Accepts an incoming offer: every entry, or those at or under `paths`."""
         response = await self._call(

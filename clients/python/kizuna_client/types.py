@@ -261,8 +261,14 @@ class TransferInfo:
 
     @property
     def files(self) -> list[transfer_pb2.TransferFile]:
-        """The transfer's entries (saved_path tells where each incoming file landed)."""
+        """The transfer's first entries (saved_path tells where each incoming file landed): up
+        to 1,000, or 100 from a list or an event; `Kizuna.transfer_files` returns all."""
         return list(self.message.files)
+
+    @property
+    def entry_count(self) -> int:
+        """How many entries (files and folders) the transfer holds."""
+        return self.message.entry_count
 
     @classmethod
     def from_proto(cls, t: transfer_pb2.Transfer) -> TransferInfo:

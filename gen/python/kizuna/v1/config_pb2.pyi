@@ -317,6 +317,11 @@ class TransfersConfig(_message.Message):
     FREE_SPACE_RESERVE_MIB_FIELD_NUMBER: _builtins.int
     MAX_FILES_FIELD_NUMBER: _builtins.int
     HISTORY_SIZE_FIELD_NUMBER: _builtins.int
+    MAX_PENDING_OFFERS_FIELD_NUMBER: _builtins.int
+    MAX_PENDING_OFFERS_PER_PEER_FIELD_NUMBER: _builtins.int
+    MAX_PENDING_FILES_FIELD_NUMBER: _builtins.int
+    MAX_RUNNING_FIELD_NUMBER: _builtins.int
+    MAX_RUNNING_PER_PEER_FIELD_NUMBER: _builtins.int
     inbox: _builtins.str
     """Folder received files land in. Refused at start when it is a dangerous place (the home
     folder itself, a hidden folder under it such as ~/.ssh or ~/.config, a system folder).
@@ -329,6 +334,18 @@ class TransfersConfig(_message.Message):
     """Most entries (files and folders) one offer may hold."""
     history_size: _builtins.int
     """Finished transfers kept for ListTransfers."""
+    max_pending_offers: _builtins.int
+    """Incoming offers waiting for an answer, from all peers together; more are refused
+    (LIMIT_EXCEEDED).
+    """
+    max_pending_offers_per_peer: _builtins.int
+    """Incoming offers waiting for an answer from one peer."""
+    max_pending_files: _builtins.int
+    """Entries (files and folders) in all incoming offers waiting for an answer."""
+    max_running: _builtins.int
+    """Transfers moving data at once, in both directions together; the rest wait (queued)."""
+    max_running_per_peer: _builtins.int
+    """Transfers moving data at once with one peer."""
     def __init__(
         self,
         *,
@@ -337,10 +354,15 @@ class TransfersConfig(_message.Message):
         free_space_reserve_mib: _builtins.int = ...,
         max_files: _builtins.int = ...,
         history_size: _builtins.int = ...,
+        max_pending_offers: _builtins.int = ...,
+        max_pending_offers_per_peer: _builtins.int = ...,
+        max_pending_files: _builtins.int = ...,
+        max_running: _builtins.int = ...,
+        max_running_per_peer: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["free_space_reserve_mib", b"free_space_reserve_mib", "history_size", b"history_size", "inbox", b"inbox", "max_files", b"max_files", "offer_timeout_secs", b"offer_timeout_secs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["free_space_reserve_mib", b"free_space_reserve_mib", "history_size", b"history_size", "inbox", b"inbox", "max_files", b"max_files", "max_pending_files", b"max_pending_files", "max_pending_offers", b"max_pending_offers", "max_pending_offers_per_peer", b"max_pending_offers_per_peer", "max_running", b"max_running", "max_running_per_peer", b"max_running_per_peer", "offer_timeout_secs", b"offer_timeout_secs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -254,6 +254,7 @@ class Transfer(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    ENTRY_COUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque transfer ID, the same on both devices."""
     peer_id: _builtins.str
@@ -274,9 +275,16 @@ class Transfer(_message.Message):
     """Number of files completed."""
     compression: Global___Compression.ValueType
     """Compression in use."""
+    entry_count: _builtins.int
+    """Entries (files and folders) the transfer holds. An offer that ended unanswered keeps its
+    first 100 entries only; the totals still count all of them.
+    """
     @_builtins.property
     def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransferFile]:
-        """Entries, in sending order."""
+        """Entries, in sending order: the first 1,000 from GetTransfer, the first 100 from
+        ListTransfers and in events (`entry_count` says how many there are; ListTransferFiles pages
+        through all of them).
+        """
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -312,10 +320,11 @@ class Transfer(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         error: _errors_pb2.Error | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        entry_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error", b"error", "expire_time", b"expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "compression", b"compression", "create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "error", b"error", "expire_time", b"expire_time", "files", b"files", "files_done", b"files_done", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "state", b"state", "total_bytes", b"total_bytes", "total_files", b"total_files"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "compression", b"compression", "create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "entry_count", b"entry_count", "error", b"error", "expire_time", b"expire_time", "files", b"files", "files_done", b"files_done", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "state", b"state", "total_bytes", b"total_bytes", "total_files", b"total_files"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

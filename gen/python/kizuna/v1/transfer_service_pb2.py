@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from kizuna.v1 import transfer_pb2 as kizuna_dot_v1_dot_transfer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n kizuna/v1/transfer_service.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18kizuna/v1/transfer.proto\"\x9f\x01\n\x15\x43reateTransferRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x14\n\x05paths\x18\x02 \x03(\tR\x05paths\x12\x38\n\x0b\x63ompression\x18\x03 \x01(\x0e\x32\x16.kizuna.v1.CompressionR\x0b\x63ompression\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\"I\n\x16\x43reateTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"\x82\x01\n\x15UploadTransferRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.UploadHeaderH\x00R\x06header\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x16.kizuna.v1.UploadChunkH\x00R\x05\x63hunkB\x06\n\x04part\"\xce\x01\n\x0cUploadHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12+\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x15.kizuna.v1.UploadFileR\x05\x66iles\x12\x38\n\x0b\x63ompression\x18\x03 \x01(\x0e\x32\x16.kizuna.v1.CompressionR\x0b\x63ompression\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x05 \x01(\tR\ntransferId\"z\n\nUploadFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\x12\x30\n\x05mtime\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05mtime\"X\n\x0bUploadChunk\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\"I\n\x16UploadTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"5\n\x12GetTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"F\n\x13GetTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"\xc2\x01\n\x14ListTransfersRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12;\n\tdirection\x18\x03 \x01(\x0e\x32\x1d.kizuna.v1.Transfer.DirectionR\tdirection\x12\x31\n\x06states\x18\x04 \x03(\x0e\x32\x19.kizuna.v1.Transfer.StateR\x06states\"r\n\x15ListTransfersResponse\x12\x31\n\ttransfers\x18\x01 \x03(\x0b\x32\x13.kizuna.v1.TransferR\ttransfers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x14WatchTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"P\n\x15WatchTransferResponse\x12\x37\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.kizuna.v1.TransferProgressR\x08progress\"N\n\x15\x41\x63\x63\x65ptTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x14\n\x05paths\x18\x02 \x03(\tR\x05paths\"I\n\x16\x41\x63\x63\x65ptTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"P\n\x15RejectTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x18\n\x16RejectTransferResponse\"8\n\x15\x43\x61ncelTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"I\n\x16\x43\x61ncelTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"7\n\x14PauseTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"H\n\x15PauseTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"8\n\x15ResumeTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"I\n\x16ResumeTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer2\xe9\x06\n\x0fTransferService\x12U\n\x0e\x43reateTransfer\x12 .kizuna.v1.CreateTransferRequest\x1a!.kizuna.v1.CreateTransferResponse\x12W\n\x0eUploadTransfer\x12 .kizuna.v1.UploadTransferRequest\x1a!.kizuna.v1.UploadTransferResponse(\x01\x12L\n\x0bGetTransfer\x12\x1d.kizuna.v1.GetTransferRequest\x1a\x1e.kizuna.v1.GetTransferResponse\x12R\n\rListTransfers\x12\x1f.kizuna.v1.ListTransfersRequest\x1a .kizuna.v1.ListTransfersResponse\x12T\n\rWatchTransfer\x12\x1f.kizuna.v1.WatchTransferRequest\x1a .kizuna.v1.WatchTransferResponse0\x01\x12U\n\x0e\x41\x63\x63\x65ptTransfer\x12 .kizuna.v1.AcceptTransferRequest\x1a!.kizuna.v1.AcceptTransferResponse\x12U\n\x0eRejectTransfer\x12 .kizuna.v1.RejectTransferRequest\x1a!.kizuna.v1.RejectTransferResponse\x12U\n\x0e\x43\x61ncelTransfer\x12 .kizuna.v1.CancelTransferRequest\x1a!.kizuna.v1.CancelTransferResponse\x12R\n\rPauseTransfer\x12\x1f.kizuna.v1.PauseTransferRequest\x1a .kizuna.v1.PauseTransferResponse\x12U\n\x0eResumeTransfer\x12 .kizuna.v1.ResumeTransferRequest\x1a!.kizuna.v1.ResumeTransferResponseB\x94\x01\n\rcom.kizuna.v1B\x14TransferServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n kizuna/v1/transfer_service.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18kizuna/v1/transfer.proto\"\x9f\x01\n\x15\x43reateTransferRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x14\n\x05paths\x18\x02 \x03(\tR\x05paths\x12\x38\n\x0b\x63ompression\x18\x03 \x01(\x0e\x32\x16.kizuna.v1.CompressionR\x0b\x63ompression\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\"I\n\x16\x43reateTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"\x82\x01\n\x15UploadTransferRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.UploadHeaderH\x00R\x06header\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x16.kizuna.v1.UploadChunkH\x00R\x05\x63hunkB\x06\n\x04part\"\xce\x01\n\x0cUploadHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12+\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x15.kizuna.v1.UploadFileR\x05\x66iles\x12\x38\n\x0b\x63ompression\x18\x03 \x01(\x0e\x32\x16.kizuna.v1.CompressionR\x0b\x63ompression\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x05 \x01(\tR\ntransferId\"z\n\nUploadFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\x12\x30\n\x05mtime\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05mtime\"X\n\x0bUploadChunk\x12\x1d\n\nfile_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\"I\n\x16UploadTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"5\n\x12GetTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"F\n\x13GetTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"w\n\x18ListTransferFilesRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x1b\n\tpage_size\x18\x02 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"r\n\x19ListTransferFilesResponse\x12-\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.kizuna.v1.TransferFileR\x05\x66iles\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc2\x01\n\x14ListTransfersRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12;\n\tdirection\x18\x03 \x01(\x0e\x32\x1d.kizuna.v1.Transfer.DirectionR\tdirection\x12\x31\n\x06states\x18\x04 \x03(\x0e\x32\x19.kizuna.v1.Transfer.StateR\x06states\"r\n\x15ListTransfersResponse\x12\x31\n\ttransfers\x18\x01 \x03(\x0b\x32\x13.kizuna.v1.TransferR\ttransfers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x14WatchTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"P\n\x15WatchTransferResponse\x12\x37\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.kizuna.v1.TransferProgressR\x08progress\"N\n\x15\x41\x63\x63\x65ptTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x14\n\x05paths\x18\x02 \x03(\tR\x05paths\"I\n\x16\x41\x63\x63\x65ptTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"P\n\x15RejectTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x18\n\x16RejectTransferResponse\"8\n\x15\x43\x61ncelTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"I\n\x16\x43\x61ncelTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"7\n\x14PauseTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"H\n\x15PauseTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"8\n\x15ResumeTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"I\n\x16ResumeTransferResponse\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer2\xc9\x07\n\x0fTransferService\x12U\n\x0e\x43reateTransfer\x12 .kizuna.v1.CreateTransferRequest\x1a!.kizuna.v1.CreateTransferResponse\x12W\n\x0eUploadTransfer\x12 .kizuna.v1.UploadTransferRequest\x1a!.kizuna.v1.UploadTransferResponse(\x01\x12L\n\x0bGetTransfer\x12\x1d.kizuna.v1.GetTransferRequest\x1a\x1e.kizuna.v1.GetTransferResponse\x12R\n\rListTransfers\x12\x1f.kizuna.v1.ListTransfersRequest\x1a .kizuna.v1.ListTransfersResponse\x12^\n\x11ListTransferFiles\x12#.kizuna.v1.ListTransferFilesRequest\x1a$.kizuna.v1.ListTransferFilesResponse\x12T\n\rWatchTransfer\x12\x1f.kizuna.v1.WatchTransferRequest\x1a .kizuna.v1.WatchTransferResponse0\x01\x12U\n\x0e\x41\x63\x63\x65ptTransfer\x12 .kizuna.v1.AcceptTransferRequest\x1a!.kizuna.v1.AcceptTransferResponse\x12U\n\x0eRejectTransfer\x12 .kizuna.v1.RejectTransferRequest\x1a!.kizuna.v1.RejectTransferResponse\x12U\n\x0e\x43\x61ncelTransfer\x12 .kizuna.v1.CancelTransferRequest\x1a!.kizuna.v1.CancelTransferResponse\x12R\n\rPauseTransfer\x12\x1f.kizuna.v1.PauseTransferRequest\x1a .kizuna.v1.PauseTransferResponse\x12U\n\x0eResumeTransfer\x12 .kizuna.v1.ResumeTransferRequest\x1a!.kizuna.v1.ResumeTransferResponseB\x94\x01\n\rcom.kizuna.v1B\x14TransferServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,34 +52,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETTRANSFERREQUEST']._serialized_end=1027
   _globals['_GETTRANSFERRESPONSE']._serialized_start=1029
   _globals['_GETTRANSFERRESPONSE']._serialized_end=1099
-  _globals['_LISTTRANSFERSREQUEST']._serialized_start=1102
-  _globals['_LISTTRANSFERSREQUEST']._serialized_end=1296
-  _globals['_LISTTRANSFERSRESPONSE']._serialized_start=1298
-  _globals['_LISTTRANSFERSRESPONSE']._serialized_end=1412
-  _globals['_WATCHTRANSFERREQUEST']._serialized_start=1414
-  _globals['_WATCHTRANSFERREQUEST']._serialized_end=1469
-  _globals['_WATCHTRANSFERRESPONSE']._serialized_start=1471
-  _globals['_WATCHTRANSFERRESPONSE']._serialized_end=1551
-  _globals['_ACCEPTTRANSFERREQUEST']._serialized_start=1553
-  _globals['_ACCEPTTRANSFERREQUEST']._serialized_end=1631
-  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_start=1633
-  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_end=1706
-  _globals['_REJECTTRANSFERREQUEST']._serialized_start=1708
-  _globals['_REJECTTRANSFERREQUEST']._serialized_end=1788
-  _globals['_REJECTTRANSFERRESPONSE']._serialized_start=1790
-  _globals['_REJECTTRANSFERRESPONSE']._serialized_end=1814
-  _globals['_CANCELTRANSFERREQUEST']._serialized_start=1816
-  _globals['_CANCELTRANSFERREQUEST']._serialized_end=1872
-  _globals['_CANCELTRANSFERRESPONSE']._serialized_start=1874
-  _globals['_CANCELTRANSFERRESPONSE']._serialized_end=1947
-  _globals['_PAUSETRANSFERREQUEST']._serialized_start=1949
-  _globals['_PAUSETRANSFERREQUEST']._serialized_end=2004
-  _globals['_PAUSETRANSFERRESPONSE']._serialized_start=2006
-  _globals['_PAUSETRANSFERRESPONSE']._serialized_end=2078
-  _globals['_RESUMETRANSFERREQUEST']._serialized_start=2080
-  _globals['_RESUMETRANSFERREQUEST']._serialized_end=2136
-  _globals['_RESUMETRANSFERRESPONSE']._serialized_start=2138
-  _globals['_RESUMETRANSFERRESPONSE']._serialized_end=2211
-  _globals['_TRANSFERSERVICE']._serialized_start=2214
-  _globals['_TRANSFERSERVICE']._serialized_end=3087
+  _globals['_LISTTRANSFERFILESREQUEST']._serialized_start=1101
+  _globals['_LISTTRANSFERFILESREQUEST']._serialized_end=1220
+  _globals['_LISTTRANSFERFILESRESPONSE']._serialized_start=1222
+  _globals['_LISTTRANSFERFILESRESPONSE']._serialized_end=1336
+  _globals['_LISTTRANSFERSREQUEST']._serialized_start=1339
+  _globals['_LISTTRANSFERSREQUEST']._serialized_end=1533
+  _globals['_LISTTRANSFERSRESPONSE']._serialized_start=1535
+  _globals['_LISTTRANSFERSRESPONSE']._serialized_end=1649
+  _globals['_WATCHTRANSFERREQUEST']._serialized_start=1651
+  _globals['_WATCHTRANSFERREQUEST']._serialized_end=1706
+  _globals['_WATCHTRANSFERRESPONSE']._serialized_start=1708
+  _globals['_WATCHTRANSFERRESPONSE']._serialized_end=1788
+  _globals['_ACCEPTTRANSFERREQUEST']._serialized_start=1790
+  _globals['_ACCEPTTRANSFERREQUEST']._serialized_end=1868
+  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_start=1870
+  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_end=1943
+  _globals['_REJECTTRANSFERREQUEST']._serialized_start=1945
+  _globals['_REJECTTRANSFERREQUEST']._serialized_end=2025
+  _globals['_REJECTTRANSFERRESPONSE']._serialized_start=2027
+  _globals['_REJECTTRANSFERRESPONSE']._serialized_end=2051
+  _globals['_CANCELTRANSFERREQUEST']._serialized_start=2053
+  _globals['_CANCELTRANSFERREQUEST']._serialized_end=2109
+  _globals['_CANCELTRANSFERRESPONSE']._serialized_start=2111
+  _globals['_CANCELTRANSFERRESPONSE']._serialized_end=2184
+  _globals['_PAUSETRANSFERREQUEST']._serialized_start=2186
+  _globals['_PAUSETRANSFERREQUEST']._serialized_end=2241
+  _globals['_PAUSETRANSFERRESPONSE']._serialized_start=2243
+  _globals['_PAUSETRANSFERRESPONSE']._serialized_end=2315
+  _globals['_RESUMETRANSFERREQUEST']._serialized_start=2317
+  _globals['_RESUMETRANSFERREQUEST']._serialized_end=2373
+  _globals['_RESUMETRANSFERRESPONSE']._serialized_start=2375
+  _globals['_RESUMETRANSFERRESPONSE']._serialized_end=2448
+  _globals['_TRANSFERSERVICE']._serialized_start=2451
+  _globals['_TRANSFERSERVICE']._serialized_end=3420
 # @@protoc_insertion_point(module_scope)

@@ -291,6 +291,66 @@ class GetTransferResponse(_message.Message):
 Global___GetTransferResponse: _TypeAlias = GetTransferResponse  # noqa: Y015
 
 @_typing.final
+class ListTransferFilesRequest(_message.Message):
+    """Request for ListTransferFiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSFER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    transfer_id: _builtins.str
+    """The transfer."""
+    page_size: _builtins.int
+    """Largest number of entries to return; 0 means 1,000, values above 10,000 are treated as
+    10,000.
+    """
+    page_token: _builtins.str
+    """Token from a previous response's next_page_token."""
+    def __init__(
+        self,
+        *,
+        transfer_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "transfer_id", b"transfer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTransferFilesRequest: _TypeAlias = ListTransferFilesRequest  # noqa: Y015
+
+@_typing.final
+class ListTransferFilesResponse(_message.Message):
+    """Response for ListTransferFiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last page."""
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[_transfer_pb2.TransferFile]:
+        """Entries, in sending order."""
+
+    def __init__(
+        self,
+        *,
+        files: _abc.Iterable[_transfer_pb2.TransferFile] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTransferFilesResponse: _TypeAlias = ListTransferFilesResponse  # noqa: Y015
+
+@_typing.final
 class ListTransfersRequest(_message.Message):
     """Request for ListTransfers."""
 

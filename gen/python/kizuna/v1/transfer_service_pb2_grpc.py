@@ -57,6 +57,11 @@ class TransferServiceStub:
                 request_serializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.FromString,
                 _registered_method=True)
+        self.ListTransferFiles = channel.unary_unary(
+                '/kizuna.v1.TransferService/ListTransferFiles',
+                request_serializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesResponse.FromString,
+                _registered_method=True)
         self.WatchTransfer = channel.unary_stream(
                 '/kizuna.v1.TransferService/WatchTransfer',
                 request_serializer=kizuna_dot_v1_dot_transfer__service__pb2.WatchTransferRequest.SerializeToString,
@@ -128,8 +133,16 @@ class TransferServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTransfers(self, request, context):
-        """Lists transfers, newest first. Paginated.
+        """Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
         Errors: INVALID_PAGE_TOKEN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTransferFiles(self, request, context):
+        """Lists the entries of one transfer, in sending order. Paginated.
+        Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -207,6 +220,11 @@ def add_TransferServiceServicer_to_server(servicer, server):
                     servicer.ListTransfers,
                     request_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.SerializeToString,
+            ),
+            'ListTransferFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTransferFiles,
+                    request_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesResponse.SerializeToString,
             ),
             'WatchTransfer': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchTransfer,
@@ -350,6 +368,33 @@ class TransferService:
             '/kizuna.v1.TransferService/ListTransfers',
             kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.SerializeToString,
             kizuna_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTransferFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.TransferService/ListTransferFiles',
+            kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesRequest.SerializeToString,
+            kizuna_dot_v1_dot_transfer__service__pb2.ListTransferFilesResponse.FromString,
             options,
             channel_credentials,
             insecure,

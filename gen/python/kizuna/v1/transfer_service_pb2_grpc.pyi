@@ -57,8 +57,12 @@ class TransferServiceStub:
     Errors: TRANSFER_NOT_FOUND.
     """
     ListTransfers: _grpc.UnaryUnaryMultiCallable[_transfer_service_pb2.ListTransfersRequest, _transfer_service_pb2.ListTransfersResponse]
-    """Lists transfers, newest first. Paginated.
+    """Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
     Errors: INVALID_PAGE_TOKEN.
+    """
+    ListTransferFiles: _grpc.UnaryUnaryMultiCallable[_transfer_service_pb2.ListTransferFilesRequest, _transfer_service_pb2.ListTransferFilesResponse]
+    """Lists the entries of one transfer, in sending order. Paginated.
+    Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
     """
     WatchTransfer: _grpc.UnaryStreamMultiCallable[_transfer_service_pb2.WatchTransferRequest, _transfer_service_pb2.WatchTransferResponse]
     """Streams progress of one transfer: the current state at once, then changes, ending after the
@@ -116,8 +120,12 @@ class TransferServiceAsyncStub(TransferServiceStub):
     Errors: TRANSFER_NOT_FOUND.
     """
     ListTransfers: _aio.UnaryUnaryMultiCallable[_transfer_service_pb2.ListTransfersRequest, _transfer_service_pb2.ListTransfersResponse]  # type: ignore[assignment]
-    """Lists transfers, newest first. Paginated.
+    """Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
     Errors: INVALID_PAGE_TOKEN.
+    """
+    ListTransferFiles: _aio.UnaryUnaryMultiCallable[_transfer_service_pb2.ListTransferFilesRequest, _transfer_service_pb2.ListTransferFilesResponse]  # type: ignore[assignment]
+    """Lists the entries of one transfer, in sending order. Paginated.
+    Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
     """
     WatchTransfer: _aio.UnaryStreamMultiCallable[_transfer_service_pb2.WatchTransferRequest, _transfer_service_pb2.WatchTransferResponse]  # type: ignore[assignment]
     """Streams progress of one transfer: the current state at once, then changes, ending after the
@@ -196,8 +204,18 @@ class TransferServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _transfer_service_pb2.ListTransfersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_transfer_service_pb2.ListTransfersResponse, _abc.Awaitable[_transfer_service_pb2.ListTransfersResponse]]:
-        """Lists transfers, newest first. Paginated.
+        """Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
         Errors: INVALID_PAGE_TOKEN.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTransferFiles(
+        self,
+        request: _transfer_service_pb2.ListTransferFilesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transfer_service_pb2.ListTransferFilesResponse, _abc.Awaitable[_transfer_service_pb2.ListTransferFilesResponse]]:
+        """Lists the entries of one transfer, in sending order. Paginated.
+        Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
         """
 
     @_abc_1.abstractmethod

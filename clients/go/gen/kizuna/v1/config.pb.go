@@ -588,9 +588,20 @@ type TransfersConfig struct {
 	// Most entries (files and folders) one offer may hold.
 	MaxFiles uint32 `protobuf:"varint,4,opt,name=max_files,json=maxFiles,proto3" json:"max_files,omitempty"`
 	// Finished transfers kept for ListTransfers.
-	HistorySize   uint32 `protobuf:"varint,5,opt,name=history_size,json=historySize,proto3" json:"history_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HistorySize uint32 `protobuf:"varint,5,opt,name=history_size,json=historySize,proto3" json:"history_size,omitempty"`
+	// Incoming offers waiting for an answer, from all peers together; more are refused
+	// (LIMIT_EXCEEDED).
+	MaxPendingOffers uint32 `protobuf:"varint,6,opt,name=max_pending_offers,json=maxPendingOffers,proto3" json:"max_pending_offers,omitempty"`
+	// Incoming offers waiting for an answer from one peer.
+	MaxPendingOffersPerPeer uint32 `protobuf:"varint,7,opt,name=max_pending_offers_per_peer,json=maxPendingOffersPerPeer,proto3" json:"max_pending_offers_per_peer,omitempty"`
+	// Entries (files and folders) in all incoming offers waiting for an answer.
+	MaxPendingFiles uint32 `protobuf:"varint,8,opt,name=max_pending_files,json=maxPendingFiles,proto3" json:"max_pending_files,omitempty"`
+	// Transfers moving data at once, in both directions together; the rest wait (queued).
+	MaxRunning uint32 `protobuf:"varint,9,opt,name=max_running,json=maxRunning,proto3" json:"max_running,omitempty"`
+	// Transfers moving data at once with one peer.
+	MaxRunningPerPeer uint32 `protobuf:"varint,10,opt,name=max_running_per_peer,json=maxRunningPerPeer,proto3" json:"max_running_per_peer,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TransfersConfig) Reset() {
@@ -654,6 +665,41 @@ func (x *TransfersConfig) GetMaxFiles() uint32 {
 func (x *TransfersConfig) GetHistorySize() uint32 {
 	if x != nil {
 		return x.HistorySize
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxPendingOffers() uint32 {
+	if x != nil {
+		return x.MaxPendingOffers
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxPendingOffersPerPeer() uint32 {
+	if x != nil {
+		return x.MaxPendingOffersPerPeer
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxPendingFiles() uint32 {
+	if x != nil {
+		return x.MaxPendingFiles
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxRunning() uint32 {
+	if x != nil {
+		return x.MaxRunning
+	}
+	return 0
+}
+
+func (x *TransfersConfig) GetMaxRunningPerPeer() uint32 {
+	if x != nil {
+		return x.MaxRunningPerPeer
 	}
 	return 0
 }
@@ -829,13 +875,20 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x11event_replay_size\x18\x04 \x01(\rR\x0feventReplaySize\x12(\n" +
 	"\x10event_queue_size\x18\x05 \x01(\rR\x0eeventQueueSize\x12.\n" +
 	"\x13shutdown_grace_secs\x18\x06 \x01(\x01R\x11shutdownGraceSecs\x12$\n" +
-	"\x0eevent_batch_ms\x18\a \x01(\rR\feventBatchMs\"\xca\x01\n" +
+	"\x0eevent_batch_ms\x18\a \x01(\rR\feventBatchMs\"\xb4\x03\n" +
 	"\x0fTransfersConfig\x12\x14\n" +
 	"\x05inbox\x18\x01 \x01(\tR\x05inbox\x12,\n" +
 	"\x12offer_timeout_secs\x18\x02 \x01(\rR\x10offerTimeoutSecs\x123\n" +
 	"\x16free_space_reserve_mib\x18\x03 \x01(\rR\x13freeSpaceReserveMib\x12\x1b\n" +
 	"\tmax_files\x18\x04 \x01(\rR\bmaxFiles\x12!\n" +
-	"\fhistory_size\x18\x05 \x01(\rR\vhistorySize\")\n" +
+	"\fhistory_size\x18\x05 \x01(\rR\vhistorySize\x12,\n" +
+	"\x12max_pending_offers\x18\x06 \x01(\rR\x10maxPendingOffers\x12<\n" +
+	"\x1bmax_pending_offers_per_peer\x18\a \x01(\rR\x17maxPendingOffersPerPeer\x12*\n" +
+	"\x11max_pending_files\x18\b \x01(\rR\x0fmaxPendingFiles\x12\x1f\n" +
+	"\vmax_running\x18\t \x01(\rR\n" +
+	"maxRunning\x12/\n" +
+	"\x14max_running_per_peer\x18\n" +
+	" \x01(\rR\x11maxRunningPerPeer\")\n" +
 	"\rPluginsConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x03(\tR\aenabled\"~\n" +
 	"\vPathsConfig\x12\x12\n" +

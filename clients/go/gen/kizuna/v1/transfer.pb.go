@@ -454,7 +454,9 @@ type Transfer struct {
 	Direction Transfer_Direction `protobuf:"varint,4,opt,name=direction,proto3,enum=kizuna.v1.Transfer_Direction" json:"direction,omitempty"`
 	// Current state.
 	State Transfer_State `protobuf:"varint,5,opt,name=state,proto3,enum=kizuna.v1.Transfer_State" json:"state,omitempty"`
-	// Entries, in sending order.
+	// Entries, in sending order: the first 1,000 from GetTransfer, the first 100 from
+	// ListTransfers and in events (`entry_count` says how many there are; ListTransferFiles pages
+	// through all of them).
 	Files []*TransferFile `protobuf:"bytes,6,rep,name=files,proto3" json:"files,omitempty"`
 	// Sum of file sizes (accepted files only once the receiver answered).
 	TotalBytes uint64 `protobuf:"varint,7,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
@@ -473,7 +475,10 @@ type Transfer struct {
 	// Why it failed (STATE_FAILED) or was cancelled.
 	Error *Error `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	// When an unanswered offer expires (STATE_PENDING).
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Entries (files and folders) the transfer holds. An offer that ended unanswered keeps its
+	// first 100 entries only; the totals still count all of them.
+	EntryCount    uint32 `protobuf:"varint,16,opt,name=entry_count,json=entryCount,proto3" json:"entry_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,6 +616,13 @@ func (x *Transfer) GetExpireTime() *timestamppb.Timestamp {
 		return x.ExpireTime
 	}
 	return nil
+}
+
+func (x *Transfer) GetEntryCount() uint32 {
+	if x != nil {
+		return x.EntryCount
+	}
+	return 0
 }
 
 // A progress report for one transfer.
@@ -758,7 +770,7 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\x12STATE_TRANSFERRING\x10\x02\x12\x13\n" +
 	"\x0fSTATE_COMPLETED\x10\x03\x12\x11\n" +
 	"\rSTATE_SKIPPED\x10\x04\x12\x10\n" +
-	"\fSTATE_FAILED\x10\x05\"\x89\a\n" +
+	"\fSTATE_FAILED\x10\x05\"\xaa\a\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n" +
@@ -781,7 +793,9 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12&\n" +
 	"\x05error\x18\x0e \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x12;\n" +
 	"\vexpire_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"V\n" +
+	"expireTime\x12\x1f\n" +
+	"\ventry_count\x18\x10 \x01(\rR\n" +
+	"entryCount\"V\n" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DIRECTION_OUTGOING\x10\x01\x12\x16\n" +

@@ -586,6 +586,126 @@ func (x *GetTransferResponse) GetTransfer() *Transfer {
 	return nil
 }
 
+// Request for ListTransferFiles.
+type ListTransferFilesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfer.
+	TransferId string `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	// Largest number of entries to return; 0 means 1,000, values above 10,000 are treated as
+	// 10,000.
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTransferFilesRequest) Reset() {
+	*x = ListTransferFilesRequest{}
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransferFilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransferFilesRequest) ProtoMessage() {}
+
+func (x *ListTransferFilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransferFilesRequest.ProtoReflect.Descriptor instead.
+func (*ListTransferFilesRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListTransferFilesRequest) GetTransferId() string {
+	if x != nil {
+		return x.TransferId
+	}
+	return ""
+}
+
+func (x *ListTransferFilesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTransferFilesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTransferFiles.
+type ListTransferFilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries, in sending order.
+	Files []*TransferFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTransferFilesResponse) Reset() {
+	*x = ListTransferFilesResponse{}
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransferFilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransferFilesResponse) ProtoMessage() {}
+
+func (x *ListTransferFilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransferFilesResponse.ProtoReflect.Descriptor instead.
+func (*ListTransferFilesResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListTransferFilesResponse) GetFiles() []*TransferFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *ListTransferFilesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request for ListTransfers.
 type ListTransfersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -603,7 +723,7 @@ type ListTransfersRequest struct {
 
 func (x *ListTransfersRequest) Reset() {
 	*x = ListTransfersRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +735,7 @@ func (x *ListTransfersRequest) String() string {
 func (*ListTransfersRequest) ProtoMessage() {}
 
 func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +748,7 @@ func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersRequest.ProtoReflect.Descriptor instead.
 func (*ListTransfersRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{9}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTransfersRequest) GetPageSize() uint32 {
@@ -672,7 +792,7 @@ type ListTransfersResponse struct {
 
 func (x *ListTransfersResponse) Reset() {
 	*x = ListTransfersResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +804,7 @@ func (x *ListTransfersResponse) String() string {
 func (*ListTransfersResponse) ProtoMessage() {}
 
 func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +817,7 @@ func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersResponse.ProtoReflect.Descriptor instead.
 func (*ListTransfersResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{10}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTransfersResponse) GetTransfers() []*Transfer {
@@ -725,7 +845,7 @@ type WatchTransferRequest struct {
 
 func (x *WatchTransferRequest) Reset() {
 	*x = WatchTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +857,7 @@ func (x *WatchTransferRequest) String() string {
 func (*WatchTransferRequest) ProtoMessage() {}
 
 func (x *WatchTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +870,7 @@ func (x *WatchTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTransferRequest.ProtoReflect.Descriptor instead.
 func (*WatchTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{11}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchTransferRequest) GetTransferId() string {
@@ -771,7 +891,7 @@ type WatchTransferResponse struct {
 
 func (x *WatchTransferResponse) Reset() {
 	*x = WatchTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +903,7 @@ func (x *WatchTransferResponse) String() string {
 func (*WatchTransferResponse) ProtoMessage() {}
 
 func (x *WatchTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +916,7 @@ func (x *WatchTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTransferResponse.ProtoReflect.Descriptor instead.
 func (*WatchTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{12}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchTransferResponse) GetProgress() *TransferProgress {
@@ -819,7 +939,7 @@ type AcceptTransferRequest struct {
 
 func (x *AcceptTransferRequest) Reset() {
 	*x = AcceptTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +951,7 @@ func (x *AcceptTransferRequest) String() string {
 func (*AcceptTransferRequest) ProtoMessage() {}
 
 func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +964,7 @@ func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferRequest.ProtoReflect.Descriptor instead.
 func (*AcceptTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{13}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AcceptTransferRequest) GetTransferId() string {
@@ -872,7 +992,7 @@ type AcceptTransferResponse struct {
 
 func (x *AcceptTransferResponse) Reset() {
 	*x = AcceptTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1004,7 @@ func (x *AcceptTransferResponse) String() string {
 func (*AcceptTransferResponse) ProtoMessage() {}
 
 func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1017,7 @@ func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferResponse.ProtoReflect.Descriptor instead.
 func (*AcceptTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{14}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AcceptTransferResponse) GetTransfer() *Transfer {
@@ -920,7 +1040,7 @@ type RejectTransferRequest struct {
 
 func (x *RejectTransferRequest) Reset() {
 	*x = RejectTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1052,7 @@ func (x *RejectTransferRequest) String() string {
 func (*RejectTransferRequest) ProtoMessage() {}
 
 func (x *RejectTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1065,7 @@ func (x *RejectTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTransferRequest.ProtoReflect.Descriptor instead.
 func (*RejectTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{15}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RejectTransferRequest) GetTransferId() string {
@@ -971,7 +1091,7 @@ type RejectTransferResponse struct {
 
 func (x *RejectTransferResponse) Reset() {
 	*x = RejectTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1103,7 @@ func (x *RejectTransferResponse) String() string {
 func (*RejectTransferResponse) ProtoMessage() {}
 
 func (x *RejectTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1116,7 @@ func (x *RejectTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTransferResponse.ProtoReflect.Descriptor instead.
 func (*RejectTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{16}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{18}
 }
 
 // Request for CancelTransfer.
@@ -1010,7 +1130,7 @@ type CancelTransferRequest struct {
 
 func (x *CancelTransferRequest) Reset() {
 	*x = CancelTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1142,7 @@ func (x *CancelTransferRequest) String() string {
 func (*CancelTransferRequest) ProtoMessage() {}
 
 func (x *CancelTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1155,7 @@ func (x *CancelTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTransferRequest.ProtoReflect.Descriptor instead.
 func (*CancelTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{17}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelTransferRequest) GetTransferId() string {
@@ -1056,7 +1176,7 @@ type CancelTransferResponse struct {
 
 func (x *CancelTransferResponse) Reset() {
 	*x = CancelTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1188,7 @@ func (x *CancelTransferResponse) String() string {
 func (*CancelTransferResponse) ProtoMessage() {}
 
 func (x *CancelTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1201,7 @@ func (x *CancelTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTransferResponse.ProtoReflect.Descriptor instead.
 func (*CancelTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{18}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelTransferResponse) GetTransfer() *Transfer {
@@ -1102,7 +1222,7 @@ type PauseTransferRequest struct {
 
 func (x *PauseTransferRequest) Reset() {
 	*x = PauseTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1234,7 @@ func (x *PauseTransferRequest) String() string {
 func (*PauseTransferRequest) ProtoMessage() {}
 
 func (x *PauseTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1247,7 @@ func (x *PauseTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseTransferRequest.ProtoReflect.Descriptor instead.
 func (*PauseTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{19}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PauseTransferRequest) GetTransferId() string {
@@ -1148,7 +1268,7 @@ type PauseTransferResponse struct {
 
 func (x *PauseTransferResponse) Reset() {
 	*x = PauseTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1280,7 @@ func (x *PauseTransferResponse) String() string {
 func (*PauseTransferResponse) ProtoMessage() {}
 
 func (x *PauseTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1293,7 @@ func (x *PauseTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseTransferResponse.ProtoReflect.Descriptor instead.
 func (*PauseTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{20}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PauseTransferResponse) GetTransfer() *Transfer {
@@ -1194,7 +1314,7 @@ type ResumeTransferRequest struct {
 
 func (x *ResumeTransferRequest) Reset() {
 	*x = ResumeTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1326,7 @@ func (x *ResumeTransferRequest) String() string {
 func (*ResumeTransferRequest) ProtoMessage() {}
 
 func (x *ResumeTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1339,7 @@ func (x *ResumeTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTransferRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{21}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResumeTransferRequest) GetTransferId() string {
@@ -1240,7 +1360,7 @@ type ResumeTransferResponse struct {
 
 func (x *ResumeTransferResponse) Reset() {
 	*x = ResumeTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1372,7 @@ func (x *ResumeTransferResponse) String() string {
 func (*ResumeTransferResponse) ProtoMessage() {}
 
 func (x *ResumeTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1385,7 @@ func (x *ResumeTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTransferResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{22}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ResumeTransferResponse) GetTransfer() *Transfer {
@@ -1317,7 +1437,16 @@ const file_kizuna_v1_transfer_service_proto_rawDesc = "" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\"F\n" +
 	"\x13GetTransferResponse\x12/\n" +
-	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"\xc2\x01\n" +
+	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"w\n" +
+	"\x18ListTransferFilesRequest\x12\x1f\n" +
+	"\vtransfer_id\x18\x01 \x01(\tR\n" +
+	"transferId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
+	"\x19ListTransferFilesResponse\x12-\n" +
+	"\x05files\x18\x01 \x03(\v2\x17.kizuna.v1.TransferFileR\x05files\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc2\x01\n" +
 	"\x14ListTransfersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1357,12 +1486,13 @@ const file_kizuna_v1_transfer_service_proto_rawDesc = "" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\"I\n" +
 	"\x16ResumeTransferResponse\x12/\n" +
-	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer2\xe9\x06\n" +
+	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer2\xc9\a\n" +
 	"\x0fTransferService\x12U\n" +
 	"\x0eCreateTransfer\x12 .kizuna.v1.CreateTransferRequest\x1a!.kizuna.v1.CreateTransferResponse\x12W\n" +
 	"\x0eUploadTransfer\x12 .kizuna.v1.UploadTransferRequest\x1a!.kizuna.v1.UploadTransferResponse(\x01\x12L\n" +
 	"\vGetTransfer\x12\x1d.kizuna.v1.GetTransferRequest\x1a\x1e.kizuna.v1.GetTransferResponse\x12R\n" +
-	"\rListTransfers\x12\x1f.kizuna.v1.ListTransfersRequest\x1a .kizuna.v1.ListTransfersResponse\x12T\n" +
+	"\rListTransfers\x12\x1f.kizuna.v1.ListTransfersRequest\x1a .kizuna.v1.ListTransfersResponse\x12^\n" +
+	"\x11ListTransferFiles\x12#.kizuna.v1.ListTransferFilesRequest\x1a$.kizuna.v1.ListTransferFilesResponse\x12T\n" +
 	"\rWatchTransfer\x12\x1f.kizuna.v1.WatchTransferRequest\x1a .kizuna.v1.WatchTransferResponse0\x01\x12U\n" +
 	"\x0eAcceptTransfer\x12 .kizuna.v1.AcceptTransferRequest\x1a!.kizuna.v1.AcceptTransferResponse\x12U\n" +
 	"\x0eRejectTransfer\x12 .kizuna.v1.RejectTransferRequest\x1a!.kizuna.v1.RejectTransferResponse\x12U\n" +
@@ -1384,81 +1514,87 @@ func file_kizuna_v1_transfer_service_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_transfer_service_proto_rawDescData
 }
 
-var file_kizuna_v1_transfer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_kizuna_v1_transfer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_kizuna_v1_transfer_service_proto_goTypes = []any{
-	(*CreateTransferRequest)(nil),  // 0: kizuna.v1.CreateTransferRequest
-	(*CreateTransferResponse)(nil), // 1: kizuna.v1.CreateTransferResponse
-	(*UploadTransferRequest)(nil),  // 2: kizuna.v1.UploadTransferRequest
-	(*UploadHeader)(nil),           // 3: kizuna.v1.UploadHeader
-	(*UploadFile)(nil),             // 4: kizuna.v1.UploadFile
-	(*UploadChunk)(nil),            // 5: kizuna.v1.UploadChunk
-	(*UploadTransferResponse)(nil), // 6: kizuna.v1.UploadTransferResponse
-	(*GetTransferRequest)(nil),     // 7: kizuna.v1.GetTransferRequest
-	(*GetTransferResponse)(nil),    // 8: kizuna.v1.GetTransferResponse
-	(*ListTransfersRequest)(nil),   // 9: kizuna.v1.ListTransfersRequest
-	(*ListTransfersResponse)(nil),  // 10: kizuna.v1.ListTransfersResponse
-	(*WatchTransferRequest)(nil),   // 11: kizuna.v1.WatchTransferRequest
-	(*WatchTransferResponse)(nil),  // 12: kizuna.v1.WatchTransferResponse
-	(*AcceptTransferRequest)(nil),  // 13: kizuna.v1.AcceptTransferRequest
-	(*AcceptTransferResponse)(nil), // 14: kizuna.v1.AcceptTransferResponse
-	(*RejectTransferRequest)(nil),  // 15: kizuna.v1.RejectTransferRequest
-	(*RejectTransferResponse)(nil), // 16: kizuna.v1.RejectTransferResponse
-	(*CancelTransferRequest)(nil),  // 17: kizuna.v1.CancelTransferRequest
-	(*CancelTransferResponse)(nil), // 18: kizuna.v1.CancelTransferResponse
-	(*PauseTransferRequest)(nil),   // 19: kizuna.v1.PauseTransferRequest
-	(*PauseTransferResponse)(nil),  // 20: kizuna.v1.PauseTransferResponse
-	(*ResumeTransferRequest)(nil),  // 21: kizuna.v1.ResumeTransferRequest
-	(*ResumeTransferResponse)(nil), // 22: kizuna.v1.ResumeTransferResponse
-	(Compression)(0),               // 23: kizuna.v1.Compression
-	(*Transfer)(nil),               // 24: kizuna.v1.Transfer
-	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(Transfer_Direction)(0),        // 26: kizuna.v1.Transfer.Direction
-	(Transfer_State)(0),            // 27: kizuna.v1.Transfer.State
-	(*TransferProgress)(nil),       // 28: kizuna.v1.TransferProgress
+	(*CreateTransferRequest)(nil),     // 0: kizuna.v1.CreateTransferRequest
+	(*CreateTransferResponse)(nil),    // 1: kizuna.v1.CreateTransferResponse
+	(*UploadTransferRequest)(nil),     // 2: kizuna.v1.UploadTransferRequest
+	(*UploadHeader)(nil),              // 3: kizuna.v1.UploadHeader
+	(*UploadFile)(nil),                // 4: kizuna.v1.UploadFile
+	(*UploadChunk)(nil),               // 5: kizuna.v1.UploadChunk
+	(*UploadTransferResponse)(nil),    // 6: kizuna.v1.UploadTransferResponse
+	(*GetTransferRequest)(nil),        // 7: kizuna.v1.GetTransferRequest
+	(*GetTransferResponse)(nil),       // 8: kizuna.v1.GetTransferResponse
+	(*ListTransferFilesRequest)(nil),  // 9: kizuna.v1.ListTransferFilesRequest
+	(*ListTransferFilesResponse)(nil), // 10: kizuna.v1.ListTransferFilesResponse
+	(*ListTransfersRequest)(nil),      // 11: kizuna.v1.ListTransfersRequest
+	(*ListTransfersResponse)(nil),     // 12: kizuna.v1.ListTransfersResponse
+	(*WatchTransferRequest)(nil),      // 13: kizuna.v1.WatchTransferRequest
+	(*WatchTransferResponse)(nil),     // 14: kizuna.v1.WatchTransferResponse
+	(*AcceptTransferRequest)(nil),     // 15: kizuna.v1.AcceptTransferRequest
+	(*AcceptTransferResponse)(nil),    // 16: kizuna.v1.AcceptTransferResponse
+	(*RejectTransferRequest)(nil),     // 17: kizuna.v1.RejectTransferRequest
+	(*RejectTransferResponse)(nil),    // 18: kizuna.v1.RejectTransferResponse
+	(*CancelTransferRequest)(nil),     // 19: kizuna.v1.CancelTransferRequest
+	(*CancelTransferResponse)(nil),    // 20: kizuna.v1.CancelTransferResponse
+	(*PauseTransferRequest)(nil),      // 21: kizuna.v1.PauseTransferRequest
+	(*PauseTransferResponse)(nil),     // 22: kizuna.v1.PauseTransferResponse
+	(*ResumeTransferRequest)(nil),     // 23: kizuna.v1.ResumeTransferRequest
+	(*ResumeTransferResponse)(nil),    // 24: kizuna.v1.ResumeTransferResponse
+	(Compression)(0),                  // 25: kizuna.v1.Compression
+	(*Transfer)(nil),                  // 26: kizuna.v1.Transfer
+	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
+	(*TransferFile)(nil),              // 28: kizuna.v1.TransferFile
+	(Transfer_Direction)(0),           // 29: kizuna.v1.Transfer.Direction
+	(Transfer_State)(0),               // 30: kizuna.v1.Transfer.State
+	(*TransferProgress)(nil),          // 31: kizuna.v1.TransferProgress
 }
 var file_kizuna_v1_transfer_service_proto_depIdxs = []int32{
-	23, // 0: kizuna.v1.CreateTransferRequest.compression:type_name -> kizuna.v1.Compression
-	24, // 1: kizuna.v1.CreateTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	25, // 0: kizuna.v1.CreateTransferRequest.compression:type_name -> kizuna.v1.Compression
+	26, // 1: kizuna.v1.CreateTransferResponse.transfer:type_name -> kizuna.v1.Transfer
 	3,  // 2: kizuna.v1.UploadTransferRequest.header:type_name -> kizuna.v1.UploadHeader
 	5,  // 3: kizuna.v1.UploadTransferRequest.chunk:type_name -> kizuna.v1.UploadChunk
 	4,  // 4: kizuna.v1.UploadHeader.files:type_name -> kizuna.v1.UploadFile
-	23, // 5: kizuna.v1.UploadHeader.compression:type_name -> kizuna.v1.Compression
-	25, // 6: kizuna.v1.UploadFile.mtime:type_name -> google.protobuf.Timestamp
-	24, // 7: kizuna.v1.UploadTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	24, // 8: kizuna.v1.GetTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	26, // 9: kizuna.v1.ListTransfersRequest.direction:type_name -> kizuna.v1.Transfer.Direction
-	27, // 10: kizuna.v1.ListTransfersRequest.states:type_name -> kizuna.v1.Transfer.State
-	24, // 11: kizuna.v1.ListTransfersResponse.transfers:type_name -> kizuna.v1.Transfer
-	28, // 12: kizuna.v1.WatchTransferResponse.progress:type_name -> kizuna.v1.TransferProgress
-	24, // 13: kizuna.v1.AcceptTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	24, // 14: kizuna.v1.CancelTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	24, // 15: kizuna.v1.PauseTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	24, // 16: kizuna.v1.ResumeTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	0,  // 17: kizuna.v1.TransferService.CreateTransfer:input_type -> kizuna.v1.CreateTransferRequest
-	2,  // 18: kizuna.v1.TransferService.UploadTransfer:input_type -> kizuna.v1.UploadTransferRequest
-	7,  // 19: kizuna.v1.TransferService.GetTransfer:input_type -> kizuna.v1.GetTransferRequest
-	9,  // 20: kizuna.v1.TransferService.ListTransfers:input_type -> kizuna.v1.ListTransfersRequest
-	11, // 21: kizuna.v1.TransferService.WatchTransfer:input_type -> kizuna.v1.WatchTransferRequest
-	13, // 22: kizuna.v1.TransferService.AcceptTransfer:input_type -> kizuna.v1.AcceptTransferRequest
-	15, // 23: kizuna.v1.TransferService.RejectTransfer:input_type -> kizuna.v1.RejectTransferRequest
-	17, // 24: kizuna.v1.TransferService.CancelTransfer:input_type -> kizuna.v1.CancelTransferRequest
-	19, // 25: kizuna.v1.TransferService.PauseTransfer:input_type -> kizuna.v1.PauseTransferRequest
-	21, // 26: kizuna.v1.TransferService.ResumeTransfer:input_type -> kizuna.v1.ResumeTransferRequest
-	1,  // 27: kizuna.v1.TransferService.CreateTransfer:output_type -> kizuna.v1.CreateTransferResponse
-	6,  // 28: kizuna.v1.TransferService.UploadTransfer:output_type -> kizuna.v1.UploadTransferResponse
-	8,  // 29: kizuna.v1.TransferService.GetTransfer:output_type -> kizuna.v1.GetTransferResponse
-	10, // 30: kizuna.v1.TransferService.ListTransfers:output_type -> kizuna.v1.ListTransfersResponse
-	12, // 31: kizuna.v1.TransferService.WatchTransfer:output_type -> kizuna.v1.WatchTransferResponse
-	14, // 32: kizuna.v1.TransferService.AcceptTransfer:output_type -> kizuna.v1.AcceptTransferResponse
-	16, // 33: kizuna.v1.TransferService.RejectTransfer:output_type -> kizuna.v1.RejectTransferResponse
-	18, // 34: kizuna.v1.TransferService.CancelTransfer:output_type -> kizuna.v1.CancelTransferResponse
-	20, // 35: kizuna.v1.TransferService.PauseTransfer:output_type -> kizuna.v1.PauseTransferResponse
-	22, // 36: kizuna.v1.TransferService.ResumeTransfer:output_type -> kizuna.v1.ResumeTransferResponse
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	25, // 5: kizuna.v1.UploadHeader.compression:type_name -> kizuna.v1.Compression
+	27, // 6: kizuna.v1.UploadFile.mtime:type_name -> google.protobuf.Timestamp
+	26, // 7: kizuna.v1.UploadTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	26, // 8: kizuna.v1.GetTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	28, // 9: kizuna.v1.ListTransferFilesResponse.files:type_name -> kizuna.v1.TransferFile
+	29, // 10: kizuna.v1.ListTransfersRequest.direction:type_name -> kizuna.v1.Transfer.Direction
+	30, // 11: kizuna.v1.ListTransfersRequest.states:type_name -> kizuna.v1.Transfer.State
+	26, // 12: kizuna.v1.ListTransfersResponse.transfers:type_name -> kizuna.v1.Transfer
+	31, // 13: kizuna.v1.WatchTransferResponse.progress:type_name -> kizuna.v1.TransferProgress
+	26, // 14: kizuna.v1.AcceptTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	26, // 15: kizuna.v1.CancelTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	26, // 16: kizuna.v1.PauseTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	26, // 17: kizuna.v1.ResumeTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	0,  // 18: kizuna.v1.TransferService.CreateTransfer:input_type -> kizuna.v1.CreateTransferRequest
+	2,  // 19: kizuna.v1.TransferService.UploadTransfer:input_type -> kizuna.v1.UploadTransferRequest
+	7,  // 20: kizuna.v1.TransferService.GetTransfer:input_type -> kizuna.v1.GetTransferRequest
+	11, // 21: kizuna.v1.TransferService.ListTransfers:input_type -> kizuna.v1.ListTransfersRequest
+	9,  // 22: kizuna.v1.TransferService.ListTransferFiles:input_type -> kizuna.v1.ListTransferFilesRequest
+	13, // 23: kizuna.v1.TransferService.WatchTransfer:input_type -> kizuna.v1.WatchTransferRequest
+	15, // 24: kizuna.v1.TransferService.AcceptTransfer:input_type -> kizuna.v1.AcceptTransferRequest
+	17, // 25: kizuna.v1.TransferService.RejectTransfer:input_type -> kizuna.v1.RejectTransferRequest
+	19, // 26: kizuna.v1.TransferService.CancelTransfer:input_type -> kizuna.v1.CancelTransferRequest
+	21, // 27: kizuna.v1.TransferService.PauseTransfer:input_type -> kizuna.v1.PauseTransferRequest
+	23, // 28: kizuna.v1.TransferService.ResumeTransfer:input_type -> kizuna.v1.ResumeTransferRequest
+	1,  // 29: kizuna.v1.TransferService.CreateTransfer:output_type -> kizuna.v1.CreateTransferResponse
+	6,  // 30: kizuna.v1.TransferService.UploadTransfer:output_type -> kizuna.v1.UploadTransferResponse
+	8,  // 31: kizuna.v1.TransferService.GetTransfer:output_type -> kizuna.v1.GetTransferResponse
+	12, // 32: kizuna.v1.TransferService.ListTransfers:output_type -> kizuna.v1.ListTransfersResponse
+	10, // 33: kizuna.v1.TransferService.ListTransferFiles:output_type -> kizuna.v1.ListTransferFilesResponse
+	14, // 34: kizuna.v1.TransferService.WatchTransfer:output_type -> kizuna.v1.WatchTransferResponse
+	16, // 35: kizuna.v1.TransferService.AcceptTransfer:output_type -> kizuna.v1.AcceptTransferResponse
+	18, // 36: kizuna.v1.TransferService.RejectTransfer:output_type -> kizuna.v1.RejectTransferResponse
+	20, // 37: kizuna.v1.TransferService.CancelTransfer:output_type -> kizuna.v1.CancelTransferResponse
+	22, // 38: kizuna.v1.TransferService.PauseTransfer:output_type -> kizuna.v1.PauseTransferResponse
+	24, // 39: kizuna.v1.TransferService.ResumeTransfer:output_type -> kizuna.v1.ResumeTransferResponse
+	29, // [29:40] is the sub-list for method output_type
+	18, // [18:29] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_transfer_service_proto_init() }
@@ -1477,7 +1613,7 @@ func file_kizuna_v1_transfer_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_transfer_service_proto_rawDesc), len(file_kizuna_v1_transfer_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TransferService_CreateTransfer_FullMethodName = "/kizuna.v1.TransferService/CreateTransfer"
-	TransferService_UploadTransfer_FullMethodName = "/kizuna.v1.TransferService/UploadTransfer"
-	TransferService_GetTransfer_FullMethodName    = "/kizuna.v1.TransferService/GetTransfer"
-	TransferService_ListTransfers_FullMethodName  = "/kizuna.v1.TransferService/ListTransfers"
-	TransferService_WatchTransfer_FullMethodName  = "/kizuna.v1.TransferService/WatchTransfer"
-	TransferService_AcceptTransfer_FullMethodName = "/kizuna.v1.TransferService/AcceptTransfer"
-	TransferService_RejectTransfer_FullMethodName = "/kizuna.v1.TransferService/RejectTransfer"
-	TransferService_CancelTransfer_FullMethodName = "/kizuna.v1.TransferService/CancelTransfer"
-	TransferService_PauseTransfer_FullMethodName  = "/kizuna.v1.TransferService/PauseTransfer"
-	TransferService_ResumeTransfer_FullMethodName = "/kizuna.v1.TransferService/ResumeTransfer"
+	TransferService_CreateTransfer_FullMethodName    = "/kizuna.v1.TransferService/CreateTransfer"
+	TransferService_UploadTransfer_FullMethodName    = "/kizuna.v1.TransferService/UploadTransfer"
+	TransferService_GetTransfer_FullMethodName       = "/kizuna.v1.TransferService/GetTransfer"
+	TransferService_ListTransfers_FullMethodName     = "/kizuna.v1.TransferService/ListTransfers"
+	TransferService_ListTransferFiles_FullMethodName = "/kizuna.v1.TransferService/ListTransferFiles"
+	TransferService_WatchTransfer_FullMethodName     = "/kizuna.v1.TransferService/WatchTransfer"
+	TransferService_AcceptTransfer_FullMethodName    = "/kizuna.v1.TransferService/AcceptTransfer"
+	TransferService_RejectTransfer_FullMethodName    = "/kizuna.v1.TransferService/RejectTransfer"
+	TransferService_CancelTransfer_FullMethodName    = "/kizuna.v1.TransferService/CancelTransfer"
+	TransferService_PauseTransfer_FullMethodName     = "/kizuna.v1.TransferService/PauseTransfer"
+	TransferService_ResumeTransfer_FullMethodName    = "/kizuna.v1.TransferService/ResumeTransfer"
 )
 
 // TransferServiceClient is the client API for TransferService service.
@@ -56,9 +57,12 @@ type TransferServiceClient interface {
 	// Returns one transfer.
 	// Errors: TRANSFER_NOT_FOUND.
 	GetTransfer(ctx context.Context, in *GetTransferRequest, opts ...grpc.CallOption) (*GetTransferResponse, error)
-	// Lists transfers, newest first. Paginated.
+	// Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
 	// Errors: INVALID_PAGE_TOKEN.
 	ListTransfers(ctx context.Context, in *ListTransfersRequest, opts ...grpc.CallOption) (*ListTransfersResponse, error)
+	// Lists the entries of one transfer, in sending order. Paginated.
+	// Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
+	ListTransferFiles(ctx context.Context, in *ListTransferFilesRequest, opts ...grpc.CallOption) (*ListTransferFilesResponse, error)
 	// Streams progress of one transfer: the current state at once, then changes, ending after the
 	// transfer reaches a final state.
 	// Errors: TRANSFER_NOT_FOUND.
@@ -126,6 +130,16 @@ func (c *transferServiceClient) ListTransfers(ctx context.Context, in *ListTrans
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTransfersResponse)
 	err := c.cc.Invoke(ctx, TransferService_ListTransfers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *transferServiceClient) ListTransferFiles(ctx context.Context, in *ListTransferFilesRequest, opts ...grpc.CallOption) (*ListTransferFilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTransferFilesResponse)
+	err := c.cc.Invoke(ctx, TransferService_ListTransferFiles_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +240,12 @@ type TransferServiceServer interface {
 	// Returns one transfer.
 	// Errors: TRANSFER_NOT_FOUND.
 	GetTransfer(context.Context, *GetTransferRequest) (*GetTransferResponse, error)
-	// Lists transfers, newest first. Paginated.
+	// Lists transfers, newest first. Paginated; each transfer carries its first 100 entries.
 	// Errors: INVALID_PAGE_TOKEN.
 	ListTransfers(context.Context, *ListTransfersRequest) (*ListTransfersResponse, error)
+	// Lists the entries of one transfer, in sending order. Paginated.
+	// Errors: TRANSFER_NOT_FOUND, INVALID_PAGE_TOKEN.
+	ListTransferFiles(context.Context, *ListTransferFilesRequest) (*ListTransferFilesResponse, error)
 	// Streams progress of one transfer: the current state at once, then changes, ending after the
 	// transfer reaches a final state.
 	// Errors: TRANSFER_NOT_FOUND.
@@ -270,6 +287,9 @@ func (UnimplementedTransferServiceServer) GetTransfer(context.Context, *GetTrans
 }
 func (UnimplementedTransferServiceServer) ListTransfers(context.Context, *ListTransfersRequest) (*ListTransfersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTransfers not implemented")
+}
+func (UnimplementedTransferServiceServer) ListTransferFiles(context.Context, *ListTransferFilesRequest) (*ListTransferFilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTransferFiles not implemented")
 }
 func (UnimplementedTransferServiceServer) WatchTransfer(*WatchTransferRequest, grpc.ServerStreamingServer[WatchTransferResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchTransfer not implemented")
@@ -367,6 +387,24 @@ func _TransferService_ListTransfers_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TransferServiceServer).ListTransfers(ctx, req.(*ListTransfersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TransferService_ListTransferFiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTransferFilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TransferServiceServer).ListTransferFiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TransferService_ListTransferFiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TransferServiceServer).ListTransferFiles(ctx, req.(*ListTransferFilesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -490,6 +528,10 @@ var TransferService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTransfers",
 			Handler:    _TransferService_ListTransfers_Handler,
+		},
+		{
+			MethodName: "ListTransferFiles",
+			Handler:    _TransferService_ListTransferFiles_Handler,
 		},
 		{
 			MethodName: "AcceptTransfer",
