@@ -108,12 +108,20 @@ def build_servers(
                 ("grpc.max_receive_message_length", MAX_LINK_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_LINK_MESSAGE_BYTES),
                 ("grpc.max_concurrent_streams", 256),
+                # Identity only: daemons never compress gRPC messages (transfers compress their
+                # chunks themselves), and a gzip request of 8 KiB inflates to the 8 MiB cap, so
+                # 256 streams of them cost this process some 170 MiB. Refused with UNIMPLEMENTED
+                # before inflating (#28). The pairing port's 16 KiB cap leaves nothing to gain.
+                ("grpc.compression_enabled_algorithms_bitset", 1),
                 ("grpc.max_allowed_incoming_connections", MAX_LINK_CONNECTIONS),
                 ("grpc.keepalive_time_ms", 10_000),
                 ("grpc.keepalive_timeout_ms", 5_000),
                 ("grpc.keepalive_permit_without_calls", 1),
+                # Peers ping every 10 s (tls.KEEPALIVE_TIME_MS); pings closer than 500 ms are
+                # strikes, and a third strike ends the connection with GOAWAY too_many_pings
+                # (#28). 0 here would mean "never": a paired peer could flood pings for ever.
                 ("grpc.http2.min_ping_interval_without_data_ms", 500),
-                ("grpc.http2.max_ping_strikes", 0),
+                ("grpc.http2.max_ping_strikes", 2),
                 # Connections are re-established (and so re-checked against the pins) this
                 # often; calls in progress get an hour to finish.
                 ("grpc.max_connection_age_ms", 10 * 60 * 1000),
