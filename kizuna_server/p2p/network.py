@@ -199,6 +199,9 @@ class PeerNetwork:
             Hooks(completed=self._pairing_completed, ended=self._pairing_ended)
         )
         self._throttle = PairingThrottle()
+        #: Peers paired in this run that have not yet shown they trust us: the other side may
+        #: still be completing the pairing, so "not trusted" from them is not "forgotten".
+        self._newly_paired: set[str] = set()
         #: IPv6 /64s: one host may use many addresses of its /64, and a LAN's devices share
         #: one, so a /64 is locked only after several addresses in it failed.
         self._prefix_throttle = PairingThrottle(max_failures=4 * PairingThrottle().max_failures)
@@ -877,7 +880,9 @@ class PeerNetwork:
         entry.verified = True
         if not link.introduced:
             introduced = await self._introduce(address, cert)
-            if not introduced.trusted:
+            if introduced.trusted:
+                self._newly_paired.discard(link.peer_id)
+            else:
                 await self._forgotten_by_peer(link.peer_id)
                 raise NotTrustedByPeer(
                     f"{format_device_id(cert.device_id)} has not paired with this device; "
@@ -1005,6 +1010,7 @@ class PeerNetwork:
     async def hello(self, request: Any, context: Any) -> link_service_pb2.HelloResponse:
         cert = _caller(context)
         assert cert is not None  # authorize() ran first
+        self._newly_paired.discard(cert.device_id)  # it dials us: it trusts us
         self._seen_incoming(cert, _peer_host(context), request.link_port, request.device)
         return link_service_pb2.HelloResponse(
             device=self._device_info,
@@ -1297,6 +1303,7 @@ class PeerNetwork:
             )
         )
         self._throttle.record_success(peer_id)
+        self._newly_paired.add(peer_id)
         await self._trust_changed()
         link = self._links.get(peer_id)
         if link is not None:
@@ -1397,6 +1404,8 @@ class PeerNetwork:
         trusted = self._trust.get(device_id)
         if trusted is None or trusted.source is not TrustSource.PAIRED:
             return
+        if device_id in self._newly_paired:
+            return  # its confirmation may still be on the way: the link retries
         log.warning(
             "%s no longer trusts this device (it was forgotten there); forgetting it here too",
             format_device_id(device_id),
