@@ -301,6 +301,12 @@ def progress_line(
         line = f"waiting for {peer_name} to accept{until}"
     elif state == "negotiating":
         line = f"{peer_name} accepted; starting" if sending else "accepted; starting"
+    elif state == "queued":
+        line = (
+            f"{peer_name} accepted; queued behind its other transfers"
+            if sending
+            else "accepted; queued behind other transfers (transfers.max_running)"
+        )
     elif state == "paused":
         line = (
             f"paused at {_percent(progress.bytes_done, progress.total_bytes)}% "

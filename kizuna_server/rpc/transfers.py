@@ -24,6 +24,7 @@ from kizuna_server.transfers.model import (
     TransferOffered,
     TransferPaused,
     TransferProgressed,
+    TransferQueued,
     TransferStarted,
 )
 
@@ -136,6 +137,9 @@ register_event(
 register_event(TransferProgressed.event_type, lambda e: progress_to_proto(e.progress))
 register_event(
     TransferPaused.event_type, lambda e: event_pb2.TransferPaused(transfer=_brief(e.transfer))
+)
+register_event(
+    TransferQueued.event_type, lambda e: event_pb2.TransferQueued(transfer=_brief(e.transfer))
 )
 register_event(
     TransferCompleted.event_type,

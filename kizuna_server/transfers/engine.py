@@ -63,10 +63,12 @@ from kizuna_server.transfers.model import (
     TransferOffered,
     TransferPaused,
     TransferProgressed,
+    TransferQueued,
     TransferRejected,
     TransferStarted,
 )
 from kizuna_server.transfers.names import check_inbox, split_transfer_path, unique_name
+from kizuna_server.transfers.queue import RunQueue
 from kizuna_server.transfers.sink import ChunkCorrupt, FileCorrupt, Sink, destination
 from kizuna_server.transfers.source import Identity, SourceReader, identity_of
 from kizuna_server.transfers.store import Journal, TransferStore, valid_id
@@ -104,6 +106,7 @@ _NOTICE_NAMES: Final = {
     "rejected": pb.NOTICE_REJECTED,
     "expired": pb.NOTICE_EXPIRED,
     "paused": pb.NOTICE_PAUSED,
+    "queued": pb.NOTICE_QUEUED,
     "resumed": pb.NOTICE_RESUMED,
     "cancelled": pb.NOTICE_CANCELLED,
     "completed": pb.NOTICE_COMPLETED,
@@ -113,6 +116,7 @@ _NOTICE_NAMES: Final = {
 _STATE_EVENTS: Final[dict[State, Callable[[Transfer], Payload]]] = {
     State.TRANSFERRING: TransferStarted,
     State.PAUSED: TransferPaused,
+    State.QUEUED: TransferQueued,
     State.COMPLETED: TransferCompleted,
     State.FAILED: TransferFailed,
     State.CANCELLED: TransferCancelled,
@@ -152,6 +156,8 @@ class Transfers:
         self._reserve = config.transfers.free_space_reserve_mib * 1024 * 1024
         self._stopping = False
         self._unsaved: set[str] = set()
+        #: Receiving runs that move data at once (the rest are queued).
+        self._queue = RunQueue(config.transfers.max_running, config.transfers.max_running_per_peer)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -861,6 +867,18 @@ class Transfers:
         except KizunaError:
             await self._pause(transfer, Pause.LINK)
             return
+        peer = transfer.peer_id
+        if not self._queue.try_enter(peer):
+            await self._set_state(transfer, State.QUEUED)
+            await self._notify_quietly(transfer, "queued")
+            await self._queue.wait_turn(peer)
+        try:
+            await self._receive_now(transfer, live)
+        finally:
+            self._queue.leave(peer)
+
+    async def _receive_now(self, transfer: Transfer, live: _Live) -> None:
+        """One receiving run, holding its turn: sink, journal and worker until it stops."""
         loop = asyncio.get_running_loop()
         landing = await asyncio.to_thread(Landing, self.config.transfers.inbox)
         journal = await asyncio.to_thread(Journal, self._store.journal_path(transfer.id))
@@ -1054,7 +1072,12 @@ class Transfers:
 
     async def pause(self, transfer_id: str) -> Transfer:
         transfer = self.get(transfer_id)
-        if transfer.state not in (State.NEGOTIATING, State.TRANSFERRING, State.PAUSED):
+        if transfer.state not in (
+            State.NEGOTIATING,
+            State.QUEUED,
+            State.TRANSFERRING,
+            State.PAUSED,
+        ):
             raise TransferInvalidState(
                 f"the transfer is {transfer.state.value}; only a running transfer pauses",
                 transfer_id=transfer_id,
@@ -1116,6 +1139,13 @@ class Transfers:
         detail = sanitize_name(request.message)[:200]
         if transfer.outgoing and notice in ("accepted", "rejected", "expired", "completed"):
             await self._answered(transfer, notice, request, detail)
+        elif notice == "queued":
+            if (
+                transfer.outgoing
+                and transfer.state is State.NEGOTIATING
+                and not self._live_of(transfer).fetches
+            ):
+                await self._set_state(transfer, State.QUEUED)  # shown waiting on both sides
         elif notice in ("paused", "resumed") and transfer.state is State.PENDING:
             pass  # only the receiver's decision moves an offer on; the sender cannot
         elif notice == "paused":

@@ -25,6 +25,7 @@ class State(StrEnum):
 
     PENDING = "pending"
     NEGOTIATING = "negotiating"
+    QUEUED = "queued"
     TRANSFERRING = "transferring"
     PAUSED = "paused"
     COMPLETED = "completed"
@@ -370,6 +371,12 @@ class TransferProgressed:
 @dataclass(frozen=True, slots=True)
 class TransferPaused:
     event_type: ClassVar[str] = "transfer_paused"
+    transfer: Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class TransferQueued:
+    event_type: ClassVar[str] = "transfer_queued"
     transfer: Transfer
 
 

@@ -40,6 +40,17 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _about_transfer(transfer_id: str) -> Callable[[Any], bool]:
+    def match(payload: Any) -> bool:
+        return bool(payload.transfer.id == transfer_id)
+
+    return match
+
+
+def _payloads(node: Node, kind: str, after: int) -> list[Any]:
+    return [e.payload for e in node.events.of_type(kind, after=after)]
+
+
 def inbox(node: Node) -> Path:
     return node.daemon.config.transfers.inbox
 
@@ -611,3 +622,44 @@ async def test_a_link_closed_under_a_running_fetch_pauses_and_the_transfer_compl
     info = await asyncio.wait_for(handle.wait(), WAIT)
     assert info.state == "completed"
     assert sha256(inbox(b) / "big.bin") == sha256(source)
+
+
+async def test_transfers_beyond_max_running_wait_queued_and_all_complete(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """Issue 10, item 7 (THREATS #9, #28): memory follows the number of transfers that run, so
+    the receiver runs at most transfers.max_running_per_peer (here 1) with one peer at once;
+    the others are shown queued on both sides (transfer_queued) and start by themselves, in the
+    order accepted, each completing intact."""
+
+    def one_at_a_time(config: Config) -> Config:
+        limits = dataclasses.replace(config.transfers, max_running_per_peer=1)
+        return dataclasses.replace(config, transfers=limits)
+
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta", adjust=one_at_a_time)
+    await pair(a, b)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    gate, asked = await gate_fetches(a)
+    mark_a, mark_b = a.events.mark(), b.events.mark()
+    sources = []
+    handles = []
+    for n in range(3):
+        sources.append(tmp_path / f"{n}.bin")
+        sources[-1].write_bytes(os.urandom(2 * 1024 * 1024 + n))
+        handles.append(await a.client.transfer_file(b.id, sources[-1]))
+    for handle in handles[1:]:
+        for node in (b, a):
+            await node.events.wait_for("transfer_queued", _about_transfer(handle.id))
+    assert len(asked) == 1  # only the first is fetching
+    assert [(await h.refresh()).state for h in handles[1:]] == ["queued", "queued"]
+
+    gate.set()
+    infos = [await asyncio.wait_for(h.wait(), WAIT) for h in handles]
+
+    assert [i.state for i in infos] == ["completed"] * 3
+    for source in sources:
+        assert sha256(inbox(b) / source.name) == sha256(source)
+    started = [p.transfer.id for p in _payloads(b, "transfer_started", mark_b)]
+    assert [i for i in dict.fromkeys(started)] == [h.id for h in handles]
+    assert len(_payloads(a, "transfer_queued", mark_a)) == 2

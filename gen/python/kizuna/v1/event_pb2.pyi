@@ -70,6 +70,8 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     """Event.transfer_failed."""
     EVENT_TYPE_TRANSFER_CANCELLED: _EventType.ValueType  # 36
     """Event.transfer_cancelled."""
+    EVENT_TYPE_TRANSFER_QUEUED: _EventType.ValueType  # 37
+    """Event.transfer_queued."""
     EVENT_TYPE_STREAM_OFFERED: _EventType.ValueType  # 40
     """Event.stream_offered."""
     EVENT_TYPE_STREAM_STARTED: _EventType.ValueType  # 41
@@ -124,6 +126,8 @@ EVENT_TYPE_TRANSFER_FAILED: EventType.ValueType  # 35
 """Event.transfer_failed."""
 EVENT_TYPE_TRANSFER_CANCELLED: EventType.ValueType  # 36
 """Event.transfer_cancelled."""
+EVENT_TYPE_TRANSFER_QUEUED: EventType.ValueType  # 37
+"""Event.transfer_queued."""
 EVENT_TYPE_STREAM_OFFERED: EventType.ValueType  # 40
 """Event.stream_offered."""
 EVENT_TYPE_STREAM_STARTED: EventType.ValueType  # 41
@@ -166,6 +170,7 @@ class Event(_message.Message):
     TRANSFER_COMPLETED_FIELD_NUMBER: _builtins.int
     TRANSFER_FAILED_FIELD_NUMBER: _builtins.int
     TRANSFER_CANCELLED_FIELD_NUMBER: _builtins.int
+    TRANSFER_QUEUED_FIELD_NUMBER: _builtins.int
     STREAM_OFFERED_FIELD_NUMBER: _builtins.int
     STREAM_STARTED_FIELD_NUMBER: _builtins.int
     STREAM_ENDED_FIELD_NUMBER: _builtins.int
@@ -256,6 +261,12 @@ class Event(_message.Message):
         """A transfer was cancelled."""
 
     @_builtins.property
+    def transfer_queued(self) -> Global___TransferQueued:
+        """An accepted transfer waits for others to finish (transfers.max_running); it starts by
+        itself.
+        """
+
+    @_builtins.property
     def stream_offered(self) -> Global___StreamOffered:
         """A peer wants to open a stream to an app here; attach or reject with StreamService."""
 
@@ -300,17 +311,18 @@ class Event(_message.Message):
         transfer_completed: Global___TransferCompleted | None = ...,
         transfer_failed: Global___TransferFailed | None = ...,
         transfer_cancelled: Global___TransferCancelled | None = ...,
+        transfer_queued: Global___TransferQueued | None = ...,
         stream_offered: Global___StreamOffered | None = ...,
         stream_started: Global___StreamStarted | None = ...,
         stream_ended: Global___StreamEnded | None = ...,
         command_started: Global___CommandStarted | None = ...,
         command_executed: Global___CommandExecuted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "stream_offered", "stream_started", "stream_ended", "command_started", "command_executed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "command_started", "command_executed"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -707,6 +719,30 @@ class TransferPaused(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TransferPaused: _TypeAlias = TransferPaused  # noqa: Y015
+
+@_typing.final
+class TransferQueued(_message.Message):
+    """An accepted transfer waits for a free slot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def transfer(self) -> _transfer_pb2.Transfer:
+        """The transfer."""
+
+    def __init__(
+        self,
+        *,
+        transfer: _transfer_pb2.Transfer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["transfer", b"transfer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["transfer", b"transfer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferQueued: _TypeAlias = TransferQueued  # noqa: Y015
 
 @_typing.final
 class TransferCompleted(_message.Message):

@@ -216,6 +216,10 @@ class Transfer(_message.Message):
         """Ended by an error (including rejection and expiry); `error` says why."""
         STATE_CANCELLED: Transfer._State.ValueType  # 7
         """Cancelled by either side."""
+        STATE_QUEUED: Transfer._State.ValueType  # 8
+        """Accepted, waiting until fewer transfers run (transfers.max_running,
+        max_running_per_peer on the receiving device); starts by itself, in the order accepted.
+        """
 
     class State(_State, metaclass=_StateEnumTypeWrapper):
         """Lifecycle of a transfer."""
@@ -238,6 +242,10 @@ class Transfer(_message.Message):
     """Ended by an error (including rejection and expiry); `error` says why."""
     STATE_CANCELLED: Transfer.State.ValueType  # 7
     """Cancelled by either side."""
+    STATE_QUEUED: Transfer.State.ValueType  # 8
+    """Accepted, waiting until fewer transfers run (transfers.max_running,
+    max_running_per_peer on the receiving device); starts by itself, in the order accepted.
+    """
 
     ID_FIELD_NUMBER: _builtins.int
     PEER_ID_FIELD_NUMBER: _builtins.int

@@ -66,6 +66,8 @@ const (
 	EventType_EVENT_TYPE_TRANSFER_FAILED EventType = 35
 	// Event.transfer_cancelled.
 	EventType_EVENT_TYPE_TRANSFER_CANCELLED EventType = 36
+	// Event.transfer_queued.
+	EventType_EVENT_TYPE_TRANSFER_QUEUED EventType = 37
 	// Event.stream_offered.
 	EventType_EVENT_TYPE_STREAM_OFFERED EventType = 40
 	// Event.stream_started.
@@ -101,6 +103,7 @@ var (
 		34: "EVENT_TYPE_TRANSFER_COMPLETED",
 		35: "EVENT_TYPE_TRANSFER_FAILED",
 		36: "EVENT_TYPE_TRANSFER_CANCELLED",
+		37: "EVENT_TYPE_TRANSFER_QUEUED",
 		40: "EVENT_TYPE_STREAM_OFFERED",
 		41: "EVENT_TYPE_STREAM_STARTED",
 		42: "EVENT_TYPE_STREAM_ENDED",
@@ -128,6 +131,7 @@ var (
 		"EVENT_TYPE_TRANSFER_COMPLETED":     34,
 		"EVENT_TYPE_TRANSFER_FAILED":        35,
 		"EVENT_TYPE_TRANSFER_CANCELLED":     36,
+		"EVENT_TYPE_TRANSFER_QUEUED":        37,
 		"EVENT_TYPE_STREAM_OFFERED":         40,
 		"EVENT_TYPE_STREAM_STARTED":         41,
 		"EVENT_TYPE_STREAM_ENDED":           42,
@@ -196,6 +200,7 @@ type Event struct {
 	//	*Event_TransferCompleted
 	//	*Event_TransferFailed
 	//	*Event_TransferCancelled
+	//	*Event_TransferQueued
 	//	*Event_StreamOffered
 	//	*Event_StreamStarted
 	//	*Event_StreamEnded
@@ -435,6 +440,15 @@ func (x *Event) GetTransferCancelled() *TransferCancelled {
 	return nil
 }
 
+func (x *Event) GetTransferQueued() *TransferQueued {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_TransferQueued); ok {
+			return x.TransferQueued
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetStreamOffered() *StreamOffered {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_StreamOffered); ok {
@@ -579,6 +593,12 @@ type Event_TransferCancelled struct {
 	TransferCancelled *TransferCancelled `protobuf:"bytes,46,opt,name=transfer_cancelled,json=transferCancelled,proto3,oneof"`
 }
 
+type Event_TransferQueued struct {
+	// An accepted transfer waits for others to finish (transfers.max_running); it starts by
+	// itself.
+	TransferQueued *TransferQueued `protobuf:"bytes,47,opt,name=transfer_queued,json=transferQueued,proto3,oneof"`
+}
+
 type Event_StreamOffered struct {
 	// A peer wants to open a stream to an app here; attach or reject with StreamService.
 	StreamOffered *StreamOffered `protobuf:"bytes,50,opt,name=stream_offered,json=streamOffered,proto3,oneof"`
@@ -641,6 +661,8 @@ func (*Event_TransferCompleted) isEvent_Payload() {}
 func (*Event_TransferFailed) isEvent_Payload() {}
 
 func (*Event_TransferCancelled) isEvent_Payload() {}
+
+func (*Event_TransferQueued) isEvent_Payload() {}
 
 func (*Event_StreamOffered) isEvent_Payload() {}
 
@@ -1415,6 +1437,52 @@ func (x *TransferPaused) GetTransfer() *Transfer {
 	return nil
 }
 
+// An accepted transfer waits for a free slot.
+type TransferQueued struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfer.
+	Transfer      *Transfer `protobuf:"bytes,1,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferQueued) Reset() {
+	*x = TransferQueued{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferQueued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferQueued) ProtoMessage() {}
+
+func (x *TransferQueued) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferQueued.ProtoReflect.Descriptor instead.
+func (*TransferQueued) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TransferQueued) GetTransfer() *Transfer {
+	if x != nil {
+		return x.Transfer
+	}
+	return nil
+}
+
 // A transfer completed.
 type TransferCompleted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1426,7 +1494,7 @@ type TransferCompleted struct {
 
 func (x *TransferCompleted) Reset() {
 	*x = TransferCompleted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[16]
+	mi := &file_kizuna_v1_event_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1506,7 @@ func (x *TransferCompleted) String() string {
 func (*TransferCompleted) ProtoMessage() {}
 
 func (x *TransferCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[16]
+	mi := &file_kizuna_v1_event_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1519,7 @@ func (x *TransferCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCompleted.ProtoReflect.Descriptor instead.
 func (*TransferCompleted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{16}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TransferCompleted) GetTransfer() *Transfer {
@@ -1472,7 +1540,7 @@ type TransferFailed struct {
 
 func (x *TransferFailed) Reset() {
 	*x = TransferFailed{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[17]
+	mi := &file_kizuna_v1_event_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1552,7 @@ func (x *TransferFailed) String() string {
 func (*TransferFailed) ProtoMessage() {}
 
 func (x *TransferFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[17]
+	mi := &file_kizuna_v1_event_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1565,7 @@ func (x *TransferFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferFailed.ProtoReflect.Descriptor instead.
 func (*TransferFailed) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{17}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TransferFailed) GetTransfer() *Transfer {
@@ -1520,7 +1588,7 @@ type TransferCancelled struct {
 
 func (x *TransferCancelled) Reset() {
 	*x = TransferCancelled{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[18]
+	mi := &file_kizuna_v1_event_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1600,7 @@ func (x *TransferCancelled) String() string {
 func (*TransferCancelled) ProtoMessage() {}
 
 func (x *TransferCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[18]
+	mi := &file_kizuna_v1_event_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1613,7 @@ func (x *TransferCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCancelled.ProtoReflect.Descriptor instead.
 func (*TransferCancelled) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{18}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TransferCancelled) GetTransfer() *Transfer {
@@ -1573,7 +1641,7 @@ type StreamOffered struct {
 
 func (x *StreamOffered) Reset() {
 	*x = StreamOffered{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[19]
+	mi := &file_kizuna_v1_event_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1653,7 @@ func (x *StreamOffered) String() string {
 func (*StreamOffered) ProtoMessage() {}
 
 func (x *StreamOffered) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[19]
+	mi := &file_kizuna_v1_event_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1666,7 @@ func (x *StreamOffered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamOffered.ProtoReflect.Descriptor instead.
 func (*StreamOffered) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{19}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StreamOffered) GetStream() *Stream {
@@ -1619,7 +1687,7 @@ type StreamStarted struct {
 
 func (x *StreamStarted) Reset() {
 	*x = StreamStarted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[20]
+	mi := &file_kizuna_v1_event_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1699,7 @@ func (x *StreamStarted) String() string {
 func (*StreamStarted) ProtoMessage() {}
 
 func (x *StreamStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[20]
+	mi := &file_kizuna_v1_event_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1712,7 @@ func (x *StreamStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamStarted.ProtoReflect.Descriptor instead.
 func (*StreamStarted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{20}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StreamStarted) GetStream() *Stream {
@@ -1665,7 +1733,7 @@ type StreamEnded struct {
 
 func (x *StreamEnded) Reset() {
 	*x = StreamEnded{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[21]
+	mi := &file_kizuna_v1_event_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1745,7 @@ func (x *StreamEnded) String() string {
 func (*StreamEnded) ProtoMessage() {}
 
 func (x *StreamEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[21]
+	mi := &file_kizuna_v1_event_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1758,7 @@ func (x *StreamEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEnded.ProtoReflect.Descriptor instead.
 func (*StreamEnded) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{21}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StreamEnded) GetStream() *Stream {
@@ -1711,7 +1779,7 @@ type CommandStarted struct {
 
 func (x *CommandStarted) Reset() {
 	*x = CommandStarted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[22]
+	mi := &file_kizuna_v1_event_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1791,7 @@ func (x *CommandStarted) String() string {
 func (*CommandStarted) ProtoMessage() {}
 
 func (x *CommandStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[22]
+	mi := &file_kizuna_v1_event_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1804,7 @@ func (x *CommandStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandStarted.ProtoReflect.Descriptor instead.
 func (*CommandStarted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{22}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CommandStarted) GetRun() *CommandRun {
@@ -1757,7 +1825,7 @@ type CommandExecuted struct {
 
 func (x *CommandExecuted) Reset() {
 	*x = CommandExecuted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	mi := &file_kizuna_v1_event_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1837,7 @@ func (x *CommandExecuted) String() string {
 func (*CommandExecuted) ProtoMessage() {}
 
 func (x *CommandExecuted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	mi := &file_kizuna_v1_event_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1850,7 @@ func (x *CommandExecuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandExecuted.ProtoReflect.Descriptor instead.
 func (*CommandExecuted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{23}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CommandExecuted) GetRun() *CommandRun {
@@ -1796,7 +1864,7 @@ var File_kizuna_v1_event_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x8b\x0e\n" +
+	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\xd1\x0e\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
@@ -1820,7 +1888,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0ftransfer_paused\x18+ \x01(\v2\x19.kizuna.v1.TransferPausedH\x00R\x0etransferPaused\x12M\n" +
 	"\x12transfer_completed\x18, \x01(\v2\x1c.kizuna.v1.TransferCompletedH\x00R\x11transferCompleted\x12D\n" +
 	"\x0ftransfer_failed\x18- \x01(\v2\x19.kizuna.v1.TransferFailedH\x00R\x0etransferFailed\x12M\n" +
-	"\x12transfer_cancelled\x18. \x01(\v2\x1c.kizuna.v1.TransferCancelledH\x00R\x11transferCancelled\x12A\n" +
+	"\x12transfer_cancelled\x18. \x01(\v2\x1c.kizuna.v1.TransferCancelledH\x00R\x11transferCancelled\x12D\n" +
+	"\x0ftransfer_queued\x18/ \x01(\v2\x19.kizuna.v1.TransferQueuedH\x00R\x0etransferQueued\x12A\n" +
 	"\x0estream_offered\x182 \x01(\v2\x18.kizuna.v1.StreamOfferedH\x00R\rstreamOffered\x12A\n" +
 	"\x0estream_started\x183 \x01(\v2\x18.kizuna.v1.StreamStartedH\x00R\rstreamStarted\x12;\n" +
 	"\fstream_ended\x184 \x01(\v2\x16.kizuna.v1.StreamEndedH\x00R\vstreamEnded\x12D\n" +
@@ -1864,6 +1933,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0fTransferStarted\x12/\n" +
 	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"A\n" +
 	"\x0eTransferPaused\x12/\n" +
+	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"A\n" +
+	"\x0eTransferQueued\x12/\n" +
 	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"D\n" +
 	"\x11TransferCompleted\x12/\n" +
 	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"A\n" +
@@ -1881,7 +1952,7 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0eCommandStarted\x12'\n" +
 	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\":\n" +
 	"\x0fCommandExecuted\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xa7\x06\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xc7\x06\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dEVENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n" +
@@ -1903,7 +1974,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x1aEVENT_TYPE_TRANSFER_PAUSED\x10!\x12!\n" +
 	"\x1dEVENT_TYPE_TRANSFER_COMPLETED\x10\"\x12\x1e\n" +
 	"\x1aEVENT_TYPE_TRANSFER_FAILED\x10#\x12!\n" +
-	"\x1dEVENT_TYPE_TRANSFER_CANCELLED\x10$\x12\x1d\n" +
+	"\x1dEVENT_TYPE_TRANSFER_CANCELLED\x10$\x12\x1e\n" +
+	"\x1aEVENT_TYPE_TRANSFER_QUEUED\x10%\x12\x1d\n" +
 	"\x19EVENT_TYPE_STREAM_OFFERED\x10(\x12\x1d\n" +
 	"\x19EVENT_TYPE_STREAM_STARTED\x10)\x12\x1b\n" +
 	"\x17EVENT_TYPE_STREAM_ENDED\x10*\x12\x1e\n" +
@@ -1926,7 +1998,7 @@ func file_kizuna_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_kizuna_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: kizuna.v1.EventType
 	(*Event)(nil),                 // 1: kizuna.v1.Event
@@ -1945,26 +2017,27 @@ var file_kizuna_v1_event_proto_goTypes = []any{
 	(*TransferOffered)(nil),       // 14: kizuna.v1.TransferOffered
 	(*TransferStarted)(nil),       // 15: kizuna.v1.TransferStarted
 	(*TransferPaused)(nil),        // 16: kizuna.v1.TransferPaused
-	(*TransferCompleted)(nil),     // 17: kizuna.v1.TransferCompleted
-	(*TransferFailed)(nil),        // 18: kizuna.v1.TransferFailed
-	(*TransferCancelled)(nil),     // 19: kizuna.v1.TransferCancelled
-	(*StreamOffered)(nil),         // 20: kizuna.v1.StreamOffered
-	(*StreamStarted)(nil),         // 21: kizuna.v1.StreamStarted
-	(*StreamEnded)(nil),           // 22: kizuna.v1.StreamEnded
-	(*CommandStarted)(nil),        // 23: kizuna.v1.CommandStarted
-	(*CommandExecuted)(nil),       // 24: kizuna.v1.CommandExecuted
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(*TransferProgress)(nil),      // 26: kizuna.v1.TransferProgress
-	(Node_State)(0),               // 27: kizuna.v1.Node.State
-	(*Error)(nil),                 // 28: kizuna.v1.Error
-	(*Peer)(nil),                  // 29: kizuna.v1.Peer
-	(*Pairing)(nil),               // 30: kizuna.v1.Pairing
-	(*Transfer)(nil),              // 31: kizuna.v1.Transfer
-	(*Stream)(nil),                // 32: kizuna.v1.Stream
-	(*CommandRun)(nil),            // 33: kizuna.v1.CommandRun
+	(*TransferQueued)(nil),        // 17: kizuna.v1.TransferQueued
+	(*TransferCompleted)(nil),     // 18: kizuna.v1.TransferCompleted
+	(*TransferFailed)(nil),        // 19: kizuna.v1.TransferFailed
+	(*TransferCancelled)(nil),     // 20: kizuna.v1.TransferCancelled
+	(*StreamOffered)(nil),         // 21: kizuna.v1.StreamOffered
+	(*StreamStarted)(nil),         // 22: kizuna.v1.StreamStarted
+	(*StreamEnded)(nil),           // 23: kizuna.v1.StreamEnded
+	(*CommandStarted)(nil),        // 24: kizuna.v1.CommandStarted
+	(*CommandExecuted)(nil),       // 25: kizuna.v1.CommandExecuted
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*TransferProgress)(nil),      // 27: kizuna.v1.TransferProgress
+	(Node_State)(0),               // 28: kizuna.v1.Node.State
+	(*Error)(nil),                 // 29: kizuna.v1.Error
+	(*Peer)(nil),                  // 30: kizuna.v1.Peer
+	(*Pairing)(nil),               // 31: kizuna.v1.Pairing
+	(*Transfer)(nil),              // 32: kizuna.v1.Transfer
+	(*Stream)(nil),                // 33: kizuna.v1.Stream
+	(*CommandRun)(nil),            // 34: kizuna.v1.CommandRun
 }
 var file_kizuna_v1_event_proto_depIdxs = []int32{
-	25, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
+	26, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
 	3,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
 	4,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
@@ -1979,44 +2052,46 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	13, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
 	14, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
 	15, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
-	26, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
+	27, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
 	16, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
-	17, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
-	18, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
-	19, // 19: kizuna.v1.Event.transfer_cancelled:type_name -> kizuna.v1.TransferCancelled
-	20, // 20: kizuna.v1.Event.stream_offered:type_name -> kizuna.v1.StreamOffered
-	21, // 21: kizuna.v1.Event.stream_started:type_name -> kizuna.v1.StreamStarted
-	22, // 22: kizuna.v1.Event.stream_ended:type_name -> kizuna.v1.StreamEnded
-	23, // 23: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
-	24, // 24: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
-	27, // 25: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
-	28, // 26: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
-	29, // 27: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
-	29, // 28: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
-	29, // 29: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
-	29, // 30: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
-	29, // 31: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
-	28, // 32: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
-	30, // 33: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
-	30, // 34: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
-	29, // 35: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
-	30, // 36: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
-	31, // 37: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
-	31, // 38: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
-	31, // 39: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
-	31, // 40: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
-	31, // 41: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
-	31, // 42: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
-	32, // 43: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
-	32, // 44: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
-	32, // 45: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
-	33, // 46: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
-	33, // 47: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	18, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
+	19, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
+	20, // 19: kizuna.v1.Event.transfer_cancelled:type_name -> kizuna.v1.TransferCancelled
+	17, // 20: kizuna.v1.Event.transfer_queued:type_name -> kizuna.v1.TransferQueued
+	21, // 21: kizuna.v1.Event.stream_offered:type_name -> kizuna.v1.StreamOffered
+	22, // 22: kizuna.v1.Event.stream_started:type_name -> kizuna.v1.StreamStarted
+	23, // 23: kizuna.v1.Event.stream_ended:type_name -> kizuna.v1.StreamEnded
+	24, // 24: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
+	25, // 25: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
+	28, // 26: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
+	29, // 27: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
+	30, // 28: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
+	30, // 29: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
+	30, // 30: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
+	30, // 31: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
+	30, // 32: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
+	29, // 33: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
+	31, // 34: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
+	31, // 35: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
+	30, // 36: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
+	31, // 37: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
+	32, // 38: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
+	32, // 39: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
+	32, // 40: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
+	32, // 41: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
+	32, // 42: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
+	32, // 43: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
+	32, // 44: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
+	33, // 45: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
+	33, // 46: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
+	33, // 47: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
+	34, // 48: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
+	34, // 49: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_proto_init() }
@@ -2050,6 +2125,7 @@ func file_kizuna_v1_event_proto_init() {
 		(*Event_TransferCompleted)(nil),
 		(*Event_TransferFailed)(nil),
 		(*Event_TransferCancelled)(nil),
+		(*Event_TransferQueued)(nil),
 		(*Event_StreamOffered)(nil),
 		(*Event_StreamStarted)(nil),
 		(*Event_StreamEnded)(nil),
@@ -2062,7 +2138,7 @@ func file_kizuna_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_proto_rawDesc), len(file_kizuna_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -268,6 +268,9 @@ const (
 	Transfer_STATE_FAILED Transfer_State = 6
 	// Cancelled by either side.
 	Transfer_STATE_CANCELLED Transfer_State = 7
+	// Accepted, waiting until fewer transfers run (transfers.max_running,
+	// max_running_per_peer on the receiving device); starts by itself, in the order accepted.
+	Transfer_STATE_QUEUED Transfer_State = 8
 )
 
 // Enum value maps for Transfer_State.
@@ -281,6 +284,7 @@ var (
 		5: "STATE_COMPLETED",
 		6: "STATE_FAILED",
 		7: "STATE_CANCELLED",
+		8: "STATE_QUEUED",
 	}
 	Transfer_State_value = map[string]int32{
 		"STATE_UNSPECIFIED":  0,
@@ -291,6 +295,7 @@ var (
 		"STATE_COMPLETED":    5,
 		"STATE_FAILED":       6,
 		"STATE_CANCELLED":    7,
+		"STATE_QUEUED":       8,
 	}
 )
 
@@ -770,7 +775,7 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\x12STATE_TRANSFERRING\x10\x02\x12\x13\n" +
 	"\x0fSTATE_COMPLETED\x10\x03\x12\x11\n" +
 	"\rSTATE_SKIPPED\x10\x04\x12\x10\n" +
-	"\fSTATE_FAILED\x10\x05\"\xaa\a\n" +
+	"\fSTATE_FAILED\x10\x05\"\xbc\a\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n" +
@@ -799,7 +804,7 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DIRECTION_OUTGOING\x10\x01\x12\x16\n" +
-	"\x12DIRECTION_INCOMING\x10\x02\"\xae\x01\n" +
+	"\x12DIRECTION_INCOMING\x10\x02\"\xc0\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x15\n" +
@@ -808,7 +813,8 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\fSTATE_PAUSED\x10\x04\x12\x13\n" +
 	"\x0fSTATE_COMPLETED\x10\x05\x12\x10\n" +
 	"\fSTATE_FAILED\x10\x06\x12\x13\n" +
-	"\x0fSTATE_CANCELLED\x10\a\"\xde\x02\n" +
+	"\x0fSTATE_CANCELLED\x10\a\x12\x10\n" +
+	"\fSTATE_QUEUED\x10\b\"\xde\x02\n" +
 	"\x10TransferProgress\x12\x1f\n" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\x12/\n" +

@@ -45,6 +45,10 @@ class _NoticeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Notice.ValueTy
     """Either side: the transfer failed; `reason` and `message` say why."""
     NOTICE_PROGRESS: _Notice.ValueType  # 9
     """Receiver: progress (verified bytes and files)."""
+    NOTICE_QUEUED: _Notice.ValueType  # 10
+    """Receiver: accepted, but waiting until fewer of its transfers run; it fetches when its turn
+    comes.
+    """
 
 class Notice(_Notice, metaclass=_NoticeEnumTypeWrapper):
     """What happened to a transfer."""
@@ -69,6 +73,10 @@ NOTICE_FAILED: Notice.ValueType  # 8
 """Either side: the transfer failed; `reason` and `message` say why."""
 NOTICE_PROGRESS: Notice.ValueType  # 9
 """Receiver: progress (verified bytes and files)."""
+NOTICE_QUEUED: Notice.ValueType  # 10
+"""Receiver: accepted, but waiting until fewer of its transfers run; it fetches when its turn
+comes.
+"""
 Global___Notice: _TypeAlias = Notice  # noqa: Y015
 
 @_typing.final

@@ -45,21 +45,25 @@ const (
 	Notice_NOTICE_FAILED Notice = 8
 	// Receiver: progress (verified bytes and files).
 	Notice_NOTICE_PROGRESS Notice = 9
+	// Receiver: accepted, but waiting until fewer of its transfers run; it fetches when its turn
+	// comes.
+	Notice_NOTICE_QUEUED Notice = 10
 )
 
 // Enum value maps for Notice.
 var (
 	Notice_name = map[int32]string{
-		0: "NOTICE_UNSPECIFIED",
-		1: "NOTICE_ACCEPTED",
-		2: "NOTICE_REJECTED",
-		3: "NOTICE_EXPIRED",
-		4: "NOTICE_PAUSED",
-		5: "NOTICE_RESUMED",
-		6: "NOTICE_CANCELLED",
-		7: "NOTICE_COMPLETED",
-		8: "NOTICE_FAILED",
-		9: "NOTICE_PROGRESS",
+		0:  "NOTICE_UNSPECIFIED",
+		1:  "NOTICE_ACCEPTED",
+		2:  "NOTICE_REJECTED",
+		3:  "NOTICE_EXPIRED",
+		4:  "NOTICE_PAUSED",
+		5:  "NOTICE_RESUMED",
+		6:  "NOTICE_CANCELLED",
+		7:  "NOTICE_COMPLETED",
+		8:  "NOTICE_FAILED",
+		9:  "NOTICE_PROGRESS",
+		10: "NOTICE_QUEUED",
 	}
 	Notice_value = map[string]int32{
 		"NOTICE_UNSPECIFIED": 0,
@@ -72,6 +76,7 @@ var (
 		"NOTICE_COMPLETED":   7,
 		"NOTICE_FAILED":      8,
 		"NOTICE_PROGRESS":    9,
+		"NOTICE_QUEUED":      10,
 	}
 )
 
@@ -1068,7 +1073,7 @@ const file_kizuna_peer_v1_transfer_service_proto_rawDesc = "" +
 	"\x05files\x18\x06 \x03(\v2\x1a.kizuna.peer.v1.FileResultR\x05files\x12\x1d\n" +
 	"\n" +
 	"bytes_done\x18\a \x01(\x04R\tbytesDone\"\x10\n" +
-	"\x0eNotifyResponse*\xd9\x01\n" +
+	"\x0eNotifyResponse*\xec\x01\n" +
 	"\x06Notice\x12\x16\n" +
 	"\x12NOTICE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fNOTICE_ACCEPTED\x10\x01\x12\x13\n" +
@@ -1079,7 +1084,9 @@ const file_kizuna_peer_v1_transfer_service_proto_rawDesc = "" +
 	"\x10NOTICE_CANCELLED\x10\x06\x12\x14\n" +
 	"\x10NOTICE_COMPLETED\x10\a\x12\x11\n" +
 	"\rNOTICE_FAILED\x10\b\x12\x13\n" +
-	"\x0fNOTICE_PROGRESS\x10\t2\xe8\x01\n" +
+	"\x0fNOTICE_PROGRESS\x10\t\x12\x11\n" +
+	"\rNOTICE_QUEUED\x10\n" +
+	"2\xe8\x01\n" +
 	"\x0fTransferService\x12D\n" +
 	"\x05Offer\x12\x1c.kizuna.peer.v1.OfferRequest\x1a\x1d.kizuna.peer.v1.OfferResponse\x12F\n" +
 	"\x05Fetch\x12\x1c.kizuna.peer.v1.FetchRequest\x1a\x1d.kizuna.peer.v1.FetchResponse0\x01\x12G\n" +
