@@ -607,14 +607,14 @@ class PeerNetwork:
 
     # --- addresses ----------------------------------------------------------------------------
 
-    async def _identify(self, host: str, port: int) -> PeerCertificate:
+    async def _identify(self, host: str, port: int, *, link_port: bool = False) -> PeerCertificate:
         """Reads and checks the certificate of the daemon whose link port is host:port.
 
-        It is read from the pairing port (port + 1), which asks for no client certificate; the
-        link port presents the same certificate, and the mutual-TLS handshake there is pinned
-        to it.
+        It is read from the pairing port (port + 1), which asks for no client certificate, or
+        with `link_port` from the link port itself (TLS 1.3 servers send their certificate
+        before they see ours); the mutual-TLS handshake there is then pinned to it.
         """
-        der = await fetch_certificate(host, port + 1)
+        der = await fetch_certificate(host, port if link_port else port + 1)
         try:
             return PeerCertificate(der)
         except IdentityError as exc:
@@ -865,9 +865,13 @@ class PeerNetwork:
 
     async def _dial(self, link: _Link, entry: PeerEntry, address: Address) -> None:
         shown = str(address)
-        cert = await self._identify(address.host, address.port)
+        pinned = self._trust.get(link.peer_id)
+        # A peer whose certificate is pinned is read and dialled on its link port first: the
+        # pairing port is open to strangers, and one holding its connections must not keep a
+        # paired peer from reconnecting. Introduce follows only when that fails.
+        direct = pinned is not None and pinned.pinned and self._is_trusted(link.peer_id)
+        cert = await self._identify(address.host, address.port, link_port=direct)
         if cert.device_id != link.peer_id:
-            pinned = self._trust.get(link.peer_id)
             if pinned is not None and pinned.pinned:
                 self._alert(link.peer_id, pinned.fingerprint, cert.fingerprint, shown)
             raise PeerIdentityMismatch(
@@ -878,17 +882,30 @@ class PeerNetwork:
             )
         await self._accept_certificate(cert, shown)
         entry.verified = True
-        if not link.introduced:
-            introduced = await self._introduce(address, cert)
-            if introduced.trusted:
-                self._newly_paired.discard(link.peer_id)
+        if direct or link.introduced:
+            try:
+                await self._open_link(link, entry, address, cert)
+            except PeerUnreachable:
+                link.introduced = False  # ask the pairing port why
             else:
-                await self._forgotten_by_peer(link.peer_id)
-                raise NotTrustedByPeer(
-                    f"{format_device_id(cert.device_id)} has not paired with this device; "
-                    f"pair with 'kizuna pair {cert.device_id[:8]}'"
-                )
-            link.introduced = True
+                return
+        introduced = await self._introduce(address, cert)
+        if introduced.trusted:
+            self._newly_paired.discard(link.peer_id)
+        else:
+            await self._forgotten_by_peer(link.peer_id)
+            raise NotTrustedByPeer(
+                f"{format_device_id(cert.device_id)} has not paired with this device; "
+                f"pair with 'kizuna pair {cert.device_id[:8]}'"
+            )
+        link.introduced = True
+        await self._open_link(link, entry, address, cert)
+
+    async def _open_link(
+        self, link: _Link, entry: PeerEntry, address: Address, cert: PeerCertificate
+    ) -> None:
+        """Opens the mutual-TLS channel to the link port and says Hello."""
+        shown = str(address)
         channel = grpc.aio.secure_channel(
             shown,
             link_channel_credentials(self.identity, cert.pem),

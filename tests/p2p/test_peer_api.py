@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -47,8 +48,14 @@ from kizuna_client import (
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.files import ensure_private_directory
+from kizuna_server.p2p import services
 from kizuna_server.p2p.identity import KEY_FILE, Identity, load_or_create_identity
-from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
+from kizuna_server.p2p.tls import (
+    PeerUnreachable,
+    fetch_certificate,
+    link_channel_credentials,
+    link_channel_options,
+)
 from kizuna_server.rpc.errors import reason_from_trailers
 from tests.p2p.peerpair import (
     Node,
@@ -1031,3 +1038,42 @@ async def test_another_device_at_a_paired_peers_address_is_refused(nodes: Nodes)
     )
     assert (await a.client.peer(b.id)).certificate_fingerprint == b.fingerprint
     assert stranger.id not in {p.device_id for p in await a.client.discover_peers()}
+
+
+async def _held_connection(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection to a pairing port that completes TLS and the HTTP/2 preface and then
+    does nothing: held until the port's 30 s idle limit."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    writer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_stranger_holding_the_pairing_port_cannot_keep_a_paired_peer_out(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THREATS #15 (found by tests/p2p/test_h2_abuse.py): a stranger fills beta's pairing port
+    with connections that finish TLS and then idle (the port's cap is lowered to 4 here). A
+    paired peer that dials again reads beta's certificate and says Hello on the link port
+    alone, so it reconnects; the pairing port is needed only when that fails."""
+    monkeypatch.setattr(services, "MAX_PAIRING_CONNECTIONS", 4)
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta")
+    await pair(a, b)
+    pairing_port = b.link_port + 1
+    held = [await _held_connection(pairing_port) for _ in range(4)]
+    try:
+        with pytest.raises(PeerUnreachable):  # the pairing port takes no one else now
+            await fetch_certificate("127.0.0.1", pairing_port, limit=2)
+
+        await a.client.disconnect_peer(b.id)
+        connection = await a.client.connect_to_peer(b.id)
+
+        assert connection.peer.connected
+    finally:
+        for _, writer in held:
+            writer.close()
