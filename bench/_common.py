@@ -209,6 +209,19 @@ def read_rss_kib(pid: int, field_name: str = "VmRSS") -> int:
     raise BenchError(f"/proc/{pid}/status has no {field_name}")
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Sets a process's VmHWM (peak RSS) back to its VmRSS now, so a VmHWM read later is the
+    peak since this call: writes 5 to /proc/PID/clear_refs (Linux 4.0+; the process's owner or
+    root). Raises OSError where that is not allowed."""
+    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as clear_refs:
+        clear_refs.write("5")
+
+
+def thread_count(pid: int) -> int:
+    """How many threads a process has now (Threads in /proc/PID/status)."""
+    return read_rss_kib(pid, "Threads")  # the same "Name:  N" line format as the memory figures
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far, from /proc/PID/stat."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:

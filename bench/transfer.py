@@ -22,12 +22,18 @@ user's transfer pays.
 2. `--small-files` (1000) files of 100 KiB in one folder: the same, also in ms per file.
 3. RSS of both daemons during one `--rss-gib` (4) GiB transfer, VmRSS sampled every 0.2 s:
    start, max, end (0 skips it).
-4. `--profile`: py-spy records the receiving daemon (`--profile-side sender`: the sending one)
+4. `--concurrent 8x128,48x16` (not in the default run): each set's files, every one its own
+   transfer, all offered at the same moment, against the same files one transfer at a time (the
+   next once both sides reported the last completed); `--runs` rounds alternating which goes
+   first. Aggregate MB/s from the first CreateTransfer call until the last transfer_completed
+   event of both sides, their ratio, and the receiver's peak RSS (VmHWM reset just before each,
+   and VmRSS sampled every 0.2 s), threads and transfers queued.
+5. `--profile`: py-spy records the receiving daemon (`--profile-side sender`: the sending one)
    during one large-file transfer; prints the top functions by own time.
 
 Run: `.venv/bin/python bench/transfer.py [--size-mib N] [--small-files N] [--rss-gib N]
 [--runs N] [--compression auto|none] [--profile [--profile-side sender]]
-[--baselines all|none|NAME,...]`.
+[--baselines all|none|NAME,...] [--concurrent COUNTxMIB,...]`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -49,7 +56,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from bench._common import (
     BANNER_LAST_LINE,
@@ -66,7 +73,9 @@ from bench._common import (
     print_table,
     ratio,
     read_rss_kib,
+    reset_peak_rss,
     short_temp_dir,
+    thread_count,
     utc_stamp,
     write_result,
 )
@@ -90,7 +99,8 @@ from bench.transfer_baselines import (
     warm_up,
     wormhole_copy,
 )
-from kizuna_client import Kizuna, KizunaError
+from kizuna_client import Kizuna, KizunaError, TransferHandle
+from kizuna_client.errors import LimitExceededError
 from kizuna_client.types import EventGap, KizunaEvent, PairingInfo
 
 NAME = "transfer"
@@ -187,7 +197,11 @@ def empty_dir(path: Path) -> None:
 class Completions:
     """Final transfer events of one daemon, with the time (perf_counter) they arrived here."""
 
-    TYPES = ("transfer_completed", "transfer_failed", "transfer_cancelled")
+    TYPES: ClassVar[tuple[str, ...]] = (
+        "transfer_completed",
+        "transfer_failed",
+        "transfer_cancelled",
+    )
 
     def __init__(self, api: Kizuna) -> None:
         self.seen: dict[str, tuple[float, str]] = {}
@@ -705,6 +719,341 @@ def print_rss(summary: dict[str, Any], gib: int) -> None:
     )
 
 
+# --- many transfers at once ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileGroup:
+    """`count` files of `mib` MiB, each sent as a transfer of its own."""
+
+    count: int
+    mib: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.count}x{self.mib}"
+
+
+def parse_concurrent(text: str) -> list[tuple[FileGroup, ...]]:
+    """`--concurrent`'s sets: "8x128,48x16" is two sets measured one after the other (8 files of
+    128 MiB, then 48 of 16 MiB); "8x128+48x16" is one set of those 56 files. Raises ValueError."""
+    sets = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        groups = []
+        for item in part.split("+"):
+            count, x, mib = item.strip().lower().partition("x")
+            if not (x and count.isdigit() and mib.isdigit() and int(count) and int(mib)):
+                raise ValueError(f"{item.strip()!r} is not COUNTxMIB (both at least 1)")
+            groups.append(FileGroup(int(count), int(mib)))
+        sets.append(tuple(groups))
+    return sets
+
+
+def set_label(groups: Sequence[FileGroup]) -> str:
+    return "+".join(group.label for group in groups)
+
+
+def make_many(root: Path, groups: Sequence[FileGroup], seed: int) -> list[Path]:
+    """The files of one set, in a folder of their own (distinct random contents)."""
+    folder = root / f"many-{set_label(groups)}"
+    folder.mkdir()
+    rng = random.Random(seed)
+    files = []
+    for group in groups:
+        for i in range(group.count):
+            path = folder / f"{group.mib}m-{i:03d}.bin"
+            write_random(path, group.mib * MIB, rng)
+            files.append(path)
+    sync_fs(root)
+    return files
+
+
+class Queued(Completions):
+    """The transfers a daemon reported queued (`transfer_queued`), with the time it arrived."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("transfer_queued",)
+
+
+@dataclass(frozen=True)
+class ManyRun:
+    """One set sent at once or one transfer at a time; seconds from the first CreateTransfer
+    call until the last transfer's transfer_completed events of both sides arrived here."""
+
+    mode: str  # "at once" or "one at a time"
+    seconds: float
+    receiver_last_event_s: float  # the last transfer_completed event of the receiver
+    bytes: int
+    transfers: int
+    queued: int  # transfers the receiver reported queued
+    refused: int  # offers the receiver refused (LIMIT_EXCEEDED) and the bench made again
+    refused_limits: tuple[str, ...]  # the limits they named
+    hwm_reset: bool  # False: VmHWM could not be reset, its figures are the daemons' lifetime peaks
+    receiver_idle_mib: float  # VmRSS just before
+    receiver_peak_mib: float  # VmHWM since just before (reset then)
+    receiver_sampled_max_mib: float  # VmRSS sampled every RSS_INTERVAL_SECS
+    receiver_end_mib: float  # VmRSS once the last completed event arrived
+    receiver_threads_idle: int
+    receiver_threads_max: int  # sampled, like VmRSS
+    sender_idle_mib: float
+    sender_peak_mib: float
+    sender_cpu_s: float
+    receiver_cpu_s: float
+    samples: int
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / self.seconds / 1e6
+
+
+class ProcessSamples:
+    """VmRSS and thread count of some processes every RSS_INTERVAL_SECS, until `stop`."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = list(pids)
+        self.rss_kib: list[list[int]] = [[] for _ in self.pids]
+        self.threads: list[list[int]] = [[] for _ in self.pids]
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def _sample(self) -> None:
+        begin = time.perf_counter()
+        tick = 0
+        while not self._stop.is_set():
+            for i, pid in enumerate(self.pids):
+                self.rss_kib[i].append(read_rss_kib(pid))
+                self.threads[i].append(thread_count(pid))
+            tick += 1
+            delay = begin + tick * RSS_INTERVAL_SECS - time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), max(0.0, delay))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._task
+
+
+async def both_completed(pair: Pair, transfer_id: str) -> tuple[float, float]:
+    """When the receiver's and the sender's transfer_completed events for it arrived here."""
+    try:
+        received_at, received_kind = await pair.receiver.events.wait_for(
+            transfer_id, TRANSFER_LIMIT_SECS
+        )
+        sent_at, sent_kind = await pair.sender.events.wait_for(transfer_id, STEP_LIMIT_SECS)
+    except BenchError as exc:
+        raise BenchError(f"{exc}: {await describe(pair, transfer_id)}") from None
+    if (received_kind, sent_kind) != ("transfer_completed", "transfer_completed"):
+        raise BenchError(
+            f"transfer {transfer_id}: final events {received_kind}, {sent_kind}"
+            f"{await describe(pair, transfer_id)}"
+        )
+    return received_at, sent_at
+
+
+async def offer_until_admitted(
+    pair: Pair, compression: str, refusals: list[str], path: Path
+) -> TransferHandle:
+    """CreateTransfer for `path`; an offer the receiver refuses for a limit is made again
+    every POLL_SECS (for STEP_LIMIT_SECS at most), each refusal noted in `refusals`.
+
+    An auto-accepting receiver counts an offer as waiting for an answer until its accept has
+    run, so a burst of offers beyond transfers.max_pending_offers_per_peer (8) is refused
+    in part; a user's script would have to do the same."""
+    deadline = time.perf_counter() + STEP_LIMIT_SECS
+    while True:
+        try:
+            return await pair.sender.api.transfer_file(
+                pair.receiver.device_id, path, compression=compression
+            )
+        except LimitExceededError as exc:
+            refusals.append(exc.metadata.get("limit") or str(exc))
+            if time.perf_counter() > deadline:
+                raise BenchError(f"{path.name}: refused for {STEP_LIMIT_SECS:.0f}s: {exc}") from exc
+            await asyncio.sleep(POLL_SECS)
+
+
+async def send_many(
+    pair: Pair, files: Sequence[Path], compression: str, *, at_once: bool
+) -> ManyRun:
+    """Sends every file of `files` as its own transfer, all at once or one after the other
+    (the next once both sides reported the last completed); RSS and threads sampled meanwhile."""
+    sender, receiver = pair.sender, pair.receiver
+    total = sum(path.stat().st_size for path in files)
+    await asyncio.to_thread(empty_dir, pair.inbox)
+    queued = Queued(receiver.api)
+    await queued.start()
+    refusals: list[str] = []
+    try:
+        idle = [read_rss_kib(sender.pid), read_rss_kib(receiver.pid)]
+        threads_idle = thread_count(receiver.pid)
+        hwm_reset = True
+        try:
+            for pid in (sender.pid, receiver.pid):
+                reset_peak_rss(pid)
+        except OSError as exc:
+            hwm_reset = False
+            print(f"note: VmHWM not reset ({exc}); its figures are lifetime peaks", flush=True)
+        cpu_before = [cpu_seconds(sender.pid), cpu_seconds(receiver.pid)]
+        samples = ProcessSamples([sender.pid, receiver.pid])
+        try:
+            start = time.perf_counter()
+            send = functools.partial(offer_until_admitted, pair, compression, refusals)
+            if at_once:
+                handles = await asyncio.gather(*(send(path) for path in files))
+                ends = await asyncio.gather(*(both_completed(pair, h.id) for h in handles))
+            else:
+                ends = [await both_completed(pair, (await send(path)).id) for path in files]
+            end_rss = read_rss_kib(receiver.pid)
+        finally:
+            await samples.stop()
+        cpu = [cpu_seconds(sender.pid) - cpu_before[0], cpu_seconds(receiver.pid) - cpu_before[1]]
+        peaks = [read_rss_kib(sender.pid, "VmHWM"), read_rss_kib(receiver.pid, "VmHWM")]
+    finally:
+        await queued.close()
+    return ManyRun(
+        mode="at once" if at_once else "one at a time",
+        seconds=max(max(end) for end in ends) - start,
+        receiver_last_event_s=max(received for received, _ in ends) - start,
+        bytes=total,
+        transfers=len(files),
+        queued=len(queued.seen),
+        refused=len(refusals),
+        refused_limits=tuple(sorted(set(refusals))),
+        hwm_reset=hwm_reset,
+        receiver_idle_mib=idle[1] / 1024,
+        receiver_peak_mib=peaks[1] / 1024,
+        receiver_sampled_max_mib=max([*samples.rss_kib[1], end_rss]) / 1024,
+        receiver_end_mib=end_rss / 1024,
+        receiver_threads_idle=threads_idle,
+        receiver_threads_max=max(samples.threads[1], default=threads_idle),
+        sender_idle_mib=idle[0] / 1024,
+        sender_peak_mib=peaks[0] / 1024,
+        sender_cpu_s=cpu[0],
+        receiver_cpu_s=cpu[1],
+        samples=len(samples.rss_kib[1]),
+    )
+
+
+def verify_many(inbox: Path, check: dict[str, str]) -> None:
+    """Every source's copy in `inbox` has its SHA-256 (untimed)."""
+    bad = sorted(name for name, digest in check.items() if sha256_file(inbox / name) != digest)
+    if bad:
+        raise BenchError(f"SHA-256 differs for {len(bad)} copies, e.g. {bad[:3]}")
+
+
+async def measure_many(
+    pair: Pair,
+    groups: Sequence[FileGroup],
+    *,
+    root: Path,
+    dst: Path,
+    runs: int,
+    seed: int,
+    compression: str,
+) -> dict[str, Any]:
+    """`runs` rounds of the set at once and one at a time (alternating which goes first);
+    medians of the times, the largest of the peaks."""
+    label = set_label(groups)
+    files = await asyncio.to_thread(make_many, root, groups, seed)
+    try:
+        check = {path.name: await asyncio.to_thread(sha256_file, path) for path in files}
+        await asyncio.to_thread(warm_up, files[0].parent, dst)
+        by_mode: dict[str, list[ManyRun]] = {"at once": [], "one at a time": []}
+        for index in range(runs):
+            line = []
+            for together in (True, False) if index % 2 == 0 else (False, True):
+                run = await send_many(pair, files, compression, at_once=together)
+                await asyncio.to_thread(verify_many, pair.inbox, check)
+                by_mode[run.mode].append(run)
+                line.append(
+                    f"{run.mode} {run.mb_per_s:.0f} MB/s, receiver peak "
+                    f"{run.receiver_peak_mib:.0f} MiB"
+                )
+            print(f"  {label}, run {index + 1}/{runs}: {'; '.join(line)}", flush=True)
+        await asyncio.to_thread(empty_dir, pair.inbox)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, files[0].parent)
+    modes = {mode: summarize_many(mode_runs) for mode, mode_runs in by_mode.items()}
+    at_once, one_by_one = modes["at once"], modes["one at a time"]
+    return {
+        "set": label,
+        "groups": [asdict(group) for group in groups],
+        "transfers": len(files),
+        "bytes": sum(group.count * group.mib * MIB for group in groups),
+        "verified": True,
+        **modes,
+        "throughput_ratio": ratio(at_once["mb_per_s"], one_by_one["mb_per_s"]),
+        "receiver_peak_ratio": ratio(at_once["receiver_peak_mib"], one_by_one["receiver_peak_mib"]),
+    }
+
+
+def summarize_many(runs: Sequence[ManyRun]) -> dict[str, Any]:
+    """Medians of the times and idle figures; the largest peaks and thread counts."""
+    return {
+        "mb_per_s": statistics.median(r.mb_per_s for r in runs),
+        "seconds": statistics.median(r.seconds for r in runs),
+        "receiver_last_event_seconds": statistics.median(r.receiver_last_event_s for r in runs),
+        "queued": max(r.queued for r in runs),
+        "refused": max(r.refused for r in runs),
+        "refused_limits": sorted({limit for r in runs for limit in r.refused_limits}),
+        "receiver_idle_mib": statistics.median(r.receiver_idle_mib for r in runs),
+        "receiver_peak_mib": max(r.receiver_peak_mib for r in runs),
+        "receiver_sampled_max_mib": max(r.receiver_sampled_max_mib for r in runs),
+        "receiver_end_mib": statistics.median(r.receiver_end_mib for r in runs),
+        "receiver_threads_idle": min(r.receiver_threads_idle for r in runs),
+        "receiver_threads_max": max(r.receiver_threads_max for r in runs),
+        "sender_peak_mib": max(r.sender_peak_mib for r in runs),
+        "sender_cpu_seconds": statistics.median(r.sender_cpu_s for r in runs),
+        "receiver_cpu_seconds": statistics.median(r.receiver_cpu_s for r in runs),
+        "hwm_reset": all(r.hwm_reset for r in runs),
+        "runs": [asdict(r) | {"mb_per_s": r.mb_per_s} for r in runs],
+    }
+
+
+def print_many(summary: dict[str, Any], runs: int) -> None:
+    rows = []
+    for mode in ("at once", "one at a time"):
+        m = summary[mode]
+        rows.append(
+            [
+                mode,
+                fmt(m["mb_per_s"], 0),
+                fmt(m["seconds"], 2),
+                str(m["queued"]),
+                str(m["refused"]),
+                f"{fmt(m['receiver_idle_mib'], 1)} -> {fmt(m['receiver_end_mib'], 1)}",
+                fmt(m["receiver_peak_mib"], 1),
+                fmt(m["receiver_sampled_max_mib"], 1),
+                f"{m['receiver_threads_idle']} -> {m['receiver_threads_max']}",
+                fmt(m["sender_peak_mib"], 1),
+                f"{m['sender_cpu_seconds']:.1f} / {m['receiver_cpu_seconds']:.1f}",
+            ]
+        )
+    print_table(
+        f"Many at once: {summary['set']} ({summary['transfers']} transfers, "
+        f"{summary['bytes'] / MIB:.0f} MiB; first CreateTransfer until both sides' last "
+        f"completed event; median of {runs}, peaks the largest; RSS in MiB)",
+        [
+            "sent", "MB/s", "seconds", "queued", "refused", "receiver idle -> end",
+            "receiver VmHWM", "sampled max", "threads", "sender VmHWM", "CPU s (snd / rcv)",
+        ],
+        rows,
+    )  # fmt: skip
+    at_once, one_by_one = summary["at once"], summary["one at a time"]
+    print(
+        f"at once / one at a time: {fmt_ratio(summary['throughput_ratio'])} MB/s; receiver "
+        f"peak {at_once['receiver_peak_mib']:.0f} against {one_by_one['receiver_peak_mib']:.0f} "
+        f"MiB ({at_once['receiver_peak_mib'] - one_by_one['receiver_peak_mib']:+.0f})"
+    )
+    if at_once["refused"]:
+        print(
+            f"note: the receiver refused up to {at_once['refused']} offers of a run at once "
+            f"({', '.join(at_once['refused_limits'])}); the bench offered them again every "
+            f"{POLL_SECS * 1e3:.0f} ms, within the timed span"
+        )
+
+
 # --- profile -------------------------------------------------------------------------------------
 
 
@@ -854,6 +1203,7 @@ class Options:
     profile: bool
     profile_side: str
     baselines: tuple[str, ...] | None  # None: all of them
+    concurrent: str = ""  # --concurrent's sets ("8x128,48x16"); empty: not measured
 
 
 async def run(options: Options, root: Path, nodes: list[Node]) -> dict[str, Any]:
@@ -961,11 +1311,31 @@ async def run(options: Options, root: Path, nodes: list[Node]) -> dict[str, Any]
         print_rss(result["rss"], options.rss_gib)
         huge.unlink()
 
+    many_sets = parse_concurrent(options.concurrent)
+    if many_sets:
+        result["concurrent"] = []
+    for number, groups in enumerate(many_sets):
+        print(f"many at once: writing the set {set_label(groups)} ...", flush=True)
+        summary = await measure_many(
+            pair,
+            groups,
+            root=data,
+            dst=dst,
+            runs=options.runs,
+            seed=10 + number,
+            compression=options.compression,
+        )
+        result["concurrent"].append(summary)
+        print_many(summary, options.runs)
+
     return {
         "parameters": asdict(options)
         | {
             "daemon_settings": daemon_settings("bench-*", Path("<disk>/inbox"), None),
             "timing": "CreateTransfer call until the sender's TransferHandle reports completed",
+            "concurrent_timing": "first CreateTransfer call until the last transfer_completed "
+            "event of both sides arrived; one at a time: each offered once both sides reported "
+            "the one before completed",
             "baselines": [key for key, _ in plan],
         },
         "tools": tools,
@@ -1010,7 +1380,18 @@ def main() -> None:
         default="all",
         help=f"comma-separated baselines to time, 'all' or 'none' (names: {', '.join(BASELINES)})",
     )
+    parser.add_argument(
+        "--concurrent",
+        default="",
+        metavar="SETS",
+        help="many transfers at once against one at a time: sets of COUNTxMIB, e.g. "
+        "'8x128,48x16' (two sets measured in turn; '8x128+48x16' is one set of 56 files)",
+    )
     args = parser.parse_args()
+    try:
+        parse_concurrent(args.concurrent)
+    except ValueError as exc:
+        parser.error(f"--concurrent: {exc}")
     baselines = (
         None
         if args.baselines == "all"
@@ -1031,6 +1412,7 @@ def main() -> None:
         args.profile,
         args.profile_side,
         baselines,
+        args.concurrent,
     )
     root = disk_temp_dir(TEMP_PREFIX)
     try:
