@@ -54,18 +54,19 @@ class PeerAddressInvalid(KizunaError):
     reason = "PEER_ADDRESS_INVALID"
 
 
-def sanitize_name(text: str) -> str:
-    """A peer-supplied name made safe to show: no control or format characters, at most 64.
+def sanitize_name(text: str, *, limit: int = MAX_NAME) -> str:
+    """A peer-supplied name (or other short text) made safe to show: no control or format
+    characters, at most `limit` characters (64 for names).
 
     >>> sanitize_name("Bob\\u202e's\\x1b[31m  phone")
     "Bob's[31m phone"
     """
     kept = "".join(
         " " if ch.isspace() else ch
-        for ch in unicodedata.normalize("NFC", text[: MAX_NAME * 4])
+        for ch in unicodedata.normalize("NFC", text[: limit * 4])
         if ch.isspace() or unicodedata.category(ch) not in _DROPPED_CATEGORIES
     )
-    return " ".join(kept.split())[:MAX_NAME]
+    return " ".join(kept.split())[:limit]
 
 
 def _spot(address: Address) -> tuple[str, int]:

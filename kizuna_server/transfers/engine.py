@@ -156,6 +156,8 @@ class Transfers:
         self._reserve = config.transfers.free_space_reserve_mib * 1024 * 1024
         self._stopping = False
         self._unsaved: set[str] = set()
+        #: Incoming offers the peer's auto-accept permission is answering right now.
+        self._accepting: set[str] = set()
         #: Receiving runs that move data at once (the rest are queued).
         self._queue = RunQueue(config.transfers.max_running, config.transfers.max_running_per_peer)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -668,7 +670,8 @@ class Transfers:
             free = await asyncio.to_thread(_free_bytes, self.config.transfers.inbox)
             # Before any work on the entries: the declared total is checked against their sizes
             # next, so a lie about it is refused there.
-            self._admit_offer(caller, len(request.files), request.total_bytes, free)
+            auto = permissions.auto_accept_files
+            self._admit_offer(caller, len(request.files), request.total_bytes, free, auto=auto)
             # Off the event loop: checking 100,000 names takes most of a second.
             entries = await asyncio.to_thread(
                 _check_offer, request, self.config.transfers.max_files
@@ -677,7 +680,7 @@ class Transfers:
                 return again  # the same offer, sent twice at once
             # Checked again with nothing awaited before the offer is stored: offers arriving
             # at once cannot pass the limits together.
-            self._admit_offer(caller, len(entries), request.total_bytes, free)
+            self._admit_offer(caller, len(entries), request.total_bytes, free, auto=auto)
         except (LimitExceeded, InsufficientStorage) as exc:
             name = self._network.name_of(caller) or format_device_id(caller)
             self._publish(
@@ -704,30 +707,43 @@ class Transfers:
         self._changed(transfer)
         self._schedule_expiry(transfer)
         if permissions.auto_accept_files:
+            self._accepting.add(transfer.id)
             self._spawn(self._auto_accept(transfer))
         return pb.OfferResponse(expires_in_secs=timeout)
 
-    def _admit_offer(self, caller: str, count: int, declared: int, free: int) -> None:
+    def _admit_offer(
+        self, caller: str, count: int, declared: int, free: int, *, auto: bool
+    ) -> None:
         """Refuses an offer beyond the pending limits (transfers.max_pending_*), or one whose
         bytes, with those of the offers already waiting, do not fit the inbox's `free` space
         minus the reserve. What peers send cannot grow memory, disk or start-up time beyond
-        what the configuration allows."""
+        what the configuration allows.
+
+        The offer counts (per peer, in all) are about offers waiting for a person: one the
+        peer's auto-accept permission answers (`auto`) is not held to them. Entries are counted
+        for every incoming transfer not moving data yet (pending or queued), whoever answers.
+        """
         limits = self.config.transfers
         pending = [t for t in self._transfers.values() if self._waiting(t)]
         from_peer = [t for t in pending if t.peer_id == caller]
-        if len(from_peer) >= limits.max_pending_offers_per_peer:
+        if not auto and len(from_peer) >= limits.max_pending_offers_per_peer:
             raise LimitExceeded(
                 f"{len(from_peer)} offers from this device already wait for an answer here "
                 "(transfers.max_pending_offers_per_peer); send again once they are answered",
                 limit="transfers.max_pending_offers_per_peer",
             )
-        if len(pending) >= limits.max_pending_offers:
+        if not auto and len(pending) >= limits.max_pending_offers:
             raise LimitExceeded(
                 f"{len(pending)} offers already wait for an answer here "
                 "(transfers.max_pending_offers); send again later",
                 limit="transfers.max_pending_offers",
             )
-        waiting_entries = sum(len(t.entries) for t in pending)
+        held = (
+            t
+            for t in self._transfers.values()
+            if not t.outgoing and t.state in (State.PENDING, State.QUEUED)
+        )
+        waiting_entries = sum(len(t.entries) for t in held)
         if waiting_entries + count > limits.max_pending_files:
             raise LimitExceeded(
                 f"offers waiting here already hold {waiting_entries} entries and this one "
@@ -745,10 +761,13 @@ class Transfers:
                 free_bytes=max(room, 0),
             )
 
-    @staticmethod
-    def _waiting(transfer: Transfer) -> bool:
-        """An incoming offer nobody answered yet."""
-        return not transfer.outgoing and transfer.state is State.PENDING
+    def _waiting(self, transfer: Transfer) -> bool:
+        """An incoming offer waiting for a person's answer."""
+        return (
+            not transfer.outgoing
+            and transfer.state is State.PENDING
+            and transfer.id not in self._accepting
+        )
 
     async def admit_upload(self, entries: list[Entry]) -> None:
         """Refuses an app's upload beyond the same limits: uploads not ended count like
@@ -788,6 +807,8 @@ class Transfers:
             await self.accept(transfer.id, [])
         except KizunaError as exc:
             log.warning("transfer %s could not be accepted automatically: %s", transfer.id, exc)
+        finally:
+            self._accepting.discard(transfer.id)
 
     async def accept(self, transfer_id: str, paths: list[str]) -> Transfer:
         """Accepts an incoming offer, every entry or those at or under `paths`."""
@@ -1324,10 +1345,24 @@ def _peer_error(exc: grpc.aio.AioRpcError, peer_id: str) -> KizunaError:
         return PeerUnreachable(
             f"peer {format_device_id(peer_id)} did not answer: {exc.details()}", peer_id=peer_id
         )
-    error = KizunaError(f"the peer refused: {sanitize_name(exc.details() or '')}")
+    _, details = error_info_from_trailers(exc.trailing_metadata())
+    shown = sanitize_name(exc.details() or "", limit=_PEER_MESSAGE_CHARS)
+    error = KizunaError(f"the peer refused: {shown}")
     error.reason = _known_reason(reason)
-    error.metadata = {"peer_id": peer_id}
+    # What the sender can act on (which limit, how much room) passes; the rest stays there.
+    error.metadata = {
+        "peer_id": peer_id,
+        **{
+            key: sanitize_name(details[key])
+            for key in ("limit", "needed_bytes", "free_bytes")
+            if key in details
+        },
+    }
     return error
+
+
+#: A peer's refusal is shown up to this many characters (it names the limit and what to do).
+_PEER_MESSAGE_CHARS: Final = 300
 
 
 def _fetch_outcome(exc: grpc.aio.AioRpcError) -> KizunaError | Pause:

@@ -27,6 +27,7 @@ from kizuna.peer.v1 import transfer_service_pb2_grpc as peer_grpc
 from kizuna.v1 import errors_pb2, transfer_pb2
 from kizuna_client import (
     KizunaEvent,
+    LimitExceededError,
     PeerNotFoundError,
     PeerNotTrustedError,
     PermissionDeniedByPeerError,
@@ -983,6 +984,11 @@ async def test_offers_flooded_by_a_paired_peer_are_bounded_by_configuration(
         "LIMIT_EXCEEDED",
         "transfers.max_pending_offers_per_peer",
     )
+    # A person sending through the API is told which limit, in full.
+    with pytest.raises(LimitExceededError) as told:
+        await a.client.transfer_file(b.id, write_file(tmp_path / "one.txt", b"one\n"))
+    assert told.value.metadata["limit"] == "transfers.max_pending_offers_per_peer"
+    assert "send again once they are answered" in str(told.value)
     await link_stub(c, b).Offer(_flood_offer(10, 1), timeout=30)
     assert await _refused(c, b, _flood_offer(10, 1)) == (
         "LIMIT_EXCEEDED",
@@ -991,7 +997,7 @@ async def test_offers_flooded_by_a_paired_peer_are_bounded_by_configuration(
     last = "transfers.max_pending_offers"
     await b.events.wait_for("error", lambda p: p.error.metadata.get("limit") == last, after=mark)
     errors = [_error_of(e) for e in b.events.of_type("error", after=mark)]
-    assert len(errors) == 6 and all(e.metadata["peer_id"] in (a.id, c.id) for e in errors)
+    assert len(errors) == 7 and all(e.metadata["peer_id"] in (a.id, c.id) for e in errors)
 
     listed = await b.client.transfers()
     assert len(listed) == 3

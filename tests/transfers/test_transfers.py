@@ -630,10 +630,14 @@ async def test_transfers_beyond_max_running_wait_queued_and_all_complete(
     """Issue 10, item 7 (THREATS #9, #28): memory follows the number of transfers that run, so
     the receiver runs at most transfers.max_running_per_peer (here 1) with one peer at once;
     the others are shown queued on both sides (transfer_queued) and start by themselves, in the
-    order accepted, each completing intact."""
+    order accepted, each completing intact. Offers the peer's auto-accept answers are not held to
+    max_pending_offers_per_peer (here 1): none is refused."""
 
     def one_at_a_time(config: Config) -> Config:
-        limits = dataclasses.replace(config.transfers, max_running_per_peer=1)
+        # One offer may wait for a person; auto-accepted ones are not held to that.
+        limits = dataclasses.replace(
+            config.transfers, max_running_per_peer=1, max_pending_offers_per_peer=1
+        )
         return dataclasses.replace(config, transfers=limits)
 
     a = await nodes.start("alpha")
