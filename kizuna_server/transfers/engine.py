@@ -174,6 +174,8 @@ class Transfers:
             self._transfers[transfer.id] = transfer
             if transfer.request_id:
                 self._requests[transfer.request_id] = transfer.id
+        # Parsing the records freed as much as it kept (37 MiB at the pending limits): return it.
+        await asyncio.to_thread(give_back)
         for transfer in list(self._transfers.values()):
             await self._restore(transfer)
         self._network.on_connected.append(self._peer_connected)

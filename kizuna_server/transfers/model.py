@@ -114,20 +114,30 @@ class Entry:
             self.offered = self.size
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        # Fields at their defaults are left out (from_json restores them): an incoming offer's
+        # entries are mostly defaults, and records are parsed at every start.
+        data: dict[str, Any] = {
             "path": self.path,
             "directory": self.directory,
             "size": self.size,
             "mode": self.mode,
             "mtime_ns": self.mtime_ns,
-            "state": self.state.value,
-            "bytes_done": self.bytes_done,
-            "hash": self.content_hash,
-            "saved_path": self.saved_path,
-            "source": self.source,
-            "identity": list(self.identity),
-            "offered": self.offered,
         }
+        if self.state is not FileState.PENDING:
+            data["state"] = self.state.value
+        if self.bytes_done:
+            data["bytes_done"] = self.bytes_done
+        if self.content_hash:
+            data["hash"] = self.content_hash
+        if self.saved_path:
+            data["saved_path"] = self.saved_path
+        if self.source:
+            data["source"] = self.source
+        if any(self.identity):
+            data["identity"] = list(self.identity)
+        if self.offered != self.size:
+            data["offered"] = self.offered
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Entry:
