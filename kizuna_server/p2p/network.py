@@ -927,6 +927,7 @@ class PeerNetwork:
                 f"link to {shown} failed: {exc.details() or exc.code().name}", address=shown
             ) from exc
         link.channel = channel
+        self._newly_paired.discard(link.peer_id)  # its link port let us in: it trusts us
         entry.describe(reply.device.name, reply.device.device_type)
         entry.protocol_version = reply.protocol_version
         entry.capabilities = tuple(reply.device.capabilities)[:8]
