@@ -17,7 +17,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,6 +81,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Progress events per transfer at most this often.
+#: Fetch calls one peer may have served at once (an honest receiver runs a few at a time).
+MAX_FETCHES_PER_PEER: Final = 16
 #: Entries an incoming offer that ended unanswered keeps in its record (as events show).
 KEPT_UNANSWERED_ENTRIES: Final = 100
 PROGRESS_INTERVAL_SECS: Final = 0.25
@@ -158,6 +160,8 @@ class Transfers:
         self._unsaved: set[str] = set()
         #: Incoming offers the peer's auto-accept permission is answering right now.
         self._accepting: set[str] = set()
+        #: Fetch calls served now, by the peer that made them.
+        self._fetching: Counter[str] = Counter()
         #: Receiving runs that move data at once (the rest are queued).
         self._queue = RunQueue(config.transfers.max_running, config.transfers.max_running_per_peer)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -595,6 +599,14 @@ class Transfers:
                 state=transfer.state.value,
             )
         ranges = _wanted(transfer, request)
+        if self._fetching[caller] >= MAX_FETCHES_PER_PEER:
+            # Each Fetch holds a thread and read-ahead buffers: a peer opening hundreds at once
+            # must not make this device hold hundreds (an honest one runs a few at a time).
+            raise LimitExceeded(
+                f"{MAX_FETCHES_PER_PEER} fetches from this device are already being served; "
+                "try again when one ends",
+                limit="fetches_per_peer",
+            )
         live = self._live_of(transfer)
         reader = SourceReader(
             transfer.entries,
@@ -606,14 +618,15 @@ class Transfers:
         task = asyncio.current_task()
         assert task is not None
         live.fetches.add(task)
+        self._fetching[caller] += 1
         # Each Fetch call and each receiving run owns its worker thread and releases it when
         # it ends, whatever state the transfer reached meanwhile.
         worker = ThreadPoolExecutor(1, thread_name_prefix="kizuna-send")
         loop = asyncio.get_running_loop()
-        await self._set_state(transfer, State.TRANSFERRING)
         sent_all = False
         ahead: deque[asyncio.Future[pb.FetchResponse | None]] = deque()
         try:
+            await self._set_state(transfer, State.TRANSFERRING)
             while True:
                 while len(ahead) < _READ_AHEAD:  # the reader stays ahead of the network
                     ahead.append(loop.run_in_executor(worker, reader.next_message))
@@ -633,6 +646,7 @@ class Transfers:
                 read.cancel()
             await asyncio.gather(*ahead, return_exceptions=True)
             live.fetches.discard(task)
+            self._fetching[caller] -= 1
             try:
                 await asyncio.shield(loop.run_in_executor(worker, reader.close))
             finally:
@@ -1379,8 +1393,8 @@ def _fetch_outcome(exc: grpc.aio.AioRpcError) -> KizunaError | Pause:
             error.reason = "TRANSFER_INVALID_STATE"
             return error
         return Pause.PEER
-    if not reason or reason in ("PEER_UNREACHABLE", "SHUTTING_DOWN"):
-        return Pause.LINK
+    if not reason or reason in ("PEER_UNREACHABLE", "SHUTTING_DOWN", "LIMIT_EXCEEDED"):
+        return Pause.LINK  # LIMIT_EXCEEDED: the sender serves enough fetches now; try again
     error = KizunaError(f"the sender stopped: {sanitize_name(exc.details() or '')}")
     error.reason = _known_reason(reason)
     return error

@@ -37,10 +37,10 @@ from kizuna_server.config import Config
 from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
 from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers
-from kizuna_server.transfers.engine import MAX_REFETCHES, Transfers
+from kizuna_server.transfers.engine import MAX_FETCHES_PER_PEER, MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
-from tests.p2p.peerpair import WAIT, Node, Nodes, pair, paired, wait_connected
+from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired, wait_connected
 from tests.transfers.hashing import content_digest
 
 Fetch = Callable[[str, Any], AsyncIterator[peer_pb.FetchResponse]]
@@ -1013,3 +1013,29 @@ async def test_offers_flooded_by_a_paired_peer_are_bounded_by_configuration(
     assert (kept.state, kept.entry_count, kept.total_files) == ("failed", 100_000, 100_000)
     await wait_connected(a, b)
     await link_stub(a, b).Offer(_flood_offer(10, 1), timeout=30)  # room again for alpha
+
+
+async def test_a_peer_opening_many_fetches_at_once_is_served_a_bounded_number(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """THREATS #28: each Fetch the sender serves holds a thread and read-ahead buffers. A paired
+    receiver opening 40 on one transfer without reading is served MAX_FETCHES_PER_PEER of them;
+    the rest get LIMIT_EXCEEDED at once. Once they end, a normal transfer still completes."""
+    a, b = await paired(nodes)
+    handle = await offer(a, b, write_file(tmp_path / "big.bin", os.urandom(16 * 1024 * 1024)))
+    request = peer_pb.FetchRequest(transfer_id=handle.id, files=[peer_pb.FileRange(file_index=0)])
+    calls = [link_stub(b, a).Fetch(request, timeout=60) for _ in range(40)]
+    try:
+        outcomes = await asyncio.gather(*(call.read() for call in calls), return_exceptions=True)
+        refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+        assert len(calls) - len(refused) == MAX_FETCHES_PER_PEER
+        assert {reason_of(r) for r in refused} == {"LIMIT_EXCEEDED"}
+    finally:
+        for call in calls:
+            call.cancel()
+
+    async def all_ended() -> bool | None:
+        return True if engine(a)._fetching[b.id] == 0 else None
+
+    await eventually(all_ended, what="the fetches to end")
+    await still_works(a, b, tmp_path)
