@@ -72,6 +72,7 @@ class InFlightCalls:
     def __init__(self) -> None:
         self._tasks: dict[asyncio.Task[Any], tuple[str, Context | None]] = {}
         self._ended: set[asyncio.Task[Any]] = set()
+        self._aborting: set[asyncio.Task[None]] = set()  # held until done (the loop holds weakly)
         self.ending = False
 
     def __len__(self) -> int:
@@ -106,6 +107,8 @@ class InFlightCalls:
             self._ended.add(task)
             if context is not None:
                 aborting = asyncio.get_running_loop().create_task(_abort_quietly(context, error))
+                self._aborting.add(aborting)
+                aborting.add_done_callback(self._aborting.discard)
                 aborting.add_done_callback(functools.partial(_cancel_after, task))
             else:
                 task.cancel()
