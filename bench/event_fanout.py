@@ -42,8 +42,8 @@ from bench._common import (
     summarize_ms,
     write_result,
 )
-from kizuna.v1 import errors_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 from kizuna_client import EventGap, EventSubscription, Kizuna
+from kizuna_client.v1 import errors_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
 NAME = "event_fanout"
 SCRIPT = str(Path(__file__).resolve())

@@ -40,7 +40,6 @@ from bench._common import (
     summarize_ms,
     write_result,
 )
-from kizuna.peer.v1 import device_pb2, link_service_pb2, link_service_pb2_grpc
 from kizuna_client._layout import resolve_layout
 from kizuna_server import PROTOCOL_VERSION, __version__
 from kizuna_server.app import Daemon
@@ -48,6 +47,7 @@ from kizuna_server.config import load_config
 from kizuna_server.core.peers import Connection, Trust
 from kizuna_server.p2p.identity import Identity
 from kizuna_server.p2p.network import PeerNetwork
+from kizuna_server.p2p.wire import device_pb2, link_service_pb2, link_service_pb2_grpc
 
 NAME = "peer_pairing"
 #: How long one step may take before the benchmark gives up.

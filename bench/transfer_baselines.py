@@ -649,6 +649,8 @@ def local_wormhole() -> Iterator[LocalWormhole]:
     _run(["ip", "netns", "add", netns], what="ip netns add")
     proc: subprocess.Popen[bytes] | None = None
     log = Path(tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".log")[1])
+    # The mailbox writes its database (relay.sqlite) to its working directory: a temporary one.
+    workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         _run(["ip", "-n", netns, "link", "set", "lo", "up"], what="ip link")
         with open(log, "ab") as out:
@@ -666,6 +668,7 @@ def local_wormhole() -> Iterator[LocalWormhole]:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
+                cwd=workdir,
             )
         deadline = time.monotonic() + START_LIMIT_SECS
         probe = ["ip", "netns", "exec", netns, "bash", "-c", f"exec 3<>/dev/tcp/{LOOPBACK}/{port}"]
@@ -678,6 +681,7 @@ def local_wormhole() -> Iterator[LocalWormhole]:
         _stop(proc)
         subprocess.run(["ip", "netns", "del", netns], check=False)
         log.unlink(missing_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def wormhole_copy(src: Path, dst: Path, hole: LocalWormhole) -> Baseline:

@@ -531,13 +531,13 @@ def code_under_test() -> dict[str, Any]:
     same one as imported here) and, in a git checkout, its commit and uncommitted changes."""
     package = Path(kizuna_server.__file__).parent
     info: dict[str, Any] = {"kizuna_server": str(package)}
-    git = ["git", "-C", str(package.parent)]
+    git = ["git", "-C", str(package.parent.parent)]
     try:
         head = subprocess.run(
             [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=30
         ).stdout.strip()
         changed = subprocess.run(
-            [*git, "status", "--porcelain", "--", "kizuna_server", "clients/python"],
+            [*git, "status", "--porcelain", "--", "server", "kizuna_client", "kizuna"],
             capture_output=True,
             text=True,
             check=True,

@@ -32,8 +32,8 @@ from bench._common import (
     summarize_ms,
     write_result,
 )
-from kizuna.v1 import node_service_pb2, node_service_pb2_grpc
 from kizuna_client import Kizuna
+from kizuna_client.v1 import node_service_pb2, node_service_pb2_grpc
 
 NAME = "unary_rtt"
 #: Target the figures are reported against (not asserted): kizuna_client p99 in ms.

@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
-from kizuna.v1 import errors_pb2, transfer_pb2
 from kizuna_client import InvalidArgumentError, Kizuna, TransferInfo, TransferNotFoundError
 from kizuna_client.types import TransferProgress
+from kizuna_client.v1 import errors_pb2, transfer_pb2
 from kizuna_server.cli import safe
 from kizuna_server.cli_transfers import (
     add_commands,
@@ -36,6 +35,7 @@ from kizuna_server.cli_transfers import (
     progress_line,
     transfers_table,
 )
+from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from tests.p2p.peerpair import WAIT, Node, Nodes, paired
 from tests.transfers.hashing import content_hash
 

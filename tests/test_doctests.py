@@ -6,13 +6,12 @@ from types import ModuleType
 import pytest
 
 import kizuna_client.errors
-import kizuna_client.v1
 import kizuna_server.core.device_id
 
 
 @pytest.mark.parametrize(
     "module",
-    [kizuna_client.errors, kizuna_client.v1, kizuna_server.core.device_id],
+    [kizuna_client.errors, kizuna_server.core.device_id],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:

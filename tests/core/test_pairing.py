@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from kizuna.v1 import peer_pb2
+from kizuna_client.v1 import peer_pb2
 from kizuna_server.core import pairing
 from kizuna_server.core.pairing import (
     CODE_DIGITS,

@@ -32,13 +32,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from kizuna.peer.v1 import (
-    device_pb2,
-    link_service_pb2,
-    link_service_pb2_grpc,
-    pairing_service_pb2,
-    pairing_service_pb2_grpc,
-)
 from kizuna_client import (
     EventSubscription,
     Kizuna,
@@ -62,6 +55,13 @@ from kizuna_server.p2p.tls import (
     link_channel_credentials,
     link_channel_options,
     pairing_channel_credentials,
+)
+from kizuna_server.p2p.wire import (
+    device_pb2,
+    link_service_pb2,
+    link_service_pb2_grpc,
+    pairing_service_pb2,
+    pairing_service_pb2_grpc,
 )
 from kizuna_server.rpc.errors import error_info_from_trailers
 from tests import netns

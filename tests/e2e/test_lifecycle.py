@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kizuna.v1 import node_pb2
 from kizuna_client import Kizuna, KizunaEvent
+from kizuna_client.v1 import node_pb2
 from tests.conftest import DaemonProcess
 
 

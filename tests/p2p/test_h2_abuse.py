@@ -57,7 +57,6 @@ import pytest
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
-from kizuna.peer.v1 import device_pb2, link_service_pb2, link_service_pb2_grpc
 from kizuna_server.p2p.identity import CERTIFICATE_FILE, KEY_FILE
 from kizuna_server.p2p.services import MAX_PAIRING_MESSAGE_BYTES
 from kizuna_server.p2p.tls import (
@@ -66,6 +65,7 @@ from kizuna_server.p2p.tls import (
     link_channel_credentials,
     link_channel_options,
 )
+from kizuna_server.p2p.wire import device_pb2, link_service_pb2, link_service_pb2_grpc
 from tests.p2p.peerpair import Node, Nodes, pair
 
 HOST = "127.0.0.1"

@@ -8,8 +8,8 @@ import grpc
 import grpc.aio
 import pytest
 
-from kizuna.v1 import node_service_pb2, node_service_pb2_grpc
 from kizuna_client import ApiTokenInvalidError, Kizuna, error_from_rpc
+from kizuna_client.v1 import node_service_pb2, node_service_pb2_grpc
 from kizuna_server.app import Daemon
 
 
@@ -110,7 +110,7 @@ async def test_streams_health_and_reflection_need_the_token_too(daemon: Daemon) 
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-    from kizuna.v1 import event_service_pb2, event_service_pb2_grpc
+    from kizuna_client.v1 import event_service_pb2, event_service_pb2_grpc
 
     async with grpc.aio.insecure_channel(_tcp(daemon)) as channel:
         events = event_service_pb2_grpc.EventServiceStub(channel).SubscribeEvents(

@@ -1,6 +1,6 @@
 """Conversions: every event type maps to an Event payload field, and back."""
 
-from kizuna.v1 import event_pb2
+from kizuna_client.v1 import event_pb2
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged
 from kizuna_server.rpc.convert import encode_event, event_type_names
 
@@ -41,7 +41,7 @@ def test_encode_builds_the_event_once_with_time_and_run() -> None:
 
 
 def test_concatenated_chunks_parse_as_one_batched_response() -> None:
-    from kizuna.v1 import event_service_pb2
+    from kizuna_client.v1 import event_service_pb2
     from kizuna_server.core.events import Batch, Entry, Gap
     from kizuna_server.rpc.events import _response, encode_for_subscribers
 

@@ -6,8 +6,8 @@ from typing import Any, cast
 import grpc.aio
 import pytest
 
-from kizuna.v1 import event_service_pb2, event_service_pb2_grpc
 from kizuna_client import Kizuna
+from kizuna_client.v1 import event_service_pb2, event_service_pb2_grpc
 from kizuna_server.app import Daemon
 from kizuna_server.core.events import ErrorOccurred
 

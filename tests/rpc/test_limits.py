@@ -4,8 +4,8 @@ import grpc
 import grpc.aio
 import pytest
 
-from kizuna.v1 import node_service_pb2
 from kizuna_client import Kizuna
+from kizuna_client.v1 import node_service_pb2
 from kizuna_server.app import MAX_MESSAGE_BYTES, Daemon
 
 

@@ -9,8 +9,8 @@ import grpc
 import grpc.aio
 import pytest
 
-from kizuna.v1 import errors_pb2, node_pb2, node_service_pb2
 from kizuna_client import InvalidArgumentError, Kizuna, KizunaEvent, ShuttingDownError
+from kizuna_client.v1 import errors_pb2, node_pb2, node_service_pb2
 from kizuna_server.app import Daemon
 from tests.conftest import make_config
 

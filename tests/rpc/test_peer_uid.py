@@ -31,7 +31,7 @@ NOBODY = 65534
 _PROBE = """
 import errno, json, os, socket, sys
 import grpc, grpc._channel
-from kizuna.v1 import node_service_pb2, node_service_pb2_grpc
+from kizuna_client.v1 import node_service_pb2, node_service_pb2_grpc
 
 os.setgroups([])
 os.setgid({uid})

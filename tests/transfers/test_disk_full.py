@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
-from kizuna.v1 import errors_pb2, transfer_pb2
 from kizuna_client import KizunaEvent, TransferHandle
+from kizuna_client.v1 import errors_pb2, transfer_pb2
+from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from kizuna_server.transfers import sink
 from kizuna_server.transfers.engine import Transfers
 from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, wait_connected

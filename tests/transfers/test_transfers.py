@@ -20,8 +20,6 @@ from typing import Any
 
 import pytest
 
-from kizuna.peer.v1 import transfer_service_pb2 as peer_pb
-from kizuna.v1 import errors_pb2
 from kizuna_client import TransferInfo
 from kizuna_client.errors import (
     InsufficientStorageError,
@@ -29,7 +27,9 @@ from kizuna_client.errors import (
     TransferExpiredError,
     TransferRejectedError,
 )
+from kizuna_client.v1 import errors_pb2
 from kizuna_server.config import Config
+from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired
 from tests.transfers.hashing import content_hash
 
@@ -502,7 +502,7 @@ async def test_compression_is_used_only_where_it_pays(nodes: Nodes, tmp_path: Pa
 async def test_an_interrupted_upload_continues_where_it_stopped(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    from kizuna.v1 import transfer_service_pb2 as api
+    from kizuna_client.v1 import transfer_service_pb2 as api
 
     a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
