@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pytest
 
-from kizuna_client._layout import resolve_layout
+from kizuna_client._layout import Layout, resolve_layout
 from kizuna_server.config import (
     PLUGINS,
     RESERVED_ENV_VARS,
@@ -19,6 +19,7 @@ from kizuna_server.config import (
     config_to_toml_dict,
     load_config,
     parse_host_port,
+    unavailable_preferences,
 )
 from kizuna_server.core.device_id import device_id_from_public_key_der, format_device_id
 from kizuna_server.errors import ConfigError, InvalidArgument
@@ -182,7 +183,7 @@ def test_config_is_frozen(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "tcp_address", ["127.0.0.1:0", "127.8.9.10:5000", "[::1]:65535", "localhost:47121"]
+    "tcp_address", ["127.0.0.1:0", "127.8.9.10:5000", "[::1]:65535", "localhost:47122"]
 )
 def test_loopback_tcp_addresses_are_accepted(tmp_path: Path, tcp_address: str) -> None:
     config = _load(tmp_path, overrides=[f"api.tcp_address={tcp_address}"])
@@ -634,10 +635,13 @@ def test_config_to_toml_dict(tmp_path: Path) -> None:
         "trust_mode": "trust_all",
         "allowlist": [],
         "pairing_timeout_secs": 120,
+        "enable_encryption": True,
+        "require_authentication": True,
+        "key_storage_path": str(tmp_path / "data"),
     }
     assert type(data["security"]["trust_mode"]) is str
     assert data["api"]["socket_path"] == str(tmp_path / "run" / "kizuna.sock")
-    assert data["plugins"] == {"enabled": list(PLUGINS)}
+    assert data["plugins"] == {"enabled": list(PLUGINS), "entries": []}
     assert data["paths"]["home"] == str(tmp_path)
 
 
@@ -722,3 +726,93 @@ def test_every_key_is_documented() -> None:
             continue
         for key in values:
             assert f"`{section}.{key}`" in docs, f"{section}.{key} is missing from the docs"
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return resolve_layout(tmp_path, env={})
+
+
+def test_the_api_tcp_port_may_not_be_one_of_the_daemons_peer_ports(layout: Layout) -> None:
+    # The README once suggested 127.0.0.1:47121: the pairing port, so the daemon could not start.
+    for port, which in ((47120, "link"), (47121, "pairing")):
+        with pytest.raises(ConfigError, match=f"own peer {which} port.*such as 47122") as caught:
+            load_config(layout, env={}, overrides=[f"api.tcp_address=127.0.0.1:{port}"])
+        assert caught.value.metadata["key"] == "api.tcp_address"
+    moved = load_config(
+        layout, env={}, overrides=["networking.listen_port=50000", "api.tcp_address=[::1]:47121"]
+    )
+    assert moved.api.tcp_address == "[::1]:47121"
+
+
+def test_the_seeds_configuration_keys_are_accepted(layout: Layout) -> None:
+    seed = {
+        "identity": {"device_name": "My Python App", "user_name": "Alice"},
+        "discovery": {
+            "enable_mdns": True,
+            "enable_udp": True,
+            "enable_bluetooth": False,
+            "interval_secs": 5,
+            "timeout_secs": 30,
+        },
+        "security": {
+            "enable_encryption": True,
+            "require_authentication": True,
+            "trust_mode": "manual",
+        },
+        "networking": {
+            "listen_port": 8080,
+            "enable_ipv6": True,
+            "enable_quic": True,
+            "enable_webrtc": True,
+            "enable_websocket": True,
+            "connection_timeout_secs": 30,
+        },
+        "plugins": [{"name": "commands", "path": "", "enabled": False, "config": {}}],
+    }
+    config = load_config(layout, env={}, data=seed)
+    assert config.identity.user_name == "Alice"
+    assert (config.discovery.enable_udp, config.discovery.interval_secs) == (True, 5)
+    assert config.networking.listen_port == 8080
+    assert config.networking.connection_timeout_secs == 30
+    assert "commands" not in config.plugins.enabled
+    assert sorted(unavailable_preferences(config)) == [
+        "networking.enable_quic",
+        "networking.enable_webrtc",
+        "networking.enable_websocket",
+    ]
+
+
+@pytest.mark.parametrize("key", ["enable_encryption", "require_authentication"])
+def test_switches_that_would_weaken_security_are_refused(layout: Layout, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"security.{key}: .*cannot be turned off") as caught:
+        load_config(layout, env={}, data={"security": {key: False}})
+    assert caught.value.metadata["key"] == f"security.{key}"
+
+
+def test_ipv6_off_means_ipv4_only_and_not_no_address_family(layout: Layout) -> None:
+    config = load_config(layout, env={}, data={"networking": {"enable_ipv6": False}})
+    assert (config.discovery.ipv4, config.discovery.ipv6) == (True, False)
+    with pytest.raises(ConfigError, match="at least one must be true"):
+        load_config(
+            layout,
+            env={},
+            data={"networking": {"enable_ipv6": False}, "discovery": {"ipv4": False}},
+        )
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ({"name": "clipboard", "path": "/opt/x.so", "enabled": True}, "no plugin named"),
+        ({"name": "streams", "path": "/opt/x.so"}, "is built in"),
+        ({"name": "streams", "config": {"a": 1}}, "takes no 'config'"),
+        ({"name": "streams", "colour": "red"}, "unknown field 'colour'"),
+        ("streams", "expected a table"),
+    ],
+)
+def test_plugin_entries_this_version_cannot_honour_are_refused_with_the_reason(
+    layout: Layout, entry: object, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"plugins.entries: entry 0: .*{reason}"):
+        load_config(layout, env={}, data={"plugins": [entry]})

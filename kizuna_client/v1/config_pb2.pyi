@@ -65,6 +65,7 @@ class Config(_message.Message):
     PLUGINS_FIELD_NUMBER: _builtins.int
     PATHS_FIELD_NUMBER: _builtins.int
     TRANSFERS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def identity(self) -> Global___IdentityConfig:
         """[identity]: how this device presents itself."""
@@ -97,6 +98,12 @@ class Config(_message.Message):
     def transfers(self) -> Global___TransfersConfig:
         """[transfers]: where received files land and the limits on offers."""
 
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConfigNote]:
+        """Preferences set to true whose capability this version lacks (for example
+        networking.enable_quic), each with what is used instead. The daemon logs each once at start.
+        """
+
     def __init__(
         self,
         *,
@@ -108,14 +115,41 @@ class Config(_message.Message):
         plugins: Global___PluginsConfig | None = ...,
         paths: Global___PathsConfig | None = ...,
         transfers: Global___TransfersConfig | None = ...,
+        notes: _abc.Iterable[Global___ConfigNote] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "notes", b"notes", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Config: _TypeAlias = Config  # noqa: Y015
+
+@_typing.final
+class ConfigNote(_message.Message):
+    """A remark about the effective configuration."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The key it is about, as "section.key"."""
+    message: _builtins.str
+    """What the daemon does about it, for people."""
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfigNote: _TypeAlias = ConfigNote  # noqa: Y015
 
 @_typing.final
 class IdentityConfig(_message.Message):
@@ -125,19 +159,27 @@ class IdentityConfig(_message.Message):
 
     DEVICE_NAME_FIELD_NUMBER: _builtins.int
     DEVICE_TYPE_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    IDENTITY_PATH_FIELD_NUMBER: _builtins.int
     device_name: _builtins.str
     """Name shown to peers; defaults to the host name."""
     device_type: _node_pb2.DeviceType.ValueType
     """Kind of device shown to peers."""
+    user_name: _builtins.str
+    """The person's name, shown to peers beside the device name; empty shows none."""
+    identity_path: _builtins.str
+    """Folder of this device's key (0600) and certificate; the device ID derives from them."""
     def __init__(
         self,
         *,
         device_name: _builtins.str = ...,
         device_type: _node_pb2.DeviceType.ValueType = ...,
+        user_name: _builtins.str = ...,
+        identity_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device_name", b"device_name", "device_type", b"device_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device_name", b"device_name", "device_type", b"device_type", "identity_path", b"identity_path", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -156,6 +198,9 @@ class DiscoveryConfig(_message.Message):
     INTERFACES_FIELD_NUMBER: _builtins.int
     IPV4_FIELD_NUMBER: _builtins.int
     IPV6_FIELD_NUMBER: _builtins.int
+    ENABLE_UDP_FIELD_NUMBER: _builtins.int
+    UDP_PORT_FIELD_NUMBER: _builtins.int
+    ENABLE_BLUETOOTH_FIELD_NUMBER: _builtins.int
     enable_mdns: _builtins.bool
     """Announce and browse `_kizuna._tcp.local.` over mDNS."""
     interval_secs: _builtins.int
@@ -165,7 +210,15 @@ class DiscoveryConfig(_message.Message):
     ipv4: _builtins.bool
     """Use IPv4 for discovery and links."""
     ipv6: _builtins.bool
-    """Use IPv6 for discovery and links."""
+    """Use IPv6 for discovery and links (false when networking.enable_ipv6 is false)."""
+    enable_udp: _builtins.bool
+    """Announce and listen for a UDP multicast beacon beside mDNS, for networks that filter mDNS.
+    Like mDNS, what it says is a hint until a TLS handshake proves the device ID.
+    """
+    udp_port: _builtins.int
+    """UDP port of the beacon (multicast group 239.255.71.20, ff02::4b20 for IPv6)."""
+    enable_bluetooth: _builtins.bool
+    """A preference: this version has no Bluetooth discovery (see Config.notes)."""
     @_builtins.property
     def static_peers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Peers dialled directly by "host:port", for other subnets, VPNs and networks without
@@ -186,10 +239,13 @@ class DiscoveryConfig(_message.Message):
         interfaces: _abc.Iterable[_builtins.str] | None = ...,
         ipv4: _builtins.bool = ...,
         ipv6: _builtins.bool = ...,
+        enable_udp: _builtins.bool = ...,
+        udp_port: _builtins.int = ...,
+        enable_bluetooth: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["enable_mdns", b"enable_mdns", "interfaces", b"interfaces", "interval_secs", b"interval_secs", "ipv4", b"ipv4", "ipv6", b"ipv6", "static_peers", b"static_peers", "timeout_secs", b"timeout_secs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enable_bluetooth", b"enable_bluetooth", "enable_mdns", b"enable_mdns", "enable_udp", b"enable_udp", "interfaces", b"interfaces", "interval_secs", b"interval_secs", "ipv4", b"ipv4", "ipv6", b"ipv6", "static_peers", b"static_peers", "timeout_secs", b"timeout_secs", "udp_port", b"udp_port"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -204,10 +260,19 @@ class SecurityConfig(_message.Message):
     TRUST_MODE_FIELD_NUMBER: _builtins.int
     ALLOWLIST_FIELD_NUMBER: _builtins.int
     PAIRING_TIMEOUT_SECS_FIELD_NUMBER: _builtins.int
+    ENABLE_ENCRYPTION_FIELD_NUMBER: _builtins.int
+    REQUIRE_AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    KEY_STORAGE_PATH_FIELD_NUMBER: _builtins.int
     trust_mode: Global___TrustMode.ValueType
     """Trust policy."""
     pairing_timeout_secs: _builtins.int
     """Seconds a pairing request stays open."""
+    enable_encryption: _builtins.bool
+    """Always true: links between devices are always TLS 1.3 (false is refused at start)."""
+    require_authentication: _builtins.bool
+    """Always true: devices always prove their ID (false is refused at start)."""
+    key_storage_path: _builtins.str
+    """Folder of the trust store (trust.json): the pinned certificates of paired devices."""
     @_builtins.property
     def allowlist(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Device IDs trusted in TRUST_MODE_ALLOWLIST_ONLY (canonical form)."""
@@ -218,10 +283,13 @@ class SecurityConfig(_message.Message):
         trust_mode: Global___TrustMode.ValueType = ...,
         allowlist: _abc.Iterable[_builtins.str] | None = ...,
         pairing_timeout_secs: _builtins.int = ...,
+        enable_encryption: _builtins.bool = ...,
+        require_authentication: _builtins.bool = ...,
+        key_storage_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowlist", b"allowlist", "pairing_timeout_secs", b"pairing_timeout_secs", "trust_mode", b"trust_mode"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowlist", b"allowlist", "enable_encryption", b"enable_encryption", "key_storage_path", b"key_storage_path", "pairing_timeout_secs", b"pairing_timeout_secs", "require_authentication", b"require_authentication", "trust_mode", b"trust_mode"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -236,22 +304,44 @@ class NetworkingConfig(_message.Message):
     LISTEN_PORT_FIELD_NUMBER: _builtins.int
     LISTEN_ADDRESS_FIELD_NUMBER: _builtins.int
     MAX_PEERS_FIELD_NUMBER: _builtins.int
+    ENABLE_IPV6_FIELD_NUMBER: _builtins.int
+    ENABLE_QUIC_FIELD_NUMBER: _builtins.int
+    ENABLE_WEBRTC_FIELD_NUMBER: _builtins.int
+    ENABLE_WEBSOCKET_FIELD_NUMBER: _builtins.int
+    CONNECTION_TIMEOUT_SECS_FIELD_NUMBER: _builtins.int
     listen_port: _builtins.int
     """TCP port other daemons connect to; 0 picks a free port at start."""
     listen_address: _builtins.str
     """Address the peer listener binds; empty means all addresses."""
     max_peers: _builtins.int
     """Largest number of peers kept in the peer table."""
+    enable_ipv6: _builtins.bool
+    """Use IPv6 for the peer ports, discovery and dialling; false means IPv4 only."""
+    enable_quic: _builtins.bool
+    """A preference: this version has no QUIC; links use TCP with TLS 1.3 (see Config.notes)."""
+    enable_webrtc: _builtins.bool
+    """A preference: this version has no WebRTC transport (see Config.notes)."""
+    enable_websocket: _builtins.bool
+    """A preference: this version has no WebSocket transport (see Config.notes)."""
+    connection_timeout_secs: _builtins.int
+    """Seconds dialling a peer may take; also bounds how long a client's connect_to_peer waits
+    for a pairing to be confirmed.
+    """
     def __init__(
         self,
         *,
         listen_port: _builtins.int = ...,
         listen_address: _builtins.str = ...,
         max_peers: _builtins.int = ...,
+        enable_ipv6: _builtins.bool = ...,
+        enable_quic: _builtins.bool = ...,
+        enable_webrtc: _builtins.bool = ...,
+        enable_websocket: _builtins.bool = ...,
+        connection_timeout_secs: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listen_address", b"listen_address", "listen_port", b"listen_port", "max_peers", b"max_peers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_timeout_secs", b"connection_timeout_secs", "enable_ipv6", b"enable_ipv6", "enable_quic", b"enable_quic", "enable_webrtc", b"enable_webrtc", "enable_websocket", b"enable_websocket", "listen_address", b"listen_address", "listen_port", b"listen_port", "max_peers", b"max_peers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -375,22 +465,62 @@ class PluginsConfig(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENABLED_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def enabled(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Capabilities this device offers to peers: "transfers", "streams", "commands"."""
+        """Capabilities this device offers to peers: "transfers", "streams", "commands". Peers see
+        them in kizuna.v1.Peer.capabilities.
+        """
+
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PluginEntry]:
+        """The seed's plugin list, as given ({name, path, enabled, config}); its entries turn
+        capabilities on or off and are already reflected in `enabled`.
+        """
 
     def __init__(
         self,
         *,
         enabled: _abc.Iterable[_builtins.str] | None = ...,
+        entries: _abc.Iterable[Global___PluginEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "entries", b"entries"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PluginsConfig: _TypeAlias = PluginsConfig  # noqa: Y015
+
+@_typing.final
+class PluginEntry(_message.Message):
+    """One entry of the plugin list."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The capability's name."""
+    path: _builtins.str
+    """Where a plugin is loaded from; empty for built-in capabilities."""
+    enabled: _builtins.bool
+    """Whether it is on."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        path: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "name", b"name", "path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PluginEntry: _TypeAlias = PluginEntry  # noqa: Y015
 
 @_typing.final
 class PathsConfig(_message.Message):

@@ -35,7 +35,7 @@ from kizuna_client.v1 import (
     transfer_service_pb2_grpc,
 )
 from kizuna_server import __version__
-from kizuna_server.config import Config, parse_host_port
+from kizuna_server.config import Config, parse_host_port, unavailable_preferences
 from kizuna_server.core.events import EventLog, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem, SubsystemState
 from kizuna_server.errors import KizunaError, ShuttingDown
@@ -122,11 +122,14 @@ class Daemon:
         try:
             ensure_private_directory(paths.runtime_dir)
             ensure_private_directory(paths.data_dir)
+            ensure_private_directory(self.config.security.key_storage_path)
+            for key, instead in unavailable_preferences(self.config).items():
+                log.warning("%s = true is kept as a preference: %s", key, instead)
             self._lock_fd = _lock(paths.runtime_dir / "daemon.lock", paths.runtime_dir)
             self.publish(NodeStateChanged(state=NodeState.STARTING.value))
             self.identity = await asyncio.to_thread(
                 load_or_create_identity,
-                paths.data_dir / "identity",
+                self.config.identity.identity_path,
                 device_name=self.config.identity.device_name,
                 now=datetime.now(UTC),
             )
@@ -398,7 +401,7 @@ class Daemon:
         )
         identity = self.identity
         peers = self.peers.subsystems() if self.peers is not None else []
-        key_dir = self.config.paths.data_dir / "identity"
+        key_dir = self.config.identity.identity_path
         return [
             Subsystem(
                 "identity",

@@ -25,6 +25,7 @@ from kizuna_server.errors import ConfigError, InvalidArgument
 __all__ = [
     "DEVICE_TYPES",
     "PLUGINS",
+    "PREFERENCES",
     "RESERVED_ENV_VARS",
     "ApiConfig",
     "Config",
@@ -32,6 +33,7 @@ __all__ = [
     "IdentityConfig",
     "NetworkingConfig",
     "PathsConfig",
+    "PluginEntry",
     "PluginsConfig",
     "SecurityConfig",
     "TransfersConfig",
@@ -39,6 +41,7 @@ __all__ = [
     "config_to_toml_dict",
     "load_config",
     "parse_host_port",
+    "unavailable_preferences",
 ]
 
 
@@ -68,6 +71,8 @@ _MAX_SHOWN: Final = 80
 class IdentityConfig:
     device_name: str
     device_type: str
+    user_name: str
+    identity_path: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,9 @@ class DiscoveryConfig:
     interfaces: tuple[str, ...]
     ipv4: bool
     ipv6: bool
+    enable_udp: bool
+    udp_port: int
+    enable_bluetooth: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,9 @@ class SecurityConfig:
     trust_mode: TrustMode
     allowlist: tuple[str, ...]
     pairing_timeout_secs: int
+    enable_encryption: bool
+    require_authentication: bool
+    key_storage_path: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,11 @@ class NetworkingConfig:
     listen_port: int
     listen_address: str
     max_peers: int
+    enable_ipv6: bool
+    enable_quic: bool
+    enable_webrtc: bool
+    enable_websocket: bool
+    connection_timeout_secs: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +137,19 @@ class TransfersConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PluginEntry:
+    """One entry of the seed's plugin list: {name, path, enabled, config}."""
+
+    name: str
+    path: str
+    enabled: bool
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class PluginsConfig:
     enabled: tuple[str, ...]
+    entries: tuple[PluginEntry, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +324,19 @@ class _Bool(_Kind):
 
 
 @dataclass(frozen=True)
+class _Fixed(_Bool):
+    """A switch that must keep its one safe value; `reason` says why it cannot change."""
+
+    value: bool
+    reason: str
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if super().check(raw, base_dir) is not self.value:
+            raise _Invalid(self.reason)
+        return raw
+
+
+@dataclass(frozen=True)
 class _Choice(_Kind):
     options: tuple[str, ...]
     convert: Callable[[str], object] = str
@@ -382,8 +422,58 @@ class _List(_Kind):
         return tuple(values)
 
 
+@dataclass(frozen=True)
+class _PluginList(_Kind):
+    """The seed's plugin list. This version's plugins are its built-in capabilities: an entry
+    names one of them and turns it on or off; anything else is refused with the reason."""
+
+    @property
+    def expected(self) -> str:
+        return "a list of {name, path, enabled, config} tables"
+
+    def from_text(self, text: str) -> object:
+        raise _Invalid("the plugin list is set in the config file or by an embedding app")
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        if not isinstance(raw, list):
+            raise _Invalid()
+        entries = []
+        for index, item in enumerate(raw):
+            where = f"entry {index}"
+            if not isinstance(item, dict):
+                raise _Invalid(f"{where}: expected a table with name, path, enabled, config")
+            unknown = set(item) - {"name", "path", "enabled", "config"}
+            if unknown:
+                raise _Invalid(f"{where}: unknown field {sorted(unknown)[0]!r}")
+            name, path = item.get("name"), item.get("path", "")
+            enabled, settings = item.get("enabled", True), item.get("config", {})
+            if not isinstance(name, str) or not name:
+                raise _Invalid(f"{where}: 'name' must be a non-empty string")
+            if not isinstance(path, str) or not isinstance(enabled, bool):
+                raise _Invalid(f"{where}: 'path' must be a string and 'enabled' true or false")
+            if not isinstance(settings, dict):
+                raise _Invalid(f"{where}: 'config' must be a table")
+            if name not in PLUGINS:
+                raise _Invalid(
+                    f"{where}: no plugin named {name!r}; this version's capabilities are "
+                    f"{', '.join(PLUGINS)} (plugins loaded from a path arrive in a later version)"
+                )
+            if path:
+                raise _Invalid(f"{where}: {name!r} is built in; give it no 'path'")
+            if settings:
+                raise _Invalid(f"{where}: {name!r} takes no 'config'; set its [{name}] keys")
+            entries.append(PluginEntry(name, path, enabled, settings))
+        return tuple(entries)
+
+
 def _device_name(text: str) -> str:
     if not 1 <= len(text) <= _MAX_DEVICE_NAME or any(_is_control(ch) for ch in text):
+        raise _Invalid()
+    return text
+
+
+def _user_name(text: str) -> str:
+    if len(text) > _MAX_DEVICE_NAME or any(_is_control(ch) for ch in text):
         raise _Invalid()
     return text
 
@@ -483,6 +573,14 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
             default_factory=_default_device_name,
         ),
         "device_type": _Field(_Choice(DEVICE_TYPES), "desktop"),
+        # Shown to peers beside the device name ("Alice's laptop"); empty shows none.
+        "user_name": _Field(
+            _Text("up to 64 characters without control characters", _user_name), ""
+        ),
+        # This device's key and certificate: the device ID derives from them.
+        "identity_path": _Field(
+            _Path(), default_factory=lambda layout: str(layout.data_dir / "identity")
+        ),
     },
     "discovery": {
         "enable_mdns": _Field(_Bool(), True),
@@ -494,6 +592,11 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         ),
         "ipv4": _Field(_Bool(), True),
         "ipv6": _Field(_Bool(), True),
+        # A UDP multicast announcement beside mDNS, for networks that filter mDNS.
+        "enable_udp": _Field(_Bool(), True),
+        "udp_port": _Field(_Int(1024, 65535), 47120),
+        # A preference: this version has no Bluetooth discovery (PREFERENCES says so at start).
+        "enable_bluetooth": _Field(_Bool(), False),
     },
     "security": {
         "trust_mode": _Field(_Choice(tuple(mode.value for mode in TrustMode), TrustMode), "manual"),
@@ -505,6 +608,25 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
             [],
         ),
         "pairing_timeout_secs": _Field(_Int(10, 3600), 120),
+        "enable_encryption": _Field(
+            _Fixed(
+                True,
+                "Kizuna always encrypts: every link between devices is TLS 1.3 and the local API "
+                "never leaves this machine; it cannot be turned off",
+            ),
+            True,
+        ),
+        "require_authentication": _Field(
+            _Fixed(
+                True,
+                "Kizuna always authenticates: every device proves its ID with its certificate "
+                "and only paired devices may do more than ask to pair; it cannot be turned off "
+                "(security.trust_mode = 'trust_all' pairs with anyone, for labs)",
+            ),
+            True,
+        ),
+        # The trust store (trust.json): the pinned certificates of paired devices.
+        "key_storage_path": _Field(_Path(), default_factory=lambda layout: str(layout.data_dir)),
     },
     "networking": {
         # Not below 1024: peers never dial such ports from mDNS (docs/peers.md).
@@ -513,6 +635,14 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
             _Text("an IP address, or '' for all addresses", _listen_address), ""
         ),
         "max_peers": _Field(_Int(1, 10000), 256),
+        # false: IPv4 only, for the peer ports, discovery and dialling.
+        "enable_ipv6": _Field(_Bool(), True),
+        # Preferences for transports this version lacks (PREFERENCES says what is used instead).
+        "enable_quic": _Field(_Bool(), False),
+        "enable_webrtc": _Field(_Bool(), False),
+        "enable_websocket": _Field(_Bool(), False),
+        # How long dialling a peer may take; also bounds connect_to_peer's wait for a pairing.
+        "connection_timeout_secs": _Field(_Int(1, 3600), 30),
     },
     "api": {
         "socket_path": _Field(
@@ -541,8 +671,38 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
     },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
+        # The seed's form, `plugins = [{name, path, enabled, config}]` (TOML: [[plugins]]).
+        "entries": _Field(_PluginList(), []),
     },
 }
+
+#: Switches this version accepts as preferences only: key -> what is used instead.
+PREFERENCES: Final[Mapping[str, str]] = {
+    "discovery.enable_bluetooth": (
+        "this version has no Bluetooth discovery; devices are found over mDNS, the UDP "
+        "announcement and addresses added by hand"
+    ),
+    "networking.enable_quic": (
+        "this version has no QUIC transport; links between devices use TCP with TLS 1.3"
+    ),
+    "networking.enable_webrtc": (
+        "this version has no WebRTC transport; links between devices use TCP with TLS 1.3"
+    ),
+    "networking.enable_websocket": (
+        "this version has no WebSocket transport; links between devices use TCP with TLS 1.3"
+    ),
+}
+
+
+def unavailable_preferences(config: "Config") -> dict[str, str]:
+    """Preferences set to true whose capability this version lacks, with what is used instead."""
+    chosen = {}
+    for name, instead in PREFERENCES.items():
+        section, key = name.split(".")
+        if getattr(getattr(config, section), key):
+            chosen[name] = instead
+    return chosen
+
 
 _ENV_NAMES: Final = {
     f"KIZUNA_{section}_{key}".upper(): (section, key)
@@ -639,6 +799,10 @@ def config_to_toml_dict(config: Config) -> dict[str, dict[str, object]]:
 
 
 def _to_plain(value: object) -> object:
+    if isinstance(value, PluginEntry):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return dict(value)
     if isinstance(value, tuple):
         return [_to_plain(item) for item in value]
     if isinstance(value, Path | StrEnum):
@@ -688,9 +852,12 @@ def _tables(
     document: Mapping[str, Any], source: _Source
 ) -> list[tuple[tuple[str, str], object, _Source]]:
     """The (key, value, source) triples of a TOML-shaped mapping of sections."""
-    triples = []
+    triples: list[tuple[tuple[str, str], object, _Source]] = []
     for section, table in document.items():
         _check_known(section, None, source)
+        if section == "plugins" and isinstance(table, list):
+            triples.append((("plugins", "entries"), table, source))
+            continue
         if not isinstance(table, dict):
             raise ConfigError(
                 f"{section}: expected a table [{section}], got {_shown(table)} ({source.label})",
@@ -762,12 +929,34 @@ def _check_together(settings: Mapping[tuple[str, str], _Setting]) -> None:
         )
     ipv4 = settings["discovery", "ipv4"]
     ipv6 = settings["discovery", "ipv6"]
+    if not settings["networking", "enable_ipv6"].value:
+        ipv6 = settings["networking", "enable_ipv6"]
     if not ipv4.value and not ipv6.value:
         raise ConfigError(
             "discovery.ipv4 and discovery.ipv6: at least one must be true, got "
             f"ipv4={ipv4.value!r} ({ipv4.source.label}) and "
             f"ipv6={ipv6.value!r} ({ipv6.source.label})",
             key="discovery.ipv4",
+        )
+    _check_ports(settings)
+
+
+def _check_ports(settings: Mapping[tuple[str, str], _Setting]) -> None:
+    """The local API's TCP port may not be one of the daemon's own peer ports."""
+    api = settings["api", "tcp_address"]
+    listen = settings["networking", "listen_port"]
+    port = _as_int(listen.value)
+    if not api.value or port == 0:
+        return
+    _, api_port = parse_host_port(str(api.value))
+    if api_port in (port, port + 1):
+        which = "link" if api_port == port else "pairing"
+        raise ConfigError(
+            f"api.tcp_address: port {api_port} is this daemon's own peer {which} port "
+            f"(networking.listen_port {port} {listen.source.label}, and the next one for "
+            f"pairing); choose another, such as {port + 2}, got {api.value!r} "
+            f"({api.source.label})",
+            key="api.tcp_address",
         )
 
 
@@ -781,14 +970,24 @@ def _build(settings: Mapping[tuple[str, str], _Setting], layout: Layout, path: P
         # Any: each value was checked by the kind declared for its dataclass field.
         return {key: settings[name, key].value for key in _SCHEMA[name]}
 
+    discovery = section("discovery")
+    discovery["ipv6"] = discovery["ipv6"] and settings["networking", "enable_ipv6"].value
+    plugins = section("plugins")
+    entries: tuple[PluginEntry, ...] = plugins["entries"]
+    if entries:  # the seed's list: capabilities it turns off are left out
+        off = {entry.name for entry in entries if not entry.enabled}
+        on = [entry.name for entry in entries if entry.enabled]
+        plugins["enabled"] = tuple(
+            dict.fromkeys([n for n in plugins["enabled"] if n not in off] + on)
+        )
     return Config(
         identity=IdentityConfig(**section("identity")),
-        discovery=DiscoveryConfig(**section("discovery")),
+        discovery=DiscoveryConfig(**discovery),
         security=SecurityConfig(**section("security")),
         networking=NetworkingConfig(**section("networking")),
         api=ApiConfig(**section("api")),
         transfers=TransfersConfig(**section("transfers")),
-        plugins=PluginsConfig(**section("plugins")),
+        plugins=PluginsConfig(**plugins),
         paths=PathsConfig(
             home=layout.home,
             config_file=path,

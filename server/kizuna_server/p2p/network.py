@@ -183,7 +183,7 @@ class PeerNetwork:
         self._mode = config.security.trust_mode
         self._allowlist = frozenset(config.security.allowlist)
         self._trust = TrustStore()
-        self._trust_path = config.paths.data_dir / TRUST_FILE
+        self._trust_path = config.security.key_storage_path / TRUST_FILE
         self._addresses_path = config.paths.data_dir / ADDRESSES_FILE
         self._persisted: list[str] = []
         self._save_lock = asyncio.Lock()

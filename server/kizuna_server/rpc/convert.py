@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from kizuna_client.v1 import config_pb2, errors_pb2, event_pb2, node_pb2
 from kizuna_server import PROTOCOL_VERSION, __version__
-from kizuna_server.config import Config
+from kizuna_server.config import Config, unavailable_preferences
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem
 from kizuna_server.p2p.identity import Identity
@@ -154,6 +154,8 @@ def config_to_proto(config: Config) -> config_pb2.Config:
         identity=config_pb2.IdentityConfig(
             device_name=config.identity.device_name,
             device_type=_enum(node_pb2.DeviceType, "DEVICE_TYPE_", config.identity.device_type),
+            user_name=config.identity.user_name,
+            identity_path=str(config.identity.identity_path),
         ),
         discovery=config_pb2.DiscoveryConfig(
             enable_mdns=config.discovery.enable_mdns,
@@ -163,16 +165,27 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             interfaces=config.discovery.interfaces,
             ipv4=config.discovery.ipv4,
             ipv6=config.discovery.ipv6,
+            enable_udp=config.discovery.enable_udp,
+            udp_port=config.discovery.udp_port,
+            enable_bluetooth=config.discovery.enable_bluetooth,
         ),
         security=config_pb2.SecurityConfig(
             trust_mode=_enum(config_pb2.TrustMode, "TRUST_MODE_", config.security.trust_mode.value),
             allowlist=config.security.allowlist,
             pairing_timeout_secs=config.security.pairing_timeout_secs,
+            enable_encryption=config.security.enable_encryption,
+            require_authentication=config.security.require_authentication,
+            key_storage_path=str(config.security.key_storage_path),
         ),
         networking=config_pb2.NetworkingConfig(
             listen_port=config.networking.listen_port,
             listen_address=config.networking.listen_address,
             max_peers=config.networking.max_peers,
+            enable_ipv6=config.networking.enable_ipv6,
+            enable_quic=config.networking.enable_quic,
+            enable_webrtc=config.networking.enable_webrtc,
+            enable_websocket=config.networking.enable_websocket,
+            connection_timeout_secs=config.networking.connection_timeout_secs,
         ),
         api=config_pb2.ApiConfig(
             socket_path=str(config.api.socket_path),
@@ -195,7 +208,17 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             max_running=config.transfers.max_running,
             max_running_per_peer=config.transfers.max_running_per_peer,
         ),
-        plugins=config_pb2.PluginsConfig(enabled=config.plugins.enabled),
+        plugins=config_pb2.PluginsConfig(
+            enabled=config.plugins.enabled,
+            entries=[
+                config_pb2.PluginEntry(name=e.name, path=e.path, enabled=e.enabled)
+                for e in config.plugins.entries
+            ],
+        ),
+        notes=[
+            config_pb2.ConfigNote(key=key, message=message)
+            for key, message in unavailable_preferences(config).items()
+        ],
         paths=config_pb2.PathsConfig(
             home=str(paths.home) if paths.home is not None else "",
             config_file=str(paths.config_file),

@@ -98,7 +98,10 @@ type Config struct {
 	// Files and directories the daemon uses.
 	Paths *PathsConfig `protobuf:"bytes,7,opt,name=paths,proto3" json:"paths,omitempty"`
 	// [transfers]: where received files land and the limits on offers.
-	Transfers     *TransfersConfig `protobuf:"bytes,8,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	Transfers *TransfersConfig `protobuf:"bytes,8,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	// Preferences set to true whose capability this version lacks (for example
+	// networking.enable_quic), each with what is used instead. The daemon logs each once at start.
+	Notes         []*ConfigNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,20 +192,86 @@ func (x *Config) GetTransfers() *TransfersConfig {
 	return nil
 }
 
+func (x *Config) GetNotes() []*ConfigNote {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+// A remark about the effective configuration.
+type ConfigNote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key it is about, as "section.key".
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// What the daemon does about it, for people.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigNote) Reset() {
+	*x = ConfigNote{}
+	mi := &file_kizuna_v1_config_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigNote) ProtoMessage() {}
+
+func (x *ConfigNote) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_config_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigNote.ProtoReflect.Descriptor instead.
+func (*ConfigNote) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConfigNote) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ConfigNote) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // [identity] section.
 type IdentityConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Name shown to peers; defaults to the host name.
 	DeviceName string `protobuf:"bytes,1,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
 	// Kind of device shown to peers.
-	DeviceType    DeviceType `protobuf:"varint,2,opt,name=device_type,json=deviceType,proto3,enum=kizuna.v1.DeviceType" json:"device_type,omitempty"`
+	DeviceType DeviceType `protobuf:"varint,2,opt,name=device_type,json=deviceType,proto3,enum=kizuna.v1.DeviceType" json:"device_type,omitempty"`
+	// The person's name, shown to peers beside the device name; empty shows none.
+	UserName string `protobuf:"bytes,3,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	// Folder of this device's key (0600) and certificate; the device ID derives from them.
+	IdentityPath  string `protobuf:"bytes,4,opt,name=identity_path,json=identityPath,proto3" json:"identity_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IdentityConfig) Reset() {
 	*x = IdentityConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[1]
+	mi := &file_kizuna_v1_config_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +283,7 @@ func (x *IdentityConfig) String() string {
 func (*IdentityConfig) ProtoMessage() {}
 
 func (x *IdentityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[1]
+	mi := &file_kizuna_v1_config_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +296,7 @@ func (x *IdentityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdentityConfig.ProtoReflect.Descriptor instead.
 func (*IdentityConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{1}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IdentityConfig) GetDeviceName() string {
@@ -242,6 +311,20 @@ func (x *IdentityConfig) GetDeviceType() DeviceType {
 		return x.DeviceType
 	}
 	return DeviceType_DEVICE_TYPE_UNSPECIFIED
+}
+
+func (x *IdentityConfig) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *IdentityConfig) GetIdentityPath() string {
+	if x != nil {
+		return x.IdentityPath
+	}
+	return ""
 }
 
 // [discovery] section.
@@ -260,15 +343,22 @@ type DiscoveryConfig struct {
 	Interfaces []string `protobuf:"bytes,5,rep,name=interfaces,proto3" json:"interfaces,omitempty"`
 	// Use IPv4 for discovery and links.
 	Ipv4 bool `protobuf:"varint,6,opt,name=ipv4,proto3" json:"ipv4,omitempty"`
-	// Use IPv6 for discovery and links.
-	Ipv6          bool `protobuf:"varint,7,opt,name=ipv6,proto3" json:"ipv6,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Use IPv6 for discovery and links (false when networking.enable_ipv6 is false).
+	Ipv6 bool `protobuf:"varint,7,opt,name=ipv6,proto3" json:"ipv6,omitempty"`
+	// Announce and listen for a UDP multicast beacon beside mDNS, for networks that filter mDNS.
+	// Like mDNS, what it says is a hint until a TLS handshake proves the device ID.
+	EnableUdp bool `protobuf:"varint,8,opt,name=enable_udp,json=enableUdp,proto3" json:"enable_udp,omitempty"`
+	// UDP port of the beacon (multicast group 239.255.71.20, ff02::4b20 for IPv6).
+	UdpPort uint32 `protobuf:"varint,9,opt,name=udp_port,json=udpPort,proto3" json:"udp_port,omitempty"`
+	// A preference: this version has no Bluetooth discovery (see Config.notes).
+	EnableBluetooth bool `protobuf:"varint,10,opt,name=enable_bluetooth,json=enableBluetooth,proto3" json:"enable_bluetooth,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *DiscoveryConfig) Reset() {
 	*x = DiscoveryConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[2]
+	mi := &file_kizuna_v1_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +370,7 @@ func (x *DiscoveryConfig) String() string {
 func (*DiscoveryConfig) ProtoMessage() {}
 
 func (x *DiscoveryConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[2]
+	mi := &file_kizuna_v1_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +383,7 @@ func (x *DiscoveryConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoveryConfig.ProtoReflect.Descriptor instead.
 func (*DiscoveryConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DiscoveryConfig) GetEnableMdns() bool {
@@ -345,6 +435,27 @@ func (x *DiscoveryConfig) GetIpv6() bool {
 	return false
 }
 
+func (x *DiscoveryConfig) GetEnableUdp() bool {
+	if x != nil {
+		return x.EnableUdp
+	}
+	return false
+}
+
+func (x *DiscoveryConfig) GetUdpPort() uint32 {
+	if x != nil {
+		return x.UdpPort
+	}
+	return 0
+}
+
+func (x *DiscoveryConfig) GetEnableBluetooth() bool {
+	if x != nil {
+		return x.EnableBluetooth
+	}
+	return false
+}
+
 // [security] section.
 type SecurityConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -354,13 +465,19 @@ type SecurityConfig struct {
 	Allowlist []string `protobuf:"bytes,2,rep,name=allowlist,proto3" json:"allowlist,omitempty"`
 	// Seconds a pairing request stays open.
 	PairingTimeoutSecs uint32 `protobuf:"varint,3,opt,name=pairing_timeout_secs,json=pairingTimeoutSecs,proto3" json:"pairing_timeout_secs,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Always true: links between devices are always TLS 1.3 (false is refused at start).
+	EnableEncryption bool `protobuf:"varint,4,opt,name=enable_encryption,json=enableEncryption,proto3" json:"enable_encryption,omitempty"`
+	// Always true: devices always prove their ID (false is refused at start).
+	RequireAuthentication bool `protobuf:"varint,5,opt,name=require_authentication,json=requireAuthentication,proto3" json:"require_authentication,omitempty"`
+	// Folder of the trust store (trust.json): the pinned certificates of paired devices.
+	KeyStoragePath string `protobuf:"bytes,6,opt,name=key_storage_path,json=keyStoragePath,proto3" json:"key_storage_path,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SecurityConfig) Reset() {
 	*x = SecurityConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[3]
+	mi := &file_kizuna_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +489,7 @@ func (x *SecurityConfig) String() string {
 func (*SecurityConfig) ProtoMessage() {}
 
 func (x *SecurityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[3]
+	mi := &file_kizuna_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +502,7 @@ func (x *SecurityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityConfig.ProtoReflect.Descriptor instead.
 func (*SecurityConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SecurityConfig) GetTrustMode() TrustMode {
@@ -409,6 +526,27 @@ func (x *SecurityConfig) GetPairingTimeoutSecs() uint32 {
 	return 0
 }
 
+func (x *SecurityConfig) GetEnableEncryption() bool {
+	if x != nil {
+		return x.EnableEncryption
+	}
+	return false
+}
+
+func (x *SecurityConfig) GetRequireAuthentication() bool {
+	if x != nil {
+		return x.RequireAuthentication
+	}
+	return false
+}
+
+func (x *SecurityConfig) GetKeyStoragePath() string {
+	if x != nil {
+		return x.KeyStoragePath
+	}
+	return ""
+}
+
 // [networking] section.
 type NetworkingConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -417,14 +555,25 @@ type NetworkingConfig struct {
 	// Address the peer listener binds; empty means all addresses.
 	ListenAddress string `protobuf:"bytes,2,opt,name=listen_address,json=listenAddress,proto3" json:"listen_address,omitempty"`
 	// Largest number of peers kept in the peer table.
-	MaxPeers      uint32 `protobuf:"varint,3,opt,name=max_peers,json=maxPeers,proto3" json:"max_peers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxPeers uint32 `protobuf:"varint,3,opt,name=max_peers,json=maxPeers,proto3" json:"max_peers,omitempty"`
+	// Use IPv6 for the peer ports, discovery and dialling; false means IPv4 only.
+	EnableIpv6 bool `protobuf:"varint,4,opt,name=enable_ipv6,json=enableIpv6,proto3" json:"enable_ipv6,omitempty"`
+	// A preference: this version has no QUIC; links use TCP with TLS 1.3 (see Config.notes).
+	EnableQuic bool `protobuf:"varint,5,opt,name=enable_quic,json=enableQuic,proto3" json:"enable_quic,omitempty"`
+	// A preference: this version has no WebRTC transport (see Config.notes).
+	EnableWebrtc bool `protobuf:"varint,6,opt,name=enable_webrtc,json=enableWebrtc,proto3" json:"enable_webrtc,omitempty"`
+	// A preference: this version has no WebSocket transport (see Config.notes).
+	EnableWebsocket bool `protobuf:"varint,7,opt,name=enable_websocket,json=enableWebsocket,proto3" json:"enable_websocket,omitempty"`
+	// Seconds dialling a peer may take; also bounds how long a client's connect_to_peer waits
+	// for a pairing to be confirmed.
+	ConnectionTimeoutSecs uint32 `protobuf:"varint,8,opt,name=connection_timeout_secs,json=connectionTimeoutSecs,proto3" json:"connection_timeout_secs,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *NetworkingConfig) Reset() {
 	*x = NetworkingConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[4]
+	mi := &file_kizuna_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +585,7 @@ func (x *NetworkingConfig) String() string {
 func (*NetworkingConfig) ProtoMessage() {}
 
 func (x *NetworkingConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[4]
+	mi := &file_kizuna_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +598,7 @@ func (x *NetworkingConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkingConfig.ProtoReflect.Descriptor instead.
 func (*NetworkingConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NetworkingConfig) GetListenPort() uint32 {
@@ -469,6 +618,41 @@ func (x *NetworkingConfig) GetListenAddress() string {
 func (x *NetworkingConfig) GetMaxPeers() uint32 {
 	if x != nil {
 		return x.MaxPeers
+	}
+	return 0
+}
+
+func (x *NetworkingConfig) GetEnableIpv6() bool {
+	if x != nil {
+		return x.EnableIpv6
+	}
+	return false
+}
+
+func (x *NetworkingConfig) GetEnableQuic() bool {
+	if x != nil {
+		return x.EnableQuic
+	}
+	return false
+}
+
+func (x *NetworkingConfig) GetEnableWebrtc() bool {
+	if x != nil {
+		return x.EnableWebrtc
+	}
+	return false
+}
+
+func (x *NetworkingConfig) GetEnableWebsocket() bool {
+	if x != nil {
+		return x.EnableWebsocket
+	}
+	return false
+}
+
+func (x *NetworkingConfig) GetConnectionTimeoutSecs() uint32 {
+	if x != nil {
+		return x.ConnectionTimeoutSecs
 	}
 	return 0
 }
@@ -498,7 +682,7 @@ type ApiConfig struct {
 
 func (x *ApiConfig) Reset() {
 	*x = ApiConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[5]
+	mi := &file_kizuna_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +694,7 @@ func (x *ApiConfig) String() string {
 func (*ApiConfig) ProtoMessage() {}
 
 func (x *ApiConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[5]
+	mi := &file_kizuna_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +707,7 @@ func (x *ApiConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiConfig.ProtoReflect.Descriptor instead.
 func (*ApiConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ApiConfig) GetSocketPath() string {
@@ -606,7 +790,7 @@ type TransfersConfig struct {
 
 func (x *TransfersConfig) Reset() {
 	*x = TransfersConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	mi := &file_kizuna_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +802,7 @@ func (x *TransfersConfig) String() string {
 func (*TransfersConfig) ProtoMessage() {}
 
 func (x *TransfersConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[6]
+	mi := &file_kizuna_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +815,7 @@ func (x *TransfersConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransfersConfig.ProtoReflect.Descriptor instead.
 func (*TransfersConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TransfersConfig) GetInbox() string {
@@ -707,15 +891,19 @@ func (x *TransfersConfig) GetMaxRunningPerPeer() uint32 {
 // [plugins] section.
 type PluginsConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Capabilities this device offers to peers: "transfers", "streams", "commands".
-	Enabled       []string `protobuf:"bytes,1,rep,name=enabled,proto3" json:"enabled,omitempty"`
+	// Capabilities this device offers to peers: "transfers", "streams", "commands". Peers see
+	// them in kizuna.v1.Peer.capabilities.
+	Enabled []string `protobuf:"bytes,1,rep,name=enabled,proto3" json:"enabled,omitempty"`
+	// The seed's plugin list, as given ({name, path, enabled, config}); its entries turn
+	// capabilities on or off and are already reflected in `enabled`.
+	Entries       []*PluginEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PluginsConfig) Reset() {
 	*x = PluginsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[7]
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +915,7 @@ func (x *PluginsConfig) String() string {
 func (*PluginsConfig) ProtoMessage() {}
 
 func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[7]
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +928,7 @@ func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsConfig.ProtoReflect.Descriptor instead.
 func (*PluginsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PluginsConfig) GetEnabled() []string {
@@ -748,6 +936,77 @@ func (x *PluginsConfig) GetEnabled() []string {
 		return x.Enabled
 	}
 	return nil
+}
+
+func (x *PluginsConfig) GetEntries() []*PluginEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// One entry of the plugin list.
+type PluginEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The capability's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where a plugin is loaded from; empty for built-in capabilities.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// Whether it is on.
+	Enabled       bool `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginEntry) Reset() {
+	*x = PluginEntry{}
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginEntry) ProtoMessage() {}
+
+func (x *PluginEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginEntry.ProtoReflect.Descriptor instead.
+func (*PluginEntry) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PluginEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PluginEntry) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *PluginEntry) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
 }
 
 // Where the daemon keeps its state. Derived from --home / KIZUNA_HOME or the XDG directories.
@@ -767,7 +1026,7 @@ type PathsConfig struct {
 
 func (x *PathsConfig) Reset() {
 	*x = PathsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +1038,7 @@ func (x *PathsConfig) String() string {
 func (*PathsConfig) ProtoMessage() {}
 
 func (x *PathsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +1051,7 @@ func (x *PathsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathsConfig.ProtoReflect.Descriptor instead.
 func (*PathsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PathsConfig) GetHome() string {
@@ -827,7 +1086,7 @@ var File_kizuna_v1_config_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xb1\x03\n" +
+	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xde\x03\n" +
 	"\x06Config\x125\n" +
 	"\bidentity\x18\x01 \x01(\v2\x19.kizuna.v1.IdentityConfigR\bidentity\x128\n" +
 	"\tdiscovery\x18\x02 \x01(\v2\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x125\n" +
@@ -838,12 +1097,19 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x03api\x18\x05 \x01(\v2\x14.kizuna.v1.ApiConfigR\x03api\x122\n" +
 	"\aplugins\x18\x06 \x01(\v2\x18.kizuna.v1.PluginsConfigR\aplugins\x12,\n" +
 	"\x05paths\x18\a \x01(\v2\x16.kizuna.v1.PathsConfigR\x05paths\x128\n" +
-	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\"i\n" +
+	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\x12+\n" +
+	"\x05notes\x18\t \x03(\v2\x15.kizuna.v1.ConfigNoteR\x05notes\"8\n" +
+	"\n" +
+	"ConfigNote\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xab\x01\n" +
 	"\x0eIdentityConfig\x12\x1f\n" +
 	"\vdevice_name\x18\x01 \x01(\tR\n" +
 	"deviceName\x126\n" +
 	"\vdevice_type\x18\x02 \x01(\x0e2\x15.kizuna.v1.DeviceTypeR\n" +
-	"deviceType\"\xe5\x01\n" +
+	"deviceType\x12\x1b\n" +
+	"\tuser_name\x18\x03 \x01(\tR\buserName\x12#\n" +
+	"\ridentity_path\x18\x04 \x01(\tR\fidentityPath\"\xca\x02\n" +
 	"\x0fDiscoveryConfig\x12\x1f\n" +
 	"\venable_mdns\x18\x01 \x01(\bR\n" +
 	"enableMdns\x12#\n" +
@@ -854,17 +1120,32 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"interfaces\x18\x05 \x03(\tR\n" +
 	"interfaces\x12\x12\n" +
 	"\x04ipv4\x18\x06 \x01(\bR\x04ipv4\x12\x12\n" +
-	"\x04ipv6\x18\a \x01(\bR\x04ipv6\"\x95\x01\n" +
+	"\x04ipv6\x18\a \x01(\bR\x04ipv6\x12\x1d\n" +
+	"\n" +
+	"enable_udp\x18\b \x01(\bR\tenableUdp\x12\x19\n" +
+	"\budp_port\x18\t \x01(\rR\audpPort\x12)\n" +
+	"\x10enable_bluetooth\x18\n" +
+	" \x01(\bR\x0fenableBluetooth\"\xa3\x02\n" +
 	"\x0eSecurityConfig\x123\n" +
 	"\n" +
 	"trust_mode\x18\x01 \x01(\x0e2\x14.kizuna.v1.TrustModeR\ttrustMode\x12\x1c\n" +
 	"\tallowlist\x18\x02 \x03(\tR\tallowlist\x120\n" +
-	"\x14pairing_timeout_secs\x18\x03 \x01(\rR\x12pairingTimeoutSecs\"w\n" +
+	"\x14pairing_timeout_secs\x18\x03 \x01(\rR\x12pairingTimeoutSecs\x12+\n" +
+	"\x11enable_encryption\x18\x04 \x01(\bR\x10enableEncryption\x125\n" +
+	"\x16require_authentication\x18\x05 \x01(\bR\x15requireAuthentication\x12(\n" +
+	"\x10key_storage_path\x18\x06 \x01(\tR\x0ekeyStoragePath\"\xc1\x02\n" +
 	"\x10NetworkingConfig\x12\x1f\n" +
 	"\vlisten_port\x18\x01 \x01(\rR\n" +
 	"listenPort\x12%\n" +
 	"\x0elisten_address\x18\x02 \x01(\tR\rlistenAddress\x12\x1b\n" +
-	"\tmax_peers\x18\x03 \x01(\rR\bmaxPeers\"\x98\x02\n" +
+	"\tmax_peers\x18\x03 \x01(\rR\bmaxPeers\x12\x1f\n" +
+	"\venable_ipv6\x18\x04 \x01(\bR\n" +
+	"enableIpv6\x12\x1f\n" +
+	"\venable_quic\x18\x05 \x01(\bR\n" +
+	"enableQuic\x12#\n" +
+	"\renable_webrtc\x18\x06 \x01(\bR\fenableWebrtc\x12)\n" +
+	"\x10enable_websocket\x18\a \x01(\bR\x0fenableWebsocket\x126\n" +
+	"\x17connection_timeout_secs\x18\b \x01(\rR\x15connectionTimeoutSecs\"\x98\x02\n" +
 	"\tApiConfig\x12\x1f\n" +
 	"\vsocket_path\x18\x01 \x01(\tR\n" +
 	"socketPath\x12\x1f\n" +
@@ -888,9 +1169,14 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\vmax_running\x18\t \x01(\rR\n" +
 	"maxRunning\x12/\n" +
 	"\x14max_running_per_peer\x18\n" +
-	" \x01(\rR\x11maxRunningPerPeer\")\n" +
+	" \x01(\rR\x11maxRunningPerPeer\"[\n" +
 	"\rPluginsConfig\x12\x18\n" +
-	"\aenabled\x18\x01 \x03(\tR\aenabled\"~\n" +
+	"\aenabled\x18\x01 \x03(\tR\aenabled\x120\n" +
+	"\aentries\x18\x02 \x03(\v2\x16.kizuna.v1.PluginEntryR\aentries\"O\n" +
+	"\vPluginEntry\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"~\n" +
 	"\vPathsConfig\x12\x12\n" +
 	"\x04home\x18\x01 \x01(\tR\x04home\x12\x1f\n" +
 	"\vconfig_file\x18\x02 \x01(\tR\n" +
@@ -919,36 +1205,40 @@ func file_kizuna_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_kizuna_v1_config_proto_goTypes = []any{
 	(TrustMode)(0),           // 0: kizuna.v1.TrustMode
 	(*Config)(nil),           // 1: kizuna.v1.Config
-	(*IdentityConfig)(nil),   // 2: kizuna.v1.IdentityConfig
-	(*DiscoveryConfig)(nil),  // 3: kizuna.v1.DiscoveryConfig
-	(*SecurityConfig)(nil),   // 4: kizuna.v1.SecurityConfig
-	(*NetworkingConfig)(nil), // 5: kizuna.v1.NetworkingConfig
-	(*ApiConfig)(nil),        // 6: kizuna.v1.ApiConfig
-	(*TransfersConfig)(nil),  // 7: kizuna.v1.TransfersConfig
-	(*PluginsConfig)(nil),    // 8: kizuna.v1.PluginsConfig
-	(*PathsConfig)(nil),      // 9: kizuna.v1.PathsConfig
-	(DeviceType)(0),          // 10: kizuna.v1.DeviceType
+	(*ConfigNote)(nil),       // 2: kizuna.v1.ConfigNote
+	(*IdentityConfig)(nil),   // 3: kizuna.v1.IdentityConfig
+	(*DiscoveryConfig)(nil),  // 4: kizuna.v1.DiscoveryConfig
+	(*SecurityConfig)(nil),   // 5: kizuna.v1.SecurityConfig
+	(*NetworkingConfig)(nil), // 6: kizuna.v1.NetworkingConfig
+	(*ApiConfig)(nil),        // 7: kizuna.v1.ApiConfig
+	(*TransfersConfig)(nil),  // 8: kizuna.v1.TransfersConfig
+	(*PluginsConfig)(nil),    // 9: kizuna.v1.PluginsConfig
+	(*PluginEntry)(nil),      // 10: kizuna.v1.PluginEntry
+	(*PathsConfig)(nil),      // 11: kizuna.v1.PathsConfig
+	(DeviceType)(0),          // 12: kizuna.v1.DeviceType
 }
 var file_kizuna_v1_config_proto_depIdxs = []int32{
-	2,  // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
-	3,  // 1: kizuna.v1.Config.discovery:type_name -> kizuna.v1.DiscoveryConfig
-	4,  // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
-	5,  // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
-	6,  // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
-	8,  // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
-	9,  // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
-	7,  // 7: kizuna.v1.Config.transfers:type_name -> kizuna.v1.TransfersConfig
-	10, // 8: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
-	0,  // 9: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	3,  // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
+	4,  // 1: kizuna.v1.Config.discovery:type_name -> kizuna.v1.DiscoveryConfig
+	5,  // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
+	6,  // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
+	7,  // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
+	9,  // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
+	11, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
+	8,  // 7: kizuna.v1.Config.transfers:type_name -> kizuna.v1.TransfersConfig
+	2,  // 8: kizuna.v1.Config.notes:type_name -> kizuna.v1.ConfigNote
+	12, // 9: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
+	0,  // 10: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
+	10, // 11: kizuna.v1.PluginsConfig.entries:type_name -> kizuna.v1.PluginEntry
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_config_proto_init() }
@@ -963,7 +1253,7 @@ func file_kizuna_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_config_proto_rawDesc), len(file_kizuna_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
