@@ -356,10 +356,17 @@ def _open_log(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
 
+#: Settings every benchmark daemon gets unless its caller sets them: no UDP beacon, so daemons
+#: started in the host's network namespace announce nothing on the machine's own network (the
+#: mDNS benchmarks in namespaces measure mDNS alone).
+QUIET_DAEMON: Mapping[str, str] = {"discovery.enable_udp": "false"}
+
+
 def daemon_argv(home: Path, settings: Mapping[str, str] | None = None) -> list[str]:
-    """`kizuna daemon --home HOME [--set k=v ...]`."""
+    """`kizuna daemon --home HOME [--set k=v ...]`, with QUIET_DAEMON's settings unless
+    `settings` names them."""
     argv = [*kizuna_command(), "daemon", "--home", str(home)]
-    for key, value in (settings or {}).items():
+    for key, value in {**QUIET_DAEMON, **(settings or {})}.items():
         argv += ["--set", f"{key}={value}"]
     return argv
 

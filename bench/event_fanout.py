@@ -138,7 +138,12 @@ async def daemon_role(args: argparse.Namespace) -> None:
     config = load_config(
         resolve_layout(args.dir),
         env={},
-        data={"api": {"event_queue_size": args.queue_size, "event_batch_ms": args.batch_ms}},
+        data={
+            "api": {"event_queue_size": args.queue_size, "event_batch_ms": args.batch_ms},
+            # The host namespace's interface is shared: announce nothing, listen on loopback.
+            "discovery": {"enable_mdns": False, "enable_udp": False},
+            "networking": {"listen_port": 0, "listen_address": "127.0.0.1"},
+        },
     )
     daemon = Daemon(config)
     await daemon.start()

@@ -107,7 +107,7 @@ async def until(
 def new_daemon(home: Path, name: str) -> Daemon:
     settings = {
         "identity": {"device_name": name},
-        "discovery": {"enable_mdns": False},
+        "discovery": {"enable_mdns": False, "enable_udp": False},
         "networking": {"listen_address": "127.0.0.1", "listen_port": 0},
     }
     return Daemon(load_config(resolve_layout(home), env={}, data=settings))
@@ -437,6 +437,7 @@ def report(pairings: list[Pairing], trips: list[RoundTrips], calls: int) -> dict
             "round": ROUND,
             "daemon_settings": {
                 "discovery.enable_mdns": False,
+                "discovery.enable_udp": False,
                 "networking.listen_address": "127.0.0.1",
                 "networking.listen_port": 0,
             },

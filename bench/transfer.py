@@ -396,7 +396,7 @@ async def transfer_once(
     sender, receiver = pair.sender, pair.receiver
     cpu_before = [cpu_seconds(sender.pid), cpu_seconds(receiver.pid)]
     start = time.perf_counter()
-    handle = await sender.api.transfer_file(receiver.device_id, src, compression=compression)
+    handle = await sender.api.transfer_file(src, receiver.device_id, compression=compression)
     try:
         info = await asyncio.wait_for(handle.wait(), TRANSFER_LIMIT_SECS)
     except TimeoutError:
@@ -864,7 +864,7 @@ async def offer_until_admitted(
     while True:
         try:
             return await pair.sender.api.transfer_file(
-                pair.receiver.device_id, path, compression=compression
+                path, pair.receiver.device_id, compression=compression
             )
         except LimitExceededError as exc:
             refusals.append(exc.metadata.get("limit") or str(exc))

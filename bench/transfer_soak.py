@@ -449,7 +449,7 @@ async def kill_and_restart(
     """Starts the transfer, kills at the planned point, audits the inbox, restarts."""
     daemons, plan = soak.daemons, switch.plan
     pair = daemons.pair
-    handle = await pair.sender.api.transfer_file(pair.receiver.device_id, soak.source.path)
+    handle = await pair.sender.api.transfer_file(soak.source.path, pair.receiver.device_id)
     result.transfer_id = handle.id
     if plan.point == "offered":
         switch.kill()
@@ -564,7 +564,7 @@ async def clean_transfer(daemons: Daemons, path: Path) -> tuple[float, int]:
     await asyncio.to_thread(empty_dir, daemons.inboxes["receiver"])
     before = io_counters(pair.receiver.pid)["wchar"]
     start = time.perf_counter()
-    handle = await pair.sender.api.transfer_file(pair.receiver.device_id, path)
+    handle = await pair.sender.api.transfer_file(path, pair.receiver.device_id)
     (_, sent), (_, received) = await asyncio.wait_for(
         asyncio.gather(
             transfer_ends(pair.sender, handle.id), transfer_ends(pair.receiver, handle.id)

@@ -1,7 +1,8 @@
 """kizuna_client: the Python client of a Kizuna daemon's local gRPC API (kizuna.v1).
 
-`Kizuna` is the typed async wrapper; `kizuna_client.v1` re-exports the generated message and
-service modules for everything the wrapper does not cover::
+`Kizuna` is the typed async wrapper (also importable as ``from kizuna import Kizuna``, the seed
+binding's name); `kizuna_client.v1` holds the generated message and service modules for
+everything the wrapper does not cover::
 
     import asyncio
     from kizuna_client import Kizuna
@@ -16,10 +17,13 @@ service modules for everything the wrapper does not cover::
 from kizuna_client.client import (
     EventSubscription,
     Kizuna,
+    PairingCallback,
     PeerConnection,
     StreamHandle,
     TransferHandle,
+    split_command,
 )
+from kizuna_client.configuration import KizunaConfig, StreamKind, TrustMode
 from kizuna_client.errors import *  # noqa: F403 - every exception class is public API
 from kizuna_client.errors import ERRORS_BY_REASON, KizunaError, error_from_rpc
 from kizuna_client.types import (
@@ -44,18 +48,23 @@ __all__ = [
     "EventGap",
     "EventSubscription",
     "Kizuna",
+    "KizunaConfig",
     "KizunaError",
     "KizunaEvent",
     "NodeInfo",
+    "PairingCallback",
     "PairingInfo",
     "PeerConnection",
     "PeerInfo",
     "PeerPermissions",
     "StreamFrame",
     "StreamHandle",
+    "StreamKind",
     "Subsystem",
     "TransferHandle",
     "TransferInfo",
     "TransferProgress",
+    "TrustMode",
     "error_from_rpc",
+    "split_command",
 ]

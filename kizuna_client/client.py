@@ -8,14 +8,23 @@ else the Unix socket of the home given by `home` / `$KIZUNA_HOME` / the XDG defa
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import ipaddress
 import json
 import logging
 import os
-import shutil
-import tempfile
+import shlex
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Generator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Generator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,13 +34,19 @@ import grpc.aio
 from google.protobuf.duration_pb2 import Duration
 
 from kizuna_client._layout import resolve_layout
+from kizuna_client.configuration import KizunaConfig, StreamKind
 from kizuna_client.errors import (
     ERRORS_BY_REASON,
+    ClientClosedError,
+    DaemonUnavailableError,
     InvalidArgumentError,
     KizunaError,
+    PairingExpiredError,
+    PairingRejectedError,
     PeerAlreadyExistsError,
     error_from_rpc,
 )
+from kizuna_client.settings import config_dict
 from kizuna_client.types import (
     FINAL_TRANSFER_STATES,
     CommandResult,
@@ -71,6 +86,9 @@ if TYPE_CHECKING:
     from kizuna_server.app import Daemon
 
 T = TypeVar("T")
+#: Called with a pairing `connect_to_peer` started, once its code is known: True confirms it
+#: here, False rejects it, None leaves the answer to the person (`kizuna pair`).
+PairingCallback = Callable[[PairingInfo], "bool | Awaitable[bool | None] | None"]
 log = logging.getLogger("kizuna_client")
 
 #: What a streaming call's read() returns at the end (missing from the grpc type stubs).
@@ -79,6 +97,9 @@ _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
 #: Deadline for unary calls, so a wedged daemon surfaces as an error instead of a hang.
 DEFAULT_TIMEOUT = 30.0
 _STREAM_KINDS = ("camera", "screen", "audio", "data")
+#: How long discover_peers waits for a first peer when none was seen yet: one mDNS browse round
+#: (python-zeroconf's first queries go out over the first ~3 s).
+BROWSE_ROUND = 3.0
 _COMPRESSIONS = ("auto", "none")
 #: Upload chunk size: 1 MiB messages are where gRPC's throughput levels off.
 _UPLOAD_CHUNK = 1024 * 1024
@@ -88,49 +109,65 @@ _UPLOAD_OFFSETS_KEY = "kizuna-upload-offsets"
 
 
 class Kizuna:
-    """A connection to a Kizuna daemon.
+    """A Kizuna node for this program: usable at once, no connect step.
 
-    Attach to the daemon already running for this user::
+    ::
 
-        async with Kizuna() as k:
-            for peer in await k.discover_peers():
-                print(peer.name, peer.device_id_display)
+        kizuna = Kizuna()  # the device's daemon if one runs, else one in this process
+        try:
+            for peer in await kizuna.discover_peers():
+                print(peer.name, peer.id)
+        finally:
+            await kizuna.shutdown()  # ends this instance; a shared daemon keeps running
 
-    Or run one inside this process, with its own home and settings::
+    `Kizuna()` attaches to the daemon running for this user (`target`, `$KIZUNA_TARGET`, the
+    home's daemon.json, its socket) and, when none answers, runs the device's daemon inside this
+    process with the device's own home. `Kizuna(config)` runs a node in this process with that
+    configuration (sections as in config.toml, see `KizunaConfig`); its home is `config["home"]`
+    or, without one, a persistent folder named after `identity.device_name` (or the program), so
+    identity, trust and received files outlive the process. It receives into the person's inbox
+    (`transfers.inbox`, default ~/Downloads/Kizuna) and takes free ports when the default ones
+    are taken and `networking.listen_port` was not given.
 
-        async with Kizuna({"home": "/tmp/demo", "identity": {"device_name": "demo"}}) as k:
-            print((await k.node()).device_id_display)
+    `embedded`: True runs a node in this process even without `config`; False only attaches
+    (never starts one: `DaemonUnavailableError` when none answers, as the CLI wants).
 
-    `config`: settings for an embedded daemon, by section (as in config.toml) plus an optional
-    "home"; passing it (or `embedded=True`) starts the daemon in-process and `close()` stops it.
-    `home`: the daemon's home (`--home`). `target`: a gRPC target ("unix:/path/kizuna.sock" or
-    "127.0.0.1:PORT"). `token`: the bearer token for a TCP target (default: read from the home's
-    api-token file, or `$KIZUNA_TOKEN_FILE`).
+    `on_pairing` is called with each pairing `connect_to_peer` starts, once the code is known;
+    returning True or False confirms or rejects it here (the code must match the other device's),
+    returning None leaves the answer to the person (`kizuna pair` on this device). `async with`
+    works too: it connects on entry and calls `shutdown()` on exit.
     """
 
     def __init__(
         self,
-        config: Mapping[str, Any] | None = None,
+        config: KizunaConfig | Mapping[str, Any] | None = None,
         *,
         home: str | os.PathLike[str] | None = None,
         target: str | None = None,
         token: str | None = None,
         embedded: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        on_pairing: PairingCallback | None = None,
     ) -> None:
         self._settings = dict(config) if config is not None else None
         self._embedded = embedded if embedded is not None else config is not None
+        # Attach only: never run a daemon in-process (the CLI; an app naming its target).
+        self._explicit = (
+            embedded is False or target is not None or bool(os.environ.get("KIZUNA_TARGET"))
+        )
         self._home = home
         self._target = target
         self._token = token
         self._timeout = timeout
+        self._on_pairing = on_pairing
         self._channel: grpc.aio.Channel | None = None
         self._daemon: Daemon | None = None
-        self._temp_home: str | None = None
         self._metadata: tuple[tuple[str, str], ...] = ()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connecting: asyncio.Lock | None = None
+        self._shut = False
 
-    # --- connection ---------------------------------------------------------------------------
+    # --- lifecycle ----------------------------------------------------------------------------
 
     async def __aenter__(self) -> Kizuna:
         await self.connect()
@@ -142,19 +179,53 @@ class Kizuna:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        await self.shutdown()
+
+    @property
+    def in_process(self) -> bool:
+        """True when this instance runs its node inside this process (it stops with shutdown)."""
+        return self._daemon is not None
 
     async def connect(self) -> None:
-        """Starts the embedded daemon if asked, opens the channel and checks the daemon answers."""
+        """Reaches the node now instead of at the first call: attaches to the running daemon or
+        starts the in-process one, and checks that it answers."""
         if self._channel is not None:
             return
+        if self._shut:
+            raise ClientClosedError("this Kizuna instance was shut down; create a new one")
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._channel is None:
+                await self._open()
+
+    async def _open(self) -> None:
         try:
-            target = await self._start_embedded() if self._embedded else self._resolve_target()
+            if self._embedded:
+                await self._open_channel(await self._start_embedded(self._settings or {}))
+                return
+            await self._open_channel(self._resolve_target())
+            try:
+                await self.node()
+            except DaemonUnavailableError:
+                if self._explicit:
+                    raise
+                # No daemon runs for this home: run the device's own in this process.
+                await self._close_channel()
+                await self._open_channel(await self._start_embedded({}, device_home=True))
         except BaseException:
-            await self.close()  # a temporary home of a failed embedded start goes too
+            await self._release()
             raise
+
+    async def _open_channel(self, target: str) -> None:
         self._channel = grpc.aio.insecure_channel(
-            target, options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)]
+            target,
+            options=[
+                ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+                # A channel of its own: a target that failed a moment ago (before the in-process
+                # node started) must not be reported as still failing from a shared backoff.
+                ("grpc.use_local_subchannel_pool", 1),
+            ],
         )
         self.node_service = node_service_pb2_grpc.NodeServiceStub(self._channel)
         self.peer_service = peer_service_pb2_grpc.PeerServiceStub(self._channel)
@@ -162,27 +233,50 @@ class Kizuna:
         self.stream_service = stream_service_pb2_grpc.StreamServiceStub(self._channel)
         self.command_service = command_service_pb2_grpc.CommandServiceStub(self._channel)
         self.event_service = event_service_pb2_grpc.EventServiceStub(self._channel)
-        try:
+        if self._daemon is not None:
             await self.node()
-        except BaseException:
-            await self.close()
-            raise
+
+    async def _ready(self) -> None:
+        if self._channel is None:
+            await self.connect()
+
+    async def shutdown(self) -> None:
+        """Ends this instance: an in-process node stops gracefully (its peers see it leave), an
+        attached client disconnects. A shared daemon keeps running for its other apps: stopping
+        it is `stop_daemon()`. Safe to call more than once."""
+        self._shut = True
+        await self._release()
 
     async def close(self) -> None:
-        """Closes the channel; stops the embedded daemon if this client started one."""
+        """The same as `shutdown()`."""
+        await self.shutdown()
+
+    async def _release(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._channel is not None:
-            await self._channel.close(grace=None)
-            self._channel = None
+        await self._close_channel()
         if self._daemon is not None:
-            await self._daemon.stop(reason="embedding client closed")
-            self._daemon = None
-        if self._temp_home is not None:
-            shutil.rmtree(self._temp_home, ignore_errors=True)
-            self._temp_home = None
+            daemon, self._daemon = self._daemon, None
+            await daemon.stop(reason="the app's Kizuna instance was shut down")
+
+    async def _close_channel(self) -> None:
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            await channel.close(grace=None)
+
+    async def stop_daemon(self, *, grace: float | None = None, reason: str = "") -> None:
+        """Stops the daemon itself, for every app using it (what `kizuna stop` does); waits for
+        in-flight calls up to `grace` seconds (default: api.shutdown_grace_secs)."""
+        await self._ready()
+        if self._daemon is not None:
+            await self._daemon.stop(grace=grace, reason=reason or "stop_daemon() called")
+            return
+        request = node_service_pb2.ShutdownRequest(reason=reason)
+        if grace is not None:
+            request.grace.FromNanoseconds(round(grace * 1e9))
+        await self._call(self.node_service.Shutdown(request, **self._opts()))
 
     def _resolve_target(self) -> str:
         layout = resolve_layout(self._home)
@@ -213,22 +307,24 @@ class Kizuna:
             self._metadata = (("authorization", f"Bearer {token}"),)
         return target
 
-    async def _start_embedded(self) -> str:
+    async def _start_embedded(self, config: Mapping[str, Any], *, device_home: bool = False) -> str:
         try:
-            from kizuna_server.embedded import start_embedded  # noqa: PLC0415 - optional dependency
+            from kizuna_server.embedded import start_embedded  # noqa: PLC0415 - optional part
         except ImportError as exc:
             raise KizunaError(
-                "an embedded daemon needs the daemon package: pip install 'kizuna-client[embedded]'"
+                "running a Kizuna node in this process needs the daemon: pip install kizuna "
+                "(the kizuna-client distribution only attaches to a running daemon)"
             ) from exc
-        settings = dict(self._settings or {})
-        home = settings.pop("home", None) or self._home
-        if home is None:
-            self._temp_home = tempfile.mkdtemp(prefix="kizuna-")
-            home = self._temp_home
         from kizuna_server.errors import KizunaError as DaemonError  # noqa: PLC0415
 
+        settings = dict(config)
+        home = settings.pop("home", None) or self._home
         try:
-            self._daemon = await start_embedded(settings, home=Path(home))
+            self._daemon = await start_embedded(
+                settings,
+                home=Path(home) if home is not None else None,
+                device_home=device_home,
+            )
         except DaemonError as exc:
             # Same exception types whether the daemon runs here or behind a socket.
             cls = ERRORS_BY_REASON.get(exc.reason, KizunaError)
@@ -261,34 +357,68 @@ class Kizuna:
 
     async def node(self) -> NodeInfo:
         """This device's daemon: identity, version, listeners, subsystem states."""
+        await self._ready()
         response = await self._call(
             self.node_service.GetNode(node_service_pb2.GetNodeRequest(), **self._opts())
         )
         return NodeInfo.from_proto(response.node)
 
-    async def config(self) -> config_pb2.Config:
-        """The daemon's effective configuration (secrets appear only as file paths)."""
+    async def config(self) -> dict[str, Any]:
+        """The node's effective configuration as the seed spells it: sections of plain values
+        ({"security": {"trust_mode": "manual", ...}, ...}), and "notes" naming preferences this
+        version keeps without acting on them (networking.enable_quic, ...)."""
+        await self._ready()
+        return config_dict(await self.config_message())
+
+    async def config_message(self) -> config_pb2.Config:
+        """The effective configuration as the kizuna.v1.Config message."""
+        await self._ready()
         response = await self._call(
             self.node_service.GetConfig(node_service_pb2.GetConfigRequest(), **self._opts())
         )
         return response.config
 
-    async def shutdown(self, *, grace: float | None = None, reason: str = "") -> None:
-        """Asks the daemon to stop gracefully (for an embedded daemon: stops it and waits)."""
-        if self._daemon is not None:
-            await self._daemon.stop(grace=grace, reason=reason or "shutdown() called")
-            return
-        request = node_service_pb2.ShutdownRequest(reason=reason)
-        if grace is not None:
-            request.grace.FromNanoseconds(round(grace * 1e9))
-        await self._call(self.node_service.Shutdown(request, **self._opts()))
-
     # --- peers --------------------------------------------------------------------------------
 
     async def discover_peers(
+        self,
+        *,
+        include_offline: bool = False,
+        trusted_only: bool = False,
+        wait: float = BROWSE_ROUND,
+    ) -> list[PeerInfo]:
+        """Peers seen on the network now, online ones first, then by name.
+
+        Known peers that are offline (paired devices not seen in this run) come only with
+        `include_offline`. When nothing was seen yet, waits up to `wait` seconds (one browse
+        round) for a first peer to appear.
+        """
+        await self._ready()
+        peers = await self._list_peers(trusted_only=trusted_only)
+        if wait > 0 and not any(p.online for p in peers):
+            seen = ["peer_discovered", "peer_updated", "peer_connected"]
+            async with self.subscribe_events(types=seen) as events:
+                await events.started()
+                peers = await self._list_peers(trusted_only=trusted_only)
+                if not any(p.online for p in peers):
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            async for _ in events:
+                                peers = await self._list_peers(trusted_only=trusted_only)
+                                if any(p.online for p in peers):
+                                    break
+        shown = [p for p in peers if include_offline or p.online]
+        return sorted(shown, key=lambda p: (not p.online, p.name.casefold(), p.device_id))
+
+    async def peers(
         self, *, trusted_only: bool = False, online_only: bool = False
     ) -> list[PeerInfo]:
-        """Every peer the daemon knows: discovered on the network, added, or trusted."""
+        """Every peer the daemon knows, at once: discovered, added or trusted (online or not),
+        ordered by device ID."""
+        await self._ready()
+        return await self._list_peers(trusted_only=trusted_only, online_only=online_only)
+
+    async def _list_peers(self, *, trusted_only: bool, online_only: bool = False) -> list[PeerInfo]:
         peers: list[PeerInfo] = []
         token = ""
         while True:
@@ -308,8 +438,27 @@ class Kizuna:
             if not token:
                 return peers
 
-    async def connect_to_peer(self, peer: str) -> PeerConnection:
-        """Opens the authenticated link to a peer, by device ID or by "host:port" address."""
+    async def connect_to_peer(
+        self,
+        peer_id: str,
+        *,
+        on_pairing: PairingCallback | None = None,
+        pairing_timeout: float | None = None,
+        pair: bool = True,
+    ) -> PeerConnection:
+        """Opens the authenticated link to a peer, by device ID or by "host:port" address.
+
+        A peer that is not paired yet is paired first (security.trust_mode "manual"): both
+        devices show a six-digit code and each person confirms it. The code reaches this side as
+        a pairing_requested event and through `on_pairing` (or the instance's); the wait is
+        bounded by `pairing_timeout`, default networking.connection_timeout_secs. Raises
+        PairingRejectedError, PairingExpiredError (timed out; the pairing is cancelled) or
+        PairingNotAllowedError when pairing does not end in trust. With `pair` False, or when
+        this device's trust_mode is not "manual" (trust_all links without pairing,
+        allowlist_only never pairs), an unpaired peer raises PeerNotTrustedError instead.
+        """
+        await self._ready()
+        peer = peer_id
         if _looks_like_address(peer):
             try:
                 added = await self._call(
@@ -321,15 +470,80 @@ class Kizuna:
                 peer = added.peer.device_id
             except PeerAlreadyExistsError as known:  # added before: connect to it
                 peer = known.metadata["peer_id"]
+        info = await self.peer(peer)
+        if pair and not info.trusted:
+            config = await self.config()
+            if config["security"]["trust_mode"] == "manual":
+                limit = pairing_timeout
+                if limit is None:
+                    limit = float(config["networking"]["connection_timeout_secs"])
+                await self._pair(info, on_pairing or self._on_pairing, limit)
         response = await self._call(
             self.peer_service.ConnectPeer(
-                peer_service_pb2.ConnectPeerRequest(peer_id=peer), **self._opts()
+                peer_service_pb2.ConnectPeerRequest(peer_id=info.device_id), **self._opts()
             )
         )
         return PeerConnection(self, PeerInfo.from_proto(response.peer))
 
+    async def _pair(self, peer: PeerInfo, on_pairing: PairingCallback | None, limit: float) -> None:
+        """Pairs with `peer` and returns once it is trusted; see connect_to_peer."""
+        types = ["pairing_requested", "pairing_completed", "pairing_failed"]
+        async with self.subscribe_events(types=types) as events:
+            await events.started()
+            pairing = await self.request_pairing(peer.device_id)
+            try:
+                async with asyncio.timeout(limit):
+                    await self._answer(pairing, on_pairing)
+                    async for event in events:
+                        if isinstance(event, EventGap):
+                            current = await self.peer(peer.device_id)
+                            if current.trusted:
+                                return
+                            continue
+                        if event.type == "pairing_completed":
+                            if event.message.pairing_completed.pairing.id == pairing.id:
+                                return
+                        elif event.type == "pairing_failed":
+                            ended = PairingInfo.from_proto(event.message.pairing_failed.pairing)
+                            if ended.id != pairing.id:
+                                continue
+                            cls = ERRORS_BY_REASON.get(ended.error_reason, PairingRejectedError)
+                            raise cls(
+                                ended.error_message
+                                or f"pairing with {peer.name or peer.device_id} did not complete"
+                            )
+                    raise ClientClosedError("the event stream ended while pairing")
+            except TimeoutError:
+                with contextlib.suppress(KizunaError):
+                    await self.cancel_pairing(pairing.id)
+                raise PairingExpiredError(
+                    f"pairing with {peer.name or peer.device_id_display} was not confirmed on both "
+                    f"devices within {limit:g} s (networking.connection_timeout_secs); it was "
+                    "cancelled",
+                    metadata={"peer_id": peer.device_id},
+                ) from None
+
+    async def _answer(self, pairing: PairingInfo, on_pairing: PairingCallback | None) -> None:
+        """Shows the code and, when the callback decides, confirms or rejects here."""
+        if on_pairing is None:
+            log.warning(
+                "pairing with %s: the code is %s. If the other device shows the same code, "
+                "confirm on both (here: kizuna pair)",
+                pairing.peer_name or pairing.peer_id,
+                pairing.code,
+            )
+            return
+        decision = on_pairing(pairing)
+        if inspect.isawaitable(decision):
+            decision = await decision
+        if decision is True:
+            await self.confirm_pairing(pairing.id)
+        elif decision is False:
+            await self.reject_pairing(pairing.id)
+
     async def peer(self, peer_id: str) -> PeerInfo:
         """One peer by device ID (canonical or grouped)."""
+        await self._ready()
         response = await self._call(
             self.peer_service.GetPeer(
                 peer_service_pb2.GetPeerRequest(peer_id=peer_id), **self._opts()
@@ -339,6 +553,7 @@ class Kizuna:
 
     async def add_peer(self, address: str, *, persist: bool = True) -> PeerInfo:
         """Adds a peer by "host:port" (other subnets, VPNs); the daemon learns its ID."""
+        await self._ready()
         response = await self._call(
             self.peer_service.AddPeer(
                 peer_service_pb2.AddPeerRequest(address=address, persist=persist), **self._opts()
@@ -348,6 +563,7 @@ class Kizuna:
 
     async def remove_peer(self, peer_id: str) -> None:
         """Removes a peer from the table and stops dialling its added addresses."""
+        await self._ready()
         await self._call(
             self.peer_service.RemovePeer(
                 peer_service_pb2.RemovePeerRequest(peer_id=peer_id), **self._opts()
@@ -356,6 +572,7 @@ class Kizuna:
 
     async def disconnect_peer(self, peer_id: str) -> None:
         """Closes the link to a peer and keeps it closed until the next connect_to_peer."""
+        await self._ready()
         await self._call(
             self.peer_service.DisconnectPeer(
                 peer_service_pb2.DisconnectPeerRequest(peer_id=peer_id), **self._opts()
@@ -364,6 +581,7 @@ class Kizuna:
 
     async def request_pairing(self, peer_id: str) -> PairingInfo:
         """Asks a peer to pair; returns once both devices show the code."""
+        await self._ready()
         response = await self._call(
             self.peer_service.RequestPairing(
                 peer_service_pb2.RequestPairingRequest(peer_id=peer_id), **self._opts()
@@ -373,6 +591,7 @@ class Kizuna:
 
     async def pairings(self) -> list[PairingInfo]:
         """Pairings in progress, incoming ones included, oldest first."""
+        await self._ready()
         response = await self._call(
             self.peer_service.ListPairings(peer_service_pb2.ListPairingsRequest(), **self._opts())
         )
@@ -380,6 +599,7 @@ class Kizuna:
 
     async def confirm_pairing(self, pairing_id: str, *, code: str = "") -> PairingInfo:
         """Confirms that both devices show the same code (optionally as typed by the person)."""
+        await self._ready()
         response = await self._call(
             self.peer_service.ConfirmPairing(
                 peer_service_pb2.ConfirmPairingRequest(pairing_id=pairing_id, code=code),
@@ -390,6 +610,7 @@ class Kizuna:
 
     async def reject_pairing(self, pairing_id: str) -> None:
         """Rejects a pairing (the codes differ, or it is not wanted)."""
+        await self._ready()
         await self._call(
             self.peer_service.RejectPairing(
                 peer_service_pb2.RejectPairingRequest(pairing_id=pairing_id), **self._opts()
@@ -398,6 +619,7 @@ class Kizuna:
 
     async def cancel_pairing(self, pairing_id: str) -> None:
         """Withdraws a pairing this device asked for."""
+        await self._ready()
         await self._call(
             self.peer_service.CancelPairing(
                 peer_service_pb2.CancelPairingRequest(pairing_id=pairing_id), **self._opts()
@@ -408,6 +630,7 @@ class Kizuna:
         self, peer_id: str, permissions: PeerPermissions | None = None
     ) -> PeerInfo:
         """Trusts a device by its full ID, compared out of band; pinned at first contact."""
+        await self._ready()
         request = peer_service_pb2.TrustPeerRequest(peer_id=peer_id)
         if permissions is not None:
             request.permissions.CopyFrom(permissions.to_proto())
@@ -416,6 +639,7 @@ class Kizuna:
 
     async def set_peer_permissions(self, peer_id: str, **changes: bool) -> PeerInfo:
         """Changes what a trusted peer may do: files, auto_accept_files, streams, commands."""
+        await self._ready()
         request = peer_service_pb2.UpdatePeerPermissionsRequest(peer_id=peer_id)
         for name, value in changes.items():
             if name not in ("files", "auto_accept_files", "streams", "commands"):
@@ -429,6 +653,7 @@ class Kizuna:
 
     async def forget_peer(self, peer_id: str) -> None:
         """Removes trust in a peer: its pin and permissions go, its link closes."""
+        await self._ready()
         await self._call(
             self.peer_service.ForgetPeer(
                 peer_service_pb2.ForgetPeerRequest(peer_id=peer_id), **self._opts()
@@ -439,17 +664,22 @@ class Kizuna:
 
     async def transfer_file(
         self,
-        peer: str,
-        *paths: str | os.PathLike[str],
+        file_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        peer_id: str,
+        *,
         on_progress: Callable[[TransferProgress], None] | None = None,
         compression: str = "auto",
         request_id: str = "",
     ) -> TransferHandle:
-        """Offers files and folders to a peer; returns a handle to follow or control it.
+        """Offers a file or folder (or a list of them) to a peer; returns a handle at once.
 
-        ``await handle`` waits for the end; ``async for p in handle`` follows progress;
-        `on_progress` is called with each progress report until the end.
+        The peer's person (or app) accepts or rejects it. ``await handle`` waits for the end;
+        ``async for p in handle`` follows progress; `on_progress` is called with each progress
+        report until the end. A trusted peer that is not connected is dialled first.
         """
+        await self._ready()
+        paths = [file_path] if isinstance(file_path, str | os.PathLike) else list(file_path)
+        peer = peer_id
         if not paths:
             raise InvalidArgumentError("give at least one path", metadata={"field": "paths"})
         if compression not in _COMPRESSIONS:
@@ -490,6 +720,7 @@ class Kizuna:
         this process reads and streams; the daemon need not see the file. The upload resumes
         where it stopped when called again with the same `request_id`.
         """
+        await self._ready()
         if not files:
             raise InvalidArgumentError("give at least one file", metadata={"field": "files"})
         if compression not in _COMPRESSIONS:
@@ -538,6 +769,7 @@ class Kizuna:
     ) -> list[TransferInfo]:
         """Every transfer this daemon remembers, newest first; `direction` is "incoming" or
         "outgoing", `states` names states such as "pending"."""
+        await self._ready()
         request = transfer_service_pb2.ListTransfersRequest(
             page_size=1000,
             states=[transfer_pb2.Transfer.State.Value(f"STATE_{s.upper()}") for s in states],
@@ -559,6 +791,7 @@ class Kizuna:
     async def transfer_files(self, transfer_id: str) -> list[transfer_pb2.TransferFile]:
         """Every entry of a transfer, in sending order (TransferInfo.files holds at most the
         first 1,000; this pages through all of them)."""
+        await self._ready()
         request = transfer_service_pb2.ListTransferFilesRequest(
             transfer_id=transfer_id, page_size=10_000
         )
@@ -574,6 +807,7 @@ class Kizuna:
 
     async def accept_transfer(self, transfer_id: str, *paths: str) -> TransferHandle:
         """Accepts an incoming offer: every entry, or those at or under `paths`."""
+        await self._ready()
         response = await self._call(
             self.transfer_service.AcceptTransfer(
                 transfer_service_pb2.AcceptTransferRequest(
@@ -586,6 +820,7 @@ class Kizuna:
 
     async def reject_transfer(self, transfer_id: str, reason: str = "") -> None:
         """Rejects an incoming offer; `reason` is shown to the sender."""
+        await self._ready()
         await self._call(
             self.transfer_service.RejectTransfer(
                 transfer_service_pb2.RejectTransferRequest(transfer_id=transfer_id, reason=reason),
@@ -597,35 +832,46 @@ class Kizuna:
 
     async def start_stream(
         self,
-        peer: str,
-        *,
-        channel: str,
-        kind: str = "data",
-        format: str = "",
+        stream_type: StreamKind,
+        peer_id: str,
         quality: int = 80,
+        *,
+        channel: str = "",
+        format: str = "",
         metadata: Mapping[str, str] | None = None,
+        own_frames: bool = False,
     ) -> StreamHandle:
-        """Opens a live stream to the app listening on `channel` on a peer.
+        """Starts a live stream to a peer and returns once the receiving side accepted it.
 
-        Returns once the peer app attached; raises StreamRejectedError if it refused.
+        `stream_type` "camera", "screen" or "audio" streams this device's built-in capture
+        source (the seed's form, ``start_stream("screen", peer_id, 80)``); with `own_frames`
+        the app sends its own frames instead (`StreamHandle.send`), as it always does for
+        "data". `quality` 0-100 maps to encoder settings. `channel` names the app on the peer
+        that should receive it (empty: the person or any app accepting streams). Raises
+        ValueError (InvalidArgumentError) for another type or a quality outside 0-100, and
+        StreamRejectedError when the peer refuses.
         """
-        if kind not in _STREAM_KINDS:
+        await self._ready()
+        if stream_type not in _STREAM_KINDS:
             raise InvalidArgumentError(
-                f"kind must be one of {', '.join(_STREAM_KINDS)}, not {kind!r}",
+                f"stream_type must be one of {', '.join(_STREAM_KINDS)}, not {stream_type!r}",
                 metadata={"field": "kind"},
             )
-        if not 0 <= quality <= 100:
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
             raise InvalidArgumentError(
-                f"quality must be 0-100, not {quality}", metadata={"field": "quality"}
+                f"quality must be an integer from 0 to 100, not {quality!r}",
+                metadata={"field": "quality"},
             )
         header = stream_pb2.StreamHeader(
-            peer_id=peer,
+            peer_id=peer_id,
             channel=channel,
-            kind=stream_pb2.StreamKind.Value(f"STREAM_KIND_{kind.upper()}"),
+            kind=stream_pb2.StreamKind.Value(f"STREAM_KIND_{stream_type.upper()}"),
             format=format,
             quality=quality,
             metadata=dict(metadata or {}),
         )
+        if stream_type != "data" and not own_frames:
+            header.capture.SetInParent()  # the device's default source of that kind
         call = self.stream_service.OpenStream(metadata=self._metadata)  # type: ignore[call-arg]
         handle = StreamHandle(call)
         try:
@@ -639,19 +885,34 @@ class Kizuna:
 
     async def execute_command(
         self,
-        peer: str,
         command: str,
+        peer_id: str,
         arguments: Mapping[str, str | int | bool] | None = None,
         *,
         stdin: bytes = b"",
         time_limit: float | None = None,
     ) -> CommandResult:
-        """Runs an allow-listed command on a peer; returns its exit code and output.
+        """Runs a command the peer's owner allowed; returns its exit code and output.
 
-        `time_limit` shortens the command's own limit on the peer (it cannot extend it).
+        The seed's form, ``execute_command("name arg1 arg2", peer_id)``, is split like a shell
+        would split it (quotes group words) but never run by a shell: the first word names the
+        allowed command, the others are its arguments by position, each validated by the peer
+        (``; rm -rf ~`` is one more argument, refused by its parameter's rules). Or name the
+        command alone and pass `arguments` by parameter name. `time_limit` shortens the
+        command's own limit on the peer (it cannot extend it).
         """
+        await self._ready()
+        command_id, positional = split_command(command)
+        if positional and arguments:
+            raise InvalidArgumentError(
+                "give arguments either in the command string or in `arguments`, not both",
+                metadata={"field": "arguments"},
+            )
         request = command_service_pb2.RunCommandRequest(
-            peer_id=peer, command_id=command, stdin=stdin
+            peer_id=peer_id,
+            command_id=command_id,
+            positional_arguments=positional,
+            stdin=stdin,
         )
         for name, value in (arguments or {}).items():
             request.arguments[name].CopyFrom(_argument(value))
@@ -672,16 +933,22 @@ class Kizuna:
         types: Collection[str] = (),
         after_sequence: int = 0,
         run_id: str = "",
+        from_start: bool = False,
     ) -> EventSubscription:
-        """Streams events as they happen; an async iterator that ends when closed.
+        """Events of this node, two ways::
 
-        `types`: payload names to receive ("peer_discovered", "transfer_progress", ...); empty
-        means all. `after_sequence` (with the `run_id` it came from) resumes after an event seen
-        earlier. Missed events show up as an `EventGap` item::
+            events = await kizuna.subscribe_events()  # the seed's form: what happened so far
+            for event in events:                      # in this run, as a list
+                print(event.event_type, event.data)
 
-            async with k.subscribe_events(types=["transfer_completed"]) as events:
-                async for event in events:
+            async with kizuna.subscribe_events(types=["transfer_completed"]) as events:
+                async for event in events:            # live, as they happen
                     print(event.type, event.sequence)
+
+        `types`: payload names ("peer_discovered", "transfer_progress", ...); empty means all.
+        Iterating starts with live events; `from_start` replays the current run from its first
+        event, and `after_sequence` (with the `run_id` it came from) resumes after an event seen
+        earlier. Missed events show up as an `EventGap` item.
         """
         numbers = []
         for name in types:
@@ -692,10 +959,13 @@ class Kizuna:
                     f"unknown event type {name!r}", metadata={"field": "types"}
                 ) from None
         request = event_service_pb2.SubscribeEventsRequest(
-            after_sequence=after_sequence, types=numbers, run_id=run_id
+            after_sequence=after_sequence, types=numbers, run_id=run_id, from_start=from_start
         )
-        call = self.event_service.SubscribeEvents(request, metadata=self._metadata)
-        return EventSubscription(call, after_sequence=after_sequence, run_id=run_id)
+        return EventSubscription(self, request)
+
+    async def _open_events(self, request: event_service_pb2.SubscribeEventsRequest) -> Any:
+        await self._ready()
+        return self.event_service.SubscribeEvents(request, metadata=self._metadata)
 
 
 class PeerConnection:
@@ -705,21 +975,33 @@ class PeerConnection:
         self.client = client
         self.peer = peer
 
-    async def transfer_file(self, *paths: str | os.PathLike[str], **options: Any) -> TransferHandle:
+    @property
+    def peer_id(self) -> str:
+        """The peer's device ID (the seed's name)."""
+        return self.peer.device_id
+
+    def __repr__(self) -> str:
+        return f"PeerConnection(peer_id={self.peer_id!r}, name={self.peer.name!r})"
+
+    async def transfer_file(
+        self, file_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], **options: Any
+    ) -> TransferHandle:
         """`Kizuna.transfer_file` to this peer."""
-        return await self.client.transfer_file(self.peer.device_id, *paths, **options)
+        return await self.client.transfer_file(file_path, self.peer_id, **options)
 
-    async def start_stream(self, **options: Any) -> StreamHandle:
+    async def start_stream(
+        self, stream_type: StreamKind, quality: int = 80, **options: Any
+    ) -> StreamHandle:
         """`Kizuna.start_stream` to this peer."""
-        return await self.client.start_stream(self.peer.device_id, **options)
+        return await self.client.start_stream(stream_type, self.peer_id, quality, **options)
 
-    async def execute_command(self, command: str, *args: Any, **options: Any) -> CommandResult:
+    async def execute_command(self, command: str, **options: Any) -> CommandResult:
         """`Kizuna.execute_command` on this peer."""
-        return await self.client.execute_command(self.peer.device_id, command, *args, **options)
+        return await self.client.execute_command(command, self.peer_id, **options)
 
     async def disconnect(self) -> None:
         """Closes the link (until the next connect_to_peer)."""
-        await self.client.disconnect_peer(self.peer.device_id)
+        await self.client.disconnect_peer(self.peer_id)
 
 
 class TransferHandle:
@@ -733,6 +1015,14 @@ class TransferHandle:
     def id(self) -> str:
         """The transfer's ID."""
         return self.info.id
+
+    @property
+    def transfer_id(self) -> str:
+        """The transfer's ID (the seed's name)."""
+        return self.info.id
+
+    def __repr__(self) -> str:
+        return f"TransferHandle(transfer_id={self.id!r}, state={self.info.state!r})"
 
     def __await__(self) -> Generator[Any, None, TransferInfo]:
         return self.wait().__await__()
@@ -820,6 +1110,14 @@ class StreamHandle:
         """The stream's ID."""
         return self.info.id if self.info is not None else ""
 
+    @property
+    def stream_id(self) -> str:
+        """The stream's ID (the seed's name)."""
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"StreamHandle(stream_id={self.id!r})"
+
     async def send(self, data: bytes, *, keyframe: bool = False) -> None:
         """Sends one frame."""
         frame = stream_pb2.Frame(sequence=self._sequence, keyframe=keyframe, data=data)
@@ -858,24 +1156,61 @@ class StreamHandle:
 
 
 class EventSubscription:
-    """An event stream: iterate it, and close it to end the iteration cleanly.
+    """An event stream: iterate it (``async for``), or await it for the events so far.
 
     Items are `KizunaEvent`s, and `EventGap`s when events were missed. `last_sequence` and
     `run_id` are what to pass to `subscribe_events` to resume later without loss; they are
-    valid from `started()` on, even before any event arrived.
+    valid from `started()` on, even before any event arrived. Close it (or use ``async with``)
+    to end the iteration cleanly.
     """
 
-    def __init__(self, call: Any, *, after_sequence: int, run_id: str) -> None:
-        self._call = call
+    def __init__(self, client: Kizuna, request: event_service_pb2.SubscribeEventsRequest) -> None:
+        self._client = client
+        self._request = request
+        self._call: Any = None
         self._pending: deque[KizunaEvent | EventGap] = deque()
         self._closed = False
-        self._live = after_sequence == 0
+        self._live = request.after_sequence == 0 and not request.from_start
         self._start_seen = False
-        self.last_sequence = after_sequence
-        self.run_id = run_id
+        self._start_last = 0
+        self.last_sequence = request.after_sequence
+        self.run_id = request.run_id
 
     def __aiter__(self) -> EventSubscription:
         return self
+
+    def __await__(self) -> Generator[Any, None, list[KizunaEvent | EventGap]]:
+        return self._so_far().__await__()
+
+    async def _so_far(self) -> list[KizunaEvent | EventGap]:
+        """The events of the current run up to now (those the daemon still holds), oldest first;
+        a leading EventGap covers older ones it no longer holds."""
+        if self._call is not None:
+            raise InvalidArgumentError("await a subscription before iterating it, not after")
+        wanted = {enum_name(event_pb2.EventType, t, "EVENT_TYPE_") for t in self._request.types}
+        request = event_service_pb2.SubscribeEventsRequest()
+        request.CopyFrom(self._request)
+        if not request.after_sequence:
+            request.from_start = True
+        del request.types[:]  # filtered here: the last event up to now must arrive to end the list
+        self._request = request
+        self._live = False
+        found: list[KizunaEvent | EventGap] = []
+        try:
+            await self.started()
+            end = self._start_last
+            while self.last_sequence < end:
+                item = await self.__anext__()
+                if isinstance(item, EventGap):
+                    found.append(item)
+                    self.last_sequence = max(self.last_sequence, item.last_sequence)
+                elif not wanted or item.type in wanted:
+                    found.append(item)
+        except StopAsyncIteration:
+            pass
+        finally:
+            await self.close()
+        return found
 
     async def started(self) -> None:
         """Waits until the daemon has registered the subscription: every event published from
@@ -898,6 +1233,11 @@ class EventSubscription:
         if self._closed:
             return False
         try:
+            if self._call is None:
+                self._call = await self._client._open_events(self._request)
+                if self._closed:
+                    self._call.cancel()
+                    return False
             response = await self._call.read()
         except grpc.aio.AioRpcError as exc:
             if self._closed:
@@ -919,6 +1259,7 @@ class EventSubscription:
 
     def _begin(self, start: event_service_pb2.SubscriptionStart) -> None:
         self._start_seen = True
+        self._start_last = start.last_sequence
         if self._live:
             self.last_sequence = start.last_sequence
         elif self.run_id and start.run_id != self.run_id:
@@ -929,7 +1270,8 @@ class EventSubscription:
         """Ends the subscription; a pending or later `__anext__` stops the iteration."""
         self._closed = True
         self._pending.clear()
-        self._call.cancel()
+        if self._call is not None:
+            self._call.cancel()
 
     aclose = close
 
@@ -965,6 +1307,25 @@ async def _upload_chunks(
             offset += len(data)
     finally:
         os.close(fd)
+
+
+def split_command(command: str) -> tuple[str, list[str]]:
+    """The seed's command string as (command ID, positional arguments), split like a POSIX shell
+    splits words (quotes group, backslashes escape) without running one: ``$(id)``, backticks,
+    ``;`` and ``|`` stay literal characters inside arguments.
+
+    >>> split_command("copy 'my file.txt' /tmp")
+    ('copy', ['my file.txt', '/tmp'])
+    """
+    try:
+        words = shlex.split(command, comments=False, posix=True)
+    except ValueError as exc:  # an unclosed quote
+        raise InvalidArgumentError(
+            f"cannot split the command {command!r}: {exc}", metadata={"field": "command"}
+        ) from None
+    if not words:
+        raise InvalidArgumentError("name a command", metadata={"field": "command"})
+    return words[0], words[1:]
 
 
 def _absolute(paths: Collection[str | os.PathLike[str]]) -> list[str]:

@@ -46,14 +46,21 @@ class KizunaError(RuntimeError):
         return f"{self.message} [{self.reason}]"
 
 
+class ClientClosedError(KizunaError):
+    """This Kizuna instance was shut down (create a new one), or its event stream ended."""
+
+    reason = "CLIENT_CLOSED"
+
+
 class DaemonUnavailableError(KizunaError):
     """The daemon could not be reached (not running, wrong home, socket not accessible)."""
 
     reason = "DAEMON_UNAVAILABLE"
 
 
-class InvalidArgumentError(KizunaError):
-    """A request field is missing or malformed; `metadata["field"]` names it."""
+class InvalidArgumentError(KizunaError, ValueError):
+    """A request field is missing or malformed; `metadata["field"]` names it. Also a ValueError,
+    as the seed binding raised for a bad stream type or quality."""
 
     reason = "INVALID_ARGUMENT"
 

@@ -6,11 +6,14 @@ datetimes; each class keeps the message it came from as `.message` for fields no
 
 from __future__ import annotations
 
+import builtins
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -23,6 +26,8 @@ from kizuna_client.v1 import (
     peer_pb2,
     transfer_pb2,
 )
+
+M = TypeVar("M", bound=Message)
 
 
 def enum_name(enum_type: Any, value: int, prefix: str) -> str:
@@ -114,22 +119,38 @@ class PeerPermissions:
 
 @dataclass(frozen=True)
 class PeerInfo:
-    """Another device the daemon knows about."""
+    """Another device the daemon knows about.
+
+    Canonical names, with the seed binding's beside them: `device_id` (`id`), `source`
+    (`discovery_method`: "mdns", "udp", "static", "manual", "incoming" or "trust_store").
+    `capabilities` are what the peer offers ("transfers", ...), from its authenticated Hello.
+    """
 
     device_id: str
     device_id_display: str
     name: str
+    user_name: str
     device_type: str
-    addresses: tuple[str, ...]
+    addresses: list[str] = field(hash=False)
     source: str
     trust: str
     connection: str
     online: bool
     permissions: PeerPermissions
     certificate_fingerprint: str
-    capabilities: tuple[str, ...]
+    capabilities: list[str] = field(hash=False)
     last_seen: datetime | None
     message: peer_pb2.Peer = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        """The device ID (the seed's name for `device_id`)."""
+        return self.device_id
+
+    @property
+    def discovery_method(self) -> str:
+        """How the daemon learned of the peer (the seed's name for `source`)."""
+        return self.source
 
     @property
     def trusted(self) -> bool:
@@ -147,15 +168,16 @@ class PeerInfo:
             device_id=peer.device_id,
             device_id_display=peer.device_id_display,
             name=peer.name,
+            user_name=peer.user_name,
             device_type=enum_name(node_pb2.DeviceType, peer.device_type, "DEVICE_TYPE_"),
-            addresses=tuple(peer.addresses),
+            addresses=list(peer.addresses),
             source=enum_name(peer_pb2.Peer.Source, peer.source, "SOURCE_"),
             trust=enum_name(peer_pb2.Peer.Trust, peer.trust, "TRUST_"),
             connection=enum_name(peer_pb2.Peer.Connection, peer.connection, "CONNECTION_"),
             online=peer.online,
             permissions=PeerPermissions.from_proto(peer.permissions),
             certificate_fingerprint=peer.certificate_fingerprint,
-            capabilities=tuple(peer.capabilities),
+            capabilities=list(peer.capabilities),
             last_seen=_time(peer.last_seen_time, peer.HasField("last_seen_time")),
             message=peer,
         )
@@ -202,7 +224,11 @@ FINAL_TRANSFER_STATES = frozenset({"completed", "failed", "cancelled"})
 
 @dataclass(frozen=True)
 class TransferProgress:
-    """Where a transfer stands."""
+    """Where a transfer stands.
+
+    Canonical names, with the seed binding's beside them: `bytes_done` (`bytes_transferred`),
+    `bytes_per_second` (`speed_bps`, whole bytes), `fraction` 0.0-1.0 (`percentage()` 0-100).
+    """
 
     transfer_id: str
     state: str
@@ -218,6 +244,20 @@ class TransferProgress:
     def fraction(self) -> float:
         """Share of bytes done, 0.0-1.0 (1.0 for an empty transfer)."""
         return self.bytes_done / self.total_bytes if self.total_bytes else 1.0
+
+    @property
+    def bytes_transferred(self) -> int:
+        """Bytes done (the seed's name)."""
+        return self.bytes_done
+
+    @property
+    def speed_bps(self) -> int:
+        """Current speed in bytes per second (the seed's name)."""
+        return round(self.bytes_per_second)
+
+    def percentage(self) -> float:
+        """Share of bytes done, 0.0-100.0 (the seed's form of `fraction`)."""
+        return self.fraction * 100.0
 
     @property
     def finished(self) -> bool:
@@ -245,6 +285,7 @@ class TransferInfo:
 
     id: str
     peer_id: str
+    peer_name: str
     direction: str
     state: str
     total_bytes: int
@@ -261,8 +302,9 @@ class TransferInfo:
 
     @property
     def files(self) -> list[transfer_pb2.TransferFile]:
-        """The transfer's first entries (saved_path tells where each incoming file landed): up
-        to 1,000, or 100 from a list or an event; `Kizuna.transfer_files` returns all."""
+        """The transfer's first entries (saved_path tells where each incoming file landed,
+        relative to the inbox): up to 1,000, or 100 from a list or an event;
+        `Kizuna.transfer_files` returns all."""
         return list(self.message.files)
 
     @property
@@ -275,6 +317,7 @@ class TransferInfo:
         return cls(
             id=t.id,
             peer_id=t.peer_id,
+            peer_name=t.peer_name,
             direction=enum_name(transfer_pb2.Transfer.Direction, t.direction, "DIRECTION_"),
             state=enum_name(transfer_pb2.Transfer.State, t.state, "STATE_"),
             total_bytes=t.total_bytes,
@@ -288,15 +331,29 @@ class TransferInfo:
 
 @dataclass(frozen=True)
 class CommandResult:
-    """How a command run on a peer ended."""
+    """How a command run on a peer ended.
+
+    `stdout` and `stderr` are text, as in the seed (UTF-8; undecodable bytes become U+FFFD);
+    the exact bytes are `stdout_bytes` and `stderr_bytes`.
+    """
 
     run_id: str
     command_id: str
     state: str
     exit_code: int
-    stdout: bytes
-    stderr: bytes
+    stdout_bytes: bytes
+    stderr_bytes: bytes
     output_truncated: bool
+
+    @property
+    def stdout(self) -> str:
+        """Standard output as text."""
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        """Standard error as text."""
+        return self.stderr_bytes.decode("utf-8", "replace")
 
     @property
     def ok(self) -> bool:
@@ -312,8 +369,8 @@ class CommandResult:
             command_id=run.command_id,
             state=enum_name(command_pb2.CommandRun.State, run.state, "STATE_"),
             exit_code=run.exit_code,
-            stdout=stdout,
-            stderr=stderr,
+            stdout_bytes=stdout,
+            stderr_bytes=stderr,
             output_truncated=truncated,
         )
 
@@ -323,7 +380,8 @@ class KizunaEvent:
     """Something that happened in the daemon.
 
     `type` is the payload's name ("peer_discovered", "transfer_progress", "node_state_changed",
-    "error", ...), `payload` the typed message for it (see kizuna.v1.Event).
+    "error", ...), `payload` the typed message for it (see kizuna.v1.Event). The seed's names:
+    `event_type` (= `type`) and `data` (the payload as a JSON string, proto field names).
     """
 
     sequence: int
@@ -331,6 +389,44 @@ class KizunaEvent:
     type: str
     payload: Message
     message: event_pb2.Event = field(repr=False, compare=False)
+
+    @property
+    def event_type(self) -> str:
+        """The payload's name (the seed's name for `type`)."""
+        return self.type
+
+    @property
+    def transfer(self) -> TransferInfo | None:
+        """The transfer a transfer_* event is about (for example the offer of transfer_offered:
+        accept it with ``accept_transfer(event.transfer.id)``); None for other events."""
+        found = self._field("transfer", transfer_pb2.Transfer)
+        return TransferInfo.from_proto(found) if found is not None else None
+
+    @property
+    def peer(self) -> PeerInfo | None:
+        """The peer a peer_* event is about; None for other events."""
+        found = self._field("peer", peer_pb2.Peer)
+        return PeerInfo.from_proto(found) if found is not None else None
+
+    @property
+    def pairing(self) -> PairingInfo | None:
+        """The pairing a pairing_* event is about (with its code); None for other events."""
+        found = self._field("pairing", peer_pb2.Pairing)
+        return PairingInfo.from_proto(found) if found is not None else None
+
+    def _field(self, name: str, kind: builtins.type[M]) -> M | None:
+        fields = self.payload.DESCRIPTOR.fields_by_name
+        if name in fields and fields[name].message_type is kind.DESCRIPTOR:
+            value = getattr(self.payload, name)
+            return value if isinstance(value, kind) else None
+        return None
+
+    @cached_property
+    def data(self) -> str:
+        """The payload as JSON (field names as in the .proto; 64-bit integers as strings)."""
+        return json_format.MessageToJson(
+            self.payload, preserving_proto_field_name=True, indent=None
+        )
 
     @cached_property
     def time(self) -> datetime | None:
@@ -358,6 +454,22 @@ class EventGap:
     last_sequence: int
     reason: str
     type: Literal["gap"] = "gap"
+
+    @property
+    def event_type(self) -> str:
+        """ "gap" (the seed's name for `type`), so seed-style loops handle gaps too."""
+        return self.type
+
+    @property
+    def data(self) -> str:
+        """The gap as JSON, as KizunaEvent.data is."""
+        return json.dumps(
+            {
+                "first_sequence": self.first_sequence,
+                "last_sequence": self.last_sequence,
+                "reason": self.reason,
+            }
+        )
 
     @classmethod
     def from_proto(cls, gap: event_service_pb2.EventGap) -> EventGap:

@@ -51,15 +51,16 @@ def home() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-#: Test daemons listen for peers on loopback only, on a free port, without mDNS, unless a test
-#: says otherwise: tests never touch the machine's own network (multi-device tests use
-#: namespaces).
+#: Test daemons listen for peers on loopback only, on a free port, without mDNS or the UDP
+#: beacon, unless a test says otherwise: tests never touch the machine's own network
+#: (multi-device tests use namespaces).
 LOOPBACK_ONLY: Mapping[str, Mapping[str, Any]] = {
-    "discovery": {"enable_mdns": False},
+    "discovery": {"enable_mdns": False, "enable_udp": False},
     "networking": {"listen_port": 0, "listen_address": "127.0.0.1"},
 }
 LOOPBACK_ONLY_ENV: Mapping[str, str] = {
     "KIZUNA_DISCOVERY_ENABLE_MDNS": "false",
+    "KIZUNA_DISCOVERY_ENABLE_UDP": "false",
     "KIZUNA_NETWORKING_LISTEN_PORT": "0",
     "KIZUNA_NETWORKING_LISTEN_ADDRESS": "127.0.0.1",
 }
@@ -93,7 +94,7 @@ async def daemon(home: Path, settings: dict[str, Any]) -> AsyncIterator[Daemon]:
 @pytest.fixture
 async def client(daemon: Daemon) -> AsyncIterator[Kizuna]:
     """A kizuna_client attached to the `daemon` fixture over its Unix socket."""
-    async with Kizuna(home=daemon.config.paths.home) as k:
+    async with Kizuna(home=daemon.config.paths.home, embedded=False) as k:
         yield k
 
 

@@ -72,7 +72,7 @@ async def test_socket_in_a_private_directory_of_ones_choosing(home: Path) -> Non
     daemon = Daemon(make_config(home, {"api": {"socket_path": str(private / "k.sock")}}))
     await daemon.start()
     try:
-        async with Kizuna(home=home) as k:  # found through the daemon's daemon.json
+        async with Kizuna(home=home, embedded=False) as k:  # found through the daemon's daemon.json
             assert (await k.node()).api_endpoints == (f"unix:{private / 'k.sock'}",)
     finally:
         await daemon.stop(grace=0)
@@ -106,7 +106,7 @@ async def test_a_live_socket_of_another_daemon_is_left_alone(daemon: Daemon, hom
     second = Daemon(make_config(other_home, settings))
     with pytest.raises(UnsafePath, match="another process is listening"):
         await second.start()
-    async with Kizuna(home=home) as k:
+    async with Kizuna(home=home, embedded=False) as k:
         assert (await k.node()).state == "ready"
 
 

@@ -188,6 +188,32 @@ async def test_a_rejected_send_exits_non_zero_saying_so(nodes: Nodes, tmp_path: 
     assert not (inbox(b) / "a.txt").exists()
 
 
+async def test_send_says_what_the_folder_leaves_out(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    trip = tmp_path / "trip"
+    (trip / "raw").mkdir(parents=True)
+    (trip / "a.txt").write_text("hello")
+    (trip / "raw" / "latest").symlink_to(trip / "a.txt")
+    os.mkfifo(trip / "pipe")
+
+    code, out, err = await kizuna(a, "send", "beta", str(trip))
+    assert code == 0, err
+    assert out.startswith("sent 1 file (5 B) to beta")
+    assert err == (
+        "kizuna send: not sending 2 entries from inside the folders: trip/pipe (not a regular "
+        "file or folder), trip/raw/latest (a symbolic link); only files and folders are sent, "
+        "never links or special files\n"
+    )
+
+    code, out, err = await kizuna(a, "send", "beta", str(trip / "raw"), "--json")
+    assert code == 0, err
+    result = json.loads(out.splitlines()[-1])
+    assert result["skipped_sources"] == [{"path": "raw/latest", "reason": "symlink"}]
+    assert result["skipped_source_count"] == 1
+    assert "raw/latest (a symbolic link)" in err
+
+
 async def test_ctrl_c_cancels_the_send(nodes: Nodes, tmp_path: Path) -> None:
     a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
@@ -222,7 +248,7 @@ async def test_inbox_lists_the_offer_and_accept_takes_a_short_prefix(
     (tmp_path / "trip" / "one.txt").write_text("one")
     (tmp_path / "notes.txt").write_text("notes")
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "trip", tmp_path / "notes.txt")
+    handle = await a.client.transfer_file([tmp_path / "trip", tmp_path / "notes.txt"], b.id)
     transfer_id = await offered(b, mark)
 
     code, out, _ = await kizuna(b, "inbox")
@@ -252,7 +278,7 @@ async def test_accept_wait_follows_until_the_files_are_in(nodes: Nodes, tmp_path
     (tmp_path / "a.txt").write_text("hello")
     (tmp_path / "b.txt").write_text("skipped")
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt", tmp_path / "b.txt")
+    handle = await a.client.transfer_file([tmp_path / "a.txt", tmp_path / "b.txt"], b.id)
     transfer_id = await offered(b, mark)
     code, out, err = await kizuna(b, "accept", transfer_id, "a.txt", "--wait")
     assert code == 0, err
@@ -271,10 +297,10 @@ async def test_transfers_lists_both_directions(nodes: Nodes, tmp_path: Path) -> 
     a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     (tmp_path / "a.txt").write_text("hello")
-    sent = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    sent = await a.client.transfer_file(tmp_path / "a.txt", b.id)
     assert (await asyncio.wait_for(sent.wait(), WAIT)).state == "completed"
     mark = a.events.mark()
-    received = await b.client.transfer_file(a.id, tmp_path / "a.txt")
+    received = await b.client.transfer_file(tmp_path / "a.txt", a.id)
     await offered(a, mark)
     await a.client.reject_transfer(received.id, "full")
 
@@ -297,7 +323,7 @@ async def test_pause_resume_and_cancel_from_either_side(nodes: Nodes, tmp_path: 
     gate, asked = hold_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.bin")
+    handle = await a.client.transfer_file(tmp_path / "a.bin", b.id)
     transfer_id = await offered(b, mark_b)
     await b.client.accept_transfer(transfer_id)
     await asyncio.wait_for(asked.wait(), WAIT)
@@ -370,7 +396,7 @@ async def test_hash_prints_what_both_daemons_report(nodes: Nodes, tmp_path: Path
     (source / "block.bin").write_bytes(os.urandom(1024 * 1024))
     (source / "empty").write_bytes(b"")
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await b.client.accept_transfer(await offered(b, mark))
     sent = await asyncio.wait_for(handle.wait(), WAIT)
     received = await b.client.transfer(handle.id).refresh()

@@ -23,6 +23,7 @@ from kizuna_client import (
 from kizuna_client.errors import ERRORS_BY_REASON
 from kizuna_server.app import Daemon
 from kizuna_server.rpc.errors import reason_names
+from tests.conftest import LOOPBACK_ONLY
 
 
 def test_every_reason_has_an_exception_class() -> None:
@@ -85,14 +86,18 @@ async def test_attaches_through_explicit_target(daemon: Daemon) -> None:
         assert (await k.node()).state == "ready"
 
 
-async def test_no_daemon_is_a_clear_error(home: Path) -> None:
+async def test_no_daemon_at_an_explicit_target_is_a_clear_error(home: Path) -> None:
     with pytest.raises(DaemonUnavailableError, match="kizuna daemon"):
-        async with Kizuna(home=home, timeout=5):
+        async with Kizuna(target=f"unix:{home}/run/kizuna.sock", timeout=5):
             pass
 
 
 async def test_embedded_daemon_with_settings(home: Path) -> None:
-    settings = {"home": str(home), "identity": {"device_name": "embedded-one"}}
+    settings = {
+        "home": str(home),
+        "identity": {"device_name": "embedded-one"},
+        **LOOPBACK_ONLY,
+    }
     async with Kizuna(settings) as k:
         node = await k.node()
         assert node.name == "embedded-one"
@@ -100,17 +105,6 @@ async def test_embedded_daemon_with_settings(home: Path) -> None:
         async with Kizuna(home=home) as other:  # a second client attaches to the same daemon
             assert (await other.node()).device_id == node.device_id
     assert not os.path.exists(home / "run" / "kizuna.sock")  # stopped with the client
-
-
-async def test_embedded_daemon_in_a_temporary_home() -> None:
-    k = Kizuna(embedded=True)
-    await k.connect()
-    node = await k.node()
-    socket_path = node.api_endpoints[0].removeprefix("unix:")
-    assert os.path.exists(socket_path)
-    await k.close()
-    assert not os.path.exists(socket_path)
-    assert not os.path.exists(Path(socket_path).parent.parent)  # the temporary home is gone
 
 
 async def test_embedded_daemon_with_bad_settings(home: Path) -> None:
@@ -121,9 +115,9 @@ async def test_embedded_daemon_with_bad_settings(home: Path) -> None:
 
 
 async def test_shutdown_of_embedded_daemon(home: Path) -> None:
-    k = Kizuna({"home": str(home)})
+    k = Kizuna({"home": str(home), **LOOPBACK_ONLY})
     await k.connect()
-    await k.shutdown(grace=0)
+    await k.stop_daemon(grace=0)
     with pytest.raises(DaemonUnavailableError):
         await k.node()
     await k.close()
@@ -132,10 +126,12 @@ async def test_shutdown_of_embedded_daemon(home: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "capability"),
     [
-        (lambda k: k.start_stream("A" * 52, channel="org.example.viewer"), "streams"),
-        (lambda k: k.execute_command("A" * 52, "lock-screen", {"now": True}), "commands"),
+        (lambda k: k.start_stream("data", "A" * 52, channel="org.example.viewer"), "streams"),
+        (lambda k: k.start_stream("screen", "A" * 52, 80), "streams"),
+        (lambda k: k.execute_command("lock-screen", "A" * 52, {"now": True}), "commands"),
+        (lambda k: k.execute_command("ls -la", "A" * 52), "commands"),
     ],
-    ids=["stream", "command"],
+    ids=["stream", "seed-stream", "command", "seed-command"],
 )
 async def test_later_capabilities_raise_not_implemented(
     client: Kizuna, call: object, capability: str
@@ -147,14 +143,18 @@ async def test_later_capabilities_raise_not_implemented(
 
 
 async def test_argument_checks_happen_before_any_call(client: Kizuna) -> None:
+    with pytest.raises(ValueError, match="stream_type"):  # the seed's error type
+        await client.start_stream("hologram", "A" * 52)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quality"):
+        await client.start_stream("screen", "A" * 52, 101)
     with pytest.raises(InvalidArgumentError):
-        await client.start_stream("A" * 52, channel="x", kind="hologram")
+        await client.start_stream("screen", "A" * 52, -1)
     with pytest.raises(InvalidArgumentError):
-        await client.start_stream("A" * 52, channel="x", quality=101)
-    with pytest.raises(InvalidArgumentError):
-        await client.transfer_file("A" * 52)
+        await client.transfer_file([], "A" * 52)
     with pytest.raises(InvalidArgumentError, match="compression"):
-        await client.transfer_file("A" * 52, __file__, compression="zip")
+        await client.transfer_file(__file__, "A" * 52, compression="zip")
+    with pytest.raises(ValueError, match="cannot split"):
+        await client.execute_command("echo 'unclosed", "A" * 52)
 
 
 async def test_subscribe_events_through_client(daemon: Daemon, client: Kizuna) -> None:

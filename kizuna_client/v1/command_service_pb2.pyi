@@ -52,6 +52,7 @@ class RunCommandRequest(_message.Message):
     ARGUMENTS_FIELD_NUMBER: _builtins.int
     STDIN_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    POSITIONAL_ARGUMENTS_FIELD_NUMBER: _builtins.int
     peer_id: _builtins.str
     """The peer's device ID."""
     command_id: _builtins.str
@@ -66,6 +67,14 @@ class RunCommandRequest(_message.Message):
     def timeout(self) -> _duration_pb2.Duration:
         """Time limit; unset or longer than the command's own uses the command's."""
 
+    @_builtins.property
+    def positional_arguments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Arguments by position, matched to the command's parameters in the order its allow-list
+        entry declares them, each validated as its parameter's type. The seed's form
+        execute_command("name arg1 arg2", peer) is split like a shell would split it (never run by
+        one): the first word is command_id, the others go here. Not together with `arguments`.
+        """
+
     def __init__(
         self,
         *,
@@ -74,10 +83,11 @@ class RunCommandRequest(_message.Message):
         arguments: _abc.Mapping[_builtins.str, _command_pb2.ArgumentValue] | None = ...,
         stdin: _builtins.bytes = ...,
         timeout: _duration_pb2.Duration | None = ...,
+        positional_arguments: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "command_id", b"command_id", "peer_id", b"peer_id", "stdin", b"stdin", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "command_id", b"command_id", "peer_id", b"peer_id", "positional_arguments", b"positional_arguments", "stdin", b"stdin", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,6 +28,7 @@ class SubscribeEventsRequest(_message.Message):
     AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
     TYPES_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
+    FROM_START_FIELD_NUMBER: _builtins.int
     after_sequence: _builtins.int
     """Deliver events with a sequence greater than this; 0 means live events only (unless run_id
     names an earlier run: then everything retained is replayed after a "restarted" gap).
@@ -35,6 +36,11 @@ class SubscribeEventsRequest(_message.Message):
     run_id: _builtins.str
     """The run_id that after_sequence refers to; when it differs from the daemon's current run
     (the daemon restarted), the subscription starts with a gap covering everything before.
+    """
+    from_start: _builtins.bool
+    """Replay the current run from its first event (sequence 1), then live events; a
+    "replay_expired" gap covers events no longer retained. Only with after_sequence 0 and no
+    run_id (INVALID_ARGUMENT otherwise).
     """
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_event_pb2.EventType.ValueType]:
@@ -46,10 +52,11 @@ class SubscribeEventsRequest(_message.Message):
         after_sequence: _builtins.int = ...,
         types: _abc.Iterable[_event_pb2.EventType.ValueType] | None = ...,
         run_id: _builtins.str = ...,
+        from_start: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "run_id", b"run_id", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "from_start", b"from_start", "run_id", b"run_id", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -73,7 +73,7 @@ class Peer(_message.Message):
         SOURCE_UNSPECIFIED: Peer._Source.ValueType  # 0
         """Not set."""
         SOURCE_MDNS: Peer._Source.ValueType  # 1
-        """Announced over mDNS on the local network."""
+        """Announced over mDNS on the local network (also when the UDP beacon found it first)."""
         SOURCE_STATIC: Peer._Source.ValueType  # 2
         """Listed in discovery.static_peers."""
         SOURCE_MANUAL: Peer._Source.ValueType  # 3
@@ -82,6 +82,10 @@ class Peer(_message.Message):
         """The peer connected to this daemon first."""
         SOURCE_TRUST_STORE: Peer._Source.ValueType  # 5
         """Known only from the trust store (not currently seen)."""
+        SOURCE_UDP: Peer._Source.ValueType  # 6
+        """Announced only by the UDP multicast beacon (discovery.enable_udp): mDNS has not reached
+        this daemon. Like mDNS, a hint until a TLS handshake proves the device ID.
+        """
 
     class Source(_Source, metaclass=_SourceEnumTypeWrapper):
         """How this daemon learned about the peer."""
@@ -89,7 +93,7 @@ class Peer(_message.Message):
     SOURCE_UNSPECIFIED: Peer.Source.ValueType  # 0
     """Not set."""
     SOURCE_MDNS: Peer.Source.ValueType  # 1
-    """Announced over mDNS on the local network."""
+    """Announced over mDNS on the local network (also when the UDP beacon found it first)."""
     SOURCE_STATIC: Peer.Source.ValueType  # 2
     """Listed in discovery.static_peers."""
     SOURCE_MANUAL: Peer.Source.ValueType  # 3
@@ -98,6 +102,10 @@ class Peer(_message.Message):
     """The peer connected to this daemon first."""
     SOURCE_TRUST_STORE: Peer.Source.ValueType  # 5
     """Known only from the trust store (not currently seen)."""
+    SOURCE_UDP: Peer.Source.ValueType  # 6
+    """Announced only by the UDP multicast beacon (discovery.enable_udp): mDNS has not reached
+    this daemon. Like mDNS, a hint until a TLS handshake proves the device ID.
+    """
 
     class _Trust:
         ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -173,6 +181,7 @@ class Peer(_message.Message):
     PAIRED_TIME_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
     ONLINE_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
     device_id: _builtins.str
     """The peer's device ID (canonical form, see Node.device_id). Only believed once the peer's
     certificate matched it; mDNS announcements alone are hints.
@@ -199,6 +208,10 @@ class Peer(_message.Message):
     """True while the peer is announced on the network or connected; false once it said goodbye,
     its announcement expired or its link dropped.
     """
+    user_name: _builtins.str
+    """The name of the peer's person (its identity.user_name), sanitised like `name`; empty when
+    it sets none or has not described itself to this daemon yet.
+    """
     @_builtins.property
     def addresses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Addresses the peer was seen at or added with, "host:port", most recent first."""
@@ -209,7 +222,9 @@ class Peer(_message.Message):
 
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Capabilities the peer offers ("transfers", "streams", "commands")."""
+        """Capabilities the peer offers ("transfers", "streams", "commands"), as its authenticated
+        Hello said; empty until a link to it came up, and for a peer that offers none.
+        """
 
     @_builtins.property
     def last_seen_time(self) -> _timestamp_pb2.Timestamp:
@@ -242,10 +257,11 @@ class Peer(_message.Message):
         paired_time: _timestamp_pb2.Timestamp | None = ...,
         next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
         online: _builtins.bool = ...,
+        user_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_seen_time", b"last_seen_time", "next_attempt_time", b"next_attempt_time", "paired_time", b"paired_time", "permissions", b"permissions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "capabilities", b"capabilities", "certificate_fingerprint", b"certificate_fingerprint", "connection", b"connection", "device_id", b"device_id", "device_id_display", b"device_id_display", "device_type", b"device_type", "last_seen_time", b"last_seen_time", "name", b"name", "next_attempt_time", b"next_attempt_time", "online", b"online", "paired_time", b"paired_time", "permissions", b"permissions", "protocol_version", b"protocol_version", "source", b"source", "trust", b"trust"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addresses", b"addresses", "capabilities", b"capabilities", "certificate_fingerprint", b"certificate_fingerprint", "connection", b"connection", "device_id", b"device_id", "device_id_display", b"device_id_display", "device_type", b"device_type", "last_seen_time", b"last_seen_time", "name", b"name", "next_attempt_time", b"next_attempt_time", "online", b"online", "paired_time", b"paired_time", "permissions", b"permissions", "protocol_version", b"protocol_version", "source", b"source", "trust", b"trust", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -119,6 +119,7 @@ class StreamHeader(_message.Message):
     QUALITY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     DELIVERY_FIELD_NUMBER: _builtins.int
+    CAPTURE_FIELD_NUMBER: _builtins.int
     peer_id: _builtins.str
     """The receiving peer's device ID."""
     channel: _builtins.str
@@ -139,6 +140,13 @@ class StreamHeader(_message.Message):
         8 KiB in all.
         """
 
+    @_builtins.property
+    def capture(self) -> Global___CaptureSource:
+        """Set when a built-in capture source on this device produces the frames (kinds camera, screen
+        and audio; the seed's start_stream("screen", peer, 80)): the app then sends no frames. Unset
+        when the app sends its own.
+        """
+
     def __init__(
         self,
         *,
@@ -149,16 +157,39 @@ class StreamHeader(_message.Message):
         quality: _builtins.int | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         delivery: Global___StreamDelivery.ValueType = ...,
+        capture: Global___CaptureSource | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quality", b"_quality", "quality", b"quality"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quality", b"_quality", "capture", b"capture", "quality", b"quality"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quality", b"_quality", "channel", b"channel", "delivery", b"delivery", "format", b"format", "kind", b"kind", "metadata", b"metadata", "peer_id", b"peer_id", "quality", b"quality"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quality", b"_quality", "capture", b"capture", "channel", b"channel", "delivery", b"delivery", "format", b"format", "kind", b"kind", "metadata", b"metadata", "peer_id", b"peer_id", "quality", b"quality"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__quality: _TypeAlias = _typing.Literal["quality"]  # noqa: Y015
     _WhichOneofArgType__quality: _TypeAlias = _typing.Literal["_quality", b"_quality"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quality) -> _WhichOneofReturnType__quality | None: ...
 
 Global___StreamHeader: _TypeAlias = StreamHeader  # noqa: Y015
+
+@_typing.final
+class CaptureSource(_message.Message):
+    """A built-in capture source of this device."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEVICE_FIELD_NUMBER: _builtins.int
+    device: _builtins.str
+    """Which screen, camera or audio input, as the device names it; empty means the default one."""
+    def __init__(
+        self,
+        *,
+        device: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaptureSource: _TypeAlias = CaptureSource  # noqa: Y015
 
 @_typing.final
 class Stream(_message.Message):

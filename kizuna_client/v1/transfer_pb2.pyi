@@ -137,7 +137,9 @@ class TransferFile(_message.Message):
     bytes_done: _builtins.int
     """Bytes received and verified so far."""
     saved_path: _builtins.str
-    """Receiving side: where the file was saved (it can differ from `path` when a name was taken)."""
+    """Receiving side: where the file was saved, relative to the inbox (transfers.inbox); it can
+    differ from `path` when a name was taken.
+    """
     @_builtins.property
     def mtime(self) -> _timestamp_pb2.Timestamp:
         """Modification time, kept on the receiving side."""
@@ -263,6 +265,8 @@ class Transfer(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     ENTRY_COUNT_FIELD_NUMBER: _builtins.int
+    SKIPPED_SOURCES_FIELD_NUMBER: _builtins.int
+    SKIPPED_SOURCE_COUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque transfer ID, the same on both devices."""
     peer_id: _builtins.str
@@ -287,6 +291,8 @@ class Transfer(_message.Message):
     """Entries (files and folders) the transfer holds. An offer that ended unanswered keeps its
     first 100 entries only; the totals still count all of them.
     """
+    skipped_source_count: _builtins.int
+    """Sending side: how many things inside the sent folders were left out of the offer."""
     @_builtins.property
     def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransferFile]:
         """Entries, in sending order: the first 1,000 from GetTransfer, the first 100 from
@@ -310,6 +316,13 @@ class Transfer(_message.Message):
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """When an unanswered offer expires (STATE_PENDING)."""
 
+    @_builtins.property
+    def skipped_sources(self) -> _containers.RepeatedCompositeFieldContainer[Global___SkippedSource]:
+        """Sending side: what inside the sent folders was left out of the offer (symbolic links,
+        devices, FIFOs, sockets), the first 100 in the order found. The receiver never learns of
+        them; `skipped_source_count` says how many there were.
+        """
+
     def __init__(
         self,
         *,
@@ -329,14 +342,69 @@ class Transfer(_message.Message):
         error: _errors_pb2.Error | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         entry_count: _builtins.int = ...,
+        skipped_sources: _abc.Iterable[Global___SkippedSource] | None = ...,
+        skipped_source_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error", b"error", "expire_time", b"expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "compression", b"compression", "create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "entry_count", b"entry_count", "error", b"error", "expire_time", b"expire_time", "files", b"files", "files_done", b"files_done", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "state", b"state", "total_bytes", b"total_bytes", "total_files", b"total_files"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bytes_done", b"bytes_done", "compression", b"compression", "create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "entry_count", b"entry_count", "error", b"error", "expire_time", b"expire_time", "files", b"files", "files_done", b"files_done", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "skipped_source_count", b"skipped_source_count", "skipped_sources", b"skipped_sources", "state", b"state", "total_bytes", b"total_bytes", "total_files", b"total_files"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Transfer: _TypeAlias = Transfer  # noqa: Y015
+
+@_typing.final
+class SkippedSource(_message.Message):
+    """Something inside a sent folder that is not sent: only regular files and folders are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Reason:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[SkippedSource._Reason.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        REASON_UNSPECIFIED: SkippedSource._Reason.ValueType  # 0
+        """Not set."""
+        REASON_SYMLINK: SkippedSource._Reason.ValueType  # 1
+        """A symbolic link: links are never followed or created (a link named as a path to send is
+        sent as what it points to).
+        """
+        REASON_SPECIAL_FILE: SkippedSource._Reason.ValueType  # 2
+        """Not a regular file or folder: a device, FIFO or socket."""
+
+    class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
+        """Why it is not sent."""
+
+    REASON_UNSPECIFIED: SkippedSource.Reason.ValueType  # 0
+    """Not set."""
+    REASON_SYMLINK: SkippedSource.Reason.ValueType  # 1
+    """A symbolic link: links are never followed or created (a link named as a path to send is
+    sent as what it points to).
+    """
+    REASON_SPECIAL_FILE: SkippedSource.Reason.ValueType  # 2
+    """Not a regular file or folder: a device, FIFO or socket."""
+
+    PATH_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    path: _builtins.str
+    """Its path inside the transfer, '/'-separated (as the receiver would have seen it)."""
+    reason: Global___SkippedSource.Reason.ValueType
+    """Why it is not sent."""
+    def __init__(
+        self,
+        *,
+        path: _builtins.str = ...,
+        reason: Global___SkippedSource.Reason.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SkippedSource: _TypeAlias = SkippedSource  # noqa: Y015
 
 @_typing.final
 class TransferProgress(_message.Message):

@@ -10,7 +10,9 @@ import fcntl
 import json
 import logging
 import os
+import re
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -46,7 +48,7 @@ from kizuna_server.files import (
     write_file_atomically,
 )
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
-from kizuna_server.p2p.network import PeerNetwork
+from kizuna_server.p2p.network import PeerNetwork, PeerPortsUnavailable
 from kizuna_server.p2p.services import build_servers
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
@@ -136,14 +138,17 @@ class Daemon:
             self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
             transfers = self.transfers = Transfers(self.config, self.peers, self.publish)
             await transfers.start()  # before the peer ports open: offers find it ready
-            await self.peers.start(
-                lambda network: build_servers(
-                    network,
-                    CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
-                    self.config.security.pairing_timeout_secs,
-                    transfers,
+            try:
+                await self.peers.start(
+                    lambda network: build_servers(
+                        network,
+                        CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
+                        self.config.security.pairing_timeout_secs,
+                        transfers,
+                    )
                 )
-            )
+            except PeerPortsUnavailable as exc:
+                raise PeerPortsUnavailable(_explain_bind_failure(exc.message)) from exc
             await self._serve()
             await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
             for name in _SERVICE_NAMES:
@@ -300,7 +305,9 @@ class Daemon:
             try:
                 bound = tcp.add_insecure_port(f"{bind_host}:{port}")
             except RuntimeError as exc:
-                raise StartupError(f"cannot listen on {api.tcp_address}: {exc}") from exc
+                raise StartupError(
+                    f"cannot listen on {api.tcp_address}: {_explain_bind_failure(str(exc))}"
+                ) from exc
             self._listeners.append(_Listener(tcp, ApiEndpoint("tcp", f"{bind_host}:{bound}", True)))
         for listener in self._listeners:
             await listener.server.start()
@@ -450,3 +457,32 @@ def _lock(lock_path: Path, runtime_dir: Path) -> int:
             "'kizuna stop', or give this one its own --home"
         ) from None
     return fd
+
+
+#: How grpc reports an address it could not bind, with advice that fits its developers, not the
+#: daemon's users (whose message says what to do).
+_GRPC_BIND_FAILURE = re.compile(
+    r"Failed to bind to address (?P<address>\S+?); set GRPC_VERBOSITY=debug environment "
+    r"variable to see detailed error message\.?"
+)
+
+
+def _explain_bind_failure(text: str) -> str:
+    """`text` with grpc's bind failure replaced by why the address cannot be bound."""
+    return _GRPC_BIND_FAILURE.sub(lambda found: _why_unbindable(found["address"]), text)
+
+
+def _why_unbindable(address: str) -> str:
+    """Why `address` cannot be bound, as the system says it ("Address already in use"): asked
+    with a plain socket, since grpc keeps the reason to its own log."""
+    try:
+        host, port = parse_host_port(address)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as grpc binds
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except ValueError:
+        pass
+    return "the address cannot be bound"

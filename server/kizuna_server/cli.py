@@ -11,10 +11,16 @@ import logging
 import os
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+# gRPC core logs lines of its own for failures this command reports itself (a port in use:
+# "add_port.cc ... Failed to add port"), at a level it reads once, when grpc is first imported
+# (by kizuna_client, below). Quiet, unless the person set GRPC_VERBOSITY (debug shows all).
+if "grpc" not in sys.modules:
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 from google.protobuf import json_format
 
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: 128 + SIGPIPE: what a shell shows for a command whose reader went away.
+EXIT_BROKEN_PIPE = 141
 
 
 def safe(text: str, limit: int = 120) -> str:
@@ -65,12 +73,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return int(asyncio.run(args.handler(args)))
+        code = int(asyncio.run(args.handler(args)))
+        sys.stdout.flush()  # here, so a reader that went away is noticed below, not at exit
+    except BrokenPipeError:
+        return _reader_gone()
     except (KizunaError, DaemonError) as exc:
         print(f"kizuna {args.command}: {safe(exc.message, 500)}", file=sys.stderr)
         return EXIT_ERROR
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130  # interrupted, including a start abandoned by a second signal
+    return code
+
+
+def _reader_gone() -> int:
+    """What `kizuna ... | head` does once head has read enough: stops quietly, like a command
+    killed by SIGPIPE (exit 141), with no traceback and no error at exit.
+
+    Python ignores SIGPIPE, so writes to a closed pipe raise BrokenPipeError; the rest of what
+    is buffered for stdout goes to /dev/null, as the Python documentation recommends.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,11 +132,19 @@ def _parser() -> argparse.ArgumentParser:
         "status", parents=[common], help="show this device and the daemon's state"
     )
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--socket",
+        action="store_true",
+        help="print only the path of the API's Unix socket (for grpcurl -unix and scripts)",
+    )
     status.set_defaults(handler=_status)
 
     config = commands.add_parser(
-        "config", parents=[common], help="show the daemon's effective configuration"
+        "config",
+        parents=[common],
+        help="show the daemon's effective configuration (as config.toml would set it)",
     )
+    config.add_argument("--json", action="store_true", help="print one JSON object")
     config.set_defaults(handler=_config)
 
     events = commands.add_parser("events", parents=[common], help="follow the daemon's events")
@@ -187,12 +220,19 @@ def _banner(daemon: "Daemon", config: "Config") -> str:
 
 
 def _client(args: argparse.Namespace) -> Kizuna:
-    return Kizuna(home=args.home, target=args.target)
+    return Kizuna(home=args.home, target=args.target, embedded=False)  # never starts one
 
 
 async def _status(args: argparse.Namespace) -> int:
     async with _client(args) as k:
         node = await k.node()
+    if args.socket:
+        unix = [e.removeprefix("unix:") for e in node.api_endpoints if e.startswith("unix:")]
+        if not unix:
+            print("kizuna status: the daemon serves no Unix socket", file=sys.stderr)
+            return EXIT_ERROR
+        print(unix[0])
+        return 0
     if args.json:
         print(json_format.MessageToJson(node.message, indent=None))
         return 0
@@ -214,8 +254,49 @@ async def _status(args: argparse.Namespace) -> int:
 async def _config(args: argparse.Namespace) -> int:
     async with _client(args) as k:
         config = await k.config()
-    print(json_format.MessageToJson(config, indent=2, preserving_proto_field_name=True))
+    print(json.dumps(config) if args.json else config_toml(config))
     return 0
+
+
+def config_toml(config: Mapping[str, Any]) -> str:
+    """`kizuna config` for people: the settings as config.toml spells them (valid TOML), the
+    derived [paths] and the daemon's notes as comments."""
+    notes = config.get("notes", {})
+    lines = [f"# note on {safe(key, 60)}: {safe(note, 300)}" for key, note in notes.items()]
+    for section, table in config.items():
+        if section == "notes":
+            continue
+        if lines:
+            lines.append("")
+        if section == "paths":
+            lines.append("# derived from --home / KIZUNA_HOME and --config; not set in config.toml")
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + "".join(_toml_char(ch) for ch in value) + '"'
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key} = {_toml_value(v)}" for key, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def _toml_char(ch: str) -> str:
+    """One character of a TOML basic string; what a terminal would act on is escaped (`safe`)."""
+    if ch in ('"', "\\"):
+        return "\\" + ch
+    if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}:
+        code = ord(ch)
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return ch
 
 
 async def _events(args: argparse.Namespace) -> int:
@@ -259,7 +340,7 @@ def _short(value: object) -> str:
 
 async def _stop(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        await k.shutdown(grace=args.grace, reason="kizuna stop")
+        await k.stop_daemon(grace=args.grace, reason="kizuna stop")
     print("the daemon is stopping")
     return 0
 

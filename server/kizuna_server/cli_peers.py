@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from google.protobuf import json_format
 
-from kizuna_client import Kizuna, KizunaEvent, PairingInfo, PeerInfo, PeerPermissions
+from kizuna_client import (
+    EventSubscription,
+    Kizuna,
+    KizunaError,
+    KizunaEvent,
+    PairingInfo,
+    PeerInfo,
+    PeerPermissions,
+)
 from kizuna_client.errors import InvalidArgumentError, PeerNotFoundError
 
 EXIT_ERROR = 1
@@ -73,7 +83,8 @@ def add_commands(
     pair = commands.add_parser(
         "pair",
         parents=[common],
-        help="pair with a peer, or (without PEER) answer a pairing another device started",
+        help="pair with a peer, or (without PEER) answer a pairing waiting for this device "
+        "(another device asked, or an app here started it)",
     )
     pair.add_argument("peer", nargs="?", help="device ID, ID prefix or name")
     pair.add_argument(
@@ -98,6 +109,7 @@ def add_commands(
     permissions.add_argument("peer", help="device ID, ID prefix or name")
     for name in ("files", "auto-accept", "streams", "commands"):
         permissions.add_argument(f"--{name}", choices=("on", "off"))
+    permissions.add_argument("--json", action="store_true", help="print one JSON object")
     permissions.set_defaults(handler=_permissions)
 
     forget = commands.add_parser(
@@ -147,7 +159,7 @@ def choose_peer(peers: Sequence[PeerInfo], text: str) -> PeerInfo:
 
 
 async def _find(k: Kizuna, text: str) -> PeerInfo:
-    return choose_peer(await k.discover_peers(), text)
+    return choose_peer(await k.peers(), text)
 
 
 # --- showing peers ----------------------------------------------------------------------------
@@ -182,7 +194,10 @@ async def _peers(args: argparse.Namespace) -> int:
     async with _client(args) as k:
         if args.peers_action == "add":
             peer = await k.add_peer(args.address, persist=not args.no_persist)
-            print(f"added {peer.device_id_display} ({_safe(peer.name)}), {peer.trust}")
+            print(
+                f"added {_safe(args.address.strip(), 80)}: {peer.device_id_display} "
+                f"({_safe(peer.name)}), {peer.trust}"
+            )
             if not peer.trusted:
                 print(f"  pair with it: kizuna pair {peer.device_id[:8]}")
             return 0
@@ -209,7 +224,7 @@ async def _peers(args: argparse.Namespace) -> int:
 
 
 async def _listed(k: Kizuna, args: argparse.Namespace) -> list[PeerInfo]:
-    return await k.discover_peers(trusted_only=args.trusted, online_only=args.online)
+    return await k.peers(trusted_only=args.trusted, online_only=args.online)
 
 
 def _print_peers(peers: Sequence[PeerInfo], args: argparse.Namespace) -> None:
@@ -226,10 +241,12 @@ def _print_peers(peers: Sequence[PeerInfo], args: argparse.Namespace) -> None:
 
 async def _connect(args: argparse.Namespace) -> int:
     async with _client(args) as k:
+        # Pairing is 'kizuna pair', which shows the code: an unpaired peer is an error here.
         if ":" in args.peer and not _canonical(args.peer).isalnum():
-            connection = await k.connect_to_peer(args.peer)
+            connection = await k.connect_to_peer(args.peer, pair=False)
         else:
-            connection = await k.connect_to_peer((await _find(k, args.peer)).device_id)
+            peer_id = (await _find(k, args.peer)).device_id
+            connection = await k.connect_to_peer(peer_id, pair=False)
         peer = connection.peer
     print(f"connected to {_safe(peer.name)} ({peer.device_id_display})")
     return 0
@@ -245,83 +262,173 @@ async def _disconnect(args: argparse.Namespace) -> int:
 
 # --- pairing ----------------------------------------------------------------------------------
 
+_PAIRING_EVENTS = ("pairing_requested", "pairing_completed", "pairing_failed")
+#: Seconds a decision refused by the daemon waits for the event saying how the pairing ended.
+_OUTCOME_SECS = 5.0
 
-def _ask(question: str) -> bool:
+
+async def _answer(question: str) -> bool:
+    """The person's y/N answer. Read on the event loop rather than in a thread blocked in
+    input(), so the question can end when the pairing does (rejected, expired, cancelled)."""
+    print(question, end="", flush=True)
+    return (await _read_line(sys.stdin)).strip().lower() in ("y", "yes")
+
+
+async def _read_line(stream: TextIO) -> str:
+    """The next line of `stream`, "" at its end or when it cannot be read."""
     try:
-        answer = input(question)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):  # closed, or not a file (stdin is None)
+        return ""
+    loop = asyncio.get_running_loop()
+    got = bytearray()
+    complete: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        got.extend(data)
+        if (not data or b"\n" in data) and not complete.done():
+            complete.set_result(None)
+
+    try:
+        loop.add_reader(fd, readable)
+    except OSError:  # a regular file (epoll refuses those): reading it never waits
+        return await asyncio.to_thread(stream.readline)
+    try:
+        await complete
+    finally:
+        loop.remove_reader(fd)
+    return got.decode(errors="replace").partition("\n")[0]
 
 
 def _show_code(pairing: PairingInfo) -> None:
     who = _safe(pairing.peer_name or pairing.peer_id[:8], 40)
     print(f"Pairing with {who} ({pairing.peer_id[:8]}).")
     print(f"  Code on this device:  {pairing.code}")
-    print("  Check that the other device shows exactly the same code.")
+    print("  Check that the other device shows exactly the same code.", flush=True)
 
 
-async def _decide(k: Kizuna, pairing: PairingInfo, args: argparse.Namespace) -> int:
-    """Asks the person (or takes --yes/--reject), sends the decision, waits for the outcome."""
-    async with k.subscribe_events(types=["pairing_completed", "pairing_failed"]) as events:
-        await events.started()
-        if args.reject or not (
-            args.yes or await asyncio.to_thread(_ask, "Are the codes the same? [y/N] ")
-        ):
-            await k.reject_pairing(pairing.id)
-            print("pairing rejected")
-            return EXIT_ERROR
-        confirmed = await k.confirm_pairing(pairing.id)
+async def _outcome(events: EventSubscription, pairing_id: str) -> tuple[str, PairingInfo]:
+    """How the pairing ended: ("pairing_completed" | "pairing_failed", the pairing then)."""
+    async for item in events:
+        if isinstance(item, KizunaEvent) and item.type != "pairing_requested":
+            ended = _pairing_of(item)
+            if ended.id == pairing_id:
+                return item.type, ended
+    raise KizunaError(
+        "the daemon stopped reporting on the pairing; 'kizuna peers' shows the result"
+    )
+
+
+def _ended(kind: str, pairing: PairingInfo) -> int:
+    """Says how the pairing ended; the exit code."""
+    who = _safe(pairing.peer_name or pairing.peer_id[:8], 40)
+    if kind == "pairing_completed":
+        print(f"paired with {who} ({pairing.peer_id[:8]})")
+        return 0
+    what = {
+        "rejected": "was rejected",
+        "expired": "expired: it was not confirmed on both devices in time",
+        "cancelled": "was cancelled by the device that asked",
+    }.get(pairing.state) or f"failed: {_safe(pairing.error_message or pairing.state, 300)}"
+    print(f"kizuna pair: the pairing with {who} {what}; nothing was trusted", file=sys.stderr)
+    return EXIT_ERROR
+
+
+async def _decide(
+    k: Kizuna, pairing: PairingInfo, events: EventSubscription, args: argparse.Namespace
+) -> int:
+    """Asks the person (or takes --yes/--reject), sends the decision, waits for the outcome.
+
+    The pairing can end at any moment on the other device (rejected there, cancelled) or by
+    expiring: that ends the question too, and the command, with what happened.
+    """
+    outcome = asyncio.ensure_future(_outcome(events, pairing.id))
+    try:
+        agreed = not args.reject
+        if agreed and not args.yes:
+            asked = asyncio.ensure_future(_answer("Are the codes the same? [y/N] "))
+            try:
+                await asyncio.wait({asked, outcome}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not asked.done():
+                    asked.cancel()
+                    await asyncio.gather(asked, return_exceptions=True)
+            if asked.cancelled():
+                print(flush=True)  # ends the question's line
+                return _ended(*outcome.result())
+            agreed = asked.result()
+        try:
+            if not agreed:
+                await k.reject_pairing(pairing.id)
+                print("pairing rejected")
+                return EXIT_ERROR
+            confirmed = await k.confirm_pairing(pairing.id)
+        except KizunaError:
+            # Most likely it ended just now on the other side: say how, if the daemon tells.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_OUTCOME_SECS):
+                    return _ended(*await outcome)
+            raise
         if confirmed.state != "completed":
             print("confirmed here; waiting for the other device ...", flush=True)
-            async with asyncio.timeout(args.timeout):
-                async for item in events:
-                    if not isinstance(item, KizunaEvent):
-                        continue
-                    ended = _pairing_of(item)
-                    if ended.id != pairing.id:
-                        continue
-                    if item.type == "pairing_failed":
-                        print(f"pairing failed: {_safe(ended.error_message or ended.state)}")
-                        return EXIT_ERROR
-                    break
+            try:
+                async with asyncio.timeout(args.timeout):
+                    return _ended(*await outcome)
+            except TimeoutError:
+                print(
+                    f"kizuna pair: the other device did not answer within {args.timeout:g} s; "
+                    "'kizuna peers' shows whether the pairing completed later",
+                    file=sys.stderr,
+                )
+                return EXIT_ERROR
+    finally:
+        outcome.cancel()
+        await asyncio.gather(outcome, return_exceptions=True)
     peer = await k.peer(pairing.peer_id)
     print(f"paired with {_safe(peer.name)} ({peer.device_id_display})")
     return 0
 
 
 async def _pair(args: argparse.Namespace) -> int:
-    async with _client(args) as k:
+    async with _client(args) as k, k.subscribe_events(types=list(_PAIRING_EVENTS)) as events:
+        # Subscribed before anything starts, so no outcome can slip by unseen.
+        await events.started()
         if args.peer:
             peer = await _find(k, args.peer)
             pairing = await k.request_pairing(peer.device_id)
-            _show_code(pairing)
-            return await _decide(k, pairing, args)
-        incoming = await _incoming(k, args.timeout)
-        if incoming is None:
-            print(f"no device asked to pair within {args.timeout:g} s", file=sys.stderr)
-            return EXIT_ERROR
-        _show_code(incoming)
-        return await _decide(k, incoming, args)
+        else:
+            incoming = await _incoming(k, events, args.timeout)
+            if incoming is None:
+                print(f"no device asked to pair within {args.timeout:g} s", file=sys.stderr)
+                return EXIT_ERROR
+            pairing = incoming
+        _show_code(pairing)
+        return await _decide(k, pairing, events, args)
 
 
-async def _incoming(k: Kizuna, wait: float) -> PairingInfo | None:
-    """The oldest incoming pairing awaiting a decision, waiting up to `wait` s for one."""
-    async with k.subscribe_events(types=["pairing_requested"]) as events:
-        await events.started()
-        for pairing in await k.pairings():
-            if pairing.direction == "incoming" and pairing.state == "awaiting_confirmation":
-                return pairing
-        print("waiting for another device to ask to pair ...", flush=True)
-        try:
-            async with asyncio.timeout(wait):
-                async for item in events:
-                    if isinstance(item, KizunaEvent):
-                        pairing = _pairing_of(item)
-                        if pairing.direction == "incoming":
-                            return pairing
-        except TimeoutError:
-            return None
+async def _incoming(k: Kizuna, events: EventSubscription, wait: float) -> PairingInfo | None:
+    """The oldest pairing awaiting this device's decision, waiting up to `wait` s for one: asked
+    for by another device, or started by an app here (`connect_to_peer` pairs first and leaves
+    the answer to the person)."""
+    for pairing in await k.pairings():
+        if pairing.state == "awaiting_confirmation":
+            return pairing
+    print("waiting for another device to ask to pair ...", flush=True)
+    try:
+        async with asyncio.timeout(wait):
+            async for item in events:
+                if isinstance(item, KizunaEvent) and item.type == "pairing_requested":
+                    pairing = _pairing_of(item)
+                    if pairing.state == "awaiting_confirmation":
+                        return pairing
+    except TimeoutError:
+        return None
     return None
 
 
@@ -356,14 +463,38 @@ async def _permissions(args: argparse.Namespace) -> int:
         if changes:
             peer = await k.set_peer_permissions(peer.device_id, **changes)
     p = peer.permissions
-    shown = {
-        "files": p.files,
-        "auto_accept": p.auto_accept_files,
-        "streams": p.streams,
-        "commands": p.commands,
-    }
-    print(f"{_safe(peer.name)} ({peer.device_id[:8]}): " + json.dumps(shown))
+    if args.json:
+        shown = {
+            "peer_id": peer.device_id,
+            "name": peer.name,
+            "files": p.files,
+            "auto_accept": p.auto_accept_files,
+            "streams": p.streams,
+            "commands": p.commands,
+        }
+        print(json.dumps(shown))
+        return 0
+    print(permissions_text(peer))
     return 0
+
+
+#: What each permission lets a peer do, as `kizuna permissions` explains it.
+_PERMISSIONS = (
+    ("files", "files", "send files here (each offer waits for 'kizuna accept')"),
+    ("auto-accept", "auto_accept_files", "its files land without asking"),
+    ("streams", "streams", "open camera, screen, audio and data streams"),
+    ("commands", "commands", "run this device's allow-listed commands"),
+)
+
+
+def permissions_text(peer: PeerInfo) -> str:
+    """`kizuna permissions PEER` for people: one line per permission, and how to change one."""
+    lines = [f"{_safe(peer.name or '?', 40)} ({peer.device_id[:8]}), {peer.trust}"]
+    for flag, field, meaning in _PERMISSIONS:
+        state = "on" if getattr(peer.permissions, field) else "off"
+        lines.append(f"  {flag:<12} {state:<3}  {meaning}")
+    lines.append(f"change one with: kizuna permissions {peer.device_id[:8]} --PERMISSION on|off")
+    return "\n".join(lines)
 
 
 async def _forget(args: argparse.Namespace) -> int:

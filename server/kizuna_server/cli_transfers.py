@@ -43,6 +43,16 @@ _REDRAW_SECS = 1.0
 _CANCEL_SECS = 10.0
 #: File names shown per offer in `kizuna inbox`.
 _NAMES_SHOWN = 3
+#: Entries left out of the folders that `send` names (all: 'kizuna transfers --json').
+_SKIPPED_SHOWN = 5
+_SKIP_REASONS = {
+    transfer_pb2.SkippedSource.REASON_SYMLINK: "symlink",
+    transfer_pb2.SkippedSource.REASON_SPECIAL_FILE: "special_file",
+}
+_SKIP_WORDS = {
+    transfer_pb2.SkippedSource.REASON_SYMLINK: "a symbolic link",
+    transfer_pb2.SkippedSource.REASON_SPECIAL_FILE: "not a regular file or folder",
+}
 #: What the daemon says when the receiver gave no reason (nothing worth repeating).
 _NO_REASON = frozenset({"the offer was rejected", "the peer rejected the offer"})
 #: What to do about a daemon error, by reason (added where the daemon's message does not say).
@@ -363,7 +373,31 @@ def _result_json(info: TransferInfo) -> str:
             "total_bytes": info.total_bytes,
             "files_done": info.files_done,
             "total_files": info.total_files,
+            "skipped_sources": [
+                {"path": s.path, "reason": _SKIP_REASONS.get(s.reason, "unspecified")}
+                for s in info.message.skipped_sources
+            ],
+            "skipped_source_count": info.message.skipped_source_count,
         }
+    )
+
+
+def skipped_notice(info: TransferInfo) -> str:
+    """What `send` says about what inside the folders is not sent ("" when nothing is left out):
+    the first few paths, and how many in all ('kizuna transfers --json' lists up to 100)."""
+    count = info.message.skipped_source_count
+    if not count:
+        return ""
+    shown = [
+        f"{_safe(s.path, 200)} ({_SKIP_WORDS.get(s.reason, 'not sent')})"
+        for s in info.message.skipped_sources[:_SKIPPED_SHOWN]
+    ]
+    more = count - len(shown)
+    listed = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    entries = "1 entry" if count == 1 else f"{count} entries"
+    return (
+        f"not sending {entries} from inside the folders: {listed}; only files and folders are "
+        "sent, never links or special files"
     )
 
 
@@ -543,11 +577,14 @@ def _summary(info: TransferInfo, view: ProgressView, verb: str, whom: str) -> st
 async def _send(args: argparse.Namespace) -> int:
     async with _client(args) as k:
         with _hinted():
-            peer = choose_peer(await k.discover_peers(), args.peer)
+            peer = choose_peer(await k.peers(), args.peer)
             handle = await k.transfer_file(
-                peer.device_id, *args.paths, compression="none" if args.no_compress else "auto"
+                args.paths, peer.device_id, compression="none" if args.no_compress else "auto"
             )
         name = _safe(handle.info.message.peer_name or peer.name or peer.device_id[:_SHORT], 40)
+        notice = skipped_notice(handle.info)
+        if notice:
+            print(f"kizuna send: {notice}", file=sys.stderr, flush=True)
         expires_in = _expires_in(handle.info)
         view = ProgressView(
             sys.stdout,
@@ -627,7 +664,7 @@ async def _accept(args: argparse.Namespace) -> int:
         with _hinted():
             offer = await _find(k, args.id)
             handle = await k.accept_transfer(offer.id, *args.paths)
-            inbox = (await k.config()).transfers.inbox
+            inbox = (await k.config_message()).transfers.inbox
         accepted = handle.info
         name = _name(accepted)
         print(

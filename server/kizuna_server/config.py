@@ -39,8 +39,10 @@ __all__ = [
     "TransfersConfig",
     "TrustMode",
     "config_to_toml_dict",
+    "default_listen_port",
     "load_config",
     "parse_host_port",
+    "personal_inbox",
     "unavailable_preferences",
 ]
 
@@ -491,10 +493,22 @@ def _default_inbox(layout: Layout) -> str:
     """HOME/inbox for a daemon with its own home; otherwise a folder of its own in Downloads."""
     if layout.home is not None:
         return str(layout.home / "inbox")
+    return str(personal_inbox())
+
+
+def personal_inbox() -> Path:
+    """The person's inbox: Kizuna in the Downloads folder ($XDG_DOWNLOAD_DIR or ~/Downloads)."""
     downloads = os.environ.get("XDG_DOWNLOAD_DIR", "")
     if not os.path.isabs(downloads):
         downloads = os.path.join(os.path.expanduser("~"), "Downloads")
-    return os.path.join(downloads, "Kizuna")
+    return Path(downloads, "Kizuna")
+
+
+def default_listen_port() -> int:
+    """networking.listen_port when nothing sets it."""
+    port = _SCHEMA["networking"]["listen_port"].default
+    assert isinstance(port, int)
+    return port
 
 
 def _non_empty(text: str) -> str:
@@ -748,9 +762,13 @@ def load_config(
     settings: dict[tuple[str, str], _Setting] = {}
 
     defaults = _Source("the default", cwd, textual=False)
+    refused_defaults: dict[tuple[str, str], ConfigError] = {}
     for section, fields in _SCHEMA.items():
         for key, field in fields.items():
-            settings[section, key] = _read(section, key, field.default_for(layout), defaults)
+            try:
+                settings[section, key] = _read(section, key, field.default_for(layout), defaults)
+            except ConfigError as refused:  # a derived default (a long socket path): an error
+                refused_defaults[section, key] = refused  # only if nothing else sets the key
 
     path, chosen_by = _choose_config_file(layout, config_file, env, cwd)
     for (section, key), raw, source in _read_toml(path, chosen_by):
@@ -777,6 +795,9 @@ def load_config(
         _check_known(section, key, overridden)
         settings[section, key] = _read(section, key, text, overridden)
 
+    for unset, refusal in refused_defaults.items():
+        if unset not in settings:
+            raise refusal
     _check_together(settings)
     return _build(settings, layout, path)
 

@@ -179,7 +179,7 @@ class Device:
         except TimeoutError:
             raise AssertionError(f"{self.name} printed no banner:\n{self.tail()}") from None
         self._tasks.append(asyncio.create_task(_drain(stdout, [], self.lan.changes)))
-        self._api = Kizuna(home=self.home)
+        self._api = Kizuna(home=self.home, embedded=False)
         await self._api.connect()
         node = await self._api.node()
         self.device_id, self.fingerprint = node.device_id, node.certificate_fingerprint

@@ -47,7 +47,7 @@ async def kizuna_daemon_in(host: netns.Host, name: str) -> AsyncIterator[tuple[P
             while not (line := (await process.stdout.readline()).decode()).startswith("  Stop"):
                 if not line:
                     raise AssertionError((await process.stderr.read()).decode())
-        async with Kizuna(home=home) as k:
+        async with Kizuna(home=home, embedded=False) as k:
             device_id = (await k.node()).device_id
         yield home, device_id
     finally:
@@ -60,7 +60,7 @@ async def kizuna_daemon_in(host: netns.Host, name: str) -> AsyncIterator[tuple[P
 async def _peers_until(home: Path, done: Callable[[list[PeerInfo]], bool]) -> list[PeerInfo]:
     """The daemon's peers once `done(peers)`, re-read at each peer event."""
     types = ["peer_discovered", "peer_updated", "peer_lost"]
-    async with Kizuna(home=home) as k, k.subscribe_events(types=types) as events:
+    async with Kizuna(home=home, embedded=False) as k, k.subscribe_events(types=types) as events:
         await events.started()
         peers = await k.discover_peers()
         async with asyncio.timeout(TIMEOUT):

@@ -23,7 +23,7 @@ async def test_banner_names_device_and_api(daemon_process: DaemonProcess, home: 
     banner = "\n".join(daemon_process.banner)
     socket_path = home / "run" / "kizuna.sock"
     assert f"unix:{socket_path}" in banner
-    async with Kizuna(home=home) as k:
+    async with Kizuna(home=home, embedded=False) as k:
         node = await k.node()
     assert node.device_id == _device_id_from_banner(daemon_process.banner)
     assert node.state == "ready"
@@ -37,7 +37,7 @@ async def test_signal_stops_gracefully(
     daemon_process: DaemonProcess, home: Path, signum: signal.Signals
 ) -> None:
     await daemon_process.start()
-    async with Kizuna(home=home) as k:
+    async with Kizuna(home=home, embedded=False) as k:
         events = k.subscribe_events(types=["node_state_changed"])
         await events.started()  # registered before the signal goes out
         daemon_process.signal(signum)
@@ -53,8 +53,8 @@ async def test_signal_stops_gracefully(
 
 async def test_shutdown_rpc_stops_process(daemon_process: DaemonProcess, home: Path) -> None:
     await daemon_process.start()
-    async with Kizuna(home=home) as k:
-        await k.shutdown(reason="test says so")
+    async with Kizuna(home=home, embedded=False) as k:
+        await k.stop_daemon(reason="test says so")
     assert await daemon_process.wait() == 0
     assert "test says so" in await daemon_process.stderr()
 
@@ -76,7 +76,7 @@ async def test_restart_after_kill_9(home: Path) -> None:
     assert (home / "run" / "kizuna.sock").exists()
     second = await DaemonProcess(home).start()
     try:
-        async with Kizuna(home=home) as k:
+        async with Kizuna(home=home, embedded=False) as k:
             assert (await k.node()).state == "ready"
     finally:
         await second.kill()
@@ -90,7 +90,7 @@ async def test_second_daemon_on_same_home_is_refused(
     with pytest.raises(AssertionError, match="already running with this home"):
         await second.start()
     assert second.process is not None and second.process.returncode == 1
-    async with Kizuna(home=home) as k:  # the first one is unharmed
+    async with Kizuna(home=home, embedded=False) as k:  # the first one is unharmed
         assert (await k.node()).state == "ready"
 
 

@@ -7,7 +7,9 @@ programs run inside the namespaces. Rows refer to /work/shared/THREATS.md.
 
 import asyncio
 import ipaddress
+import json
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 
@@ -132,7 +134,7 @@ async def test_third_daemon_sees_both_and_both_see_it() -> None:
         c = await lan.start(2, "gamma")
         for me, other in ((c, a), (c, b), (a, c), (b, c)):
             await _discovers(me, other)
-        assert len(await c.api.discover_peers(online_only=True)) == 2
+        assert len(await c.api.peers(online_only=True)) == 2
 
 
 async def test_static_peer_across_subnets_pairs_and_connects() -> None:
@@ -150,7 +152,7 @@ async def test_static_peer_across_subnets_pairs_and_connects() -> None:
         seen = await a.wait_peer(b, lambda p: p.name == "beta", "learns beta from its address")
         assert (seen.source, seen.addresses, seen.trust) == (
             "static",
-            (b.link_address,),
+            [b.link_address],
             "untrusted",
         )
 
@@ -242,7 +244,15 @@ async def test_impostor_announcing_a_paired_id_is_refused_and_the_pin_kept() -> 
     async with PeerLan(3) as lan:
         a = await lan.start(0, "alpha")
         b = await lan.start(1, "beta")
-        impostor = await lan.start(2, "gamma", mdns=False, trust_mode="trust_all")
+        # No announcements of its own (nor mDNS, nor beacon): a trust_all daemon that heard
+        # alpha would dial it, and this impostor must stay unknown to alpha.
+        impostor = await lan.start(
+            2,
+            "gamma",
+            mdns=False,
+            trust_mode="trust_all",
+            env={"KIZUNA_DISCOVERY_ENABLE_UDP": "false"},
+        )
         await _discovers(a, b)
         await pair(a, b)
         assert (await a.api.connect_to_peer(b.device_id)).peer.connection == "connected"
@@ -434,11 +444,11 @@ async def test_announcements_of_loopback_or_privileged_ports_are_never_dialled()
         await lan.until(
             lambda: _accepted(control.lines, 47201), "the control's pairing port to be dialled"
         )
-        assert listed.addresses == (f"{announcer_ip}:47200",)
+        assert listed.addresses == [f"{announcer_ip}:47200"]
         assert listed.name.startswith("[31mred[0m line two") and len(listed.name) == 64
         assert not [ch for ch in listed.name if unicodedata.category(ch) in ("Cc", "Cf")]
 
-        known = {p.device_id for p in await a.api.discover_peers()}
+        known = {p.device_id for p in await a.api.peers()}
         assert ids[0] not in known and ids[1] not in known
         assert loopback.lines == ["ready"], loopback.lines
         assert privileged.lines == ["ready"], privileged.lines
@@ -446,6 +456,61 @@ async def test_announcements_of_loopback_or_privileged_ports_are_never_dialled()
 
 async def _accepted(lines: list[str], port: int) -> bool | None:
     return True if f"accepted {port}" in lines else None
+
+
+#: Tries a TCP connection to each "host port" argument; prints {"host port": "ok" or error}.
+_PROBE = """
+import json, socket, sys
+result = {}
+for target in sys.argv[1:]:
+    host, port = target.split()
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+        result[target] = "ok"
+    except OSError as exc:
+        result[target] = type(exc).__name__
+print(json.dumps(result))
+"""
+
+
+async def test_ipv6_off_listens_announces_and_dials_ipv4_only() -> None:
+    """networking.enable_ipv6 = false on alpha (IPv6 stays on beta).
+
+    Proves: alpha's link and pairing ports accept connections at its IPv4 address and refuse
+    them at its IPv6 address; beta sees alpha announced (mDNS and beacon) at IPv4 addresses
+    only; alpha never dials an IPv6 static peer (a listener there gets no connection, and
+    alpha says why), while it does dial the IPv4 control beside it.
+    """
+    netns.require()
+    async with PeerLan(2) as lan:
+        there = lan.hosts[1]
+        over_v6 = await lan.spawn(1, "listen", {"address": there.ipv6, "ports": [47300, 47301]})
+        over_v4 = await lan.spawn(1, "listen", {"address": there.ipv4, "ports": [47310, 47311]})
+        for listener in (over_v6, over_v4):
+            await lan.ready(listener)
+        a = await lan.start(
+            0,
+            "alpha",
+            static_peers=[f"[{there.ipv6}]:47300", f"{there.ipv4}:47310"],
+            env={"KIZUNA_NETWORKING_ENABLE_IPV6": "false"},
+        )
+        b = await lan.start(1, "beta")
+
+        seen = await _discovers(b, a)
+        assert all(":" not in address.rpartition(":")[0] for address in seen.addresses), seen
+        await lan.until(lambda: _accepted(over_v4.lines, 47311), "alpha to dial the IPv4 peer")
+        await a.wait_log("is IPv6 and networking.enable_ipv6 is false")
+        here = a.host
+        targets = [f"{host} {port}" for host in (here.ipv4, here.ipv6) for port in (47120, 47121)]
+        probe = [sys.executable, "-c", _PROBE, *targets]
+        reached = json.loads(await asyncio.to_thread(netns.run_in, there, probe))
+        assert reached == {
+            f"{here.ipv4} 47120": "ok",
+            f"{here.ipv4} 47121": "ok",
+            f"{here.ipv6} 47120": "ConnectionRefusedError",
+            f"{here.ipv6} 47121": "ConnectionRefusedError",
+        }
+        assert over_v6.lines == ["ready"], over_v6.lines
 
 
 async def test_slow_and_oversized_clients_are_cut_off_while_peers_connect() -> None:
@@ -533,7 +598,7 @@ async def test_forgetting_a_peer_cuts_its_open_link() -> None:
         # re-dialling for ever (issue 10, item 2).
         await b.wait_event("peer_forgotten", _about(a, "peer_forgotten"), since=since_b)
         with pytest.raises(PeerNotTrustedError):
-            await b.api.connect_to_peer(a.device_id)
+            await b.api.connect_to_peer(a.device_id, pair=False)
         shown = await b.api.peer(a.device_id)
         assert (shown.trust, shown.connection) == ("untrusted", "disconnected")
 

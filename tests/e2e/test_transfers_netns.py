@@ -63,7 +63,7 @@ async def _send_and_kill(victim: str, seed: int) -> None:
         await b.api.set_peer_permissions(a.device_id, auto_accept_files=True)
         source = lan.temp_dir() / "movie.bin"
         await asyncio.to_thread(_write_random, source, SIZE, seed)
-        handle = await a.api.transfer_file(b.device_id, source)
+        handle = await a.api.transfer_file(source, b.device_id)
         await _kill_at(a, handle.id, fraction)
         dead = a if victim == "sender" else b
         await dead.kill()

@@ -172,7 +172,7 @@ class Nodes:
             config = adjust(config)
         daemon = Daemon(config)
         await daemon.start()
-        client = Kizuna(home=home)
+        client = Kizuna(home=home, embedded=False)
         try:
             await client.connect()
             events = EventRecorder(client)
@@ -243,7 +243,7 @@ async def request_and_show(a: Node, b: Node) -> tuple[PairingInfo, PairingInfo]:
 
 async def pair(a: Node, b: Node, *, connect: bool = True) -> None:
     """Pairs A and B (A adds B by address and asks), both confirm; then A connects to B."""
-    known = {p.device_id for p in await a.client.discover_peers()}
+    known = {p.device_id for p in await a.client.peers()}
     if b.id not in known:
         await a.client.add_peer(b.address, persist=False)
     mark_a, mark_b = a.events.mark(), b.events.mark()
@@ -255,6 +255,9 @@ async def pair(a: Node, b: Node, *, connect: bool = True) -> None:
     if connect:
         await a.client.connect_to_peer(b.id)
         await wait_connected(b, a)
+        # Events reach the recorder after the call returns: wait for A's, so that a mark taken
+        # next does not see it as news.
+        await a.events.wait_for("peer_connected", lambda p: p.peer.device_id == b.id, after=mark_a)
 
 
 async def paired(nodes: Nodes, **receiver: Any) -> tuple[Node, Node]:

@@ -155,14 +155,14 @@ async def test_add_peer_learns_the_device_at_the_address(nodes: Nodes) -> None:
     assert (seen_by_b.trust, seen_by_b.source, seen_by_b.addresses) == (
         "untrusted",
         "incoming",
-        (),
+        [],
     )
     assert seen_by_b.name == "alpha"
 
     with pytest.raises(PeerAlreadyExistsError) as again:
         await a.client.add_peer(b.address, persist=False)
     assert again.value.metadata["peer_id"] == b.id
-    assert [p.device_id for p in await a.client.discover_peers()] == [b.id]
+    assert [p.device_id for p in await a.client.peers()] == [b.id]
 
 
 #: Addresses AddPeer refuses before dialling anything.
@@ -187,7 +187,7 @@ async def test_add_peer_refuses_malformed_addresses(nodes: Nodes) -> None:
         with pytest.raises(PeerAddressInvalidError) as refused:
             await a.client.add_peer(address, persist=False)
         assert refused.value.metadata["address"] == address
-    assert await a.client.discover_peers() == []
+    assert await a.client.peers() == []
 
 
 async def test_add_peer_refuses_empty_address_own_address_and_unreachable(
@@ -213,7 +213,7 @@ async def test_add_peer_refuses_empty_address_own_address_and_unreachable(
         pairing_port = server.sockets[0].getsockname()[1]
         with pytest.raises(PeerUnreachableError):
             await a.client.add_peer(f"127.0.0.1:{pairing_port - 1}", persist=False)
-    assert await a.client.discover_peers() == []
+    assert await a.client.peers() == []
 
 
 async def test_persisted_address_survives_a_restart(nodes: Nodes) -> None:
@@ -238,7 +238,7 @@ async def test_persisted_address_survives_a_restart(nodes: Nodes) -> None:
     assert peer.source == "manual"
     assert b.address in peer.addresses
     assert peer.name == "beta"
-    assert c.id not in {p.device_id for p in await a.client.discover_peers()}
+    assert c.id not in {p.device_id for p in await a.client.peers()}
 
 
 # --- pairing ------------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ async def test_a_rejection_from_either_side_ends_the_pairing_without_trust(
         or not (await read_json(a.data_dir / "trust.json"))["peers"]
     )
     with pytest.raises(PeerNotTrustedError):
-        await a.client.connect_to_peer(b.id)
+        await a.client.connect_to_peer(b.id, pair=False)
 
 
 async def test_the_initiator_cancels_and_the_responder_cannot(nodes: Nodes) -> None:
@@ -487,8 +487,9 @@ async def test_three_rejections_lock_the_peer_and_its_address_out(nodes: Nodes) 
 async def test_paired_daemons_link_up_both_ways(nodes: Nodes) -> None:
     a = await nodes.start("alpha")
     b = await nodes.start("beta")
-    await pair(a, b, connect=False)
+    # Marked before pairing: the link may come up by itself as soon as the pairing completes.
     mark_a, mark_b = a.events.mark(), b.events.mark()
+    await pair(a, b, connect=False)
 
     connection = await a.client.connect_to_peer(b.id)
 
@@ -581,7 +582,7 @@ async def test_forget_closes_the_link_and_refuses_the_forgotten_peer(nodes: Node
     await b.events.wait_for("peer_forgotten", lambda p: p.peer_id == a.id, after=mark_b)
     assert (await b.client.peer(a.id)).trust == "untrusted"
     with pytest.raises(PeerNotTrustedError):
-        await b.client.connect_to_peer(a.id)
+        await b.client.connect_to_peer(a.id, pair=False)
 
     await pair(a, b)
     assert (await a.client.peer(b.id)).certificate_fingerprint == b.fingerprint
@@ -675,7 +676,7 @@ async def test_trust_by_id_on_both_sides_links_without_pairing(nodes: Nodes) -> 
     await a.client.add_peer(b.address, persist=False)
     # B has not trusted A yet: it says so, and A cannot link.
     with pytest.raises(PeerNotTrustedError):
-        await a.client.connect_to_peer(b.id)
+        await a.client.connect_to_peer(b.id, pair=False)
     assert (await a.client.peer(b.id)).certificate_fingerprint == b.fingerprint
 
     await b.client.trust_peer(a.id)
@@ -743,7 +744,7 @@ async def test_allowlist_only_trusts_exactly_the_list(nodes: Nodes) -> None:
         await c.client.connect_to_peer(a.id)
     with pytest.raises(PairingNotAllowedError):
         await c.client.request_pairing(a.id)
-    assert c.id not in {p.device_id for p in await a.client.discover_peers(trusted_only=True)}
+    assert c.id not in {p.device_id for p in await a.client.peers(trusted_only=True)}
 
 
 async def test_trust_all_links_unpaired_daemons(nodes: Nodes) -> None:
@@ -865,7 +866,7 @@ async def test_list_peers_pages_and_filters(nodes: Nodes) -> None:
     assert await page(100, trusted_only=True) == (sorted(offline), "")
     assert await page(100, online_only=True) == (sorted([b.id, c.id]), "")
     assert await page(100, trusted_only=True, online_only=True) == ([], "")
-    assert [p.device_id for p in await a.client.discover_peers()] == everyone
+    assert [p.device_id for p in await a.client.peers()] == everyone
     for bad in ("x", "-1", "1.5", "99", "٣"):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await page(2, bad)
@@ -902,13 +903,13 @@ async def test_client_discovers_and_connects_by_id_or_address(nodes: Nodes) -> N
     b = await nodes.start("beta")
     await pair(a, b, connect=False)
 
-    listed = await a.client.discover_peers()
+    listed = await a.client.peers()
     assert [(p.device_id, p.trusted, p.name) for p in listed] == [(b.id, True, "beta")]
-    assert [p.device_id for p in await a.client.discover_peers(trusted_only=True)] == [b.id]
+    assert [p.device_id for p in await a.client.peers(trusted_only=True)] == [b.id]
     by_id = await a.client.connect_to_peer(format_device_id(b.id))
     assert by_id.peer.connected and by_id.peer.device_id == b.id
     await wait_connected(b, a)
-    assert [p.device_id for p in await b.client.discover_peers(online_only=True)] == [a.id]
+    assert [p.device_id for p in await b.client.peers(online_only=True)] == [a.id]
 
     # B knows A's address only from A's calls; connect_to_peer adds it (persisted), then
     # finds it already added.
@@ -1037,7 +1038,7 @@ async def test_another_device_at_a_paired_peers_address_is_refused(nodes: Nodes)
         stranger.fingerprint,
     )
     assert (await a.client.peer(b.id)).certificate_fingerprint == b.fingerprint
-    assert stranger.id not in {p.device_id for p in await a.client.discover_peers()}
+    assert stranger.id not in {p.device_id for p in await a.client.peers()}
 
 
 async def _held_connection(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

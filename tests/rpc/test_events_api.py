@@ -184,7 +184,7 @@ async def test_subscription_ends_cleanly_when_closed(client: Kizuna) -> None:
 
 async def test_subscription_ends_with_ok_at_shutdown(daemon: Daemon, client: Kizuna) -> None:
     async with _live(client, types=["node_state_changed"]) as events:
-        await client.shutdown(grace=2)
+        await client.stop_daemon(grace=2)
         async with asyncio.timeout(TIMEOUT):
             items = [item async for item in events]
     assert isinstance(items[-1], KizunaEvent)

@@ -49,7 +49,7 @@ async def test_get_node_describes_this_device(daemon: Daemon, client: Kizuna) ->
 
 
 async def test_get_config_is_effective_and_has_no_secrets(daemon: Daemon, client: Kizuna) -> None:
-    config = await client.config()
+    config = await client.config_message()
     assert config.identity.device_name == "kitchen-laptop"
     assert list(config.discovery.static_peers) == ["10.1.2.3:47120"]
     assert config.discovery.enable_mdns is False  # as the test configuration says
@@ -57,18 +57,22 @@ async def test_get_config_is_effective_and_has_no_secrets(daemon: Daemon, client
     assert config.paths.home == str(daemon.config.paths.home)
     token = daemon.config.api.token_file.read_text().strip()
     assert token.encode() not in config.SerializeToString()
+    seed = await client.config()  # the seed's spellings
+    assert seed["security"]["trust_mode"] == "manual"
+    assert seed["identity"]["device_name"] == "kitchen-laptop"
+    assert seed["networking"]["connection_timeout_secs"] == 30
 
 
 async def test_shutdown_rejects_out_of_range_grace(client: Kizuna) -> None:
     with pytest.raises(InvalidArgumentError) as error:
-        await client.shutdown(grace=3600)
+        await client.stop_daemon(grace=3600)
     assert error.value.metadata["field"] == "grace"
     assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (await client.node()).state == "ready"  # nothing was stopped
 
 
 async def test_shutdown_finishes_the_call_then_stops(daemon: Daemon, client: Kizuna) -> None:
-    await client.shutdown(grace=1, reason="done here")
+    await client.stop_daemon(grace=1, reason="done here")
     async with asyncio.timeout(10):
         await daemon.wait_stopped()
     assert not daemon.config.api.socket_path.exists()

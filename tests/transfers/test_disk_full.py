@@ -230,7 +230,7 @@ class Gate:
 async def offer(a: Node, b: Node, *paths: Path) -> TransferHandle:
     """A offers `paths` to B; returns A's handle once B shows the offer."""
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, *paths)
+    handle = await a.client.transfer_file(paths, b.id)
     await b.events.wait_for("transfer_offered", lambda p: p.transfer.id == handle.id, after=mark)
     return handle
 

@@ -7,7 +7,15 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kizuna_server.transfers.model import Entry, FileState, State, Transfer
+from kizuna_server.transfers.model import (
+    SKIPPED_LISTED,
+    Entry,
+    FileState,
+    Skipped,
+    SkipReason,
+    State,
+    Transfer,
+)
 
 _ints = st.integers(min_value=0, max_value=2**63 - 1)
 _entries = st.builds(
@@ -52,3 +60,27 @@ def test_a_trimmed_transfer_keeps_its_totals_through_its_record() -> None:
 
     assert (len(again.entries), again.entry_count) == (100, 251)
     assert (again.total_files, again.total_bytes) == (250, 2500)
+
+
+def test_what_a_folder_left_out_is_listed_up_to_a_limit_and_counted() -> None:
+    skipped = Skipped()
+    for n in range(SKIPPED_LISTED + 5):
+        skipped.add(f"d/link-{n}", SkipReason.SYMLINK)
+    skipped.add("d/fifo", SkipReason.SPECIAL_FILE)
+    transfer = Transfer("0" * 32, "P" * 52, "peer", True, [], skipped=skipped)
+
+    again = Transfer.from_json(json.loads(json.dumps(transfer.to_json())))
+
+    assert again.skipped == skipped
+    assert again.skipped.count == SKIPPED_LISTED + 6
+    assert len(again.skipped.listed) == SKIPPED_LISTED
+    assert again.skipped.listed[0] == ("d/link-0", SkipReason.SYMLINK)
+
+
+def test_a_record_without_skipped_entries_stores_none() -> None:
+    transfer = Transfer("0" * 32, "P" * 52, "peer", True, [])
+
+    record = transfer.to_json()
+
+    assert "skipped" not in record  # records written before the field read the same
+    assert Transfer.from_json(record).skipped == Skipped()

@@ -98,7 +98,7 @@ async def sha256_of(path: Path) -> str:
 async def offer(a: Node, b: Node, *paths: Path) -> TransferHandle:
     """A offers `paths` to B; returns A's handle once B shows the offer."""
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, *paths)
+    handle = await a.client.transfer_file(paths, b.id)
     await b.events.wait_for("transfer_offered", lambda p: p.transfer.id == handle.id, after=mark)
     return handle
 
@@ -658,10 +658,10 @@ async def test_a_device_that_is_not_paired_cannot_offer_files(nodes: Nodes, tmp_
     mark = b.events.mark()
 
     with pytest.raises(PeerNotFoundError):
-        await c.client.transfer_file(b.id, path)
+        await c.client.transfer_file(path, b.id)
     await c.client.add_peer(b.address, persist=False)
     with pytest.raises(PeerNotTrustedError):
-        await c.client.transfer_file(b.id, path)
+        await c.client.transfer_file(path, b.id)
 
     assert c.daemon.identity is not None and b.daemon.identity is not None
     channel = grpc.aio.secure_channel(
@@ -692,7 +692,7 @@ async def test_a_paired_device_without_the_files_permission_cannot_offer_files(
     mark = b.events.mark()
 
     with pytest.raises(PermissionDeniedByPeerError):
-        await a.client.transfer_file(b.id, write_file(tmp_path / "data.bin", b"hello\n"))
+        await a.client.transfer_file(write_file(tmp_path / "data.bin", b"hello\n"), b.id)
 
     assert await b.client.transfers() == []
     assert await a.client.transfers() == []
@@ -911,7 +911,7 @@ async def test_revoking_the_files_permission_ends_what_the_peer_sends_here(
     assert reason_name(transfer_in(told)) == "PERMISSION_DENIED_BY_PEER"
     assert await asyncio.to_thread(tree, inbox(a)) == []
     with pytest.raises(PermissionDeniedByPeerError):
-        await b.client.transfer_file(a.id, source)
+        await b.client.transfer_file(source, a.id)
 
 
 # --- 33: a paired peer floods offers -------------------------------------------------------------
@@ -986,7 +986,7 @@ async def test_offers_flooded_by_a_paired_peer_are_bounded_by_configuration(
     )
     # A person sending through the API is told which limit, in full.
     with pytest.raises(LimitExceededError) as told:
-        await a.client.transfer_file(b.id, write_file(tmp_path / "one.txt", b"one\n"))
+        await a.client.transfer_file(write_file(tmp_path / "one.txt", b"one\n"), b.id)
     assert told.value.metadata["limit"] == "transfers.max_pending_offers_per_peer"
     assert "send again once they are answered" in str(told.value)
     await link_stub(c, b).Offer(_flood_offer(10, 1), timeout=30)

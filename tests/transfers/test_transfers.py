@@ -27,7 +27,7 @@ from kizuna_client.errors import (
     TransferExpiredError,
     TransferRejectedError,
 )
-from kizuna_client.v1 import errors_pb2
+from kizuna_client.v1 import errors_pb2, transfer_pb2
 from kizuna_server.config import Config
 from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired
@@ -94,7 +94,7 @@ async def test_a_folder_arrives_whole_verified_with_modes_and_times(
     source = tmp_path / "trip"
     write_tree(source)
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     transfer_id = await offered(b, mark)
     await b.client.accept_transfer(transfer_id)
     info = await asyncio.wait_for(handle.wait(), WAIT)
@@ -117,12 +117,40 @@ async def test_a_folder_arrives_whole_verified_with_modes_and_times(
     assert hashes["trip/run.sh"] == content_hash(source / "run.sh")
 
 
+async def test_the_sender_learns_what_a_folder_leaves_out(nodes: Nodes, tmp_path: Path) -> None:
+    a, b = await paired(nodes)
+    source = tmp_path / "trip"
+    write_tree(source)
+    os.mkfifo(source / "pipe")
+    (source / "empty" / "deep").mkdir()
+    (source / "empty" / "deep" / "here").symlink_to(source / "run.sh")
+    mark = b.events.mark()
+
+    handle = await a.client.transfer_file(source, b.id)
+
+    left_out = {
+        ("trip/photos/link", transfer_pb2.SkippedSource.REASON_SYMLINK),
+        ("trip/pipe", transfer_pb2.SkippedSource.REASON_SPECIAL_FILE),
+        ("trip/empty/deep/here", transfer_pb2.SkippedSource.REASON_SYMLINK),
+    }
+    sent = handle.info.message  # the answer to CreateTransfer
+    assert {(s.path, s.reason) for s in sent.skipped_sources} == left_out
+    assert sent.skipped_source_count == 3
+    listed = next(t for t in await a.client.transfers() if t.id == handle.id)  # ListTransfers
+    assert {(s.path, s.reason) for s in listed.message.skipped_sources} == left_out
+    transfer_id = await offered(b, mark)
+    incoming = await b.client.transfer(transfer_id).refresh()
+    assert incoming.message.skipped_source_count == 0  # the receiver never hears of them
+    assert not {f.path for f in incoming.files} & {path for path, _ in left_out}
+    await b.client.reject_transfer(transfer_id)
+
+
 async def test_partial_accept_moves_only_the_chosen_files(nodes: Nodes, tmp_path: Path) -> None:
     a, b = await paired(nodes)
     source = tmp_path / "trip"
     write_tree(source)
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     transfer_id = await offered(b, mark)
     await b.client.accept_transfer(transfer_id, "trip/photos/2026", "trip/run.sh")
     info = await asyncio.wait_for(handle.wait(), WAIT)
@@ -140,7 +168,7 @@ async def test_a_rejected_offer_fails_on_the_sender_with_the_reason(
     a, b = await paired(nodes)
     (tmp_path / "a.txt").write_text("hello")
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    handle = await a.client.transfer_file(tmp_path / "a.txt", b.id)
     transfer_id = await offered(b, mark)
     await b.client.reject_transfer(transfer_id, "not now")
     with pytest.raises(TransferRejectedError, match="not now"):
@@ -162,7 +190,7 @@ async def test_an_unanswered_offer_expires_on_both_sides(nodes: Nodes, tmp_path:
     await pair(a, b)
     (tmp_path / "a.txt").write_text("hello")
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    handle = await a.client.transfer_file(tmp_path / "a.txt", b.id)
     transfer_id = await offered(b, mark)
     failed = await ended(b, transfer_id, "transfer_failed", mark)
     assert failed.error.message == "the offer was not answered in time"
@@ -176,7 +204,7 @@ async def test_auto_accept_permission_needs_no_decision(nodes: Nodes, tmp_path: 
     a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)
     (tmp_path / "a.txt").write_text("hello")
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.txt")
+    handle = await a.client.transfer_file(tmp_path / "a.txt", b.id)
     info = await asyncio.wait_for(handle.wait(), WAIT)
     assert info.state == "completed"
     assert (inbox(b) / "a.txt").read_text() == "hello"
@@ -203,7 +231,7 @@ async def test_pause_and_resume_from_either_side(nodes: Nodes, tmp_path: Path) -
     gate, asked = await gate_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(3 * 1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.bin")
+    handle = await a.client.transfer_file(tmp_path / "a.bin", b.id)
     transfer_id = await offered(b, mark_b)
     incoming = await b.client.accept_transfer(transfer_id)
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
@@ -230,7 +258,7 @@ async def test_cancel_from_the_receiver_removes_partial_data(nodes: Nodes, tmp_p
     gate, asked = await gate_fetches(a)
     (tmp_path / "a.bin").write_bytes(os.urandom(1024 * 1024))
     mark_a, mark_b = a.events.mark(), b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "a.bin")
+    handle = await a.client.transfer_file(tmp_path / "a.bin", b.id)
     transfer_id = await offered(b, mark_b)
     incoming = await b.client.accept_transfer(transfer_id)
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
@@ -269,13 +297,13 @@ async def test_ended_transfers_leave_no_thread_or_descriptor_behind(
     (tmp_path / "c.bin").write_bytes(os.urandom(3 * 1024 * 1024))
 
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await b.client.accept_transfer(await offered(b, mark))
     assert (await asyncio.wait_for(handle.wait(), WAIT)).state == "completed"
 
     gate, asked = await gate_fetches(a)
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "c.bin")
+    handle = await a.client.transfer_file(tmp_path / "c.bin", b.id)
     incoming = await b.client.accept_transfer(await offered(b, mark))
     await eventually(lambda: _true_if(bool(asked)), what="the held fetch")
     await incoming.cancel()
@@ -283,7 +311,7 @@ async def test_ended_transfers_leave_no_thread_or_descriptor_behind(
     gate.set()
 
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, tmp_path / "c.bin")
+    handle = await a.client.transfer_file(tmp_path / "c.bin", b.id)
     await b.client.reject_transfer(await offered(b, mark))
     with pytest.raises(TransferRejectedError):
         await asyncio.wait_for(handle.wait(), WAIT)
@@ -324,7 +352,7 @@ async def test_the_receiver_restarts_and_continues_from_its_verified_offset(
                 await asyncio.Event().wait()  # hold the stream open until the receiver dies
 
     a.daemon.transfers.serve_fetch = cut_once  # type: ignore[method-assign,union-attr]
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await asyncio.wait_for(cut.wait(), WAIT)
     b = await nodes.restart(b)  # mid-file; it dials the sender at its remembered address
     info = await asyncio.wait_for(handle.wait(), 60)
@@ -343,7 +371,7 @@ async def test_a_source_changed_before_resume_restarts_that_file(
     source = tmp_path / "notes.txt"
     source.write_bytes(b"old " * 1000)
     mark_b = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     transfer_id = await offered(b, mark_b)
     await b.client.accept_transfer(transfer_id)
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
@@ -362,7 +390,7 @@ async def test_a_source_that_grew_past_its_offer_fails_with_a_clear_reason(
     source = tmp_path / "log.txt"
     source.write_bytes(b"line\n" * 100)
     mark_b = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await b.client.accept_transfer(await offered(b, mark_b))
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
     source.write_bytes(b"line\n" * 200)  # more than the receiver agreed to take
@@ -417,7 +445,7 @@ async def test_no_room_is_refused_up_front_and_a_full_disk_fails_cleanly(
     (tmp_path / "huge.bin").write_bytes(os.urandom(9 * 1024 * 1024))
     mark = b.events.mark()
     with pytest.raises(InsufficientStorageError):  # refused at the offer (THREATS #9, #33)
-        await a.client.transfer_file(b.id, tmp_path / "huge.bin")
+        await a.client.transfer_file(tmp_path / "huge.bin", b.id)
     refused: Any = (await b.events.wait_for("error", after=mark)).payload
     assert refused.error.reason == errors_pb2.ERROR_REASON_INSUFFICIENT_STORAGE
     assert b.events.of_type("transfer_offered", after=mark) == []
@@ -426,7 +454,7 @@ async def test_no_room_is_refused_up_front_and_a_full_disk_fails_cleanly(
     for name in ("one.bin", "two.bin"):
         (tmp_path / name).write_bytes(os.urandom(5 * 1024 * 1024))
         mark = b.events.mark()
-        handles.append(await a.client.transfer_file(b.id, tmp_path / name))
+        handles.append(await a.client.transfer_file(tmp_path / name, b.id))
         await b.client.accept_transfer(await offered(b, mark))  # each fits alone
     gate.set()
     results: list[TransferInfo | BaseException] = await asyncio.gather(
@@ -456,7 +484,7 @@ async def test_the_sender_shows_a_transfer_paused_when_its_receiver_goes_away(
 
     a.daemon.transfers.serve_fetch = stall  # type: ignore[method-assign,union-attr]
     mark = a.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await asyncio.wait_for(started.wait(), WAIT)
     await nodes.stop(b)
     await a.events.wait_for("transfer_paused", lambda p: p.transfer.id == handle.id, after=mark)
@@ -482,7 +510,7 @@ async def test_compression_is_used_only_where_it_pays(nodes: Nodes, tmp_path: Pa
             yield message
 
     a.daemon.transfers.serve_fetch = watch  # type: ignore[method-assign,union-attr]
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     info = await asyncio.wait_for(handle.wait(), WAIT)
     index = {f.path: i for i, f in enumerate(info.files)}
     assert all(packed[index["mixed/log.txt"]])  # text shrinks: every chunk compressed
@@ -494,7 +522,7 @@ async def test_compression_is_used_only_where_it_pays(nodes: Nodes, tmp_path: Pa
     plain = tmp_path / "plain.txt"
     plain.write_bytes(b"same text again\n" * 100_000)
     packed.clear()
-    handle = await a.client.transfer_file(b.id, plain, compression="none")
+    handle = await a.client.transfer_file(plain, b.id, compression="none")
     await asyncio.wait_for(handle.wait(), WAIT)
     assert not any(flag for flags in packed.values() for flag in flags)
 
@@ -550,7 +578,7 @@ async def test_a_crash_between_commit_line_and_rename_is_finished_at_restart(
     (source / "one.txt").write_bytes(b"first file\n" * 100)
     (source / "two.txt").write_bytes(b"second file\n" * 100)
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     transfer_id = await offered(b, mark)
     await b.client.accept_transfer(transfer_id)
     await eventually(lambda: _true_if(bool(asked)), what="the first fetch")
@@ -612,7 +640,7 @@ async def test_a_link_closed_under_a_running_fetch_pauses_and_the_transfer_compl
 
     a.daemon.transfers.serve_fetch = hold_the_first  # type: ignore[method-assign,union-attr]
     mark = b.events.mark()
-    handle = await a.client.transfer_file(b.id, source)
+    handle = await a.client.transfer_file(source, b.id)
     await asyncio.wait_for(held.wait(), WAIT)
 
     assert b.daemon.peers is not None
@@ -651,7 +679,7 @@ async def test_transfers_beyond_max_running_wait_queued_and_all_complete(
     for n in range(3):
         sources.append(tmp_path / f"{n}.bin")
         sources[-1].write_bytes(os.urandom(2 * 1024 * 1024 + n))
-        handles.append(await a.client.transfer_file(b.id, sources[-1]))
+        handles.append(await a.client.transfer_file(sources[-1], b.id))
     for handle in handles[1:]:
         for node in (b, a):
             await node.events.wait_for("transfer_queued", _about_transfer(handle.id))

@@ -1,14 +1,16 @@
 """The peer table: every device this daemon knows of right now, and the rules for believing them.
 
 Plain values and pure functions; `p2p/network.py` owns the live table and the network. An entry
-learned from mDNS is a hint until a TLS handshake showed a certificate whose key hashes to the
-announced ID (`verified`); the trust store (core/trust.py) says whether it is trusted.
+learned from an announcement (mDNS or the UDP beacon) is a hint until a TLS handshake showed a
+certificate whose key hashes to the announced ID (`verified`); the trust store (core/trust.py)
+says whether it is trusted.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Final
@@ -24,6 +26,9 @@ MAX_ADDRESSES: Final = 8
 MAX_HINTS: Final = 4
 #: Ports below this are never dialled because an announcement says so (THREATS #16).
 MIN_ANNOUNCED_PORT: Final = 1024
+#: Capabilities kept from a peer's Hello, and the longest name one may have.
+MAX_CAPABILITIES: Final = 8
+_MAX_CAPABILITY: Final = 32
 # Control, format (bidi overrides, zero-width), separators other than space, surrogates,
 # private-use and unassigned characters are removed from names.
 _DROPPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -33,6 +38,8 @@ class Source(StrEnum):
     """How the daemon learned of a peer (kizuna.v1.Peer.Source)."""
 
     MDNS = "mdns"
+    #: Announced by the UDP multicast beacon only (mDNS, when it arrives, takes over).
+    UDP = "udp"
     STATIC = "static"
     MANUAL = "manual"
     INCOMING = "incoming"
@@ -69,6 +76,27 @@ def sanitize_name(text: str, *, limit: int = MAX_NAME) -> str:
     return " ".join(kept.split())[:limit]
 
 
+def sanitize_capabilities(names: Iterable[str]) -> tuple[str, ...]:
+    """Capabilities a peer says it offers, as shown: short lower-case words (letters, digits,
+    '-', '_', '.'), each once, at most MAX_CAPABILITIES; anything else is dropped.
+
+    >>> sanitize_capabilities(["transfers", "TRANSFERS", "x\x1b[31m", "streams"])
+    ('transfers', 'streams')
+    """
+    kept: list[str] = []
+    for name in names:
+        if len(kept) == MAX_CAPABILITIES:
+            break
+        if (
+            0 < len(name) <= _MAX_CAPABILITY
+            and name.isascii()
+            and all(ch.islower() or ch.isdigit() or ch in "-_." for ch in name)
+            and name not in kept
+        ):
+            kept.append(name)
+    return tuple(kept)
+
+
 def _spot(address: Address) -> tuple[str, int]:
     return address.host, address.port
 
@@ -79,7 +107,7 @@ def format_address(host: str, port: int) -> str:
 
 
 def refuse_announced(host: str, port: int) -> str | None:  # noqa: PLR0911 - a rule table
-    """Why an address announced over mDNS must not be dialled, or None when it may be.
+    """Why an address announced over mDNS or the UDP beacon must not be dialled, or None.
 
     Announcements are unauthenticated: one pointing at loopback, an unspecified, multicast or
     broadcast address, or a privileged port would make the daemon connect to another service
@@ -116,8 +144,9 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """An address someone unauthenticated (an mDNS announcement) says the peer is at, until
-    `expires`: dialled, but believed only once a TLS handshake there shows the peer's key."""
+    """An address someone unauthenticated (an mDNS announcement, a UDP beacon) says the peer is
+    at, until `expires`: dialled, but believed only once a TLS handshake there shows the peer's
+    key. `address.source` says which kind of announcement said so."""
 
     address: Address
     expires: float
@@ -137,11 +166,16 @@ class PeerEntry:
     source: Source
     name: str = ""
     device_type: str = ""
+    #: The peer's person, as the peer describes itself (identity.user_name), sanitised.
+    user_name: str = ""
     addresses: list[Address] = field(default_factory=list)
     hints: list[Hint] = field(default_factory=list)
     #: A certificate whose key hashes to `device_id` was seen (TLS) at one of the addresses.
     verified: bool = False
+    #: Announced over mDNS now.
     announced: bool = False
+    #: Its UDP beacon was heard and has not expired or said goodbye.
+    beaconed: bool = False
     #: Answered at one of its addresses recently (a handshake, a call from it).
     reachable: bool = False
     connection: Connection = Connection.DISCONNECTED
@@ -157,7 +191,12 @@ class PeerEntry:
     @property
     def online(self) -> bool:
         """Announced on the network, connected, or answering at an address right now."""
-        return self.announced or self.reachable or self.connection is Connection.CONNECTED
+        return (
+            self.announced
+            or self.beaconed
+            or self.reachable
+            or self.connection is Connection.CONNECTED
+        )
 
     def add_address(self, address: Address) -> bool:
         """Puts verified `address` first (most recent); returns whether it was new."""
@@ -176,13 +215,24 @@ class PeerEntry:
         self.addresses = [a for a in self.addresses if a.source is not source]
 
     def set_hints(self, addresses: list[Address], expires: float) -> bool:
-        """Replaces the hints with what the latest announcement says (verified addresses are
-        not repeated); returns whether a new one appeared. At most MAX_HINTS are kept."""
+        """Replaces the hints of the announcement's kind (the addresses' source: mDNS or the
+        UDP beacon) with what its latest one says; hints from the other kind stay after them.
+        Verified addresses are not repeated; returns whether a new one appeared. At most
+        MAX_HINTS are kept."""
         verified = {_spot(a) for a in self.addresses}
         before = {_spot(h.address) for h in self.hints}
         fresh = [a for a in addresses if _spot(a) not in verified]
-        self.hints = [Hint(a, expires) for a in fresh[:MAX_HINTS]]
+        said = {_spot(a) for a in fresh}
+        kinds = {a.source for a in addresses}
+        others = [
+            h for h in self.hints if h.address.source not in kinds and _spot(h.address) not in said
+        ]
+        self.hints = [*(Hint(a, expires) for a in fresh), *others][:MAX_HINTS]
         return any(_spot(h.address) not in before for h in self.hints)
+
+    def drop_hints(self, source: Source) -> None:
+        """Forgets what announcements of one kind said (it said goodbye or expired)."""
+        self.hints = [h for h in self.hints if h.address.source is not source]
 
     def live_hints(self, now: float) -> list[Address]:
         """Hints not yet expired (expired ones are dropped)."""
@@ -193,8 +243,12 @@ class PeerEntry:
         """Where to try the peer: verified addresses first, most recent first, then hints."""
         return [*self.addresses, *self.live_hints(now)]
 
-    def describe(self, name: str, device_type: str) -> bool:
-        """Updates the descriptive fields; returns whether anything changed."""
+    def describe(self, name: str, device_type: str, user_name: str | None = None) -> bool:
+        """Updates the descriptive fields; returns whether anything changed.
+
+        `user_name` None leaves it as it is (announcements do not carry it); "" clears it (the
+        peer described itself and sets none).
+        """
         name = sanitize_name(name)
         device_type = device_type.lower() if device_type.isascii() else ""
         changed = (name and name != self.name) or (device_type and device_type != self.device_type)
@@ -202,6 +256,10 @@ class PeerEntry:
             self.name = name
         if device_type:
             self.device_type = device_type[:16]
+        if user_name is not None:
+            user_name = sanitize_name(user_name)
+            changed = changed or user_name != self.user_name
+            self.user_name = user_name
         return bool(changed)
 
 
@@ -288,6 +346,7 @@ class PeerSnapshot:
     paired_time: float | None
     next_attempt: float | None
     online: bool
+    user_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The peer layer: peer table, trust, links to peers, pairing, and the two peer ports.
 
-Runs on the daemon's event loop. mDNS announcements, static and added addresses and incoming
-connections feed the peer table; a peer is believed only after a TLS handshake showed a
+Runs on the daemon's event loop. mDNS announcements, UDP beacons, static and added addresses and
+incoming connections feed the peer table; a peer is believed only after a TLS handshake showed a
 certificate whose key hashes to its ID. Trusted peers get one link each (a gRPC channel over
 mutual TLS with both certificates pinned), kept up with keepalive and re-dialled with backoff.
 Design notes: docs/peers.md.
@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import grpc
 import grpc.aio
+import ifaddr
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kizuna_server import PROTOCOL_VERSION, __version__
@@ -62,6 +64,7 @@ from kizuna_server.core.peers import (
     Trust,
     format_address,
     refuse_announced,
+    sanitize_capabilities,
     sanitize_name,
 )
 from kizuna_server.core.trust import (
@@ -75,6 +78,7 @@ from kizuna_server.core.trust import (
 )
 from kizuna_server.errors import IdentityError, InvalidArgument, KizunaError
 from kizuna_server.files import write_file_atomically
+from kizuna_server.p2p.beacon import Beacon
 from kizuna_server.p2p.discovery import MAX_SERVICES, Announcement, Discovery
 from kizuna_server.p2p.identity import Identity, proof_holds, sign_proof
 from kizuna_server.p2p.pairings import Hooks, Pairing, Pairings, source_of
@@ -110,8 +114,6 @@ ADDRESSES_FILE: Final = "addresses.json"
 FIRST_BACKOFF_SECS: Final = 0.5
 #: Largest message on the pairing port, before authentication (a certificate is ~600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
-#: How long a ConnectPeer call waits for the link.
-CONNECT_WAIT_SECS: Final = 15.0
 #: A link connection is re-established (and re-checked) at least this often.
 MAX_CONNECTION_AGE_MS: Final = 10 * 60 * 1000
 
@@ -120,6 +122,14 @@ class PeerPortsUnavailable(KizunaError):
     """The link port or the pairing port (link port + 1) cannot be bound."""
 
     reason = "INTERNAL"
+
+
+class _BindFailed(Exception):
+    """One address of a group could not be bound (`where`: the address and why)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
 
 
 class PeerAlreadyExists(KizunaError):
@@ -214,14 +224,34 @@ class PeerNetwork:
         self.pairing_port = 0
         self._links_state = SubsystemState.STARTING
         self._links_detail = "starting"
+        self._beacon: Beacon | None = None
+        #: How long dialling a peer may take (each attempt, and ConnectPeer's wait for one).
+        self._dial_timeout = float(config.networking.connection_timeout_secs)
+        self._ipv6 = config.networking.enable_ipv6
         self._device_info = device_pb2.DeviceInfo(
             name=config.identity.device_name,
             device_type=config.identity.device_type.upper(),
             protocol_version=PROTOCOL_VERSION,
             software_version=__version__,
+            user_name=config.identity.user_name,
         )
 
     # --- lifecycle ----------------------------------------------------------------------------
+
+    def offer(self, capability: str) -> bool:
+        """Registers a capability this version has built (its service is on the link port);
+        it is offered to peers, in the Hello, when `plugins.enabled` lists it. Returns whether
+        it is offered. Called by the composition root before `start`."""
+        if capability not in self.config.plugins.enabled:
+            return False
+        if capability not in self._device_info.capabilities:
+            self._device_info.capabilities.append(capability)
+        return True
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """What this device offers to peers (see `offer`)."""
+        return tuple(self._device_info.capabilities)
 
     async def start(
         self, servers: Callable[[PeerNetwork], tuple[grpc.aio.Server, grpc.aio.Server]]
@@ -279,13 +309,39 @@ class PeerNetwork:
                 self._publish(
                     ErrorOccurred("SUBSYSTEM_UNAVAILABLE", self._discovery.detail, "discovery")
                 )
+        if discovery.enable_udp:
+            self._beacon = Beacon(
+                device_id=self.identity.device_id,
+                name=self.config.identity.device_name,
+                device_type=self.config.identity.device_type,
+                protocol_version=PROTOCOL_VERSION,
+                link_port=self.link_port,
+                pairing_port=self.pairing_port,
+                interfaces=discovery.interfaces,
+                ipv4=discovery.ipv4,
+                ipv6=discovery.ipv6,
+                port=discovery.udp_port,
+                interval=discovery.interval_secs,
+                ttl=discovery.timeout_secs,
+                max_devices=min(MAX_SERVICES, self.config.networking.max_peers),
+                on_found=lambda announcement: self._on_found(announcement, Source.UDP),
+                on_lost=lambda device_id, reason: self._on_lost(device_id, reason, Source.UDP),
+            )
+            await self._beacon.start()
+            if self._beacon.state is SubsystemState.FAILED:
+                self._publish(
+                    ErrorOccurred("SUBSYSTEM_UNAVAILABLE", self._beacon.detail, "discovery")
+                )
 
     async def stop(self) -> None:
-        """Says goodbye on mDNS, ends pairings, closes links and the peer ports."""
+        """Says goodbye on mDNS and the UDP beacon, ends pairings, closes links and the peer
+        ports."""
         self._stopping = True
         self._pairings.close_all()
         if self._discovery is not None:
             await self._discovery.stop()
+        if self._beacon is not None:
+            await self._beacon.stop()
         for task in list(self._tasks):
             task.cancel()
         for link in list(self._links.values()):
@@ -304,12 +360,10 @@ class PeerNetwork:
 
     def subsystems(self) -> list[Subsystem]:
         """The discovery and links subsystems, for NodeService."""
-        if self._discovery is not None:
-            discovery = self._discovery.subsystem()
-        else:
-            discovery = Subsystem(
-                "discovery", SubsystemState.DISABLED, "mDNS is off (discovery.enable_mdns)"
-            )
+        discovery = _discovery_subsystem(
+            self._discovery.subsystem() if self._discovery is not None else None,
+            self._beacon,
+        )
         connected = sum(1 for e in self.table.entries() if e.connection is Connection.CONNECTED)
         links = Subsystem(
             "links",
@@ -321,7 +375,7 @@ class PeerNetwork:
 
     def endpoints(self) -> list[str]:
         """Where other daemons connect: the link port and the pairing port."""
-        host = self.config.networking.listen_address or "[::]"
+        host = self.config.networking.listen_address or ("[::]" if self._ipv6 else "0.0.0.0")  # noqa: S104
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return [f"{host}:{self.link_port}", f"{host}:{self.pairing_port}"]
 
@@ -335,34 +389,47 @@ class PeerNetwork:
     def _bind(
         self, servers: Callable[[PeerNetwork], tuple[grpc.aio.Server, grpc.aio.Server]]
     ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
-        """Binds the link port and the pairing port (link port + 1); retries when port is 0."""
+        """Binds the link port and the pairing port (link port + 1) on every address of the
+        first group of `bind_hosts` that can be bound; retries when the port is 0."""
         networking = self.config.networking
-        # Other daemons reach this one on the LAN: all addresses unless one is configured.
-        hosts = [networking.listen_address] if networking.listen_address else ["[::]", "0.0.0.0"]  # noqa: S104
+        groups = bind_hosts(networking.listen_address, ipv6=self._ipv6, ipv4=_local_ipv4())
         last = ""
         for _ in range(20 if networking.listen_port == 0 else 1):
-            for host in hosts:
-                bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+            for hosts in groups:
                 link, pairing = servers(self)
                 try:
-                    port = link.add_secure_port(
-                        f"{bind_host}:{networking.listen_port}",
-                        link_server_credentials(self.identity, lambda: self._roots),
-                    )
-                    if 0 < port < 65535:
-                        pairing.add_secure_port(
-                            f"{bind_host}:{port + 1}", pairing_server_credentials(self.identity)
-                        )
-                except RuntimeError as exc:
-                    last = f"{bind_host}:{networking.listen_port or 'any'}: {exc}"
+                    port = self._bind_group(link, pairing, hosts, networking.listen_port)
+                except _BindFailed as failed:
+                    last = failed.where
                     continue
-                if 0 < port < 65535:
-                    self.link_port, self.pairing_port = port, port + 1
-                    return link, pairing
+                self.link_port, self.pairing_port = port, port + 1
+                return link, pairing
         raise PeerPortsUnavailable(
             f"cannot listen for peers on {last} (the link port and the next one must both be "
             "free); set networking.listen_port to a free port, or 0 to pick one"
         )
+
+    def _bind_group(
+        self, link: grpc.aio.Server, pairing: grpc.aio.Server, hosts: list[str], port: int
+    ) -> int:
+        """Binds both ports on each of `hosts` (port 0: the first picks one for all)."""
+        for host in hosts:
+            bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+            where = f"{bind_host}:{port or 'any'}"
+            try:
+                bound = link.add_secure_port(
+                    f"{bind_host}:{port}",
+                    link_server_credentials(self.identity, lambda: self._roots),
+                )
+                if not 0 < bound < 65535 or (port and bound != port):
+                    raise _BindFailed(f"{where}: bound port {bound}")
+                port = bound
+                pairing.add_secure_port(
+                    f"{bind_host}:{port + 1}", pairing_server_credentials(self.identity)
+                )
+            except RuntimeError as exc:
+                raise _BindFailed(f"{where}: {exc}") from exc
+        return port
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -478,7 +545,8 @@ class PeerNetwork:
             return
         self._publish(PeerUpdated(self.snapshot(device_id)))
 
-    def _on_found(self, announcement: Announcement) -> None:
+    def _on_found(self, announcement: Announcement, source: Source = Source.MDNS) -> None:
+        """An announcement over mDNS or the UDP beacon (`source`): the same hint either way."""
         usable = [
             host
             for host in announcement.addresses
@@ -488,15 +556,18 @@ class PeerNetwork:
         if not usable:
             log.warning(
                 "ignoring the announcement of %s: it points at %s port %d, which is never "
-                "dialled from mDNS",
+                "dialled from an announcement",
                 announcement.device_id,
                 ", ".join(announcement.addresses) or "no address",
                 announcement.link_port,
             )
             return
+        usable = [host for host in usable if self._may_dial(host)]
+        if not usable:
+            return  # IPv6 addresses only, and networking.enable_ipv6 is false
         try:
             existed = announcement.device_id in self.table
-            entry = self._entry(announcement.device_id, Source.MDNS)
+            entry = self._entry(announcement.device_id, source)
         except KizunaError as exc:
             log.warning("peer table: %s", exc.message)
             return
@@ -504,25 +575,53 @@ class PeerNetwork:
         # its addresses are kept apart until a handshake there shows the peer's key (#18, #36).
         trusted = self._is_trusted(entry.device_id)
         changed = not trusted and entry.describe(announcement.name, announcement.device_type)
-        changed |= not entry.announced
-        entry.announced = True
+        newly = not (entry.announced or entry.beaconed)
+        changed |= newly
+        if source is Source.MDNS:
+            entry.announced = True
+            if entry.source is Source.UDP:
+                # The beacon is the fallback for networks that filter mDNS: once mDNS reaches
+                # this daemon too, the peer shows as announced over mDNS.
+                entry.source = Source.MDNS
+                changed = True
+        else:
+            entry.beaconed = True
         entry.protocol_version = entry.protocol_version or announcement.protocol_version
         now = time.time()
         entry.last_seen = now
-        hints = [Address(host, announcement.link_port, Source.MDNS) for host in usable]
-        changed |= entry.set_hints(hints, now + self._hint_lifetime()) and not trusted
+        hints = [Address(host, announcement.link_port, source) for host in usable]
+        new_hint = entry.set_hints(hints, now + self._hint_lifetime())
+        changed |= new_hint and not trusted
         if changed or not existed:
             self._updated(entry.device_id)
-        self._want_link(entry.device_id)
+        # Only news wakes a link in backoff: beacons repeat every interval, and one repeated
+        # (or forged at a high rate) must not make this daemon dial faster than its backoff.
+        self._want_link(entry.device_id, wake=newly or new_hint or not existed)
 
-    def _on_lost(self, device_id: str, reason: str) -> None:
+    def _on_lost(self, device_id: str, reason: str, source: Source = Source.MDNS) -> None:
+        """An announcement said goodbye or expired; the peer is lost once neither mDNS nor the
+        UDP beacon announces it."""
         entry = self.table.get(device_id)
-        if entry is None or not entry.announced:
+        if entry is None:
             return
-        entry.announced = False
+        if source is Source.MDNS:
+            if not entry.announced:
+                return
+            entry.announced = False
+        else:
+            if not entry.beaconed:
+                return
+            entry.beaconed = False
+        # Verified addresses stay: a goodbye is as unauthenticated as a hello.
+        entry.drop_hints(source)
+        if entry.announced or entry.beaconed:
+            return  # still announced the other way
         entry.reachable = False
-        entry.hints.clear()  # verified addresses stay: a goodbye is as unauthenticated as a hello
         self._publish(PeerLost(self.snapshot(device_id), reason))
+
+    def _may_dial(self, host: str) -> bool:
+        """Whether `host` is of a family this daemon uses (networking.enable_ipv6)."""
+        return self._ipv6 or ":" not in host
 
     def _hint_lifetime(self) -> float:
         """How long an announced address stays dialable without being heard again (peers
@@ -544,7 +643,9 @@ class PeerNetwork:
             entry = self._entry(cert.device_id, Source.INCOMING)
         except KizunaError:
             return
-        changed = entry.describe(device.name, device.device_type) or not entry.reported
+        changed = (
+            entry.describe(device.name, device.device_type, device.user_name) or not entry.reported
+        )
         if not trusted:
             # Anyone can introduce itself: the entry is a hint (like mDNS), named but not dialled.
             entry.last_seen = time.time()
@@ -558,7 +659,7 @@ class PeerNetwork:
             changed |= entry.add_address(Address(host, link_port, Source.INCOMING))
         if device.protocol_version:
             entry.protocol_version = min(device.protocol_version, PROTOCOL_VERSION)
-        entry.capabilities = tuple(device.capabilities)[:8]
+        changed |= self._learn_capabilities(entry, device.capabilities)
         if changed:
             self._updated(entry.device_id)
         self._want_link(entry.device_id)
@@ -592,6 +693,7 @@ class PeerNetwork:
             paired_time=trusted.trusted_at if trusted is not None else None,
             next_attempt=entry.next_attempt if entry is not None else None,
             online=entry.online if entry is not None else False,
+            user_name=entry.user_name if entry is not None else "",
         )
 
     def peers(self, *, trusted_only: bool = False, online_only: bool = False) -> list[PeerSnapshot]:
@@ -614,7 +716,24 @@ class PeerNetwork:
         with `link_port` from the link port itself (TLS 1.3 servers send their certificate
         before they see ours); the mutual-TLS handshake there is then pinned to it.
         """
-        der = await fetch_certificate(host, port if link_port else port + 1)
+        try:
+            der = await fetch_certificate(
+                host,
+                port if link_port else port + 1,
+                limit=min(HANDSHAKE_TIMEOUT_SECS, self._dial_timeout),
+                ipv4_only=not self._ipv6,
+            )
+        except PeerUnreachable as exc:
+            if link_port:
+                raise
+            # Name the address the person gave, not the pairing port read behind it.
+            given = format_address(host, port)
+            detail = exc.message.partition(f"{format_address(host, port + 1)}: ")[2]
+            raise PeerUnreachable(
+                f"no Kizuna peer answered at {given} (asked on its pairing port, {port + 1}, "
+                f"the one after the link port: {detail or exc.message})",
+                address=given,
+            ) from exc
         try:
             return PeerCertificate(der)
         except IdentityError as exc:
@@ -629,6 +748,11 @@ class PeerNetwork:
             host, port = parse_host_port(text, default_port=DEFAULT_PORT)
         except ValueError as exc:
             log.warning("peer address %r: %s", text, exc)
+            return
+        if not self._may_dial(host):
+            log.warning(
+                "peer address %s is IPv6 and networking.enable_ipv6 is false; ignored", text
+            )
             return
         delay = FIRST_BACKOFF_SECS
         while not self._stopping:
@@ -670,6 +794,11 @@ class PeerNetwork:
             raise PeerAddressInvalid(f"address {text[:100]!r}: {exc}", address=text[:100]) from exc
         if not 1 <= port <= 65534:
             raise PeerAddressInvalid(f"address {text[:100]!r}: port out of range", address=text)
+        if not self._may_dial(host):
+            raise PeerAddressInvalid(
+                f"address {text[:100]!r} is IPv6 and networking.enable_ipv6 is false",
+                address=text[:100],
+            )
         cert = await self._identify(host, port)
         if cert.device_id == self.identity.device_id:
             raise PeerAddressInvalid(f"{text} is this device", address=text)
@@ -714,12 +843,13 @@ class PeerNetwork:
 
     # --- links --------------------------------------------------------------------------------
 
-    def _want_link(self, device_id: str) -> None:
-        """Starts keeping a link to a trusted peer with addresses (or to anyone in trust_all)."""
+    def _want_link(self, device_id: str, *, wake: bool = True) -> None:
+        """Starts keeping a link to a trusted peer with addresses (or to anyone in trust_all);
+        with `wake`, a link waiting out its backoff tries again now."""
         if self._stopping:
             return
         entry = self.table.get(device_id)
-        if entry is None or not entry.dialable(time.time()):
+        if entry is None or not self._dialable(entry):
             return
         if not self._is_trusted(device_id) and self._mode is not TrustMode.TRUST_ALL:
             return
@@ -728,8 +858,23 @@ class PeerNetwork:
             return
         if link.task is None or link.task.done():
             link.task = asyncio.get_running_loop().create_task(self._maintain(link))
-        else:
+        elif wake:
             link.wake.set()
+
+    def _dialable(self, entry: PeerEntry) -> list[Address]:
+        """Where to try the peer now, in the families this daemon uses."""
+        return [a for a in entry.dialable(time.time()) if self._may_dial(a.host)]
+
+    async def link_to(self, device_id: str) -> grpc.aio.Channel:
+        """The link channel to a trusted peer, dialling it first when it is not connected (as
+        ConnectPeer does, within networking.connection_timeout_secs). For capabilities that
+        act on a person's request, such as sending files: a peer paired a moment ago, or whose
+        link dropped, is reached instead of refused."""
+        link = self._links.get(device_id)
+        if link is not None and link.channel is not None:
+            return link.channel
+        await self.connect_peer(device_id)
+        return self.channel_for(device_id)
 
     async def connect_peer(self, device_id: str) -> PeerSnapshot:
         """ConnectPeer: opens (or reuses) the link and waits for it."""
@@ -745,7 +890,7 @@ class PeerNetwork:
             raise PeerNotTrusted(device_id)
         if entry.connection is Connection.CONNECTED:
             return self.snapshot(device_id)
-        if not entry.dialable(time.time()):
+        if not self._dialable(entry):
             raise PeerUnreachable(f"no address is known for {format_device_id(device_id)}")
         link = self._links.setdefault(device_id, _Link(device_id))
         link.held = False
@@ -754,13 +899,18 @@ class PeerNetwork:
         self._want_link(device_id)
         link.wake.set()
         try:
-            async with asyncio.timeout(CONNECT_WAIT_SECS):
+            # The attempt itself is bounded by the same time (`_connect`); the margin lets its
+            # own, more telling error arrive first.
+            async with asyncio.timeout(self._dial_timeout + 1.0):
                 await waiter
         except TimeoutError:
             raise PeerUnreachable(
-                f"no link to {format_device_id(device_id)} within {CONNECT_WAIT_SECS:g}s: "
-                f"{entry.last_error or 'no answer'}"
+                f"no link to {format_device_id(device_id)} within {self._dial_timeout:g}s "
+                f"(networking.connection_timeout_secs): {entry.last_error or 'no answer'}"
             ) from None
+        finally:
+            if waiter in link.waiters:
+                link.waiters.remove(waiter)
         return self.snapshot(device_id)
 
     async def disconnect_peer(self, device_id: str) -> None:
@@ -791,7 +941,7 @@ class PeerNetwork:
         try:
             while not self._stopping:
                 entry = self.table.get(link.peer_id)
-                if entry is None or not entry.dialable(time.time()):
+                if entry is None or not self._dialable(entry):
                     return
                 if not self._is_trusted(link.peer_id) and self._mode is not TrustMode.TRUST_ALL:
                     return
@@ -847,15 +997,25 @@ class PeerNetwork:
                 await channel.close(None)
 
     async def _connect(self, link: _Link, entry: PeerEntry) -> None:
-        """Tries each address, most recent first; raises the most telling failure."""
+        """Tries each address, most recent first, all within networking.connection_timeout_secs;
+        raises the most telling failure."""
         errors: list[KizunaError] = []
-        for address in entry.dialable(time.time()):
-            try:
-                await self._dial(link, entry, address)
-            except KizunaError as exc:
-                errors.append(exc)
-            else:
-                return
+        try:
+            async with asyncio.timeout(self._dial_timeout):
+                for address in self._dialable(entry):
+                    try:
+                        await self._dial(link, entry, address)
+                    except KizunaError as exc:
+                        errors.append(exc)
+                    else:
+                        return
+        except TimeoutError:
+            errors.append(
+                PeerUnreachable(
+                    f"dialling {format_device_id(link.peer_id)} took longer than "
+                    f"{self._dial_timeout:g}s (networking.connection_timeout_secs)"
+                )
+            )
         rank = (PeerIdentityMismatch, NotTrustedByPeer, PeerNotTrusted)
         for kind in rank:
             for error in errors:
@@ -893,7 +1053,8 @@ class PeerNetwork:
         if introduced.trusted:
             self._newly_paired.discard(link.peer_id)
         else:
-            await self._forgotten_by_peer(link.peer_id)
+            # Shielded: forgetting must finish even when the dial's time runs out meanwhile.
+            await asyncio.shield(self._forgotten_by_peer(link.peer_id))
             raise NotTrustedByPeer(
                 f"{format_device_id(cert.device_id)} has not paired with this device; "
                 f"pair with 'kizuna pair {cert.device_id[:8]}'"
@@ -926,12 +1087,25 @@ class PeerNetwork:
             raise PeerUnreachable(
                 f"link to {shown} failed: {exc.details() or exc.code().name}", address=shown
             ) from exc
+        except BaseException:
+            # Cancelled (the dial took longer than networking.connection_timeout_secs).
+            await channel.close(None)
+            link.introduced = False
+            raise
         link.channel = channel
         self._newly_paired.discard(link.peer_id)  # its link port let us in: it trusts us
-        entry.describe(reply.device.name, reply.device.device_type)
+        entry.describe(reply.device.name, reply.device.device_type, reply.device.user_name)
         entry.protocol_version = reply.protocol_version
-        entry.capabilities = tuple(reply.device.capabilities)[:8]
+        self._learn_capabilities(entry, reply.device.capabilities)
         entry.add_address(address)
+
+    @staticmethod
+    def _learn_capabilities(entry: PeerEntry, names: Any) -> bool:
+        """What a peer's authenticated Hello says it offers; returns whether that changed."""
+        capabilities = sanitize_capabilities(names)
+        changed = capabilities != entry.capabilities
+        entry.capabilities = capabilities
+        return changed
 
     async def _introduce(
         self, address: Address, cert: PeerCertificate
@@ -965,7 +1139,7 @@ class PeerNetwork:
         entry = self.table.get(cert.device_id)
         if entry is not None:
             entry.reachable = True
-            if entry.describe(reply.device.name, reply.device.device_type):
+            if entry.describe(reply.device.name, reply.device.device_type, reply.device.user_name):
                 self._updated(cert.device_id)
         return reply
 
@@ -1005,7 +1179,9 @@ class PeerNetwork:
             entry = self.table.get(link.peer_id)
             if entry is not None:
                 entry.last_seen = time.time()
-                if entry.describe(reply.device.name, reply.device.device_type):
+                device = reply.device
+                changed = entry.describe(device.name, device.device_type, device.user_name)
+                if self._learn_capabilities(entry, device.capabilities) or changed:
                     self._updated(link.peer_id)
             state = channel.get_state()
 
@@ -1087,7 +1263,7 @@ class PeerNetwork:
         entry = self.table.get(device_id)
         if entry is None:
             raise PeerNotFound(device_id)
-        dialable = entry.dialable(time.time())
+        dialable = self._dialable(entry)
         if not dialable:
             raise PeerUnreachable(f"no address is known for {format_device_id(device_id)}")
         if self._pairings.for_peer(device_id) is not None:
@@ -1518,6 +1694,63 @@ def _as_kizuna_error(exc: BaseException) -> KizunaError:
     if isinstance(exc, TimeoutError):
         return PeerUnreachable("the other device did not answer in time")
     return PeerUnreachable(f"the other device cannot be reached: {exc}")
+
+
+def bind_hosts(listen_address: str, *, ipv6: bool, ipv4: Sequence[str] = ()) -> list[list[str]]:
+    """Where the peer ports listen: groups of addresses bound together, the first group that
+    can be bound wins. `listen_address` when set; otherwise every address (other daemons
+    reach this one on the LAN): dual-stack "[::]", else "0.0.0.0". With networking.enable_ipv6
+    false, each of the `ipv4` addresses (this machine's, at start): grpc turns a wildcard
+    "0.0.0.0" into a dual-stack socket, which would listen on IPv6 too."""
+    if listen_address:
+        try:
+            version = ipaddress.ip_address(listen_address.strip("[]")).version
+        except ValueError:
+            version = 4
+        if version == 6 and not ipv6:
+            raise PeerPortsUnavailable(
+                f"networking.listen_address {listen_address} is IPv6 but "
+                "networking.enable_ipv6 is false"
+            )
+        return [[listen_address]]
+    if ipv6:
+        return [["[::]"], ["0.0.0.0"]]  # noqa: S104
+    if not ipv4:
+        raise PeerPortsUnavailable("networking.enable_ipv6 is false and no IPv4 address is up")
+    return [list(ipv4)]
+
+
+def _local_ipv4() -> list[str]:
+    """This machine's IPv4 addresses now, loopback included."""
+    return sorted(
+        {ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)}
+    )
+
+
+def _discovery_subsystem(mdns: Subsystem | None, beacon: Beacon | None) -> Subsystem:
+    """The discovery subsystem: mDNS and the UDP beacon together (one works without the other)."""
+    if beacon is None:
+        if mdns is not None:
+            return mdns
+        return Subsystem(
+            "discovery",
+            SubsystemState.DISABLED,
+            "mDNS is off (discovery.enable_mdns); the UDP beacon is off (discovery.enable_udp)",
+        )
+    if mdns is None:
+        detail = f"mDNS is off (discovery.enable_mdns); {beacon.summary()}"
+        return Subsystem("discovery", beacon.state, detail)
+    states = {mdns.state, beacon.state}
+    troubled = {SubsystemState.FAILED, SubsystemState.DEGRADED}
+    if len(states) == 1:
+        state = mdns.state
+    elif states & troubled:
+        state = SubsystemState.DEGRADED  # one of the two works
+    elif SubsystemState.STARTING in states:
+        state = SubsystemState.STARTING
+    else:
+        state = mdns.state
+    return Subsystem("discovery", state, f"{mdns.detail}; {beacon.summary()}")
 
 
 def _shown_addresses(entry: PeerEntry, trusted: bool) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import grpc.aio
 
+from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES, caller_certificate
 from kizuna_server.p2p.wire import (
     link_service_pb2,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from kizuna_server.p2p.network import PeerNetwork
     from kizuna_server.transfers.engine import Transfers
 
+#: The capability TransferService provides (kizuna.v1.Peer.capabilities, plugins.enabled).
+TRANSFERS: Final = "transfers"
 #: Before authentication, a message is at most this big (a certificate is about 600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
 _HANDSHAKE_MS: Final = int(HANDSHAKE_TIMEOUT_SECS * 1000)
@@ -52,13 +55,30 @@ def _caller_id(context: Any) -> str:
     return cert.device_id
 
 
+class CapabilityOff(KizunaError):
+    """A peer asked for a capability this device does not offer (plugins.enabled lacks it;
+    metadata: `subsystem`, the capability)."""
+
+    reason = "SUBSYSTEM_UNAVAILABLE"
+
+
 class TransferServicer(transfer_service_pb2_grpc.TransferServiceServicer):
-    def __init__(self, transfers: Transfers) -> None:
+    """The transfers capability on the link port. `accepting` is whether this device offers it
+    (plugins.enabled): without it, offers are refused; Fetch and Notify still serve the
+    transfers this device itself sends."""
+
+    def __init__(self, transfers: Transfers, *, accepting: bool = True) -> None:
         self._transfers = transfers
+        self._accepting = accepting
 
     async def Offer(
         self, request: transfer_service_pb2.OfferRequest, context: Any
     ) -> transfer_service_pb2.OfferResponse:
+        if not self._accepting:
+            raise CapabilityOff(
+                "this device does not accept files: 'transfers' is not in its plugins.enabled",
+                subsystem=TRANSFERS,
+            )
         return await self._transfers.offered(_caller_id(context), request)
 
     async def Fetch(
@@ -95,7 +115,11 @@ def build_servers(
     pairing_timeout_secs: int,
     transfers: Transfers | None = None,
 ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
-    """The link server and the pairing server, services registered, no ports yet."""
+    """The link server and the pairing server, services registered, no ports yet.
+
+    Each capability whose service is registered is offered to peers (`PeerNetwork.offer`) when
+    plugins.enabled lists it.
+    """
     common = [
         ("grpc.so_reuseport", 0),
         ("grpc.server_handshake_timeout_ms", _HANDSHAKE_MS),
@@ -139,7 +163,7 @@ def build_servers(
     link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(network), link)
     if transfers is not None:
         transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
-            TransferServicer(transfers), link
+            TransferServicer(transfers, accepting=network.offer(TRANSFERS)), link
         )
     pairing = GuardedServer(
         grpc.aio.server(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -95,11 +96,12 @@ def _parsed(pem: bytes) -> PeerCertificate | None:
 
 
 async def fetch_certificate(
-    host: str, port: int, *, limit: float = HANDSHAKE_TIMEOUT_SECS
+    host: str, port: int, *, limit: float = HANDSHAKE_TIMEOUT_SECS, ipv4_only: bool = False
 ) -> bytes:
     """The certificate a peer port presents, read with a plain TLS handshake (nothing is sent).
 
     Works on the link port too: TLS 1.3 servers send their certificate before they see ours.
+    `ipv4_only` (networking.enable_ipv6 false) resolves a host name to IPv4 addresses only.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -110,7 +112,11 @@ async def fetch_certificate(
     try:
         async with asyncio.timeout(limit):
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=context, ssl_handshake_timeout=limit
+                host,
+                port,
+                ssl=context,
+                ssl_handshake_timeout=limit,
+                family=socket.AF_INET if ipv4_only else socket.AF_UNSPEC,
             )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
         raise PeerUnreachable(

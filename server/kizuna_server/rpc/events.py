@@ -70,12 +70,20 @@ class EventServicer:
         # Written with context.write rather than yielded: a generator would add one more
         # generator step per message in the guard, on the daemon's hottest path.
         types = {self._type_name(t) for t in request.types}
+        if request.from_start and (request.after_sequence or request.run_id):
+            raise InvalidArgument(
+                "from_start replays the current run from its first event: give no "
+                "after_sequence or run_id with it",
+                field="from_start",
+            )
         restarted = bool(request.run_id) and request.run_id != self._run_id
         after: int | None = None
         if restarted:
             after = 0
         elif request.after_sequence:
             after = request.after_sequence
+        elif request.from_start:
+            after = 0
         wake = asyncio.Event()
         subscription = self._log.subscribe(
             after_sequence=after, types=types, restarted=restarted, notify=wake.set

@@ -75,6 +75,7 @@ def peer_to_proto(peer: PeerSnapshot) -> peer_pb2.Peer:
         protocol_version=peer.protocol_version,
         capabilities=peer.capabilities,
         online=peer.online,
+        user_name=peer.user_name,
     )
     if peer.permissions is not None:
         message.permissions.CopyFrom(permissions_to_proto(peer.permissions))

@@ -16,6 +16,7 @@ from kizuna_server.rpc.errors import reason_enum
 from kizuna_server.transfers.model import (
     Entry,
     Progress,
+    SkipReason,
     State,
     Transfer,
     TransferCancelled,
@@ -46,6 +47,10 @@ _STATES: Final = {
     state: transfer_pb2.Transfer.State.Value(f"STATE_{state.name}") for state in State
 }
 _STATE_NAMES: Final = {number: state for state, number in _STATES.items()}
+_SKIP_REASONS: Final = {
+    reason: transfer_pb2.SkippedSource.Reason.Value(f"REASON_{reason.name}")
+    for reason in SkipReason
+}
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -89,6 +94,11 @@ def transfer_to_proto(transfer: Transfer, *, max_files: int = GET_FILES) -> tran
         else transfer_pb2.COMPRESSION_NONE,
         create_time=timestamp(transfer.created),
         entry_count=transfer.entry_count,
+        skipped_sources=[
+            transfer_pb2.SkippedSource(path=path, reason=_SKIP_REASONS[reason])
+            for path, reason in transfer.skipped.listed
+        ],
+        skipped_source_count=transfer.skipped.count,
     )
     if transfer.ended:
         message.end_time.CopyFrom(timestamp(transfer.ended))

@@ -51,6 +51,8 @@ from kizuna_server.transfers.model import (
     Pause,
     Progress,
     ProtocolViolation,
+    Skipped,
+    SkipReason,
     SourceNotReadable,
     State,
     Transfer,
@@ -481,7 +483,10 @@ class Transfers:
         if not paths:
             raise InvalidArgument("paths: give at least one file or folder", field="paths")
         self.require_peer(peer_id)
-        entries = await asyncio.to_thread(_scan_sources, paths, self.config.transfers.max_files)
+        skipped = Skipped()
+        entries = await asyncio.to_thread(
+            _scan_sources, paths, self.config.transfers.max_files, skipped
+        )
         transfer = Transfer(
             id=secrets.token_hex(16),
             peer_id=peer_id,
@@ -490,6 +495,7 @@ class Transfers:
             entries=entries,
             compression=compression,
             request_id=request_id,
+            skipped=skipped,
         )
         await self._offer(transfer)
         return transfer
@@ -498,7 +504,7 @@ class Transfers:
         if self._network.permissions_of(peer_id) is None:
             self._network.snapshot(peer_id)  # PEER_NOT_FOUND for an unknown device
             raise PeerNotTrusted(peer_id)
-        self._network.channel_for(peer_id)  # PEER_UNREACHABLE when there is no link
+        # No link needed yet: the offer dials a peer that is not connected.
 
     def by_request(self, request_id: str) -> Transfer | None:
         transfer_id = self._requests.get(request_id)
@@ -546,7 +552,9 @@ class Transfers:
                 "send fewer files at a time",
                 limit="offer_bytes",
             )
-        stub = self._stub(transfer.peer_id)
+        # A peer that is not connected (paired a moment ago, its link dropped) is dialled first,
+        # within networking.connection_timeout_secs; PEER_UNREACHABLE when that fails.
+        stub = pb_grpc.TransferServiceStub(await self._network.link_to(transfer.peer_id))
         try:
             reply = await _peer_call(stub.Offer(request, timeout=NOTICE_TIMEOUT_SECS))
         except grpc.aio.AioRpcError as exc:
@@ -1528,8 +1536,9 @@ def _check_offer(request: Any, max_files: int) -> list[Entry]:
     return entries
 
 
-def _scan_sources(paths: list[str], max_files: int) -> list[Entry]:
-    """The entries for local paths: files, and folders walked without following links."""
+def _scan_sources(paths: list[str], max_files: int, skipped: Skipped) -> list[Entry]:
+    """The entries for local paths: files, and folders walked without following links (what is
+    not sent from inside them goes to `skipped`)."""
     entries: list[Entry] = []
     names: set[str] = set()
     for text in paths:
@@ -1545,7 +1554,7 @@ def _scan_sources(paths: list[str], max_files: int) -> list[Entry]:
             raise InvalidArgument(f"paths: two entries are named {top!r}", field="paths")
         names.add(top)
         if stat.S_ISDIR(info.st_mode):
-            _walk(path, top, info, entries, max_files)
+            _walk(path, top, info, entries, max_files, skipped=skipped)
         elif stat.S_ISREG(info.st_mode):
             if not os.access(path, os.R_OK):
                 raise SourceNotReadable(f"{text}: not readable", path=text)
@@ -1574,7 +1583,9 @@ def _entry(path: str, name: str, info: os.stat_result) -> Entry:
     )
 
 
-def _walk(root: str, top: str, info: os.stat_result, entries: list[Entry], limit: int) -> None:
+def _walk(
+    root: str, top: str, info: os.stat_result, entries: list[Entry], limit: int, *, skipped: Skipped
+) -> None:
     entries.append(_entry(root, top, info))
     stack = [(root, top)]
     while stack:
@@ -1587,6 +1598,7 @@ def _walk(root: str, top: str, info: os.stat_result, entries: list[Entry], limit
             relative = f"{name}/{child.name}"
             if child.is_symlink():
                 log.info("not sending %s: symbolic links are never sent", child.path)
+                skipped.add(relative, SkipReason.SYMLINK)
                 continue
             child_info = child.stat(follow_symlinks=False)
             if stat.S_ISDIR(child_info.st_mode):
@@ -1596,5 +1608,6 @@ def _walk(root: str, top: str, info: os.stat_result, entries: list[Entry], limit
                 entries.append(_entry(child.path, relative, child_info))
             else:
                 log.info("not sending %s: not a regular file", child.path)
+                skipped.add(relative, SkipReason.SPECIAL_FILE)
             if len(entries) > limit:
                 return

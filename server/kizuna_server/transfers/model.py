@@ -18,6 +18,8 @@ from kizuna_server.errors import KizunaError
 #: Every chunk but a file's last is exactly this long, and the file's content hash is built from
 #: the chunks' digests (digest.py), so this is part of the protocol: changing it changes hashes.
 CHUNK_BYTES: Final = 1024 * 1024
+#: Things left out of an outgoing offer that a transfer lists by path (it counts all of them).
+SKIPPED_LISTED: Final = 100
 
 
 class State(StrEnum):
@@ -45,6 +47,40 @@ class FileState(StrEnum):
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+class SkipReason(StrEnum):
+    """kizuna.v1.SkippedSource.Reason: why something inside a sent folder is not sent."""
+
+    SYMLINK = "symlink"
+    SPECIAL_FILE = "special_file"  # a device, FIFO or socket
+
+
+@dataclass(slots=True)
+class Skipped:
+    """What a sending scan left out of the offer: the first SKIPPED_LISTED as (path inside the
+    transfer, reason), and how many in all. Only the sender knows; the receiver never sees them."""
+
+    listed: list[tuple[str, SkipReason]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, path: str, reason: SkipReason) -> None:
+        self.count += 1
+        if len(self.listed) < SKIPPED_LISTED:
+            self.listed.append((path, reason))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "listed": [[path, reason.value] for path, reason in self.listed],
+            "count": self.count,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Skipped:
+        if not isinstance(data, dict):
+            return cls()
+        listed = [(str(path), SkipReason(reason)) for path, reason in data.get("listed", [])]
+        return cls(listed[:SKIPPED_LISTED], max(int(data.get("count", 0)), len(listed)))
 
 
 class Pause(StrEnum):
@@ -195,6 +231,8 @@ class Transfer:
     upload: bool = False  # sending side: the bytes come from an app's UploadTransfer
     #: Entries (and of them files, and their bytes) dropped by `trim`; the totals count them.
     omitted: tuple[int, int, int] = (0, 0, 0)
+    #: Sending side: what inside the sent folders is not sent (links, special files).
+    skipped: Skipped = field(default_factory=Skipped)
 
     # --- derived ----------------------------------------------------------------------------
 
@@ -273,6 +311,7 @@ class Transfer:
             "unsent_notice": self.unsent_notice,
             "upload": self.upload,
             "omitted": list(self.omitted),
+            **({"skipped": self.skipped.to_json()} if self.skipped.count else {}),
             "entries": [e.to_json() for e in self.entries],
         }
 
@@ -303,6 +342,7 @@ class Transfer:
             unsent_notice=str(data.get("unsent_notice", "")),
             upload=bool(data.get("upload", False)),
             omitted=_omitted(data.get("omitted")),
+            skipped=Skipped.from_json(data.get("skipped")),
         )
 
 

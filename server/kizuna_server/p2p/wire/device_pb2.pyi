@@ -32,6 +32,7 @@ class DeviceInfo(_message.Message):
     PROTOCOL_VERSION_FIELD_NUMBER: _builtins.int
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Device name (the receiver strips control characters and truncates to 64 characters)."""
     device_type: _builtins.str
@@ -40,9 +41,16 @@ class DeviceInfo(_message.Message):
     """Highest kizuna.peer.v1 protocol version the sender speaks."""
     software_version: _builtins.str
     """Software version, for diagnostics."""
+    user_name: _builtins.str
+    """The person's name (identity.user_name), shown beside the device name; empty shows none. The
+    receiver sanitises it like the name.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Capabilities the sender offers: "transfers", "streams", "commands"."""
+        """Capabilities the sender offers: those of "transfers", "streams", "commands" that are in its
+        plugins.enabled and that its version has built. The receiver keeps at most 8, each a short
+        lower-case word; what a peer may use is still its permission on the receiving side.
+        """
 
     def __init__(
         self,
@@ -52,10 +60,11 @@ class DeviceInfo(_message.Message):
         protocol_version: _builtins.int = ...,
         capabilities: _abc.Iterable[_builtins.str] | None = ...,
         software_version: _builtins.str = ...,
+        user_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "device_type", b"device_type", "name", b"name", "protocol_version", b"protocol_version", "software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "device_type", b"device_type", "name", b"name", "protocol_version", b"protocol_version", "software_version", b"software_version", "user_name", b"user_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

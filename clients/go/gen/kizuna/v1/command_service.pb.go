@@ -34,9 +34,14 @@ type RunCommandRequest struct {
 	// Bytes given to the program's standard input (at most 1 MiB).
 	Stdin []byte `protobuf:"bytes,4,opt,name=stdin,proto3" json:"stdin,omitempty"`
 	// Time limit; unset or longer than the command's own uses the command's.
-	Timeout       *durationpb.Duration `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Timeout *durationpb.Duration `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Arguments by position, matched to the command's parameters in the order its allow-list
+	// entry declares them, each validated as its parameter's type. The seed's form
+	// execute_command("name arg1 arg2", peer) is split like a shell would split it (never run by
+	// one): the first word is command_id, the others go here. Not together with `arguments`.
+	PositionalArguments []string `protobuf:"bytes,6,rep,name=positional_arguments,json=positionalArguments,proto3" json:"positional_arguments,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RunCommandRequest) Reset() {
@@ -100,6 +105,13 @@ func (x *RunCommandRequest) GetStdin() []byte {
 func (x *RunCommandRequest) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
+	}
+	return nil
+}
+
+func (x *RunCommandRequest) GetPositionalArguments() []string {
+	if x != nil {
+		return x.PositionalArguments
 	}
 	return nil
 }
@@ -645,14 +657,15 @@ var File_kizuna_v1_command_service_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_command_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkizuna/v1/command_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17kizuna/v1/command.proto\"\xb9\x02\n" +
+	"\x1fkizuna/v1/command_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17kizuna/v1/command.proto\"\xec\x02\n" +
 	"\x11RunCommandRequest\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x02 \x01(\tR\tcommandId\x12I\n" +
 	"\targuments\x18\x03 \x03(\v2+.kizuna.v1.RunCommandRequest.ArgumentsEntryR\targuments\x12\x14\n" +
 	"\x05stdin\x18\x04 \x01(\fR\x05stdin\x123\n" +
-	"\atimeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x1aV\n" +
+	"\atimeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x121\n" +
+	"\x14positional_arguments\x18\x06 \x03(\tR\x13positionalArguments\x1aV\n" +
 	"\x0eArgumentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
 	"\x05value\x18\x02 \x01(\v2\x18.kizuna.v1.ArgumentValueR\x05value:\x028\x01\"\x98\x01\n" +

@@ -31,7 +31,11 @@ type SubscribeEventsRequest struct {
 	Types []EventType `protobuf:"varint,2,rep,packed,name=types,proto3,enum=kizuna.v1.EventType" json:"types,omitempty"`
 	// The run_id that after_sequence refers to; when it differs from the daemon's current run
 	// (the daemon restarted), the subscription starts with a gap covering everything before.
-	RunId         string `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	RunId string `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Replay the current run from its first event (sequence 1), then live events; a
+	// "replay_expired" gap covers events no longer retained. Only with after_sequence 0 and no
+	// run_id (INVALID_ARGUMENT otherwise).
+	FromStart     bool `protobuf:"varint,4,opt,name=from_start,json=fromStart,proto3" json:"from_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -85,6 +89,13 @@ func (x *SubscribeEventsRequest) GetRunId() string {
 		return x.RunId
 	}
 	return ""
+}
+
+func (x *SubscribeEventsRequest) GetFromStart() bool {
+	if x != nil {
+		return x.FromStart
+	}
+	return false
 }
 
 // A range of sequence numbers whose events this subscriber did not receive.
@@ -278,11 +289,13 @@ var File_kizuna_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1dkizuna/v1/event_service.proto\x12\tkizuna.v1\x1a\x15kizuna/v1/event.proto\"\x82\x01\n" +
+	"\x1dkizuna/v1/event_service.proto\x12\tkizuna.v1\x1a\x15kizuna/v1/event.proto\"\xa1\x01\n" +
 	"\x16SubscribeEventsRequest\x12%\n" +
 	"\x0eafter_sequence\x18\x01 \x01(\x04R\rafterSequence\x12*\n" +
 	"\x05types\x18\x02 \x03(\x0e2\x14.kizuna.v1.EventTypeR\x05types\x12\x15\n" +
-	"\x06run_id\x18\x03 \x01(\tR\x05runId\"n\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1d\n" +
+	"\n" +
+	"from_start\x18\x04 \x01(\bR\tfromStart\"n\n" +
 	"\bEventGap\x12%\n" +
 	"\x0efirst_sequence\x18\x01 \x01(\x04R\rfirstSequence\x12#\n" +
 	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x12\x16\n" +

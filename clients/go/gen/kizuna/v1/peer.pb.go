@@ -28,7 +28,7 @@ type Peer_Source int32
 const (
 	// Not set.
 	Peer_SOURCE_UNSPECIFIED Peer_Source = 0
-	// Announced over mDNS on the local network.
+	// Announced over mDNS on the local network (also when the UDP beacon found it first).
 	Peer_SOURCE_MDNS Peer_Source = 1
 	// Listed in discovery.static_peers.
 	Peer_SOURCE_STATIC Peer_Source = 2
@@ -38,6 +38,9 @@ const (
 	Peer_SOURCE_INCOMING Peer_Source = 4
 	// Known only from the trust store (not currently seen).
 	Peer_SOURCE_TRUST_STORE Peer_Source = 5
+	// Announced only by the UDP multicast beacon (discovery.enable_udp): mDNS has not reached
+	// this daemon. Like mDNS, a hint until a TLS handshake proves the device ID.
+	Peer_SOURCE_UDP Peer_Source = 6
 )
 
 // Enum value maps for Peer_Source.
@@ -49,6 +52,7 @@ var (
 		3: "SOURCE_MANUAL",
 		4: "SOURCE_INCOMING",
 		5: "SOURCE_TRUST_STORE",
+		6: "SOURCE_UDP",
 	}
 	Peer_Source_value = map[string]int32{
 		"SOURCE_UNSPECIFIED": 0,
@@ -57,6 +61,7 @@ var (
 		"SOURCE_MANUAL":      3,
 		"SOURCE_INCOMING":    4,
 		"SOURCE_TRUST_STORE": 5,
+		"SOURCE_UDP":         6,
 	}
 )
 
@@ -432,7 +437,8 @@ type Peer struct {
 	CertificateFingerprint string `protobuf:"bytes,10,opt,name=certificate_fingerprint,json=certificateFingerprint,proto3" json:"certificate_fingerprint,omitempty"`
 	// Version of kizuna.peer.v1 the peer speaks.
 	ProtocolVersion uint32 `protobuf:"varint,11,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// Capabilities the peer offers ("transfers", "streams", "commands").
+	// Capabilities the peer offers ("transfers", "streams", "commands"), as its authenticated
+	// Hello said; empty until a link to it came up, and for a peer that offers none.
 	Capabilities []string `protobuf:"bytes,12,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// Last time the peer was seen (announcement, connection or call).
 	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
@@ -442,7 +448,10 @@ type Peer struct {
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
 	// True while the peer is announced on the network or connected; false once it said goodbye,
 	// its announcement expired or its link dropped.
-	Online        bool `protobuf:"varint,16,opt,name=online,proto3" json:"online,omitempty"`
+	Online bool `protobuf:"varint,16,opt,name=online,proto3" json:"online,omitempty"`
+	// The name of the peer's person (its identity.user_name), sanitised like `name`; empty when
+	// it sets none or has not described itself to this daemon yet.
+	UserName      string `protobuf:"bytes,17,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -589,6 +598,13 @@ func (x *Peer) GetOnline() bool {
 	return false
 }
 
+func (x *Peer) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
 // A pairing between this device and a peer: a short code both people compare and confirm.
 type Pairing struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -717,7 +733,7 @@ const file_kizuna_v1_peer_proto_rawDesc = "" +
 	"\x05files\x18\x01 \x01(\bR\x05files\x12*\n" +
 	"\x11auto_accept_files\x18\x02 \x01(\bR\x0fautoAcceptFiles\x12\x18\n" +
 	"\astreams\x18\x03 \x01(\bR\astreams\x12\x1a\n" +
-	"\bcommands\x18\x04 \x01(\bR\bcommands\"\xee\b\n" +
+	"\bcommands\x18\x04 \x01(\bR\bcommands\"\x9b\t\n" +
 	"\x04Peer\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12*\n" +
 	"\x11device_id_display\x18\x02 \x01(\tR\x0fdeviceIdDisplay\x12\x12\n" +
@@ -739,14 +755,17 @@ const file_kizuna_v1_peer_proto_rawDesc = "" +
 	"\vpaired_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"pairedTime\x12F\n" +
 	"\x11next_attempt_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12\x16\n" +
-	"\x06online\x18\x10 \x01(\bR\x06online\"\x84\x01\n" +
+	"\x06online\x18\x10 \x01(\bR\x06online\x12\x1b\n" +
+	"\tuser_name\x18\x11 \x01(\tR\buserName\"\x94\x01\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSOURCE_MDNS\x10\x01\x12\x11\n" +
 	"\rSOURCE_STATIC\x10\x02\x12\x11\n" +
 	"\rSOURCE_MANUAL\x10\x03\x12\x13\n" +
 	"\x0fSOURCE_INCOMING\x10\x04\x12\x16\n" +
-	"\x12SOURCE_TRUST_STORE\x10\x05\"Y\n" +
+	"\x12SOURCE_TRUST_STORE\x10\x05\x12\x0e\n" +
+	"\n" +
+	"SOURCE_UDP\x10\x06\"Y\n" +
 	"\x05Trust\x12\x15\n" +
 	"\x11TRUST_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fTRUST_UNTRUSTED\x10\x01\x12\x11\n" +

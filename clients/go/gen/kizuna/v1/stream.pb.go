@@ -189,7 +189,7 @@ func (x Stream_Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Stream_Direction.Descriptor instead.
 func (Stream_Direction) EnumDescriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{1, 0}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // Lifecycle of a stream.
@@ -254,7 +254,7 @@ func (x Stream_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Stream_State.Descriptor instead.
 func (Stream_State) EnumDescriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{1, 1}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2, 1}
 }
 
 // What an opening side declares about a stream. Sent first on OpenStream.
@@ -275,7 +275,11 @@ type StreamHeader struct {
 	// 8 KiB in all.
 	Metadata map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Delivery policy.
-	Delivery      StreamDelivery `protobuf:"varint,7,opt,name=delivery,proto3,enum=kizuna.v1.StreamDelivery" json:"delivery,omitempty"`
+	Delivery StreamDelivery `protobuf:"varint,7,opt,name=delivery,proto3,enum=kizuna.v1.StreamDelivery" json:"delivery,omitempty"`
+	// Set when a built-in capture source on this device produces the frames (kinds camera, screen
+	// and audio; the seed's start_stream("screen", peer, 80)): the app then sends no frames. Unset
+	// when the app sends its own.
+	Capture       *CaptureSource `protobuf:"bytes,8,opt,name=capture,proto3" json:"capture,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -359,6 +363,59 @@ func (x *StreamHeader) GetDelivery() StreamDelivery {
 	return StreamDelivery_STREAM_DELIVERY_UNSPECIFIED
 }
 
+func (x *StreamHeader) GetCapture() *CaptureSource {
+	if x != nil {
+		return x.Capture
+	}
+	return nil
+}
+
+// A built-in capture source of this device.
+type CaptureSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which screen, camera or audio input, as the device names it; empty means the default one.
+	Device        string `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaptureSource) Reset() {
+	*x = CaptureSource{}
+	mi := &file_kizuna_v1_stream_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaptureSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaptureSource) ProtoMessage() {}
+
+func (x *CaptureSource) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaptureSource.ProtoReflect.Descriptor instead.
+func (*CaptureSource) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaptureSource) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
 // A live stream between an app on this device and an app on a peer.
 type Stream struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -392,7 +449,7 @@ type Stream struct {
 
 func (x *Stream) Reset() {
 	*x = Stream{}
-	mi := &file_kizuna_v1_stream_proto_msgTypes[1]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +461,7 @@ func (x *Stream) String() string {
 func (*Stream) ProtoMessage() {}
 
 func (x *Stream) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_proto_msgTypes[1]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +474,7 @@ func (x *Stream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stream.ProtoReflect.Descriptor instead.
 func (*Stream) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{1}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Stream) GetId() string {
@@ -521,7 +578,7 @@ type Frame struct {
 
 func (x *Frame) Reset() {
 	*x = Frame{}
-	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +590,7 @@ func (x *Frame) String() string {
 func (*Frame) ProtoMessage() {}
 
 func (x *Frame) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +603,7 @@ func (x *Frame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Frame.ProtoReflect.Descriptor instead.
 func (*Frame) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Frame) GetSequence() uint64 {
@@ -581,7 +638,7 @@ var File_kizuna_v1_stream_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_stream_proto_rawDesc = "" +
 	"\n" +
-	"\x16kizuna/v1/stream.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\xe6\x02\n" +
+	"\x16kizuna/v1/stream.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\x9a\x03\n" +
 	"\fStreamHeader\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x18\n" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12)\n" +
@@ -589,12 +646,15 @@ const file_kizuna_v1_stream_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\tR\x06format\x12\x1d\n" +
 	"\aquality\x18\x05 \x01(\rH\x00R\aquality\x88\x01\x01\x12A\n" +
 	"\bmetadata\x18\x06 \x03(\v2%.kizuna.v1.StreamHeader.MetadataEntryR\bmetadata\x125\n" +
-	"\bdelivery\x18\a \x01(\x0e2\x19.kizuna.v1.StreamDeliveryR\bdelivery\x1a;\n" +
+	"\bdelivery\x18\a \x01(\x0e2\x19.kizuna.v1.StreamDeliveryR\bdelivery\x122\n" +
+	"\acapture\x18\b \x01(\v2\x18.kizuna.v1.CaptureSourceR\acapture\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
 	"\n" +
-	"\b_quality\"\xc9\x05\n" +
+	"\b_quality\"'\n" +
+	"\rCaptureSource\x12\x16\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\"\xc9\x05\n" +
 	"\x06Stream\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n" +
@@ -655,36 +715,38 @@ func file_kizuna_v1_stream_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_stream_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_kizuna_v1_stream_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_kizuna_v1_stream_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_kizuna_v1_stream_proto_goTypes = []any{
 	(StreamKind)(0),               // 0: kizuna.v1.StreamKind
 	(StreamDelivery)(0),           // 1: kizuna.v1.StreamDelivery
 	(Stream_Direction)(0),         // 2: kizuna.v1.Stream.Direction
 	(Stream_State)(0),             // 3: kizuna.v1.Stream.State
 	(*StreamHeader)(nil),          // 4: kizuna.v1.StreamHeader
-	(*Stream)(nil),                // 5: kizuna.v1.Stream
-	(*Frame)(nil),                 // 6: kizuna.v1.Frame
-	nil,                           // 7: kizuna.v1.StreamHeader.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*Error)(nil),                 // 9: kizuna.v1.Error
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(*CaptureSource)(nil),         // 5: kizuna.v1.CaptureSource
+	(*Stream)(nil),                // 6: kizuna.v1.Stream
+	(*Frame)(nil),                 // 7: kizuna.v1.Frame
+	nil,                           // 8: kizuna.v1.StreamHeader.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*Error)(nil),                 // 10: kizuna.v1.Error
+	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
 }
 var file_kizuna_v1_stream_proto_depIdxs = []int32{
 	0,  // 0: kizuna.v1.StreamHeader.kind:type_name -> kizuna.v1.StreamKind
-	7,  // 1: kizuna.v1.StreamHeader.metadata:type_name -> kizuna.v1.StreamHeader.MetadataEntry
+	8,  // 1: kizuna.v1.StreamHeader.metadata:type_name -> kizuna.v1.StreamHeader.MetadataEntry
 	1,  // 2: kizuna.v1.StreamHeader.delivery:type_name -> kizuna.v1.StreamDelivery
-	2,  // 3: kizuna.v1.Stream.direction:type_name -> kizuna.v1.Stream.Direction
-	3,  // 4: kizuna.v1.Stream.state:type_name -> kizuna.v1.Stream.State
-	4,  // 5: kizuna.v1.Stream.header:type_name -> kizuna.v1.StreamHeader
-	8,  // 6: kizuna.v1.Stream.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 7: kizuna.v1.Stream.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: kizuna.v1.Stream.error:type_name -> kizuna.v1.Error
-	10, // 9: kizuna.v1.Frame.timestamp:type_name -> google.protobuf.Duration
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	5,  // 3: kizuna.v1.StreamHeader.capture:type_name -> kizuna.v1.CaptureSource
+	2,  // 4: kizuna.v1.Stream.direction:type_name -> kizuna.v1.Stream.Direction
+	3,  // 5: kizuna.v1.Stream.state:type_name -> kizuna.v1.Stream.State
+	4,  // 6: kizuna.v1.Stream.header:type_name -> kizuna.v1.StreamHeader
+	9,  // 7: kizuna.v1.Stream.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 8: kizuna.v1.Stream.end_time:type_name -> google.protobuf.Timestamp
+	10, // 9: kizuna.v1.Stream.error:type_name -> kizuna.v1.Error
+	11, // 10: kizuna.v1.Frame.timestamp:type_name -> google.protobuf.Duration
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_stream_proto_init() }
@@ -700,7 +762,7 @@ func file_kizuna_v1_stream_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_stream_proto_rawDesc), len(file_kizuna_v1_stream_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

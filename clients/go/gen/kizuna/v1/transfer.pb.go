@@ -326,6 +326,60 @@ func (Transfer_State) EnumDescriptor() ([]byte, []int) {
 	return file_kizuna_v1_transfer_proto_rawDescGZIP(), []int{1, 1}
 }
 
+// Why it is not sent.
+type SkippedSource_Reason int32
+
+const (
+	// Not set.
+	SkippedSource_REASON_UNSPECIFIED SkippedSource_Reason = 0
+	// A symbolic link: links are never followed or created (a link named as a path to send is
+	// sent as what it points to).
+	SkippedSource_REASON_SYMLINK SkippedSource_Reason = 1
+	// Not a regular file or folder: a device, FIFO or socket.
+	SkippedSource_REASON_SPECIAL_FILE SkippedSource_Reason = 2
+)
+
+// Enum value maps for SkippedSource_Reason.
+var (
+	SkippedSource_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "REASON_SYMLINK",
+		2: "REASON_SPECIAL_FILE",
+	}
+	SkippedSource_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED":  0,
+		"REASON_SYMLINK":      1,
+		"REASON_SPECIAL_FILE": 2,
+	}
+)
+
+func (x SkippedSource_Reason) Enum() *SkippedSource_Reason {
+	p := new(SkippedSource_Reason)
+	*p = x
+	return p
+}
+
+func (x SkippedSource_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SkippedSource_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_transfer_proto_enumTypes[5].Descriptor()
+}
+
+func (SkippedSource_Reason) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_transfer_proto_enumTypes[5]
+}
+
+func (x SkippedSource_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SkippedSource_Reason.Descriptor instead.
+func (SkippedSource_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_transfer_proto_rawDescGZIP(), []int{2, 0}
+}
+
 // One entry of a transfer: a file, or a directory kept so empty folders and modes survive.
 type TransferFile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -347,7 +401,8 @@ type TransferFile struct {
 	State TransferFile_State `protobuf:"varint,7,opt,name=state,proto3,enum=kizuna.v1.TransferFile_State" json:"state,omitempty"`
 	// Bytes received and verified so far.
 	BytesDone uint64 `protobuf:"varint,8,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"`
-	// Receiving side: where the file was saved (it can differ from `path` when a name was taken).
+	// Receiving side: where the file was saved, relative to the inbox (transfers.inbox); it can
+	// differ from `path` when a name was taken.
 	SavedPath     string `protobuf:"bytes,9,opt,name=saved_path,json=savedPath,proto3" json:"saved_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -483,9 +538,15 @@ type Transfer struct {
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Entries (files and folders) the transfer holds. An offer that ended unanswered keeps its
 	// first 100 entries only; the totals still count all of them.
-	EntryCount    uint32 `protobuf:"varint,16,opt,name=entry_count,json=entryCount,proto3" json:"entry_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EntryCount uint32 `protobuf:"varint,16,opt,name=entry_count,json=entryCount,proto3" json:"entry_count,omitempty"`
+	// Sending side: what inside the sent folders was left out of the offer (symbolic links,
+	// devices, FIFOs, sockets), the first 100 in the order found. The receiver never learns of
+	// them; `skipped_source_count` says how many there were.
+	SkippedSources []*SkippedSource `protobuf:"bytes,17,rep,name=skipped_sources,json=skippedSources,proto3" json:"skipped_sources,omitempty"`
+	// Sending side: how many things inside the sent folders were left out of the offer.
+	SkippedSourceCount uint32 `protobuf:"varint,18,opt,name=skipped_source_count,json=skippedSourceCount,proto3" json:"skipped_source_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Transfer) Reset() {
@@ -630,6 +691,75 @@ func (x *Transfer) GetEntryCount() uint32 {
 	return 0
 }
 
+func (x *Transfer) GetSkippedSources() []*SkippedSource {
+	if x != nil {
+		return x.SkippedSources
+	}
+	return nil
+}
+
+func (x *Transfer) GetSkippedSourceCount() uint32 {
+	if x != nil {
+		return x.SkippedSourceCount
+	}
+	return 0
+}
+
+// Something inside a sent folder that is not sent: only regular files and folders are.
+type SkippedSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its path inside the transfer, '/'-separated (as the receiver would have seen it).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Why it is not sent.
+	Reason        SkippedSource_Reason `protobuf:"varint,2,opt,name=reason,proto3,enum=kizuna.v1.SkippedSource_Reason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedSource) Reset() {
+	*x = SkippedSource{}
+	mi := &file_kizuna_v1_transfer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedSource) ProtoMessage() {}
+
+func (x *SkippedSource) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_transfer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedSource.ProtoReflect.Descriptor instead.
+func (*SkippedSource) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_transfer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SkippedSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SkippedSource) GetReason() SkippedSource_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return SkippedSource_REASON_UNSPECIFIED
+}
+
 // A progress report for one transfer.
 type TransferProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -657,7 +787,7 @@ type TransferProgress struct {
 
 func (x *TransferProgress) Reset() {
 	*x = TransferProgress{}
-	mi := &file_kizuna_v1_transfer_proto_msgTypes[2]
+	mi := &file_kizuna_v1_transfer_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +799,7 @@ func (x *TransferProgress) String() string {
 func (*TransferProgress) ProtoMessage() {}
 
 func (x *TransferProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_proto_msgTypes[2]
+	mi := &file_kizuna_v1_transfer_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +812,7 @@ func (x *TransferProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferProgress.ProtoReflect.Descriptor instead.
 func (*TransferProgress) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_proto_rawDescGZIP(), []int{2}
+	return file_kizuna_v1_transfer_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TransferProgress) GetTransferId() string {
@@ -775,7 +905,7 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\x12STATE_TRANSFERRING\x10\x02\x12\x13\n" +
 	"\x0fSTATE_COMPLETED\x10\x03\x12\x11\n" +
 	"\rSTATE_SKIPPED\x10\x04\x12\x10\n" +
-	"\fSTATE_FAILED\x10\x05\"\xbc\a\n" +
+	"\fSTATE_FAILED\x10\x05\"\xb1\b\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n" +
@@ -800,7 +930,9 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\vexpire_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x1f\n" +
 	"\ventry_count\x18\x10 \x01(\rR\n" +
-	"entryCount\"V\n" +
+	"entryCount\x12A\n" +
+	"\x0fskipped_sources\x18\x11 \x03(\v2\x18.kizuna.v1.SkippedSourceR\x0eskippedSources\x120\n" +
+	"\x14skipped_source_count\x18\x12 \x01(\rR\x12skippedSourceCount\"V\n" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DIRECTION_OUTGOING\x10\x01\x12\x16\n" +
@@ -814,7 +946,14 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\x0fSTATE_COMPLETED\x10\x05\x12\x10\n" +
 	"\fSTATE_FAILED\x10\x06\x12\x13\n" +
 	"\x0fSTATE_CANCELLED\x10\a\x12\x10\n" +
-	"\fSTATE_QUEUED\x10\b\"\xde\x02\n" +
+	"\fSTATE_QUEUED\x10\b\"\xab\x01\n" +
+	"\rSkippedSource\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x127\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1f.kizuna.v1.SkippedSource.ReasonR\x06reason\"M\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eREASON_SYMLINK\x10\x01\x12\x17\n" +
+	"\x13REASON_SPECIAL_FILE\x10\x02\"\xde\x02\n" +
 	"\x10TransferProgress\x12\x1f\n" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\x12/\n" +
@@ -849,40 +988,44 @@ func file_kizuna_v1_transfer_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_transfer_proto_rawDescData
 }
 
-var file_kizuna_v1_transfer_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_kizuna_v1_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_kizuna_v1_transfer_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_kizuna_v1_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_kizuna_v1_transfer_proto_goTypes = []any{
 	(Compression)(0),              // 0: kizuna.v1.Compression
 	(TransferFile_Kind)(0),        // 1: kizuna.v1.TransferFile.Kind
 	(TransferFile_State)(0),       // 2: kizuna.v1.TransferFile.State
 	(Transfer_Direction)(0),       // 3: kizuna.v1.Transfer.Direction
 	(Transfer_State)(0),           // 4: kizuna.v1.Transfer.State
-	(*TransferFile)(nil),          // 5: kizuna.v1.TransferFile
-	(*Transfer)(nil),              // 6: kizuna.v1.Transfer
-	(*TransferProgress)(nil),      // 7: kizuna.v1.TransferProgress
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*Error)(nil),                 // 9: kizuna.v1.Error
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(SkippedSource_Reason)(0),     // 5: kizuna.v1.SkippedSource.Reason
+	(*TransferFile)(nil),          // 6: kizuna.v1.TransferFile
+	(*Transfer)(nil),              // 7: kizuna.v1.Transfer
+	(*SkippedSource)(nil),         // 8: kizuna.v1.SkippedSource
+	(*TransferProgress)(nil),      // 9: kizuna.v1.TransferProgress
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*Error)(nil),                 // 11: kizuna.v1.Error
+	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
 }
 var file_kizuna_v1_transfer_proto_depIdxs = []int32{
 	1,  // 0: kizuna.v1.TransferFile.kind:type_name -> kizuna.v1.TransferFile.Kind
-	8,  // 1: kizuna.v1.TransferFile.mtime:type_name -> google.protobuf.Timestamp
+	10, // 1: kizuna.v1.TransferFile.mtime:type_name -> google.protobuf.Timestamp
 	2,  // 2: kizuna.v1.TransferFile.state:type_name -> kizuna.v1.TransferFile.State
 	3,  // 3: kizuna.v1.Transfer.direction:type_name -> kizuna.v1.Transfer.Direction
 	4,  // 4: kizuna.v1.Transfer.state:type_name -> kizuna.v1.Transfer.State
-	5,  // 5: kizuna.v1.Transfer.files:type_name -> kizuna.v1.TransferFile
+	6,  // 5: kizuna.v1.Transfer.files:type_name -> kizuna.v1.TransferFile
 	0,  // 6: kizuna.v1.Transfer.compression:type_name -> kizuna.v1.Compression
-	8,  // 7: kizuna.v1.Transfer.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 8: kizuna.v1.Transfer.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 9: kizuna.v1.Transfer.error:type_name -> kizuna.v1.Error
-	8,  // 10: kizuna.v1.Transfer.expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 11: kizuna.v1.TransferProgress.state:type_name -> kizuna.v1.Transfer.State
-	10, // 12: kizuna.v1.TransferProgress.eta:type_name -> google.protobuf.Duration
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 7: kizuna.v1.Transfer.create_time:type_name -> google.protobuf.Timestamp
+	10, // 8: kizuna.v1.Transfer.end_time:type_name -> google.protobuf.Timestamp
+	11, // 9: kizuna.v1.Transfer.error:type_name -> kizuna.v1.Error
+	10, // 10: kizuna.v1.Transfer.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 11: kizuna.v1.Transfer.skipped_sources:type_name -> kizuna.v1.SkippedSource
+	5,  // 12: kizuna.v1.SkippedSource.reason:type_name -> kizuna.v1.SkippedSource.Reason
+	4,  // 13: kizuna.v1.TransferProgress.state:type_name -> kizuna.v1.Transfer.State
+	12, // 14: kizuna.v1.TransferProgress.eta:type_name -> google.protobuf.Duration
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_transfer_proto_init() }
@@ -896,8 +1039,8 @@ func file_kizuna_v1_transfer_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_transfer_proto_rawDesc), len(file_kizuna_v1_transfer_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   3,
+			NumEnums:      6,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -32,12 +32,17 @@ type DeviceInfo struct {
 	DeviceType string `protobuf:"bytes,2,opt,name=device_type,json=deviceType,proto3" json:"device_type,omitempty"`
 	// Highest kizuna.peer.v1 protocol version the sender speaks.
 	ProtocolVersion uint32 `protobuf:"varint,3,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// Capabilities the sender offers: "transfers", "streams", "commands".
+	// Capabilities the sender offers: those of "transfers", "streams", "commands" that are in its
+	// plugins.enabled and that its version has built. The receiver keeps at most 8, each a short
+	// lower-case word; what a peer may use is still its permission on the receiving side.
 	Capabilities []string `protobuf:"bytes,4,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// Software version, for diagnostics.
 	SoftwareVersion string `protobuf:"bytes,5,opt,name=software_version,json=softwareVersion,proto3" json:"software_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The person's name (identity.user_name), shown beside the device name; empty shows none. The
+	// receiver sanitises it like the name.
+	UserName      string `protobuf:"bytes,6,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeviceInfo) Reset() {
@@ -105,11 +110,18 @@ func (x *DeviceInfo) GetSoftwareVersion() string {
 	return ""
 }
 
+func (x *DeviceInfo) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
 var File_kizuna_peer_v1_device_proto protoreflect.FileDescriptor
 
 const file_kizuna_peer_v1_device_proto_rawDesc = "" +
 	"\n" +
-	"\x1bkizuna/peer/v1/device.proto\x12\x0ekizuna.peer.v1\"\xbb\x01\n" +
+	"\x1bkizuna/peer/v1/device.proto\x12\x0ekizuna.peer.v1\"\xd8\x01\n" +
 	"\n" +
 	"DeviceInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
@@ -117,7 +129,8 @@ const file_kizuna_peer_v1_device_proto_rawDesc = "" +
 	"deviceType\x12)\n" +
 	"\x10protocol_version\x18\x03 \x01(\rR\x0fprotocolVersion\x12\"\n" +
 	"\fcapabilities\x18\x04 \x03(\tR\fcapabilities\x12)\n" +
-	"\x10software_version\x18\x05 \x01(\tR\x0fsoftwareVersionB\xa8\x01\n" +
+	"\x10software_version\x18\x05 \x01(\tR\x0fsoftwareVersion\x12\x1b\n" +
+	"\tuser_name\x18\x06 \x01(\tR\buserNameB\xa8\x01\n" +
 	"\x12com.kizuna.peer.v1B\vDeviceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
