@@ -123,7 +123,9 @@ class PeerInfo:
 
     Canonical names, with the seed binding's beside them: `device_id` (`id`), `source`
     (`discovery_method`: "mdns", "udp", "static", "manual", "incoming" or "trust_store").
-    `capabilities` are what the peer offers ("transfers", ...), from its authenticated Hello.
+    `capabilities` are what the peer offers ("transfers", ...), from its authenticated Hello:
+    empty until the peer is paired and its link has come up once in this run. `user_name` is
+    the person's name the peer shows beside its device name (may be empty).
     """
 
     device_id: str
