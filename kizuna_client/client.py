@@ -757,7 +757,7 @@ class Kizuna:
             await call.done_writing()
             response = await call
         except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise await ended_with(call, exc) from None
         return TransferHandle(self, TransferInfo.from_proto(response.transfer))
 
     def transfer(self, transfer_id: str) -> TransferHandle:
@@ -878,7 +878,7 @@ class Kizuna:
             await call.write(stream_service_pb2.OpenStreamRequest(header=header))
             await handle._opened()
         except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise await ended_with(call, exc) from None
         return handle
 
     # --- commands -----------------------------------------------------------------------------
@@ -1126,7 +1126,7 @@ class StreamHandle:
         try:
             await self._call.write(stream_service_pb2.OpenStreamRequest(frame=frame))
         except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from None
+            raise await ended_with(self._call, exc) from None
 
     async def __aiter__(self) -> AsyncIterator[StreamFrame]:
         try:
@@ -1280,6 +1280,28 @@ class EventSubscription:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def ended_with(call: Any, failure: grpc.aio.AioRpcError) -> KizunaError:
+    """The error a streaming call ended with. When the daemon ends a call while this side is
+    still writing (it refused the header at once, say), the write fails with gRPC core's bare
+    UNKNOWN "Internal error from Core"; the call's own status says why."""
+    if failure.code() != grpc.StatusCode.UNKNOWN:
+        return error_from_rpc(failure)
+    try:
+        code = await call.code()
+        if code is None or code in (grpc.StatusCode.OK, grpc.StatusCode.UNKNOWN):
+            return error_from_rpc(failure)
+        final = grpc.aio.AioRpcError(
+            code,
+            await call.initial_metadata(),
+            await call.trailing_metadata(),
+            await call.details(),
+            failure.debug_error_string(),
+        )
+    except grpc.aio.AioRpcError:
+        return error_from_rpc(failure)
+    return error_from_rpc(final)
 
 
 def _upload_offsets(metadata: Any, count: int) -> list[int]:

@@ -165,3 +165,45 @@ async def test_subscribe_events_through_client(daemon: Daemon, client: Kizuna) -
             first = await anext(events)
     assert isinstance(first, KizunaEvent) and first.type == "node_state_changed"
     assert events.last_sequence == first.sequence and events.run_id == daemon.run_id
+
+
+async def test_a_streaming_call_ended_by_the_daemon_mid_write_reports_the_daemons_reason() -> None:
+    # Seen in CI: the daemon refused an OpenStream header at once while the client was still
+    # writing it; the write failed with gRPC core's bare "Internal error from Core" (UNKNOWN)
+    # and the app got that instead of NOT_IMPLEMENTED. The race cannot be forced against a real
+    # server, so this stands in for the call object it leaves behind.
+    from google.protobuf import any_pb2 as any_module
+
+    from kizuna_client.client import ended_with
+
+    info = error_details_pb2.ErrorInfo(
+        reason="NOT_IMPLEMENTED", domain="kizuna.v1", metadata={"capability": "streams"}
+    )
+    detail = any_module.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=12, message="no streams yet", details=[detail])
+    trailers = grpc.aio.Metadata(("grpc-status-details-bin", status.SerializeToString()))
+
+    class EndedCall:
+        async def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNIMPLEMENTED
+
+        async def details(self) -> str:
+            return "no streams yet"
+
+        async def initial_metadata(self) -> grpc.aio.Metadata:
+            return grpc.aio.Metadata()
+
+        async def trailing_metadata(self) -> grpc.aio.Metadata:
+            return trailers
+
+    write_failure = grpc.aio.AioRpcError(
+        grpc.StatusCode.UNKNOWN,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(),
+        "Internal error from Core",
+        "",
+    )
+    error = await ended_with(EndedCall(), write_failure)
+    assert isinstance(error, NotImplementedByDaemonError)
+    assert error.metadata["capability"] == "streams"

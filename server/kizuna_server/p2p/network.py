@@ -197,6 +197,9 @@ class PeerNetwork:
         self._addresses_path = config.paths.data_dir / ADDRESSES_FILE
         self._persisted: list[str] = []
         self._save_lock = asyncio.Lock()
+        #: Only a store read from disk is written back at stop (never an empty one after a
+        #: start that failed before reading it).
+        self._trust_loaded = False
         self._roots: tuple[int, bytes] = (0, b"")
         self.table = PeerTable(config.networking.max_peers)
         self._links: dict[str, _Link] = {}
@@ -261,6 +264,7 @@ class PeerNetwork:
         `servers(network)` builds the link and pairing servers (services registered, no ports).
         """
         self._trust = await asyncio.to_thread(load_trust_store, self._trust_path)
+        self._trust_loaded = True
         self._persisted = await asyncio.to_thread(_load_addresses, self._addresses_path)
         if self._mode is TrustMode.ALLOWLIST_ONLY:
             for device_id in self._allowlist - {p.device_id for p in self._trust}:
@@ -356,6 +360,12 @@ class PeerNetwork:
             if link.channel is not None:
                 await link.channel.close(None)
         await asyncio.gather(*(server.stop(0.5) for server in self._servers))
+        # A task cancelled above may have changed trust and not saved it yet (waiting for the
+        # save lock, say): what this run trusted must still be trusted after a restart.
+        if self._trust_loaded:
+            async with self._save_lock:
+                snapshot = TrustStore(list(self._trust))
+                await asyncio.to_thread(save_trust_store, self._trust_path, snapshot)
         self._links_state = SubsystemState.STOPPED
 
     def subsystems(self) -> list[Subsystem]:
