@@ -652,6 +652,61 @@ async def test_a_link_closed_under_a_running_fetch_pauses_and_the_transfer_compl
     assert sha256(inbox(b) / "big.bin") == sha256(source)
 
 
+async def test_a_link_back_while_the_paused_receiver_still_closes_its_files_resumes_it(
+    nodes: Nodes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen as a flaky run of the test above: the link came back while the receiver's runner,
+    already paused for the link, was still closing its files. The reconnect found a runner
+    still running and started none; the runner's own "is the link up?" check had come before
+    the reconnect; the transfer stayed paused for good. Here the closing waits for the
+    reconnect, so that order happens every time."""
+    from kizuna_server.transfers import engine
+
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, auto_accept_files=True)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(8 * 1024 * 1024))
+    original = a.daemon.transfers.serve_fetch  # type: ignore[union-attr]
+    held = asyncio.Event()
+    calls = 0
+
+    async def hold_the_first(caller: str, request: Any) -> AsyncIterator[peer_pb.FetchResponse]:
+        nonlocal calls
+        calls += 1
+        async for message in original(caller, request):
+            yield message
+            if calls == 1:
+                held.set()
+                await asyncio.Event().wait()  # the stream stays open until the link closes
+
+    a.daemon.transfers.serve_fetch = hold_the_first  # type: ignore[method-assign,union-attr]
+    reconnected = threading.Event()
+    close_all = engine._close_all
+    closings = 0
+
+    def close_after_the_reconnect(*args: Any) -> None:
+        nonlocal closings
+        closings += 1
+        if closings == 1:  # the paused runner's: finishes only once the link is back
+            reconnected.wait(WAIT)
+        close_all(*args)
+
+    monkeypatch.setattr(engine, "_close_all", close_after_the_reconnect)
+    mark = b.events.mark()
+    handle = await a.client.transfer_file(source, b.id)
+    await asyncio.wait_for(held.wait(), WAIT)
+
+    assert b.daemon.peers is not None
+    await b.daemon.peers.channel_for(a.id).close(None)  # as when the link drops
+    await b.events.wait_for("transfer_paused", lambda p: p.transfer.id == handle.id, after=mark)
+    await b.events.wait_for("peer_connected", lambda p: p.peer.device_id == a.id, after=mark)
+    reconnected.set()
+
+    info = await asyncio.wait_for(handle.wait(), WAIT)
+    assert info.state == "completed"
+    assert sha256(inbox(b) / "big.bin") == sha256(source)
+
+
 async def test_transfers_beyond_max_running_wait_queued_and_all_complete(
     nodes: Nodes, tmp_path: Path
 ) -> None:

@@ -139,6 +139,8 @@ class _Live:
     fetches: set[asyncio.Task[Any]] = field(default_factory=set)
     last_progress: float = 0.0
     refetches: int = 0
+    #: Asked to run while the runner was still finishing: run again once it has ended.
+    rerun: bool = False
 
 
 class Transfers:
@@ -892,12 +894,21 @@ class Transfers:
 
     def _start_runner(self, transfer: Transfer) -> None:
         live = self._live_of(transfer)
-        if live.runner is not None and not live.runner.done():
-            return
         if self._stopping:
             return
+        if live.runner is not None and not live.runner.done():
+            # A runner that paused for the link may still be closing its files when the link
+            # comes back: it runs again as soon as it has ended, instead of never.
+            live.rerun = True
+            return
+        live.rerun = False
         live.runner = asyncio.get_running_loop().create_task(self._receive(transfer, live))
         live.runner.add_done_callback(_log_failure)
+        live.runner.add_done_callback(lambda _: self._runner_ended(transfer, live))
+
+    def _runner_ended(self, transfer: Transfer, live: _Live) -> None:
+        if live.rerun and transfer.state is State.PAUSED and transfer.pause is Pause.LINK:
+            self._start_runner(transfer)
 
     async def _receive(self, transfer: Transfer, live: _Live) -> None:
         """Pulls every accepted file until all are verified, or the transfer stops."""
