@@ -22,7 +22,7 @@ from kizuna_client import (
 )
 from kizuna_client.errors import ERRORS_BY_REASON
 from kizuna_server.app import Daemon
-from kizuna_server.rpc.errors import reason_names
+from kizuna_server.calls.errors import reason_names
 from tests.conftest import LOOPBACK_ONLY
 
 

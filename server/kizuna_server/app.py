@@ -33,10 +33,10 @@ from kizuna_client.v1 import (
     node_service_pb2_grpc,
     peer_service_pb2,
     peer_service_pb2_grpc,
-    transfer_service_pb2,
-    transfer_service_pb2_grpc,
 )
 from kizuna_server import __version__
+from kizuna_server.calls.guard import CallPolicy, GuardedServer, InFlightCalls
+from kizuna_server.capability import Capability, Host
 from kizuna_server.config import Config, parse_host_port, unavailable_preferences
 from kizuna_server.core.events import EventLog, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem, SubsystemState
@@ -52,14 +52,12 @@ from kizuna_server.p2p.network import PeerNetwork, PeerPortsUnavailable
 from kizuna_server.p2p.services import build_servers
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
-from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.peers import PeerServicer
 from kizuna_server.rpc.token import load_or_create_token
-from kizuna_server.rpc.transfers import TransferServicer
 from kizuna_server.rpc.unimplemented import add_pending_services
+from kizuna_server.transfers.capability import TransfersCapability
 from kizuna_server.transfers.engine import Transfers
-from kizuna_server.transfers.uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +108,8 @@ class Daemon:
         self._deferred_stop: tuple[float | None, str] | None = None
         self._node: node_pb2.Node | None = None
         self.peers: PeerNetwork | None = None
-        self.transfers: Transfers | None = None
+        self.capabilities: list[Capability] = []
+        self._transfers: TransfersCapability | None = None
         self._peer_calls = InFlightCalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -136,22 +135,26 @@ class Daemon:
                 now=datetime.now(UTC),
             )
             self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
-            transfers = self.transfers = Transfers(self.config, self.peers, self.publish)
-            await transfers.start()  # before the peer ports open: offers find it ready
+            host = Host(self.config, self.peers, self.publish)
+            self._transfers = TransfersCapability(host)
+            self.capabilities = [self._transfers]
+            for capability in self.capabilities:
+                await capability.start()  # before the peer ports open: peers find it ready
+            capabilities = tuple(self.capabilities)
             try:
                 await self.peers.start(
                     lambda network: build_servers(
                         network,
                         CallPolicy(token=None, refusal=self._refusal, calls=self._peer_calls),
                         self.config.security.pairing_timeout_secs,
-                        transfers,
+                        capabilities,
                     )
                 )
             except PeerPortsUnavailable as exc:
                 raise PeerPortsUnavailable(_explain_bind_failure(exc.message)) from exc
             await self._serve()
             await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
-            for name in _SERVICE_NAMES:
+            for name in self._service_names():
                 await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
             await asyncio.to_thread(self._write_endpoint_file)  # it fsyncs: keep it off the loop
         except BaseException:
@@ -247,8 +250,8 @@ class Daemon:
             ended = await self._calls.drain(grace)
             if ended:
                 log.warning("%d calls were still running after %.1fs and were ended", ended, grace)
-            if self.transfers is not None:
-                await self.transfers.stop()  # running transfers keep their verified offsets
+            for capability in reversed(self.capabilities):
+                await capability.stop()
             if self.peers is not None:
                 await self.peers.stop()  # goodbye on mDNS, links and peer ports closed
             await self._peer_calls.drain(0)
@@ -263,8 +266,9 @@ class Daemon:
 
     async def _release(self) -> None:
         paths = self.config.paths
-        if self.transfers is not None and self.state is NodeState.STARTING:
-            await self.transfers.stop()
+        if self.state is NodeState.STARTING:
+            for capability in reversed(self.capabilities):
+                await capability.stop()
         if self.peers is not None and self.state is NodeState.STARTING:
             await self.peers.stop()
         for listener in self._listeners:
@@ -333,15 +337,13 @@ class Daemon:
         ).register(server)
         assert self.peers is not None
         peer_service_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self.peers), server)
-        assert self.transfers is not None
-        transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
-            TransferServicer(self.transfers, Uploads(self.transfers)), server
-        )
+        for capability in self.capabilities:
+            capability.add_api_services(server)
         pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [
-                *_SERVICE_NAMES,
+                *self._service_names(),
                 *pending,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
@@ -349,6 +351,9 @@ class Daemon:
             server,
         )
         return server
+
+    def _service_names(self) -> list[str]:
+        return [*_SERVICE_NAMES, *(n for c in self.capabilities for n in c.api_services)]
 
     def _refusal(self) -> KizunaError | None:
         if self.state is NodeState.STOPPING:
@@ -375,6 +380,11 @@ class Daemon:
         write_file_atomically(path, json.dumps(info, indent=2).encode(), mode=0o600)
 
     # --- what servicers use -------------------------------------------------------------------
+
+    @property
+    def transfers(self) -> Transfers | None:
+        """The transfer engine, once started."""
+        return self._transfers.engine if self._transfers is not None else None
 
     def publish(self, payload: Payload) -> None:
         """Publishes an event; must be called on the daemon's event loop."""
@@ -430,13 +440,13 @@ class Daemon:
                 f"{self.events.last_sequence}, replay buffer {self.config.api.event_replay_size}",
             ),
             *peers,
+            *(s for capability in self.capabilities for s in capability.subsystems()),
         ]
 
 
 _SERVICE_NAMES = (
     node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
     peer_service_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
-    transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"].full_name,
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 

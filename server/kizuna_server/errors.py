@@ -1,6 +1,6 @@
 """Domain errors: one base class whose subclasses each carry a machine-readable reason.
 
-Reasons are the names of `kizuna.v1.ErrorReason` values without their prefix; `rpc/errors.py`
+Reasons are the names of `kizuna.v1.ErrorReason` values without their prefix; `calls/errors.py`
 maps each to a gRPC status code in one table and `kizuna_client` maps them back to exceptions.
 """
 
@@ -54,3 +54,10 @@ class LimitExceeded(KizunaError):
     """A daemon limit was reached (metadata: `limit`)."""
 
     reason = "LIMIT_EXCEEDED"
+
+
+class CapabilityOff(KizunaError):
+    """A peer asked for a capability this device does not offer (plugins.enabled lacks it;
+    metadata: `subsystem`, the capability)."""
+
+    reason = "SUBSYSTEM_UNAVAILABLE"

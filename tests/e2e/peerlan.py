@@ -41,6 +41,7 @@ from kizuna_client import (
     PeerInfo,
 )
 from kizuna_client.errors import PeerNotFoundError
+from kizuna_server.calls.errors import error_info_from_trailers
 from kizuna_server.core.pairing import (
     Answer,
     PairingSession,
@@ -63,7 +64,6 @@ from kizuna_server.p2p.wire import (
     pairing_service_pb2,
     pairing_service_pb2_grpc,
 )
-from kizuna_server.rpc.errors import error_info_from_trailers
 from tests import netns
 
 T = TypeVar("T")

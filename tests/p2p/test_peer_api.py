@@ -44,6 +44,7 @@ from kizuna_client import (
     PeerUnreachableError,
 )
 from kizuna_client.v1 import node_pb2, peer_pb2, peer_service_pb2
+from kizuna_server.calls.errors import reason_from_trailers
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.files import ensure_private_directory
@@ -56,7 +57,6 @@ from kizuna_server.p2p.tls import (
     link_channel_options,
 )
 from kizuna_server.p2p.wire import device_pb2, link_service_pb2, link_service_pb2_grpc
-from kizuna_server.rpc.errors import reason_from_trailers
 from tests.p2p.peerpair import (
     Node,
     Nodes,

@@ -119,7 +119,7 @@ async def test_with_both_layers_loosened_by_hand_the_daemon_cannot_tell_the_call
     """The limit, written down: with the socket 0666 and its directory 0755, `nobody` is served.
 
     This is also the control for the test above (the probe can reach the socket at all). If a
-    grpcio release lets the guard learn the caller's uid, check it in rpc/guard.py and turn this
+    grpcio release lets the guard learn the caller's uid, check it in calls/guard.py and turn this
     into a PERMISSION_DENIED test.
     """
     os.chmod(daemon.config.api.socket_path, 0o666)
@@ -169,7 +169,7 @@ async def test_grpcio_tells_a_unix_socket_server_nothing_about_the_caller(
     """Why there is no uid check: no peer string, auth property or credential names the caller.
 
     When this fails after a grpcio upgrade, read what it now exposes: if it is the caller's
-    uid (SO_PEERCRED), check it in rpc/guard.py and update docs/security.md.
+    uid (SO_PEERCRED), check it in calls/guard.py and update docs/security.md.
     """
     directory, seen = bare_server_socket
     insecure = grpc.aio.insecure_channel(f"unix:{directory / 'insecure.sock'}")

@@ -31,12 +31,12 @@ from kizuna_client import (
     TransferHandle,
 )
 from kizuna_client.v1 import errors_pb2, transfer_pb2
+from kizuna_server.calls.errors import error_info_from_trailers, reason_from_trailers
 from kizuna_server.config import Config
 from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
 from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from kizuna_server.p2p.wire import transfer_service_pb2_grpc as peer_grpc
-from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers
 from kizuna_server.transfers.engine import MAX_FETCHES_PER_PEER, MAX_REFETCHES, Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES

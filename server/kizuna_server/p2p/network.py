@@ -27,6 +27,8 @@ import ifaddr
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kizuna_server import PROTOCOL_VERSION, __version__
+from kizuna_server.calls.errors import reason_from_trailers
+from kizuna_server.calls.guard import InFlightCalls
 from kizuna_server.config import Config, TrustMode, parse_host_port
 from kizuna_server.core.device_id import format_device_id, parse_device_id
 from kizuna_server.core.events import ErrorOccurred, Payload
@@ -103,8 +105,6 @@ from kizuna_server.p2p.wire import (
     pairing_service_pb2,
     pairing_service_pb2_grpc,
 )
-from kizuna_server.rpc.errors import reason_from_trailers
-from kizuna_server.rpc.guard import InFlightCalls
 
 log = logging.getLogger(__name__)
 

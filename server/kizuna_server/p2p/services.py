@@ -1,4 +1,5 @@
-"""The peer ports' gRPC services: LinkService (mutual TLS, pinned) and PairingService.
+"""The peer ports' gRPC services: LinkService (mutual TLS, pinned) and PairingService, and the
+link-port services capabilities bring (`capability.PeerCapability`).
 
 Thin: the peer network does the work. Both servers are guarded like the control API (errors
 become statuses with ErrorInfo, a stopping daemon refuses new calls); the link server's guard
@@ -7,29 +8,24 @@ also checks the caller's certificate against the pins on every call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import grpc.aio
 
-from kizuna_server.errors import KizunaError
-from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES, caller_certificate
+from kizuna_server.calls.guard import CallPolicy, GuardedServer
+from kizuna_server.capability import PeerCapability
+from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS, MAX_LINK_MESSAGE_BYTES, caller_id
 from kizuna_server.p2p.wire import (
     link_service_pb2,
     link_service_pb2_grpc,
     pairing_service_pb2,
     pairing_service_pb2_grpc,
-    transfer_service_pb2,
-    transfer_service_pb2_grpc,
 )
-from kizuna_server.rpc.guard import CallPolicy, GuardedServer
 
 if TYPE_CHECKING:
     from kizuna_server.p2p.network import PeerNetwork
-    from kizuna_server.transfers.engine import Transfers
 
-#: The capability TransferService provides (kizuna.v1.Peer.capabilities, plugins.enabled).
-TRANSFERS: Final = "transfers"
 #: Before authentication, a message is at most this big (a certificate is about 600 bytes).
 MAX_PAIRING_MESSAGE_BYTES: Final = 16 * 1024
 _HANDSHAKE_MS: Final = int(HANDSHAKE_TIMEOUT_SECS * 1000)
@@ -47,50 +43,6 @@ class LinkServicer(link_service_pb2_grpc.LinkServiceServicer):
         self, request: link_service_pb2.HelloRequest, context: Any
     ) -> link_service_pb2.HelloResponse:
         return await self._network.hello(request, context)
-
-
-def _caller_id(context: Any) -> str:
-    cert = caller_certificate(context)
-    assert cert is not None  # the link guard let only pinned callers through
-    return cert.device_id
-
-
-class CapabilityOff(KizunaError):
-    """A peer asked for a capability this device does not offer (plugins.enabled lacks it;
-    metadata: `subsystem`, the capability)."""
-
-    reason = "SUBSYSTEM_UNAVAILABLE"
-
-
-class TransferServicer(transfer_service_pb2_grpc.TransferServiceServicer):
-    """The transfers capability on the link port. `accepting` is whether this device offers it
-    (plugins.enabled): without it, offers are refused; Fetch and Notify still serve the
-    transfers this device itself sends."""
-
-    def __init__(self, transfers: Transfers, *, accepting: bool = True) -> None:
-        self._transfers = transfers
-        self._accepting = accepting
-
-    async def Offer(
-        self, request: transfer_service_pb2.OfferRequest, context: Any
-    ) -> transfer_service_pb2.OfferResponse:
-        if not self._accepting:
-            raise CapabilityOff(
-                "this device does not accept files: 'transfers' is not in its plugins.enabled",
-                subsystem=TRANSFERS,
-            )
-        return await self._transfers.offered(_caller_id(context), request)
-
-    async def Fetch(
-        self, request: transfer_service_pb2.FetchRequest, context: Any
-    ) -> AsyncIterator[transfer_service_pb2.FetchResponse]:
-        async for message in self._transfers.serve_fetch(_caller_id(context), request):
-            yield message
-
-    async def Notify(
-        self, request: transfer_service_pb2.NotifyRequest, context: Any
-    ) -> transfer_service_pb2.NotifyResponse:
-        return await self._transfers.notified(_caller_id(context), request)
 
 
 class PairingServicer(pairing_service_pb2_grpc.PairingServiceServicer):
@@ -113,12 +65,12 @@ def build_servers(
     network: PeerNetwork,
     policy: CallPolicy,
     pairing_timeout_secs: int,
-    transfers: Transfers | None = None,
+    capabilities: Sequence[PeerCapability] = (),
 ) -> tuple[grpc.aio.Server, grpc.aio.Server]:
     """The link server and the pairing server, services registered, no ports yet.
 
-    Each capability whose service is registered is offered to peers (`PeerNetwork.offer`) when
-    plugins.enabled lists it.
+    Each capability registers its services on the link server, and is offered to peers
+    (`PeerNetwork.offer`) when plugins.enabled lists it.
     """
     common = [
         ("grpc.so_reuseport", 0),
@@ -157,14 +109,12 @@ def build_servers(
             refusal=policy.refusal,
             calls=policy.calls,
             authorize=network.authorize,
-            caller=_caller_id,
+            caller=caller_id,
         ),
     )
     link_service_pb2_grpc.add_LinkServiceServicer_to_server(LinkServicer(network), link)
-    if transfers is not None:
-        transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
-            TransferServicer(transfers, accepting=network.offer(TRANSFERS)), link
-        )
+    for capability in capabilities:
+        capability.add_peer_services(link, offered=network.offer(capability.name))
     pairing = GuardedServer(
         grpc.aio.server(
             options=[

@@ -83,6 +83,14 @@ def caller_certificate(context: Any) -> PeerCertificate | None:
     return _parsed(bytes(pems[0])) if pems else None
 
 
+def caller_id(context: Any) -> str:
+    """The device ID of a link call's caller. Only for calls the link guard let through, which
+    checked the certificate against the pins."""
+    cert = caller_certificate(context)
+    assert cert is not None  # the link guard let only pinned callers through
+    return cert.device_id
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(pem: bytes) -> PeerCertificate | None:
     """Each link call names its caller's certificate; parsing it once per certificate (not per

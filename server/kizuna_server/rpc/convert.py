@@ -12,11 +12,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from kizuna_client.v1 import config_pb2, errors_pb2, event_pb2, node_pb2
 from kizuna_server import PROTOCOL_VERSION, __version__
+from kizuna_server.calls.errors import reason_enum
 from kizuna_server.config import Config, unavailable_preferences
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem
 from kizuna_server.p2p.identity import Identity
-from kizuna_server.rpc.errors import reason_enum
 
 _EVENT_TYPE_PREFIX = "EVENT_TYPE_"
 

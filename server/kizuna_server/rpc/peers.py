@@ -14,6 +14,7 @@ from kizuna_client.v1 import (
     peer_service_pb2,
     peer_service_pb2_grpc,
 )
+from kizuna_server.calls.errors import reason_enum
 from kizuna_server.core.device_id import format_device_id, parse_device_id
 from kizuna_server.core.peers import (
     PairingCompleted,
@@ -32,7 +33,6 @@ from kizuna_server.core.peers import (
 from kizuna_server.core.trust import Permissions
 from kizuna_server.errors import InvalidArgument, KizunaError
 from kizuna_server.rpc.convert import register_event, timestamp
-from kizuna_server.rpc.errors import reason_enum
 
 if TYPE_CHECKING:
     from kizuna_server.p2p.network import PeerNetwork

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import grpc
 import grpc.aio
 
+from kizuna_server.calls.errors import error_info_from_trailers, reason_from_trailers, reason_names
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import ErrorOccurred, Payload
@@ -37,7 +38,6 @@ from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
 from kizuna_server.p2p.tls import PeerUnreachable
 from kizuna_server.p2p.wire import transfer_service_pb2 as pb
 from kizuna_server.p2p.wire import transfer_service_pb2_grpc as pb_grpc
-from kizuna_server.rpc.errors import error_info_from_trailers, reason_from_trailers, reason_names
 from kizuna_server.transfers.digest import content_hash_of
 from kizuna_server.transfers.inbox import Landing, directory_mode, part_name
 from kizuna_server.transfers.model import (

@@ -9,8 +9,8 @@ import grpc.aio
 import pytest
 
 from kizuna_client import InternalError, PeerNotFoundError, ShuttingDownError, error_from_rpc
+from kizuna_server.calls.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.errors import KizunaError
-from kizuna_server.rpc.guard import CallPolicy, GuardedServer, InFlightCalls
 
 TIMEOUT = 20
 

@@ -9,10 +9,10 @@ from google.protobuf.duration_pb2 import Duration
 
 from kizuna_client.v1 import errors_pb2, event_pb2, transfer_pb2, transfer_service_pb2
 from kizuna_client.v1 import transfer_service_pb2_grpc as service_grpc
+from kizuna_server.calls.errors import reason_enum
 from kizuna_server.core.device_id import parse_device_id
 from kizuna_server.errors import InvalidArgument, KizunaError
 from kizuna_server.rpc.convert import register_event, timestamp
-from kizuna_server.rpc.errors import reason_enum
 from kizuna_server.transfers.model import (
     Entry,
     Progress,

@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 import grpc
 import grpc.aio
 
+from kizuna_server.calls.errors import status_for
 from kizuna_server.errors import KizunaError, ShuttingDown
-from kizuna_server.rpc.errors import status_for
 
 log = logging.getLogger(__name__)
 

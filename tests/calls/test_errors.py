@@ -5,8 +5,8 @@ from pathlib import Path
 
 import grpc
 
+from kizuna_server.calls.errors import REASON_CODES, reason_names, status_for
 from kizuna_server.errors import KizunaError
-from kizuna_server.rpc.errors import REASON_CODES, reason_names, status_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
