@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shlex
+import time
 from collections import deque
 from collections.abc import (
     AsyncIterator,
@@ -35,6 +36,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from kizuna_client._layout import resolve_layout
 from kizuna_client.configuration import KizunaConfig, StreamKind
+from kizuna_client.delivery import Delivery, Mailbox
 from kizuna_client.errors import (
     ERRORS_BY_REASON,
     ClientClosedError,
@@ -44,6 +46,7 @@ from kizuna_client.errors import (
     PairingExpiredError,
     PairingRejectedError,
     PeerAlreadyExistsError,
+    StreamClosedError,
     error_from_rpc,
 )
 from kizuna_client.settings import config_dict
@@ -97,6 +100,11 @@ _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
 #: Deadline for unary calls, so a wedged daemon surfaces as an error instead of a hang.
 DEFAULT_TIMEOUT = 30.0
 _STREAM_KINDS = ("camera", "screen", "audio", "data")
+_DELIVERIES = {
+    stream_pb2.STREAM_DELIVERY_RELIABLE: Delivery.RELIABLE,
+    stream_pb2.STREAM_DELIVERY_LATEST: Delivery.LATEST,
+    stream_pb2.STREAM_DELIVERY_BUFFERED: Delivery.BUFFERED,
+}
 #: How long discover_peers waits for a first peer when none was seen yet: one mDNS browse round
 #: (python-zeroconf's first queries go out over the first ~3 s).
 BROWSE_ROUND = 3.0
@@ -161,6 +169,7 @@ class Kizuna:
         self._timeout = timeout
         self._on_pairing = on_pairing
         self._channel: grpc.aio.Channel | None = None
+        self._live_channel: grpc.aio.Channel | None = None
         self._daemon: Daemon | None = None
         self._metadata: tuple[tuple[str, str], ...] = ()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -231,6 +240,19 @@ class Kizuna:
         self.peer_service = peer_service_pb2_grpc.PeerServiceStub(self._channel)
         self.transfer_service = transfer_service_pb2_grpc.TransferServiceStub(self._channel)
         self.stream_service = stream_service_pb2_grpc.StreamServiceStub(self._channel)
+        # Live media is read on a connection of its own whose flow-control window stays at
+        # 64 KiB (no BDP probing): a reader that falls behind then holds up the daemon's writes
+        # within a few frames, and the daemon drops for it (latest wins) instead of grpc
+        # buffering megabytes, seconds of video, on the way. Data streams keep the main one.
+        self._live_channel = grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+                ("grpc.use_local_subchannel_pool", 1),
+                ("grpc.http2.bdp_probe", 0),
+            ],
+        )
+        self.live_stream_service = stream_service_pb2_grpc.StreamServiceStub(self._live_channel)
         self.command_service = command_service_pb2_grpc.CommandServiceStub(self._channel)
         self.event_service = event_service_pb2_grpc.EventServiceStub(self._channel)
         if self._daemon is not None:
@@ -265,6 +287,9 @@ class Kizuna:
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close(grace=None)
+        if self._live_channel is not None:
+            live, self._live_channel = self._live_channel, None
+            await live.close(grace=None)
 
     async def stop_daemon(self, *, grace: float | None = None, reason: str = "") -> None:
         """Stops the daemon itself, for every app using it (what `kizuna stop` does); waits for
@@ -840,14 +865,20 @@ class Kizuna:
         format: str = "",
         metadata: Mapping[str, str] | None = None,
         own_frames: bool = False,
+        device: str = "",
+        max_size: tuple[int, int] | None = None,
+        fps: int = 30,
     ) -> StreamHandle:
         """Starts a live stream to a peer and returns once the receiving side accepted it.
 
         `stream_type` "camera", "screen" or "audio" streams this device's built-in capture
         source (the seed's form, ``start_stream("screen", peer_id, 80)``); with `own_frames`
         the app sends its own frames instead (`StreamHandle.send`), as it always does for
-        "data". `quality` 0-100 maps to encoder settings. `channel` names the app on the peer
-        that should receive it (empty: the person or any app accepting streams). Raises
+        "data". `quality` 0-100 maps to encoder settings (docs/streams.md). `channel` names the
+        app on the peer that should receive it (empty: the person or any app accepting
+        streams). `device` picks the source (":0", "/dev/video0", a PulseAudio source,
+        "synthetic"; empty: the default), `max_size` (width, height) scales video down, `fps`
+        sets the capture rate. Raises
         ValueError (InvalidArgumentError) for another type or a quality outside 0-100, and
         StreamRejectedError when the peer refuses.
         """
@@ -872,14 +903,84 @@ class Kizuna:
         )
         if stream_type != "data" and not own_frames:
             header.capture.SetInParent()  # the device's default source of that kind
-        call = self.stream_service.OpenStream(metadata=self._metadata)  # type: ignore[call-arg]
-        handle = StreamHandle(call)
+            header.capture.device = device
+            header.capture.max_width, header.capture.max_height = max_size or (0, 0)
+            header.capture.fps = fps
+        request = stream_service_pb2.OpenStreamRequest(header=header)
+        service = self.stream_service if stream_type == "data" else self.live_stream_service
+        return await self._open_call(service.OpenStream, request)
+
+    async def _open_call(self, method: Any, first: Any) -> StreamHandle:
+        call = method(metadata=self._metadata)
+        handle = StreamHandle(call, self, first)
         try:
-            await call.write(stream_service_pb2.OpenStreamRequest(header=header))
+            await call.write(first)
             await handle._opened()
         except grpc.aio.AioRpcError as exc:
             raise await ended_with(call, exc) from None
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
         return handle
+
+    async def attach_stream(self, stream_id: str) -> StreamHandle:
+        """Attaches to an incoming stream (accepting it if it is still offered) and returns its
+        handle: iterate it for the opener's frames, `send` frames back."""
+        await self._ready()
+        request = stream_service_pb2.AttachStreamRequest(
+            header=stream_service_pb2.AttachHeader(stream_id=stream_id)
+        )
+        kind = (await self.get_stream(stream_id)).header.kind
+        live = kind != stream_pb2.STREAM_KIND_DATA
+        service = self.live_stream_service if live else self.stream_service
+        return await self._open_call(service.AttachStream, request)
+
+    async def accept_stream(self, stream_id: str) -> stream_pb2.Stream:
+        """Accepts an incoming stream without attaching; apps attach to watch it."""
+        await self._ready()
+        response = await self._call(
+            self.stream_service.AcceptStream(
+                stream_service_pb2.AcceptStreamRequest(stream_id=stream_id), **self._opts()
+            )
+        )
+        return response.stream
+
+    async def reject_stream(self, stream_id: str, reason: str = "") -> None:
+        """Rejects an incoming stream; the opener's call ends with StreamRejectedError."""
+        await self._ready()
+        await self._call(
+            self.stream_service.RejectStream(
+                stream_service_pb2.RejectStreamRequest(stream_id=stream_id, reason=reason),
+                **self._opts(),
+            )
+        )
+
+    async def close_stream(self, stream_id: str) -> None:
+        """Closes a stream from outside its call (either end)."""
+        await self._ready()
+        await self._call(
+            self.stream_service.CloseStream(
+                stream_service_pb2.CloseStreamRequest(stream_id=stream_id), **self._opts()
+            )
+        )
+
+    async def get_stream(self, stream_id: str) -> stream_pb2.Stream:
+        """One stream, offered, open or recently ended, with its stats."""
+        await self._ready()
+        response = await self._call(
+            self.stream_service.GetStream(
+                stream_service_pb2.GetStreamRequest(stream_id=stream_id), **self._opts()
+            )
+        )
+        return response.stream
+
+    async def streams(self) -> list[stream_pb2.Stream]:
+        """Offered and open streams, oldest first."""
+        await self._ready()
+        response = await self._call(
+            self.stream_service.ListStreams(stream_service_pb2.ListStreamsRequest(), **self._opts())
+        )
+        return list(response.streams)
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -1090,13 +1191,35 @@ class TransferHandle:
 
 
 class StreamHandle:
-    """An open stream: send frames, iterate frames from the peer app, close."""
+    """An open stream, outgoing (`Kizuna.start_stream`) or incoming (`Kizuna.attach_stream`).
 
-    def __init__(self, call: Any) -> None:
+    Send frames with `send`, read the other side's frames with ``async for frame in handle``
+    (or decoded pictures and sound with `decoded`, which needs the media extra), read
+    measurements with `stats`, and end it with `close` or by leaving ``async with handle``.
+    The iteration ends when the stream closes normally; it raises StreamClosedError when the
+    link dropped or the other side failed.
+
+    Live streams (camera, screen, audio) are read continuously in the background into a small
+    mailbox with the stream's delivery policy: an app that reads slower than frames come gets
+    the latest ones (video skips to the next keyframe, which the source is asked for; audio keeps
+    100 ms), never a backlog; `frames_dropped` counts what it skipped. Data streams are read as
+    the app iterates, so a slow reader slows the sender and nothing is lost.
+    """
+
+    def __init__(self, call: Any, client: Kizuna, request: Any) -> None:
         self._call = call
-        self._sequence = 0
+        self._client = client
+        self._request = request  # OpenStreamRequest or AttachStreamRequest
         self._loop_start = asyncio.get_running_loop().time()
+        self._closed = False
+        self._writing = asyncio.Lock()  # a call takes one write at a time
+        self._mailbox: Mailbox[StreamFrame] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
         self.info: stream_pb2.Stream | None = None
+        #: Set when the receiver lost frames and needs a keyframe (live video the app
+        #: encodes itself); clear it after sending one.
+        self.keyframe_wanted = asyncio.Event()
 
     async def _opened(self) -> None:
         response = await self._call.read()
@@ -1104,6 +1227,54 @@ class StreamHandle:
             self._call.cancel()  # do not leave a half-open stream on the daemon
             raise KizunaError("the daemon did not open the stream (unexpected first message)")
         self.info = response.stream
+        delivery = _DELIVERIES.get(self.info.header.delivery, Delivery.RELIABLE)
+        if delivery is not Delivery.RELIABLE:
+            self._mailbox = Mailbox(delivery, want_keyframe=self._ask_keyframe)
+            self._reader = asyncio.ensure_future(self._read_ahead(self._mailbox))
+
+    @property
+    def frames_dropped(self) -> int:
+        """Frames this handle skipped because the app read slower than they came."""
+        return self._mailbox.dropped if self._mailbox is not None else 0
+
+    async def _responses(self) -> AsyncIterator[StreamFrame]:
+        """The call's frames; stream updates and keyframe requests are taken in passing."""
+        try:
+            while True:
+                response = await self._call.read()
+                if response is _EOF:
+                    return
+                part = response.WhichOneof("part")
+                if part == "stream":
+                    self.info = response.stream
+                elif part == "keyframe_request":
+                    self.keyframe_wanted.set()
+                elif part == "frame":
+                    yield StreamFrame.from_proto(response.frame)
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    async def _read_ahead(self, mailbox: Mailbox[StreamFrame]) -> None:
+        try:
+            async for frame in self._responses():
+                mailbox.offer(frame)
+        except (KizunaError, asyncio.InvalidStateError) as exc:
+            self._failure = exc
+        finally:
+            mailbox.close()
+
+    def _ask_keyframe(self) -> None:
+        """The mailbox dropped video: ask the source for a keyframe (attached viewers)."""
+        if isinstance(self._request, stream_service_pb2.AttachStreamRequest):
+            request = stream_service_pb2.AttachStreamRequest(
+                keyframe_request=stream_pb2.KeyframeRequest()
+            )
+            self._client._spawn(self._write_quietly(request))
+
+    async def _write_quietly(self, request: Any) -> None:
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            async with self._writing:
+                await self._call.write(request)
 
     @property
     def id(self) -> str:
@@ -1115,44 +1286,92 @@ class StreamHandle:
         """The stream's ID (the seed's name)."""
         return self.id
 
+    @property
+    def format(self) -> str:
+        """Codec or format of the frames ("h264", "opus", what the opener declared)."""
+        return self.info.header.format if self.info is not None else ""
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Parameters of the frames (width, height, fps, sample_rate, channels, ...)."""
+        return dict(self.info.header.metadata) if self.info is not None else {}
+
     def __repr__(self) -> str:
         return f"StreamHandle(stream_id={self.id!r})"
 
-    async def send(self, data: bytes, *, keyframe: bool = False) -> None:
-        """Sends one frame."""
-        frame = stream_pb2.Frame(sequence=self._sequence, keyframe=keyframe, data=data)
+    async def __aenter__(self) -> StreamHandle:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def send(
+        self, data: bytes, *, keyframe: bool = False, capture_time: float | None = None
+    ) -> None:
+        """Sends one frame. Under reliable delivery (data streams) this waits while the
+        receiver is behind. `capture_time` (seconds since the epoch, default now) lets the
+        receiving daemon measure latency."""
+        frame = stream_pb2.Frame(keyframe=keyframe, data=data)
         frame.timestamp.CopyFrom(_duration(asyncio.get_running_loop().time() - self._loop_start))
-        self._sequence += 1
+        frame.capture_time.FromNanoseconds(
+            int((capture_time if capture_time is not None else time.time()) * 1e9)
+        )
         try:
-            await self._call.write(stream_service_pb2.OpenStreamRequest(frame=frame))
+            async with self._writing:
+                await self._call.write(type(self._request)(frame=frame))
         except grpc.aio.AioRpcError as exc:
             raise await ended_with(self._call, exc) from None
+        except asyncio.InvalidStateError:
+            state = stream_pb2.Stream.State.Name(self.info.state) if self.info else "ended"
+            raise StreamClosedError(
+                f"stream {self.id} has ended ({state}); frames can no longer be sent",
+                metadata={"stream_id": self.id},
+            ) from None
 
     async def __aiter__(self) -> AsyncIterator[StreamFrame]:
-        try:
-            while True:
-                response = await self._call.read()
-                if response is _EOF:
-                    return
-                if response.HasField("stream"):
-                    self.info = response.stream
-                    continue
-                frame = response.frame
-                yield StreamFrame(
-                    frame.sequence,
-                    frame.timestamp.ToNanoseconds() / 1e9,
-                    frame.keyframe,
-                    frame.data,
-                )
-        except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from None
+        if self._mailbox is None:
+            async for frame in self._responses():
+                yield frame
+            return
+        while (latest := await self._mailbox.get()) is not None:
+            yield latest
+        if self._failure is not None:
+            raise self._failure
+
+    def decoded(self) -> AsyncIterator[Any]:
+        """The frames decoded: PyAV VideoFrame or AudioFrame objects (``frame.to_ndarray()``
+        gives a numpy array). Needs the media extra (``pip install 'kizuna[media]'``)."""
+        from kizuna_client import media  # noqa: PLC0415 - optional dependency
+
+        return media.decode(self)
+
+    async def stats(self) -> stream_pb2.StreamStats:
+        """Current measurements (bitrate, fps, latency, drops) from this device's daemon."""
+        response = await self._client._call(
+            self._client.stream_service.GetStream(
+                stream_service_pb2.GetStreamRequest(stream_id=self.id), **self._client._opts()
+            )
+        )
+        self.info = response.stream
+        return response.stream.stats
 
     async def close(self) -> None:
-        """Ends the stream normally (half-close)."""
+        """Ends this side's part normally: an opener closes the stream, a viewer detaches (the
+        stream closes when the last app that accepted it goes). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            async with self._writing:
+                await self._call.done_writing()
         try:
-            await self._call.done_writing()
-        except grpc.aio.AioRpcError as exc:
-            raise error_from_rpc(exc) from None
+            async with asyncio.timeout(self._client._timeout or 10):
+                async for _ in self:
+                    pass  # the daemon ends the call once the stream has closed
+        except TimeoutError:
+            self._call.cancel()
+        except KizunaError:
+            pass  # it had failed already; close() only ends it
 
 
 class EventSubscription:

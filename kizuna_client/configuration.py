@@ -108,6 +108,14 @@ class TransfersConfig(TypedDict, total=False):
     max_running_per_peer: int
 
 
+class StreamsConfig(TypedDict, total=False):
+    """[streams]: limits on live streams."""
+
+    offer_timeout_secs: int
+    max_streams: int
+    max_streams_per_peer: int
+
+
 class PluginConfig(TypedDict, total=False):
     """One entry of the seed's plugin list: a built-in capability turned on or off."""
 
@@ -128,4 +136,5 @@ class KizunaConfig(TypedDict, total=False):
     networking: NetworkingConfig
     api: ApiConfig
     transfers: TransfersConfig
+    streams: StreamsConfig
     plugins: list[PluginConfig]

@@ -251,6 +251,13 @@ class StreamClosedError(KizunaError):
     reason = "STREAM_CLOSED"
 
 
+class CaptureUnavailableError(KizunaError):
+    """A built-in capture source cannot run on the device that was asked (metadata `source`,
+    `device`, and `install` when a package would fix it)."""
+
+    reason = "CAPTURE_UNAVAILABLE"
+
+
 class CommandNotAllowedError(KizunaError):
     """The command is not on the peer's allow-list."""
 

@@ -23,6 +23,7 @@ SECTIONS: Final = (
     "networking",
     "api",
     "transfers",
+    "streams",
     "plugins",
     "paths",
 )

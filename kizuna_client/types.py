@@ -24,6 +24,7 @@ from kizuna_client.v1 import (
     event_service_pb2,
     node_pb2,
     peer_pb2,
+    stream_pb2,
     transfer_pb2,
 )
 
@@ -416,6 +417,12 @@ class KizunaEvent:
         found = self._field("pairing", peer_pb2.Pairing)
         return PairingInfo.from_proto(found) if found is not None else None
 
+    @property
+    def stream(self) -> stream_pb2.Stream | None:
+        """The stream a stream_* or capture_* event is about (for stream_offered, attach with
+        ``attach_stream(event.stream.id)``); None for other events."""
+        return self._field("stream", stream_pb2.Stream)
+
     def _field(self, name: str, kind: builtins.type[M]) -> M | None:
         fields = self.payload.DESCRIPTOR.fields_by_name
         if name in fields and fields[name].message_type is kind.DESCRIPTOR:
@@ -480,9 +487,22 @@ class EventGap:
 
 @dataclass(frozen=True)
 class StreamFrame:
-    """One frame received on a stream."""
+    """One frame received on a stream. `timestamp` is seconds since the stream started;
+    `capture_time` seconds since the epoch on the sender's clock (0.0 when unknown). Gaps in
+    `sequence` are frames dropped on the way (live delivery)."""
 
     sequence: int
     timestamp: float
     keyframe: bool
     data: bytes
+    capture_time: float = 0.0
+
+    @classmethod
+    def from_proto(cls, frame: stream_pb2.Frame) -> StreamFrame:
+        return cls(
+            frame.sequence,
+            frame.timestamp.ToNanoseconds() / 1e9,
+            frame.keyframe,
+            frame.data,
+            frame.capture_time.ToNanoseconds() / 1e9 if frame.HasField("capture_time") else 0.0,
+        )

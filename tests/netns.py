@@ -139,9 +139,18 @@ def lan(count: int, *, subnet: int = 0) -> Iterator[Lan]:
 
 def run_in(host: Host, argv: Sequence[str], *, timeout: float = 30) -> str:
     """Runs a command inside a host and returns its stdout; raises on failure."""
+    return run_in_namespace(host.namespace, argv, timeout=timeout)
+
+
+def run_in_namespace(namespace: str, argv: Sequence[str], *, timeout: float = 30) -> str:
+    """Runs a command inside a namespace and returns its stdout; raises on failure."""
     done = subprocess.run(
-        host.command(*argv), capture_output=True, text=True, timeout=timeout, check=False
+        ["ip", "netns", "exec", namespace, *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} in {host.namespace} failed: {done.stderr.strip()}")
+        raise RuntimeError(f"{argv[0]} in {namespace} failed: {done.stderr.strip()}")
     return done.stdout

@@ -126,12 +126,10 @@ async def test_shutdown_of_embedded_daemon(home: Path) -> None:
 @pytest.mark.parametrize(
     ("call", "capability"),
     [
-        (lambda k: k.start_stream("data", "A" * 52, channel="org.example.viewer"), "streams"),
-        (lambda k: k.start_stream("screen", "A" * 52, 80), "streams"),
         (lambda k: k.execute_command("lock-screen", "A" * 52, {"now": True}), "commands"),
         (lambda k: k.execute_command("ls -la", "A" * 52), "commands"),
     ],
-    ids=["stream", "seed-stream", "command", "seed-command"],
+    ids=["command", "seed-command"],
 )
 async def test_later_capabilities_raise_not_implemented(
     client: Kizuna, call: object, capability: str

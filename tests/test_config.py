@@ -776,9 +776,9 @@ def test_the_seeds_configuration_keys_are_accepted(layout: Layout) -> None:
     assert config.networking.listen_port == 8080
     assert config.networking.connection_timeout_secs == 30
     assert "commands" not in config.plugins.enabled
+    assert config.networking.enable_webrtc  # acted on: media streams use WebRTC
     assert sorted(unavailable_preferences(config)) == [
         "networking.enable_quic",
-        "networking.enable_webrtc",
         "networking.enable_websocket",
     ]
 

@@ -52,7 +52,7 @@ def _modules(package: str) -> list[Path]:
 
 
 def test_the_capabilities_are_found() -> None:
-    assert "transfers" in _capabilities()
+    assert {"transfers", "streams"} <= _capabilities()
 
 
 @pytest.mark.parametrize("plane", PLANES)

@@ -65,6 +65,7 @@ class Config(_message.Message):
     PLUGINS_FIELD_NUMBER: _builtins.int
     PATHS_FIELD_NUMBER: _builtins.int
     TRANSFERS_FIELD_NUMBER: _builtins.int
+    STREAMS_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def identity(self) -> Global___IdentityConfig:
@@ -99,6 +100,10 @@ class Config(_message.Message):
         """[transfers]: where received files land and the limits on offers."""
 
     @_builtins.property
+    def streams(self) -> Global___StreamsConfig:
+        """[streams]: limits on live streams."""
+
+    @_builtins.property
     def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConfigNote]:
         """Preferences set to true whose capability this version lacks (for example
         networking.enable_quic), each with what is used instead. The daemon logs each once at start.
@@ -115,11 +120,12 @@ class Config(_message.Message):
         plugins: Global___PluginsConfig | None = ...,
         paths: Global___PathsConfig | None = ...,
         transfers: Global___TransfersConfig | None = ...,
+        streams: Global___StreamsConfig | None = ...,
         notes: _abc.Iterable[Global___ConfigNote] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "notes", b"notes", "paths", b"paths", "plugins", b"plugins", "security", b"security", "transfers", b"transfers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "notes", b"notes", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -457,6 +463,38 @@ class TransfersConfig(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TransfersConfig: _TypeAlias = TransfersConfig  # noqa: Y015
+
+@_typing.final
+class StreamsConfig(_message.Message):
+    """[streams] section."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_TIMEOUT_SECS_FIELD_NUMBER: _builtins.int
+    MAX_STREAMS_FIELD_NUMBER: _builtins.int
+    MAX_STREAMS_PER_PEER_FIELD_NUMBER: _builtins.int
+    offer_timeout_secs: _builtins.int
+    """Seconds an incoming stream offer waits for an app or person to accept it."""
+    max_streams: _builtins.int
+    """Streams offered or open at once, in both directions together; more are refused
+    (LIMIT_EXCEEDED).
+    """
+    max_streams_per_peer: _builtins.int
+    """Streams offered or open at once with one peer."""
+    def __init__(
+        self,
+        *,
+        offer_timeout_secs: _builtins.int = ...,
+        max_streams: _builtins.int = ...,
+        max_streams_per_peer: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_streams", b"max_streams", "max_streams_per_peer", b"max_streams_per_peer", "offer_timeout_secs", b"offer_timeout_secs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamsConfig: _TypeAlias = StreamsConfig  # noqa: Y015
 
 @_typing.final
 class PluginsConfig(_message.Message):

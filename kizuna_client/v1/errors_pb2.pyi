@@ -107,6 +107,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """ABORTED. The stream ended because its other side closed or its link dropped.
     Metadata: `stream_id`.
     """
+    ERROR_REASON_CAPTURE_UNAVAILABLE: _ErrorReason.ValueType  # 83
+    """FAILED_PRECONDITION. A built-in capture source cannot run here: the media extra is not
+    installed, there is no display, device or sound server, or it failed. Metadata: `source`
+    (screen, camera, audio), `device`, and `install` when a package would fix it.
+    """
     ERROR_REASON_COMMAND_NOT_ALLOWED: _ErrorReason.ValueType  # 100
     """PERMISSION_DENIED. The command is not on the peer's allow-list. Metadata: `command`."""
     ERROR_REASON_COMMAND_ARGUMENTS_INVALID: _ErrorReason.ValueType  # 101
@@ -211,6 +216,11 @@ ERROR_REASON_STREAM_REJECTED: ErrorReason.ValueType  # 81
 ERROR_REASON_STREAM_CLOSED: ErrorReason.ValueType  # 82
 """ABORTED. The stream ended because its other side closed or its link dropped.
 Metadata: `stream_id`.
+"""
+ERROR_REASON_CAPTURE_UNAVAILABLE: ErrorReason.ValueType  # 83
+"""FAILED_PRECONDITION. A built-in capture source cannot run here: the media extra is not
+installed, there is no display, device or sound server, or it failed. Metadata: `source`
+(screen, camera, audio), `device`, and `install` when a package would fix it.
 """
 ERROR_REASON_COMMAND_NOT_ALLOWED: ErrorReason.ValueType  # 100
 """PERMISSION_DENIED. The command is not on the peer's allow-list. Metadata: `command`."""

@@ -78,6 +78,12 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     """Event.stream_started."""
     EVENT_TYPE_STREAM_ENDED: _EventType.ValueType  # 42
     """Event.stream_ended."""
+    EVENT_TYPE_STREAM_STATS: _EventType.ValueType  # 43
+    """Event.stream_stats."""
+    EVENT_TYPE_CAPTURE_STARTED: _EventType.ValueType  # 44
+    """Event.capture_started."""
+    EVENT_TYPE_CAPTURE_ENDED: _EventType.ValueType  # 45
+    """Event.capture_ended."""
     EVENT_TYPE_COMMAND_STARTED: _EventType.ValueType  # 50
     """Event.command_started."""
     EVENT_TYPE_COMMAND_EXECUTED: _EventType.ValueType  # 51
@@ -134,6 +140,12 @@ EVENT_TYPE_STREAM_STARTED: EventType.ValueType  # 41
 """Event.stream_started."""
 EVENT_TYPE_STREAM_ENDED: EventType.ValueType  # 42
 """Event.stream_ended."""
+EVENT_TYPE_STREAM_STATS: EventType.ValueType  # 43
+"""Event.stream_stats."""
+EVENT_TYPE_CAPTURE_STARTED: EventType.ValueType  # 44
+"""Event.capture_started."""
+EVENT_TYPE_CAPTURE_ENDED: EventType.ValueType  # 45
+"""Event.capture_ended."""
 EVENT_TYPE_COMMAND_STARTED: EventType.ValueType  # 50
 """Event.command_started."""
 EVENT_TYPE_COMMAND_EXECUTED: EventType.ValueType  # 51
@@ -174,6 +186,9 @@ class Event(_message.Message):
     STREAM_OFFERED_FIELD_NUMBER: _builtins.int
     STREAM_STARTED_FIELD_NUMBER: _builtins.int
     STREAM_ENDED_FIELD_NUMBER: _builtins.int
+    STREAM_STATS_FIELD_NUMBER: _builtins.int
+    CAPTURE_STARTED_FIELD_NUMBER: _builtins.int
+    CAPTURE_ENDED_FIELD_NUMBER: _builtins.int
     COMMAND_STARTED_FIELD_NUMBER: _builtins.int
     COMMAND_EXECUTED_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
@@ -279,6 +294,18 @@ class Event(_message.Message):
         """A stream ended."""
 
     @_builtins.property
+    def stream_stats(self) -> Global___StreamStatsUpdated:
+        """Measurements of an open stream, every two seconds while it is open."""
+
+    @_builtins.property
+    def capture_started(self) -> Global___CaptureStarted:
+        """A built-in source of this device started capturing (screen, camera or microphone)."""
+
+    @_builtins.property
+    def capture_ended(self) -> Global___CaptureEnded:
+        """A built-in source of this device stopped capturing."""
+
+    @_builtins.property
     def command_started(self) -> Global___CommandStarted:
         """A command started (either direction)."""
 
@@ -315,14 +342,17 @@ class Event(_message.Message):
         stream_offered: Global___StreamOffered | None = ...,
         stream_started: Global___StreamStarted | None = ...,
         stream_ended: Global___StreamEnded | None = ...,
+        stream_stats: Global___StreamStatsUpdated | None = ...,
+        capture_started: Global___CaptureStarted | None = ...,
+        capture_ended: Global___CaptureEnded | None = ...,
         command_started: Global___CommandStarted | None = ...,
         command_executed: Global___CommandExecuted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "command_started", "command_executed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "stream_stats", "capture_started", "capture_ended", "command_started", "command_executed"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -891,6 +921,92 @@ class StreamEnded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamEnded: _TypeAlias = StreamEnded  # noqa: Y015
+
+@_typing.final
+class StreamStatsUpdated(_message.Message):
+    """Measurements of an open stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def stream(self) -> _stream_pb2.Stream:
+        """The stream, its stats current."""
+
+    def __init__(
+        self,
+        *,
+        stream: _stream_pb2.Stream | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamStatsUpdated: _TypeAlias = StreamStatsUpdated  # noqa: Y015
+
+@_typing.final
+class CaptureStarted(_message.Message):
+    """A built-in source of this device started capturing for a stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_FIELD_NUMBER: _builtins.int
+    DEVICE_FIELD_NUMBER: _builtins.int
+    device: _builtins.str
+    """The device captured, as the source names it (":0", "/dev/video0", "default", "synthetic")."""
+    @_builtins.property
+    def stream(self) -> _stream_pb2.Stream:
+        """The stream the capture feeds."""
+
+    def __init__(
+        self,
+        *,
+        stream: _stream_pb2.Stream | None = ...,
+        device: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "stream", b"stream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaptureStarted: _TypeAlias = CaptureStarted  # noqa: Y015
+
+@_typing.final
+class CaptureEnded(_message.Message):
+    """A built-in source of this device stopped capturing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_FIELD_NUMBER: _builtins.int
+    DEVICE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    device: _builtins.str
+    """The device captured."""
+    @_builtins.property
+    def stream(self) -> _stream_pb2.Stream:
+        """The stream the capture fed."""
+
+    @_builtins.property
+    def error(self) -> _errors_pb2.Error:
+        """Why it stopped, when it was not the stream ending normally."""
+
+    def __init__(
+        self,
+        *,
+        stream: _stream_pb2.Stream | None = ...,
+        device: _builtins.str = ...,
+        error: _errors_pb2.Error | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "stream", b"stream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "error", b"error", "stream", b"stream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaptureEnded: _TypeAlias = CaptureEnded  # noqa: Y015
 
 @_typing.final
 class CommandStarted(_message.Message):

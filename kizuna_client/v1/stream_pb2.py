@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from kizuna_client.v1 import errors_pb2 as kizuna_dot_v1_dot_errors__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kizuna/v1/stream.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\x9a\x03\n\x0cStreamHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x18\n\x07\x63hannel\x18\x02 \x01(\tR\x07\x63hannel\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x15.kizuna.v1.StreamKindR\x04kind\x12\x16\n\x06\x66ormat\x18\x04 \x01(\tR\x06\x66ormat\x12\x1d\n\x07quality\x18\x05 \x01(\rH\x00R\x07quality\x88\x01\x01\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32%.kizuna.v1.StreamHeader.MetadataEntryR\x08metadata\x12\x35\n\x08\x64\x65livery\x18\x07 \x01(\x0e\x32\x19.kizuna.v1.StreamDeliveryR\x08\x64\x65livery\x12\x32\n\x07\x63\x61pture\x18\x08 \x01(\x0b\x32\x18.kizuna.v1.CaptureSourceR\x07\x63\x61pture\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\n\n\x08_quality\"\'\n\rCaptureSource\x12\x16\n\x06\x64\x65vice\x18\x01 \x01(\tR\x06\x64\x65vice\"\xc9\x05\n\x06Stream\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n\x07peer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n\tpeer_name\x18\x03 \x01(\tR\x08peerName\x12\x39\n\tdirection\x18\x04 \x01(\x0e\x32\x1b.kizuna.v1.Stream.DirectionR\tdirection\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x17.kizuna.v1.Stream.StateR\x05state\x12/\n\x06header\x18\x06 \x01(\x0b\x32\x17.kizuna.v1.StreamHeaderR\x06header\x12\x1f\n\x0b\x66rames_sent\x18\x07 \x01(\x04R\nframesSent\x12\'\n\x0f\x66rames_received\x18\x08 \x01(\x04R\x0e\x66ramesReceived\x12%\n\x0e\x66rames_dropped\x18\t \x01(\x04R\rframesDropped\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x35\n\x08\x65nd_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12&\n\x05\x65rror\x18\x0c \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\"V\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECTION_OUTGOING\x10\x01\x12\x16\n\x12\x44IRECTION_INCOMING\x10\x02\"y\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_OFFERED\x10\x01\x12\x0e\n\nSTATE_OPEN\x10\x02\x12\x10\n\x0cSTATE_CLOSED\x10\x03\x12\x12\n\x0eSTATE_REJECTED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05\"\x8c\x01\n\x05\x46rame\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12\x37\n\ttimestamp\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\ttimestamp\x12\x1a\n\x08keyframe\x18\x03 \x01(\x08R\x08keyframe\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta*\x86\x01\n\nStreamKind\x12\x1b\n\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12STREAM_KIND_CAMERA\x10\x01\x12\x16\n\x12STREAM_KIND_SCREEN\x10\x02\x12\x15\n\x11STREAM_KIND_AUDIO\x10\x03\x12\x14\n\x10STREAM_KIND_DATA\x10\x04*k\n\x0eStreamDelivery\x12\x1f\n\x1bSTREAM_DELIVERY_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_DELIVERY_RELIABLE\x10\x01\x12\x1a\n\x16STREAM_DELIVERY_LATEST\x10\x02\x42\x8b\x01\n\rcom.kizuna.v1B\x0bStreamProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kizuna/v1/stream.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16kizuna/v1/errors.proto\"\x9a\x03\n\x0cStreamHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x18\n\x07\x63hannel\x18\x02 \x01(\tR\x07\x63hannel\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x15.kizuna.v1.StreamKindR\x04kind\x12\x16\n\x06\x66ormat\x18\x04 \x01(\tR\x06\x66ormat\x12\x1d\n\x07quality\x18\x05 \x01(\rH\x00R\x07quality\x88\x01\x01\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32%.kizuna.v1.StreamHeader.MetadataEntryR\x08metadata\x12\x35\n\x08\x64\x65livery\x18\x07 \x01(\x0e\x32\x19.kizuna.v1.StreamDeliveryR\x08\x64\x65livery\x12\x32\n\x07\x63\x61pture\x18\x08 \x01(\x0b\x32\x18.kizuna.v1.CaptureSourceR\x07\x63\x61pture\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\n\n\x08_quality\"u\n\rCaptureSource\x12\x16\n\x06\x64\x65vice\x18\x01 \x01(\tR\x06\x64\x65vice\x12\x1b\n\tmax_width\x18\x02 \x01(\rR\x08maxWidth\x12\x1d\n\nmax_height\x18\x03 \x01(\rR\tmaxHeight\x12\x10\n\x03\x66ps\x18\x04 \x01(\rR\x03\x66ps\"\xb4\x02\n\x0bStreamStats\x12\x1d\n\nbytes_sent\x18\x01 \x01(\x04R\tbytesSent\x12%\n\x0e\x62ytes_received\x18\x02 \x01(\x04R\rbytesReceived\x12\x1f\n\x0b\x62itrate_bps\x18\x03 \x01(\x04R\nbitrateBps\x12\x10\n\x03\x66ps\x18\x04 \x01(\x01R\x03\x66ps\x12$\n\x0elatency_p50_ms\x18\x05 \x01(\x01R\x0clatencyP50Ms\x12$\n\x0elatency_p99_ms\x18\x06 \x01(\x01R\x0clatencyP99Ms\x12\x1c\n\nmax_gap_ms\x18\x07 \x01(\x01R\x08maxGapMs\x12+\n\x11keyframe_requests\x18\x08 \x01(\x04R\x10keyframeRequests\x12\x15\n\x06rtt_ms\x18\t \x01(\x01R\x05rttMs\"\xcf\x06\n\x06Stream\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n\x07peer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n\tpeer_name\x18\x03 \x01(\tR\x08peerName\x12\x39\n\tdirection\x18\x04 \x01(\x0e\x32\x1b.kizuna.v1.Stream.DirectionR\tdirection\x12-\n\x05state\x18\x05 \x01(\x0e\x32\x17.kizuna.v1.Stream.StateR\x05state\x12/\n\x06header\x18\x06 \x01(\x0b\x32\x17.kizuna.v1.StreamHeaderR\x06header\x12\x1f\n\x0b\x66rames_sent\x18\x07 \x01(\x04R\nframesSent\x12\'\n\x0f\x66rames_received\x18\x08 \x01(\x04R\x0e\x66ramesReceived\x12%\n\x0e\x66rames_dropped\x18\t \x01(\x04R\rframesDropped\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x35\n\x08\x65nd_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12&\n\x05\x65rror\x18\x0c \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\x12\x38\n\ttransport\x18\r \x01(\x0e\x32\x1a.kizuna.v1.StreamTransportR\ttransport\x12,\n\x05stats\x18\x0e \x01(\x0b\x32\x16.kizuna.v1.StreamStatsR\x05stats\x12\x1c\n\tcapturing\x18\x0f \x01(\x08R\tcapturing\"V\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECTION_OUTGOING\x10\x01\x12\x16\n\x12\x44IRECTION_INCOMING\x10\x02\"y\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_OFFERED\x10\x01\x12\x0e\n\nSTATE_OPEN\x10\x02\x12\x10\n\x0cSTATE_CLOSED\x10\x03\x12\x12\n\x0eSTATE_REJECTED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05\"\xcb\x01\n\x05\x46rame\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12\x37\n\ttimestamp\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\ttimestamp\x12\x1a\n\x08keyframe\x18\x03 \x01(\x08R\x08keyframe\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta\x12=\n\x0c\x63\x61pture_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63\x61ptureTime\"\x11\n\x0fKeyframeRequest*\x86\x01\n\nStreamKind\x12\x1b\n\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12STREAM_KIND_CAMERA\x10\x01\x12\x16\n\x12STREAM_KIND_SCREEN\x10\x02\x12\x15\n\x11STREAM_KIND_AUDIO\x10\x03\x12\x14\n\x10STREAM_KIND_DATA\x10\x04*\x89\x01\n\x0eStreamDelivery\x12\x1f\n\x1bSTREAM_DELIVERY_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_DELIVERY_RELIABLE\x10\x01\x12\x1a\n\x16STREAM_DELIVERY_LATEST\x10\x02\x12\x1c\n\x18STREAM_DELIVERY_BUFFERED\x10\x03*k\n\x0fStreamTransport\x12 \n\x1cSTREAM_TRANSPORT_UNSPECIFIED\x10\x00\x12\x19\n\x15STREAM_TRANSPORT_LINK\x10\x01\x12\x1b\n\x17STREAM_TRANSPORT_WEBRTC\x10\x02\x42\x8b\x01\n\rcom.kizuna.v1B\x0bStreamProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,22 +37,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\rcom.kizuna.v1B\013StreamProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
   _globals['_STREAMHEADER_METADATAENTRY']._loaded_options = None
   _globals['_STREAMHEADER_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_STREAMKIND']._serialized_start=1440
-  _globals['_STREAMKIND']._serialized_end=1574
-  _globals['_STREAMDELIVERY']._serialized_start=1576
-  _globals['_STREAMDELIVERY']._serialized_end=1683
+  _globals['_STREAMKIND']._serialized_start=2045
+  _globals['_STREAMKIND']._serialized_end=2179
+  _globals['_STREAMDELIVERY']._serialized_start=2182
+  _globals['_STREAMDELIVERY']._serialized_end=2319
+  _globals['_STREAMTRANSPORT']._serialized_start=2321
+  _globals['_STREAMTRANSPORT']._serialized_end=2428
   _globals['_STREAMHEADER']._serialized_start=127
   _globals['_STREAMHEADER']._serialized_end=537
   _globals['_STREAMHEADER_METADATAENTRY']._serialized_start=466
   _globals['_STREAMHEADER_METADATAENTRY']._serialized_end=525
   _globals['_CAPTURESOURCE']._serialized_start=539
-  _globals['_CAPTURESOURCE']._serialized_end=578
-  _globals['_STREAM']._serialized_start=581
-  _globals['_STREAM']._serialized_end=1294
-  _globals['_STREAM_DIRECTION']._serialized_start=1085
-  _globals['_STREAM_DIRECTION']._serialized_end=1171
-  _globals['_STREAM_STATE']._serialized_start=1173
-  _globals['_STREAM_STATE']._serialized_end=1294
-  _globals['_FRAME']._serialized_start=1297
-  _globals['_FRAME']._serialized_end=1437
+  _globals['_CAPTURESOURCE']._serialized_end=656
+  _globals['_STREAMSTATS']._serialized_start=659
+  _globals['_STREAMSTATS']._serialized_end=967
+  _globals['_STREAM']._serialized_start=970
+  _globals['_STREAM']._serialized_end=1817
+  _globals['_STREAM_DIRECTION']._serialized_start=1608
+  _globals['_STREAM_DIRECTION']._serialized_end=1694
+  _globals['_STREAM_STATE']._serialized_start=1696
+  _globals['_STREAM_STATE']._serialized_end=1817
+  _globals['_FRAME']._serialized_start=1820
+  _globals['_FRAME']._serialized_end=2023
+  _globals['_KEYFRAMEREQUEST']._serialized_start=2025
+  _globals['_KEYFRAMEREQUEST']._serialized_end=2042
 # @@protoc_insertion_point(module_scope)

@@ -61,30 +61,66 @@ class _StreamDelivery:
 class _StreamDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamDelivery.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     STREAM_DELIVERY_UNSPECIFIED: _StreamDelivery.ValueType  # 0
-    """Not set: STREAM_DELIVERY_LATEST for camera, screen and audio; STREAM_DELIVERY_RELIABLE for
-    data.
+    """Not set: STREAM_DELIVERY_LATEST for camera and screen, STREAM_DELIVERY_BUFFERED for audio,
+    STREAM_DELIVERY_RELIABLE for data.
     """
     STREAM_DELIVERY_RELIABLE: _StreamDelivery.ValueType  # 1
     """Every frame, in order; a slow receiver slows the sender (backpressure)."""
     STREAM_DELIVERY_LATEST: _StreamDelivery.ValueType  # 2
-    """Live: a slow receiver skips frames up to the next keyframe to stay current; the sender is
-    never slowed.
+    """Live video: a slow receiver skips frames up to the next keyframe to stay current and a
+    keyframe is asked for; the sender is never slowed. At most two frames wait at any hop.
+    """
+    STREAM_DELIVERY_BUFFERED: _StreamDelivery.ValueType  # 3
+    """Live audio: each hop keeps a short buffer (100 ms) and drops the oldest frames when it is
+    full; the sender is never slowed.
     """
 
 class StreamDelivery(_StreamDelivery, metaclass=_StreamDeliveryEnumTypeWrapper):
     """How frames are delivered when the receiver is slower than the sender."""
 
 STREAM_DELIVERY_UNSPECIFIED: StreamDelivery.ValueType  # 0
-"""Not set: STREAM_DELIVERY_LATEST for camera, screen and audio; STREAM_DELIVERY_RELIABLE for
-data.
+"""Not set: STREAM_DELIVERY_LATEST for camera and screen, STREAM_DELIVERY_BUFFERED for audio,
+STREAM_DELIVERY_RELIABLE for data.
 """
 STREAM_DELIVERY_RELIABLE: StreamDelivery.ValueType  # 1
 """Every frame, in order; a slow receiver slows the sender (backpressure)."""
 STREAM_DELIVERY_LATEST: StreamDelivery.ValueType  # 2
-"""Live: a slow receiver skips frames up to the next keyframe to stay current; the sender is
-never slowed.
+"""Live video: a slow receiver skips frames up to the next keyframe to stay current and a
+keyframe is asked for; the sender is never slowed. At most two frames wait at any hop.
+"""
+STREAM_DELIVERY_BUFFERED: StreamDelivery.ValueType  # 3
+"""Live audio: each hop keeps a short buffer (100 ms) and drops the oldest frames when it is
+full; the sender is never slowed.
 """
 Global___StreamDelivery: _TypeAlias = StreamDelivery  # noqa: Y015
+
+class _StreamTransport:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StreamTransportEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StreamTransport.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STREAM_TRANSPORT_UNSPECIFIED: _StreamTransport.ValueType  # 0
+    """Not decided yet (offered)."""
+    STREAM_TRANSPORT_LINK: _StreamTransport.ValueType  # 1
+    """On the peer link (gRPC over mutual TLS, TCP): every kind; the only one for data."""
+    STREAM_TRANSPORT_WEBRTC: _StreamTransport.ValueType  # 2
+    """WebRTC (RTP over UDP, DTLS-SRTP keyed per session, fingerprints exchanged over the peer
+    link): camera, screen and audio when networking.enable_webrtc is on at both ends.
+    """
+
+class StreamTransport(_StreamTransport, metaclass=_StreamTransportEnumTypeWrapper):
+    """How a stream's frames travel between the two devices."""
+
+STREAM_TRANSPORT_UNSPECIFIED: StreamTransport.ValueType  # 0
+"""Not decided yet (offered)."""
+STREAM_TRANSPORT_LINK: StreamTransport.ValueType  # 1
+"""On the peer link (gRPC over mutual TLS, TCP): every kind; the only one for data."""
+STREAM_TRANSPORT_WEBRTC: StreamTransport.ValueType  # 2
+"""WebRTC (RTP over UDP, DTLS-SRTP keyed per session, fingerprints exchanged over the peer
+link): camera, screen and audio when networking.enable_webrtc is on at both ends.
+"""
+Global___StreamTransport: _TypeAlias = StreamTransport  # noqa: Y015
 
 @_typing.final
 class StreamHeader(_message.Message):
@@ -171,25 +207,103 @@ Global___StreamHeader: _TypeAlias = StreamHeader  # noqa: Y015
 
 @_typing.final
 class CaptureSource(_message.Message):
-    """A built-in capture source of this device."""
+    """A built-in capture source of this device. Capture starts only on a request made on this
+    device (an app or the CLI), never because a peer asked.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     DEVICE_FIELD_NUMBER: _builtins.int
+    MAX_WIDTH_FIELD_NUMBER: _builtins.int
+    MAX_HEIGHT_FIELD_NUMBER: _builtins.int
+    FPS_FIELD_NUMBER: _builtins.int
     device: _builtins.str
-    """Which screen, camera or audio input, as the device names it; empty means the default one."""
+    """Which screen, camera or audio input, as the device names it; empty means the default one.
+    Screen: an X11 display (":0", ":0+100,200"); camera: a V4L2 device ("/dev/video0");
+    audio: a PulseAudio/PipeWire source name, or "alsa:hw:0". "synthetic" is a generated test
+    source of the same kind (moving colour bars, or a 440 Hz tone).
+    """
+    max_width: _builtins.int
+    """Largest width and height to send (the picture is scaled down, keeping its aspect); 0 keeps
+    the source's size (video only).
+    """
+    max_height: _builtins.int
+    """See max_width."""
+    fps: _builtins.int
+    """Frames per second to capture (video only); 0 means 30."""
     def __init__(
         self,
         *,
         device: _builtins.str = ...,
+        max_width: _builtins.int = ...,
+        max_height: _builtins.int = ...,
+        fps: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "fps", b"fps", "max_height", b"max_height", "max_width", b"max_width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaptureSource: _TypeAlias = CaptureSource  # noqa: Y015
+
+@_typing.final
+class StreamStats(_message.Message):
+    """Measurements of a stream, kept by each side for what it sends and receives."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BYTES_SENT_FIELD_NUMBER: _builtins.int
+    BYTES_RECEIVED_FIELD_NUMBER: _builtins.int
+    BITRATE_BPS_FIELD_NUMBER: _builtins.int
+    FPS_FIELD_NUMBER: _builtins.int
+    LATENCY_P50_MS_FIELD_NUMBER: _builtins.int
+    LATENCY_P99_MS_FIELD_NUMBER: _builtins.int
+    MAX_GAP_MS_FIELD_NUMBER: _builtins.int
+    KEYFRAME_REQUESTS_FIELD_NUMBER: _builtins.int
+    RTT_MS_FIELD_NUMBER: _builtins.int
+    bytes_sent: _builtins.int
+    """Bytes of frame payload sent from this device."""
+    bytes_received: _builtins.int
+    """Bytes of frame payload received by this device."""
+    bitrate_bps: _builtins.int
+    """Payload bits per second over the last two seconds, in the stream's main direction."""
+    fps: _builtins.float
+    """Frames per second over the last two seconds, in the stream's main direction."""
+    latency_p50_ms: _builtins.float
+    """Receiving side: median time from capture (the frame's capture_time, on the sender's clock
+    corrected by the estimated offset) to arrival at this daemon, over the last 256 frames.
+    """
+    latency_p99_ms: _builtins.float
+    """Receiving side: 99th percentile of the same."""
+    max_gap_ms: _builtins.float
+    """Receiving side: longest interval between two received frames since the stream opened
+    (a freeze shows here).
+    """
+    keyframe_requests: _builtins.int
+    """Keyframes asked of the source because frames were dropped on the way."""
+    rtt_ms: _builtins.float
+    """Round-trip time of the peer link or WebRTC session, when known."""
+    def __init__(
+        self,
+        *,
+        bytes_sent: _builtins.int = ...,
+        bytes_received: _builtins.int = ...,
+        bitrate_bps: _builtins.int = ...,
+        fps: _builtins.float = ...,
+        latency_p50_ms: _builtins.float = ...,
+        latency_p99_ms: _builtins.float = ...,
+        max_gap_ms: _builtins.float = ...,
+        keyframe_requests: _builtins.int = ...,
+        rtt_ms: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bitrate_bps", b"bitrate_bps", "bytes_received", b"bytes_received", "bytes_sent", b"bytes_sent", "fps", b"fps", "keyframe_requests", b"keyframe_requests", "latency_p50_ms", b"latency_p50_ms", "latency_p99_ms", b"latency_p99_ms", "max_gap_ms", b"max_gap_ms", "rtt_ms", b"rtt_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamStats: _TypeAlias = StreamStats  # noqa: Y015
 
 @_typing.final
 class Stream(_message.Message):
@@ -267,6 +381,9 @@ class Stream(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    TRANSPORT_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    CAPTURING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque stream ID, the same on both devices."""
     peer_id: _builtins.str
@@ -283,6 +400,10 @@ class Stream(_message.Message):
     """Frames received by this device."""
     frames_dropped: _builtins.int
     """Frames skipped under STREAM_DELIVERY_LATEST."""
+    transport: Global___StreamTransport.ValueType
+    """How the frames travel."""
+    capturing: _builtins.bool
+    """Whether a built-in source of this device is capturing for this stream right now."""
     @_builtins.property
     def header(self) -> Global___StreamHeader:
         """What the opener declared."""
@@ -299,6 +420,10 @@ class Stream(_message.Message):
     def error(self) -> _errors_pb2.Error:
         """Why it failed or was rejected."""
 
+    @_builtins.property
+    def stats(self) -> Global___StreamStats:
+        """Measurements."""
+
     def __init__(
         self,
         *,
@@ -314,10 +439,13 @@ class Stream(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         error: _errors_pb2.Error | None = ...,
+        transport: Global___StreamTransport.ValueType = ...,
+        stats: Global___StreamStats | None = ...,
+        capturing: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error", b"error", "header", b"header"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error", b"error", "header", b"header", "stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "error", b"error", "frames_dropped", b"frames_dropped", "frames_received", b"frames_received", "frames_sent", b"frames_sent", "header", b"header", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capturing", b"capturing", "create_time", b"create_time", "direction", b"direction", "end_time", b"end_time", "error", b"error", "frames_dropped", b"frames_dropped", "frames_received", b"frames_received", "frames_sent", b"frames_sent", "header", b"header", "id", b"id", "peer_id", b"peer_id", "peer_name", b"peer_name", "state", b"state", "stats", b"stats", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -333,6 +461,7 @@ class Frame(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     KEYFRAME_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
+    CAPTURE_TIME_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position of the frame in its direction of the stream, from 0; gaps show skipped frames."""
     keyframe: _builtins.bool
@@ -343,6 +472,12 @@ class Frame(_message.Message):
     def timestamp(self) -> _duration_pb2.Duration:
         """Presentation time since the stream started."""
 
+    @_builtins.property
+    def capture_time(self) -> _timestamp_pb2.Timestamp:
+        """When the source captured the frame. Set it when you can: the receiving daemon measures
+        latency with it. The daemon sets it for built-in sources.
+        """
+
     def __init__(
         self,
         *,
@@ -350,11 +485,31 @@ class Frame(_message.Message):
         timestamp: _duration_pb2.Duration | None = ...,
         keyframe: _builtins.bool = ...,
         data: _builtins.bytes = ...,
+        capture_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_time", b"capture_time", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "keyframe", b"keyframe", "sequence", b"sequence", "timestamp", b"timestamp"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_time", b"capture_time", "data", b"data", "keyframe", b"keyframe", "sequence", b"sequence", "timestamp", b"timestamp"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Frame: _TypeAlias = Frame  # noqa: Y015
+
+@_typing.final
+class KeyframeRequest(_message.Message):
+    """Asks the producer of a live video stream for a keyframe: frames were dropped on the way and
+    the receiver cannot decode until the next one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyframeRequest: _TypeAlias = KeyframeRequest  # noqa: Y015

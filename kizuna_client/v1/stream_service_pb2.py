@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from kizuna_client.v1 import stream_pb2 as kizuna_dot_v1_dot_stream__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekizuna/v1/stream_service.proto\x12\tkizuna.v1\x1a\x16kizuna/v1/stream.proto\"x\n\x11OpenStreamRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.StreamHeaderH\x00R\x06header\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"s\n\x12OpenStreamResponse\x12+\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"+\n\x0c\x41ttachHeader\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\"z\n\x13\x41ttachStreamRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.AttachHeaderH\x00R\x06header\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"u\n\x14\x41ttachStreamResponse\x12+\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"J\n\x13RejectStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x16\n\x14RejectStreamResponse\"1\n\x12\x43loseStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\"\x15\n\x13\x43loseStreamResponse\"\x14\n\x12ListStreamsRequest\"B\n\x13ListStreamsResponse\x12+\n\x07streams\x18\x01 \x03(\x0b\x32\x11.kizuna.v1.StreamR\x07streams2\xa0\x03\n\rStreamService\x12M\n\nOpenStream\x12\x1c.kizuna.v1.OpenStreamRequest\x1a\x1d.kizuna.v1.OpenStreamResponse(\x01\x30\x01\x12S\n\x0c\x41ttachStream\x12\x1e.kizuna.v1.AttachStreamRequest\x1a\x1f.kizuna.v1.AttachStreamResponse(\x01\x30\x01\x12O\n\x0cRejectStream\x12\x1e.kizuna.v1.RejectStreamRequest\x1a\x1f.kizuna.v1.RejectStreamResponse\x12L\n\x0b\x43loseStream\x12\x1d.kizuna.v1.CloseStreamRequest\x1a\x1e.kizuna.v1.CloseStreamResponse\x12L\n\x0bListStreams\x12\x1d.kizuna.v1.ListStreamsRequest\x1a\x1e.kizuna.v1.ListStreamsResponseB\x92\x01\n\rcom.kizuna.v1B\x12StreamServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekizuna/v1/stream_service.proto\x12\tkizuna.v1\x1a\x16kizuna/v1/stream.proto\"x\n\x11OpenStreamRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.StreamHeaderH\x00R\x06header\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"\xbc\x01\n\x12OpenStreamResponse\x12+\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rame\x12G\n\x10keyframe_request\x18\x03 \x01(\x0b\x32\x1a.kizuna.v1.KeyframeRequestH\x00R\x0fkeyframeRequestB\x06\n\x04part\"+\n\x0c\x41ttachHeader\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\"\xc3\x01\n\x13\x41ttachStreamRequest\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x17.kizuna.v1.AttachHeaderH\x00R\x06header\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rame\x12G\n\x10keyframe_request\x18\x03 \x01(\x0b\x32\x1a.kizuna.v1.KeyframeRequestH\x00R\x0fkeyframeRequestB\x06\n\x04part\"u\n\x14\x41ttachStreamResponse\x12+\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.FrameH\x00R\x05\x66rameB\x06\n\x04part\"2\n\x13\x41\x63\x63\x65ptStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\"A\n\x14\x41\x63\x63\x65ptStreamResponse\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"J\n\x13RejectStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x16\n\x14RejectStreamResponse\"1\n\x12\x43loseStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\"\x15\n\x13\x43loseStreamResponse\"/\n\x10GetStreamRequest\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\">\n\x11GetStreamResponse\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"\x14\n\x12ListStreamsRequest\"B\n\x13ListStreamsResponse\x12+\n\x07streams\x18\x01 \x03(\x0b\x32\x11.kizuna.v1.StreamR\x07streams2\xb9\x04\n\rStreamService\x12M\n\nOpenStream\x12\x1c.kizuna.v1.OpenStreamRequest\x1a\x1d.kizuna.v1.OpenStreamResponse(\x01\x30\x01\x12S\n\x0c\x41ttachStream\x12\x1e.kizuna.v1.AttachStreamRequest\x1a\x1f.kizuna.v1.AttachStreamResponse(\x01\x30\x01\x12O\n\x0c\x41\x63\x63\x65ptStream\x12\x1e.kizuna.v1.AcceptStreamRequest\x1a\x1f.kizuna.v1.AcceptStreamResponse\x12O\n\x0cRejectStream\x12\x1e.kizuna.v1.RejectStreamRequest\x1a\x1f.kizuna.v1.RejectStreamResponse\x12L\n\x0b\x43loseStream\x12\x1d.kizuna.v1.CloseStreamRequest\x1a\x1e.kizuna.v1.CloseStreamResponse\x12\x46\n\tGetStream\x12\x1b.kizuna.v1.GetStreamRequest\x1a\x1c.kizuna.v1.GetStreamResponse\x12L\n\x0bListStreams\x12\x1d.kizuna.v1.ListStreamsRequest\x1a\x1e.kizuna.v1.ListStreamsResponseB\x92\x01\n\rcom.kizuna.v1B\x12StreamServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,26 +35,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\rcom.kizuna.v1B\022StreamServiceProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
   _globals['_OPENSTREAMREQUEST']._serialized_start=69
   _globals['_OPENSTREAMREQUEST']._serialized_end=189
-  _globals['_OPENSTREAMRESPONSE']._serialized_start=191
-  _globals['_OPENSTREAMRESPONSE']._serialized_end=306
-  _globals['_ATTACHHEADER']._serialized_start=308
-  _globals['_ATTACHHEADER']._serialized_end=351
-  _globals['_ATTACHSTREAMREQUEST']._serialized_start=353
-  _globals['_ATTACHSTREAMREQUEST']._serialized_end=475
-  _globals['_ATTACHSTREAMRESPONSE']._serialized_start=477
-  _globals['_ATTACHSTREAMRESPONSE']._serialized_end=594
-  _globals['_REJECTSTREAMREQUEST']._serialized_start=596
-  _globals['_REJECTSTREAMREQUEST']._serialized_end=670
-  _globals['_REJECTSTREAMRESPONSE']._serialized_start=672
-  _globals['_REJECTSTREAMRESPONSE']._serialized_end=694
-  _globals['_CLOSESTREAMREQUEST']._serialized_start=696
-  _globals['_CLOSESTREAMREQUEST']._serialized_end=745
-  _globals['_CLOSESTREAMRESPONSE']._serialized_start=747
-  _globals['_CLOSESTREAMRESPONSE']._serialized_end=768
-  _globals['_LISTSTREAMSREQUEST']._serialized_start=770
-  _globals['_LISTSTREAMSREQUEST']._serialized_end=790
-  _globals['_LISTSTREAMSRESPONSE']._serialized_start=792
-  _globals['_LISTSTREAMSRESPONSE']._serialized_end=858
-  _globals['_STREAMSERVICE']._serialized_start=861
-  _globals['_STREAMSERVICE']._serialized_end=1277
+  _globals['_OPENSTREAMRESPONSE']._serialized_start=192
+  _globals['_OPENSTREAMRESPONSE']._serialized_end=380
+  _globals['_ATTACHHEADER']._serialized_start=382
+  _globals['_ATTACHHEADER']._serialized_end=425
+  _globals['_ATTACHSTREAMREQUEST']._serialized_start=428
+  _globals['_ATTACHSTREAMREQUEST']._serialized_end=623
+  _globals['_ATTACHSTREAMRESPONSE']._serialized_start=625
+  _globals['_ATTACHSTREAMRESPONSE']._serialized_end=742
+  _globals['_ACCEPTSTREAMREQUEST']._serialized_start=744
+  _globals['_ACCEPTSTREAMREQUEST']._serialized_end=794
+  _globals['_ACCEPTSTREAMRESPONSE']._serialized_start=796
+  _globals['_ACCEPTSTREAMRESPONSE']._serialized_end=861
+  _globals['_REJECTSTREAMREQUEST']._serialized_start=863
+  _globals['_REJECTSTREAMREQUEST']._serialized_end=937
+  _globals['_REJECTSTREAMRESPONSE']._serialized_start=939
+  _globals['_REJECTSTREAMRESPONSE']._serialized_end=961
+  _globals['_CLOSESTREAMREQUEST']._serialized_start=963
+  _globals['_CLOSESTREAMREQUEST']._serialized_end=1012
+  _globals['_CLOSESTREAMRESPONSE']._serialized_start=1014
+  _globals['_CLOSESTREAMRESPONSE']._serialized_end=1035
+  _globals['_GETSTREAMREQUEST']._serialized_start=1037
+  _globals['_GETSTREAMREQUEST']._serialized_end=1084
+  _globals['_GETSTREAMRESPONSE']._serialized_start=1086
+  _globals['_GETSTREAMRESPONSE']._serialized_end=1148
+  _globals['_LISTSTREAMSREQUEST']._serialized_start=1150
+  _globals['_LISTSTREAMSREQUEST']._serialized_end=1170
+  _globals['_LISTSTREAMSRESPONSE']._serialized_start=1172
+  _globals['_LISTSTREAMSRESPONSE']._serialized_end=1238
+  _globals['_STREAMSERVICE']._serialized_start=1241
+  _globals['_STREAMSERVICE']._serialized_end=1810
 # @@protoc_insertion_point(module_scope)

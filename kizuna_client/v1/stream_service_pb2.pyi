@@ -59,6 +59,7 @@ class OpenStreamResponse(_message.Message):
 
     STREAM_FIELD_NUMBER: _builtins.int
     FRAME_FIELD_NUMBER: _builtins.int
+    KEYFRAME_REQUEST_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def stream(self) -> _stream_pb2.Stream:
         """The stream, sent when it opens and when it ends."""
@@ -67,17 +68,22 @@ class OpenStreamResponse(_message.Message):
     def frame(self) -> _stream_pb2.Frame:
         """A frame sent back by the peer app."""
 
+    @_builtins.property
+    def keyframe_request(self) -> _stream_pb2.KeyframeRequest:
+        """The receiver lost frames and needs a keyframe (live video you encode yourself)."""
+
     def __init__(
         self,
         *,
         stream: _stream_pb2.Stream | None = ...,
         frame: _stream_pb2.Frame | None = ...,
+        keyframe_request: _stream_pb2.KeyframeRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "part", b"part", "stream", b"stream"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part", "stream", b"stream"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "part", b"part", "stream", b"stream"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part", "stream", b"stream"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["stream", "frame"]  # noqa: Y015
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["stream", "frame", "keyframe_request"]  # noqa: Y015
     _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
 
@@ -113,6 +119,7 @@ class AttachStreamRequest(_message.Message):
 
     HEADER_FIELD_NUMBER: _builtins.int
     FRAME_FIELD_NUMBER: _builtins.int
+    KEYFRAME_REQUEST_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def header(self) -> Global___AttachHeader:
         """First message."""
@@ -121,17 +128,24 @@ class AttachStreamRequest(_message.Message):
     def frame(self) -> _stream_pb2.Frame:
         """Frames back to the opener."""
 
+    @_builtins.property
+    def keyframe_request(self) -> _stream_pb2.KeyframeRequest:
+        """This app dropped frames on its side (it reads slower than they come) and cannot decode
+        until the next keyframe: the daemon asks the source for one.
+        """
+
     def __init__(
         self,
         *,
         header: Global___AttachHeader | None = ...,
         frame: _stream_pb2.Frame | None = ...,
+        keyframe_request: _stream_pb2.KeyframeRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "header", b"header", "part", b"part"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "header", b"header", "keyframe_request", b"keyframe_request", "part", b"part"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "header", b"header", "part", b"part"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "header", b"header", "keyframe_request", b"keyframe_request", "part", b"part"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["header", "frame"]  # noqa: Y015
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["header", "frame", "keyframe_request"]  # noqa: Y015
     _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
 
@@ -168,6 +182,52 @@ class AttachStreamResponse(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
 
 Global___AttachStreamResponse: _TypeAlias = AttachStreamResponse  # noqa: Y015
+
+@_typing.final
+class AcceptStreamRequest(_message.Message):
+    """Request for AcceptStream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_ID_FIELD_NUMBER: _builtins.int
+    stream_id: _builtins.str
+    """The incoming stream's ID."""
+    def __init__(
+        self,
+        *,
+        stream_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream_id", b"stream_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptStreamRequest: _TypeAlias = AcceptStreamRequest  # noqa: Y015
+
+@_typing.final
+class AcceptStreamResponse(_message.Message):
+    """Response for AcceptStream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def stream(self) -> _stream_pb2.Stream:
+        """The stream, now open."""
+
+    def __init__(
+        self,
+        *,
+        stream: _stream_pb2.Stream | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptStreamResponse: _TypeAlias = AcceptStreamResponse  # noqa: Y015
 
 @_typing.final
 class RejectStreamRequest(_message.Message):
@@ -250,6 +310,52 @@ class CloseStreamResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CloseStreamResponse: _TypeAlias = CloseStreamResponse  # noqa: Y015
+
+@_typing.final
+class GetStreamRequest(_message.Message):
+    """Request for GetStream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_ID_FIELD_NUMBER: _builtins.int
+    stream_id: _builtins.str
+    """The stream's ID."""
+    def __init__(
+        self,
+        *,
+        stream_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream_id", b"stream_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStreamRequest: _TypeAlias = GetStreamRequest  # noqa: Y015
+
+@_typing.final
+class GetStreamResponse(_message.Message):
+    """Response for GetStream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STREAM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def stream(self) -> _stream_pb2.Stream:
+        """The stream, with its current stats."""
+
+    def __init__(
+        self,
+        *,
+        stream: _stream_pb2.Stream | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream", b"stream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStreamResponse: _TypeAlias = GetStreamResponse  # noqa: Y015
 
 @_typing.final
 class ListStreamsRequest(_message.Message):

@@ -46,6 +46,11 @@ class StreamServiceStub:
                 request_serializer=kizuna_dot_v1_dot_stream__service__pb2.AttachStreamRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_stream__service__pb2.AttachStreamResponse.FromString,
                 _registered_method=True)
+        self.AcceptStream = channel.unary_unary(
+                '/kizuna.v1.StreamService/AcceptStream',
+                request_serializer=kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamResponse.FromString,
+                _registered_method=True)
         self.RejectStream = channel.unary_unary(
                 '/kizuna.v1.StreamService/RejectStream',
                 request_serializer=kizuna_dot_v1_dot_stream__service__pb2.RejectStreamRequest.SerializeToString,
@@ -55,6 +60,11 @@ class StreamServiceStub:
                 '/kizuna.v1.StreamService/CloseStream',
                 request_serializer=kizuna_dot_v1_dot_stream__service__pb2.CloseStreamRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_stream__service__pb2.CloseStreamResponse.FromString,
+                _registered_method=True)
+        self.GetStream = channel.unary_unary(
+                '/kizuna.v1.StreamService/GetStream',
+                request_serializer=kizuna_dot_v1_dot_stream__service__pb2.GetStreamRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_stream__service__pb2.GetStreamResponse.FromString,
                 _registered_method=True)
         self.ListStreams = channel.unary_unary(
                 '/kizuna.v1.StreamService/ListStreams',
@@ -69,19 +79,33 @@ class StreamServiceServicer:
     """
 
     def OpenStream(self, request_iterator, context):
-        """Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-        reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-        sent back by the peer app arrive as responses. Half-close ends the stream normally.
+        """Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+        names a built-in capture source); the first response reports the stream once the peer
+        accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+        keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
         Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-        STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+        SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+        (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+        INVALID_ARGUMENT (header missing or invalid).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AttachStream(self, request_iterator, context):
-        """Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-        (optionally) frames back to the opener; frames from the opener arrive as responses.
+        """Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+        AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+        arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+        STREAM_DELIVERY_LATEST the latest ones it can keep up with.
+        Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptStream(self, request, context):
+        """Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+        to watch it.
         Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -97,7 +121,15 @@ class StreamServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CloseStream(self, request, context):
-        """Closes a stream from outside its call (for example from the CLI).
+        """Closes a stream from outside its call (for example from the CLI), from either end.
+        Errors: STREAM_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStream(self, request, context):
+        """Returns one stream, offered, open or recently ended.
         Errors: STREAM_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -125,6 +157,11 @@ def add_StreamServiceServicer_to_server(servicer, server):
                     request_deserializer=kizuna_dot_v1_dot_stream__service__pb2.AttachStreamRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_stream__service__pb2.AttachStreamResponse.SerializeToString,
             ),
+            'AcceptStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptStream,
+                    request_deserializer=kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamResponse.SerializeToString,
+            ),
             'RejectStream': grpc.unary_unary_rpc_method_handler(
                     servicer.RejectStream,
                     request_deserializer=kizuna_dot_v1_dot_stream__service__pb2.RejectStreamRequest.FromString,
@@ -134,6 +171,11 @@ def add_StreamServiceServicer_to_server(servicer, server):
                     servicer.CloseStream,
                     request_deserializer=kizuna_dot_v1_dot_stream__service__pb2.CloseStreamRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_stream__service__pb2.CloseStreamResponse.SerializeToString,
+            ),
+            'GetStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStream,
+                    request_deserializer=kizuna_dot_v1_dot_stream__service__pb2.GetStreamRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_stream__service__pb2.GetStreamResponse.SerializeToString,
             ),
             'ListStreams': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStreams,
@@ -208,6 +250,33 @@ class StreamService:
             _registered_method=True)
 
     @staticmethod
+    def AcceptStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.StreamService/AcceptStream',
+            kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamRequest.SerializeToString,
+            kizuna_dot_v1_dot_stream__service__pb2.AcceptStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RejectStream(request,
             target,
             options=(),
@@ -251,6 +320,33 @@ class StreamService:
             '/kizuna.v1.StreamService/CloseStream',
             kizuna_dot_v1_dot_stream__service__pb2.CloseStreamRequest.SerializeToString,
             kizuna_dot_v1_dot_stream__service__pb2.CloseStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.StreamService/GetStream',
+            kizuna_dot_v1_dot_stream__service__pb2.GetStreamRequest.SerializeToString,
+            kizuna_dot_v1_dot_stream__service__pb2.GetStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

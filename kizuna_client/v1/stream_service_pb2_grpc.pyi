@@ -36,15 +36,25 @@ class StreamServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> StreamServiceAsyncStub: ...
     OpenStream: _grpc.StreamStreamMultiCallable[_stream_service_pb2.OpenStreamRequest, _stream_service_pb2.OpenStreamResponse]
-    """Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-    reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-    sent back by the peer app arrive as responses. Half-close ends the stream normally.
+    """Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+    names a built-in capture source); the first response reports the stream once the peer
+    accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+    keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-    STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+    SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+    (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+    INVALID_ARGUMENT (header missing or invalid).
     """
     AttachStream: _grpc.StreamStreamMultiCallable[_stream_service_pb2.AttachStreamRequest, _stream_service_pb2.AttachStreamResponse]
-    """Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-    (optionally) frames back to the opener; frames from the opener arrive as responses.
+    """Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+    AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+    arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+    STREAM_DELIVERY_LATEST the latest ones it can keep up with.
+    Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+    """
+    AcceptStream: _grpc.UnaryUnaryMultiCallable[_stream_service_pb2.AcceptStreamRequest, _stream_service_pb2.AcceptStreamResponse]
+    """Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+    to watch it.
     Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
     """
     RejectStream: _grpc.UnaryUnaryMultiCallable[_stream_service_pb2.RejectStreamRequest, _stream_service_pb2.RejectStreamResponse]
@@ -52,7 +62,11 @@ class StreamServiceStub:
     Errors: STREAM_NOT_FOUND.
     """
     CloseStream: _grpc.UnaryUnaryMultiCallable[_stream_service_pb2.CloseStreamRequest, _stream_service_pb2.CloseStreamResponse]
-    """Closes a stream from outside its call (for example from the CLI).
+    """Closes a stream from outside its call (for example from the CLI), from either end.
+    Errors: STREAM_NOT_FOUND.
+    """
+    GetStream: _grpc.UnaryUnaryMultiCallable[_stream_service_pb2.GetStreamRequest, _stream_service_pb2.GetStreamResponse]
+    """Returns one stream, offered, open or recently ended.
     Errors: STREAM_NOT_FOUND.
     """
     ListStreams: _grpc.UnaryUnaryMultiCallable[_stream_service_pb2.ListStreamsRequest, _stream_service_pb2.ListStreamsResponse]
@@ -68,15 +82,25 @@ class StreamServiceAsyncStub(StreamServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     OpenStream: _aio.StreamStreamMultiCallable[_stream_service_pb2.OpenStreamRequest, _stream_service_pb2.OpenStreamResponse]  # type: ignore[assignment]
-    """Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-    reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-    sent back by the peer app arrive as responses. Half-close ends the stream normally.
+    """Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+    names a built-in capture source); the first response reports the stream once the peer
+    accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+    keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-    STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+    SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+    (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+    INVALID_ARGUMENT (header missing or invalid).
     """
     AttachStream: _aio.StreamStreamMultiCallable[_stream_service_pb2.AttachStreamRequest, _stream_service_pb2.AttachStreamResponse]  # type: ignore[assignment]
-    """Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-    (optionally) frames back to the opener; frames from the opener arrive as responses.
+    """Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+    AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+    arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+    STREAM_DELIVERY_LATEST the latest ones it can keep up with.
+    Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+    """
+    AcceptStream: _aio.UnaryUnaryMultiCallable[_stream_service_pb2.AcceptStreamRequest, _stream_service_pb2.AcceptStreamResponse]  # type: ignore[assignment]
+    """Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+    to watch it.
     Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
     """
     RejectStream: _aio.UnaryUnaryMultiCallable[_stream_service_pb2.RejectStreamRequest, _stream_service_pb2.RejectStreamResponse]  # type: ignore[assignment]
@@ -84,7 +108,11 @@ class StreamServiceAsyncStub(StreamServiceStub):
     Errors: STREAM_NOT_FOUND.
     """
     CloseStream: _aio.UnaryUnaryMultiCallable[_stream_service_pb2.CloseStreamRequest, _stream_service_pb2.CloseStreamResponse]  # type: ignore[assignment]
-    """Closes a stream from outside its call (for example from the CLI).
+    """Closes a stream from outside its call (for example from the CLI), from either end.
+    Errors: STREAM_NOT_FOUND.
+    """
+    GetStream: _aio.UnaryUnaryMultiCallable[_stream_service_pb2.GetStreamRequest, _stream_service_pb2.GetStreamResponse]  # type: ignore[assignment]
+    """Returns one stream, offered, open or recently ended.
     Errors: STREAM_NOT_FOUND.
     """
     ListStreams: _aio.UnaryUnaryMultiCallable[_stream_service_pb2.ListStreamsRequest, _stream_service_pb2.ListStreamsResponse]  # type: ignore[assignment]
@@ -103,11 +131,14 @@ class StreamServiceServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_stream_service_pb2.OpenStreamRequest],
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_stream_service_pb2.OpenStreamResponse], _abc.AsyncIterator[_stream_service_pb2.OpenStreamResponse]]:
-        """Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-        reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-        sent back by the peer app arrive as responses. Half-close ends the stream normally.
+        """Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+        names a built-in capture source); the first response reports the stream once the peer
+        accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+        keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
         Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-        STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+        SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+        (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+        INVALID_ARGUMENT (header missing or invalid).
         """
 
     @_abc_1.abstractmethod
@@ -116,8 +147,21 @@ class StreamServiceServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_stream_service_pb2.AttachStreamRequest],
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_stream_service_pb2.AttachStreamResponse], _abc.AsyncIterator[_stream_service_pb2.AttachStreamResponse]]:
-        """Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-        (optionally) frames back to the opener; frames from the opener arrive as responses.
+        """Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+        AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+        arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+        STREAM_DELIVERY_LATEST the latest ones it can keep up with.
+        Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+        """
+
+    @_abc_1.abstractmethod
+    def AcceptStream(
+        self,
+        request: _stream_service_pb2.AcceptStreamRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_stream_service_pb2.AcceptStreamResponse, _abc.Awaitable[_stream_service_pb2.AcceptStreamResponse]]:
+        """Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+        to watch it.
         Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
         """
 
@@ -137,7 +181,17 @@ class StreamServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _stream_service_pb2.CloseStreamRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_stream_service_pb2.CloseStreamResponse, _abc.Awaitable[_stream_service_pb2.CloseStreamResponse]]:
-        """Closes a stream from outside its call (for example from the CLI).
+        """Closes a stream from outside its call (for example from the CLI), from either end.
+        Errors: STREAM_NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def GetStream(
+        self,
+        request: _stream_service_pb2.GetStreamRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_stream_service_pb2.GetStreamResponse, _abc.Awaitable[_stream_service_pb2.GetStreamResponse]]:
+        """Returns one stream, offered, open or recently ended.
         Errors: STREAM_NOT_FOUND.
         """
 

@@ -56,6 +56,7 @@ from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.peers import PeerServicer
 from kizuna_server.rpc.token import load_or_create_token
 from kizuna_server.rpc.unimplemented import add_pending_services
+from kizuna_server.streams.capability import StreamsCapability
 from kizuna_server.transfers.capability import TransfersCapability
 from kizuna_server.transfers.engine import Transfers
 
@@ -137,7 +138,7 @@ class Daemon:
             self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
             host = Host(self.config, self.peers, self.publish)
             self._transfers = TransfersCapability(host)
-            self.capabilities = [self._transfers]
+            self.capabilities = [self._transfers, StreamsCapability(host)]
             for capability in self.capabilities:
                 await capability.start()  # before the peer ports open: peers find it ready
             capabilities = tuple(self.capabilities)

@@ -28,6 +28,7 @@ from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
 from kizuna_server.cli_peers import add_commands as add_peer_commands
+from kizuna_server.cli_streams import add_commands as add_stream_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
 from kizuna_server.core.memory import cap_arenas
 from kizuna_server.errors import KizunaError as DaemonError
@@ -170,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     stop.set_defaults(handler=_stop)
     add_peer_commands(commands, common, _client, safe)
     add_transfer_commands(commands, common, _client, safe)
+    add_stream_commands(commands, common, _client, safe)
     return parser
 
 

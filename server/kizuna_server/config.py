@@ -36,6 +36,7 @@ __all__ = [
     "PluginEntry",
     "PluginsConfig",
     "SecurityConfig",
+    "StreamsConfig",
     "TransfersConfig",
     "TrustMode",
     "config_to_toml_dict",
@@ -139,6 +140,13 @@ class TransfersConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamsConfig:
+    offer_timeout_secs: int
+    max_streams: int
+    max_streams_per_peer: int
+
+
+@dataclass(frozen=True, slots=True)
 class PluginEntry:
     """One entry of the seed's plugin list: {name, path, enabled, config}."""
 
@@ -174,6 +182,7 @@ class Config:
     networking: NetworkingConfig
     api: ApiConfig
     transfers: TransfersConfig
+    streams: StreamsConfig
     plugins: PluginsConfig
     paths: PathsConfig
 
@@ -683,6 +692,11 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "max_running": _Field(_Int(1, 256), 4),
         "max_running_per_peer": _Field(_Int(1, 256), 2),
     },
+    "streams": {
+        "offer_timeout_secs": _Field(_Int(5, 3600), 60),
+        "max_streams": _Field(_Int(1, 1024), 32),
+        "max_streams_per_peer": _Field(_Int(1, 1024), 8),
+    },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
         # The seed's form, `plugins = [{name, path, enabled, config}]` (TOML: [[plugins]]).
@@ -698,9 +712,6 @@ PREFERENCES: Final[Mapping[str, str]] = {
     ),
     "networking.enable_quic": (
         "this version has no QUIC transport; links between devices use TCP with TLS 1.3"
-    ),
-    "networking.enable_webrtc": (
-        "this version has no WebRTC transport; links between devices use TCP with TLS 1.3"
     ),
     "networking.enable_websocket": (
         "this version has no WebSocket transport; links between devices use TCP with TLS 1.3"
@@ -1008,6 +1019,7 @@ def _build(settings: Mapping[tuple[str, str], _Setting], layout: Layout, path: P
         networking=NetworkingConfig(**section("networking")),
         api=ApiConfig(**section("api")),
         transfers=TransfersConfig(**section("transfers")),
+        streams=StreamsConfig(**section("streams")),
         plugins=PluginsConfig(**plugins),
         paths=PathsConfig(
             home=layout.home,

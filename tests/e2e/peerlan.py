@@ -513,6 +513,47 @@ class PeerLan:
         self.programs.append(program)
         return program
 
+    async def impair(self, *, delay_ms: float, loss: float, seed: int = 1) -> Program:
+        """Puts tests/e2e/relay.py between the two hosts of a one-switch LAN instead of the
+        bridge: every frame waits `delay_ms` and a `loss` fraction (seeded) is dropped, in both
+        directions. Offloads are turned off on every veth end so each frame fits the MTU."""
+        switch = self._lans[0].switch
+        assert len(self.hosts) == 2, "impair() joins exactly two hosts"
+        offloads = ("tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off")
+        for port in ("p0", "p1"):
+            netns.ip("-n", switch, "link", "set", port, "nomaster")
+            netns.run_in_namespace(switch, ["ethtool", "-K", port, *offloads])
+        for host in self.hosts:
+            netns.run_in_namespace(host.namespace, ["ethtool", "-K", host.interface, *offloads])
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            switch,
+            sys.executable,
+            "-m",
+            "tests.e2e.relay",
+            "p0",
+            "p1",
+            "--delay-ms",
+            str(delay_ms),
+            "--loss",
+            str(loss),
+            "--seed",
+            str(seed),
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=_child_env(),
+            cwd=REPO,
+        )
+        program = Program(f"relay on {switch}", process, self.changes)
+        self.programs.append(program)
+        await self.ready(program)
+        return program
+
     async def run(
         self, host: int, command: str, spec: Mapping[str, Any], *, limit: float = WAIT_TIMEOUT
     ) -> Any:

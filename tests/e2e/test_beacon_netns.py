@@ -118,9 +118,9 @@ async def test_two_daemons_find_each_other_by_the_beacon_alone_then_pair_and_lin
         assert (await a.api.connect_to_peer(b.device_id)).peer.connection == "connected"
         back = await b.wait_peer(a, lambda p: p.connected, "alpha connected (dialled back)")
         assert back.certificate_fingerprint == a.fingerprint
-        assert (list(back.capabilities), back.user_name) == (["transfers"], "Alice")
+        assert (list(back.capabilities), back.user_name) == (["transfers", "streams"], "Alice")
         seen = await a.api.peer(b.device_id)
-        assert (list(seen.capabilities), seen.user_name) == (["transfers"], "")
+        assert (list(seen.capabilities), seen.user_name) == (["transfers", "streams"], "")
 
         loop = asyncio.get_running_loop()
         since, began = len(a.events), loop.time()

@@ -3,8 +3,8 @@
 
 basic_usage.py pairs through its own path (--yes on one device, the person's confirmation on the
 other through the API), file_transfer.py sends and receives a file whose bytes are compared,
-streaming.py reports the daemon's NOT_IMPLEMENTED clearly and exits 0, and custom_config.py runs
-its node in-process and prints the effective configuration with its notes.
+streaming.py streams a synthetic camera that the other device's copy watches and decodes, and
+custom_config.py runs its node in-process and prints the effective configuration with its notes.
 """
 
 import asyncio
@@ -175,17 +175,31 @@ async def test_examples_pair_send_receive_and_stream_between_two_daemons() -> No
         assert Path(saved.group(1)) == b.home / "inbox" / "payload.bin"
         assert await asyncio.to_thread(Path(saved.group(1)).read_bytes) == data
 
-        # streaming.py: the daemon's own message, a note, and success.
-        streamed = await _run(lan, a, "streaming.py", "beta", "--seconds", "1")
+        # streaming.py: a synthetic camera watched on the other device, decoded there.
+        watcher = await _start(
+            lan, b.host, "streaming.py", "watch", "--seconds", "2", env={"KIZUNA_HOME": str(b.home)}
+        )
+        await _printed(lan, watcher, r"^Waiting for a stream")
+        streamed = await _run(
+            lan,
+            a,
+            "streaming.py",
+            "send",
+            "beta",
+            "--type",
+            "camera",
+            "--device",
+            "synthetic",
+            "--seconds",
+            "2",
+        )
+        code, watched = await _finish(watcher)
+        assert code == 0, f"watch exited {code}:\n{watcher.describe()}"
         assert "Connected to " + b.device_id in streamed
-        assert re.search(
-            r"^The daemon cannot stream yet: .*OpenStream is not available: this daemon does not "
-            r"provide live media and data streams yet \[NOT_IMPLEMENTED\]$",
-            streamed,
-            re.MULTILINE,
-        ), streamed
-        assert "streams arrive in a later version" in streamed
-        assert "Stream started" not in streamed
+        assert re.search(r"^Stream started: \w+ \(h264, ", streamed, re.MULTILINE), streamed
+        assert "Stream stopped." in streamed
+        assert re.search(r"^Offer \w+ from alpha: h264$", watched, re.MULTILINE), watched
+        assert "First frame: picture 1280x720" in watched
 
         # Unattended runs end on their own, with a failing status, when nothing comes.
         missing = await _run(lan, a, "basic_usage.py", "--peer", "nobody", "--wait", "0", expect=1)

@@ -42,12 +42,8 @@ from kizuna_server.p2p.beacon import (
 )
 from kizuna_server.p2p.discovery import MAX_ANNOUNCED_ADDRESSES, Announcement
 from kizuna_server.p2p.identity import load_or_create_identity
-from kizuna_server.p2p.network import (
-    PeerNetwork,
-    PeerPortsUnavailable,
-    _discovery_subsystem,
-    bind_hosts,
-)
+from kizuna_server.p2p.network import PeerNetwork, _discovery_subsystem
+from kizuna_server.p2p.ports import PeerPortsUnavailable, bind_hosts
 from kizuna_server.p2p.wire import beacon_pb2
 from tests.conftest import make_config
 

@@ -145,7 +145,7 @@ async def test_dialling_a_peer_is_bounded_by_connection_timeout_secs(
 async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    """Alpha offers what it has built of plugins.enabled (transfers; streams and commands are
+    """Alpha offers what it has built of plugins.enabled (transfers and streams; commands are
     not built yet); beta turned every plugin off, so it offers nothing and refuses offers with
     a clear error. Each shows the other's person as the other's Hello described it, sanitised
     (beta's is hostile: escape sequences, a bidi override, 110 characters)."""
@@ -154,7 +154,7 @@ async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
     hostile = "\x1b[31mMallory\u202e" + "x" * 100
     assert b.daemon.peers is not None
     b.daemon.peers._device_info.user_name = hostile  # as a modified peer would send it
-    assert a.daemon.peers is not None and a.daemon.peers.capabilities == ("transfers",)
+    assert a.daemon.peers is not None and a.daemon.peers.capabilities == ("transfers", "streams")
     assert b.daemon.peers.capabilities == ()
     await pair(a, b)
     await wait_connected(a, b)
@@ -165,7 +165,7 @@ async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
 
     await eventually(described, what="both sides to learn the other's person")
     seen_by_a, seen_by_b = await a.client.peer(b.id), await b.client.peer(a.id)
-    assert list(seen_by_b.capabilities) == ["transfers"]
+    assert list(seen_by_b.capabilities) == ["transfers", "streams"]
     assert list(seen_by_a.capabilities) == []
     assert seen_by_b.user_name == "Alice Example"
     assert seen_by_a.user_name == sanitize_name(hostile)

@@ -41,6 +41,7 @@ async def test_get_node_describes_this_device(daemon: Daemon, client: Kizuna) ->
         "events",
         "discovery",
         "links",
+        "streams",
     ]
     states = {s.name: s.state for s in node.subsystems}
     assert states.pop("discovery") == "disabled"  # test daemons run without mDNS

@@ -59,4 +59,4 @@ async def test_pending_method_is_unimplemented_with_reason(
 
 
 def test_every_pending_service_is_a_later_capability() -> None:
-    assert {p.capability for p in PENDING} == {"streams", "commands"}
+    assert {p.capability for p in PENDING} == {"commands"}

@@ -37,9 +37,11 @@ from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.tls import link_channel_credentials, link_channel_options
 from kizuna_server.p2p.wire import transfer_service_pb2 as peer_pb
 from kizuna_server.p2p.wire import transfer_service_pb2_grpc as peer_grpc
-from kizuna_server.transfers.engine import MAX_FETCHES_PER_PEER, MAX_REFETCHES, Transfers
+from kizuna_server.transfers.engine import Transfers
 from kizuna_server.transfers.inbox import part_name
 from kizuna_server.transfers.model import CHUNK_BYTES
+from kizuna_server.transfers.receiving import MAX_REFETCHES
+from kizuna_server.transfers.sending import MAX_FETCHES_PER_PEER
 from tests.p2p.peerpair import WAIT, Node, Nodes, eventually, pair, paired, wait_connected
 from tests.transfers.hashing import content_digest
 

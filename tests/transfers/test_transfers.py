@@ -660,7 +660,7 @@ async def test_a_link_back_while_the_paused_receiver_still_closes_its_files_resu
     still running and started none; the runner's own "is the link up?" check had come before
     the reconnect; the transfer stayed paused for good. Here the closing waits for the
     reconnect, so that order happens every time."""
-    from kizuna_server.transfers import engine
+    from kizuna_server.transfers import receiving as engine
 
     a, b = await paired(nodes)
     await b.client.set_peer_permissions(a.id, auto_accept_files=True)

@@ -208,6 +208,11 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             max_running=config.transfers.max_running,
             max_running_per_peer=config.transfers.max_running_per_peer,
         ),
+        streams=config_pb2.StreamsConfig(
+            offer_timeout_secs=config.streams.offer_timeout_secs,
+            max_streams=config.streams.max_streams,
+            max_streams_per_peer=config.streams.max_streams_per_peer,
+        ),
         plugins=config_pb2.PluginsConfig(
             enabled=config.plugins.enabled,
             entries=[

@@ -14,8 +14,6 @@ from google.protobuf.descriptor import ServiceDescriptor
 from kizuna_client.v1 import (
     command_service_pb2,
     command_service_pb2_grpc,
-    stream_service_pb2,
-    stream_service_pb2_grpc,
 )
 from kizuna_server.errors import NotImplementedCapability
 
@@ -31,12 +29,6 @@ class PendingCapability:
 
 
 PENDING: tuple[PendingCapability, ...] = (
-    PendingCapability(
-        "streams",
-        "live media and data streams",
-        stream_service_pb2.DESCRIPTOR.services_by_name["StreamService"],
-        stream_service_pb2_grpc.add_StreamServiceServicer_to_server,
-    ),
     PendingCapability(
         "commands",
         "remote commands",

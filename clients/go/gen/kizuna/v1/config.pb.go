@@ -99,6 +99,8 @@ type Config struct {
 	Paths *PathsConfig `protobuf:"bytes,7,opt,name=paths,proto3" json:"paths,omitempty"`
 	// [transfers]: where received files land and the limits on offers.
 	Transfers *TransfersConfig `protobuf:"bytes,8,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	// [streams]: limits on live streams.
+	Streams *StreamsConfig `protobuf:"bytes,10,opt,name=streams,proto3" json:"streams,omitempty"`
 	// Preferences set to true whose capability this version lacks (for example
 	// networking.enable_quic), each with what is used instead. The daemon logs each once at start.
 	Notes         []*ConfigNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
@@ -188,6 +190,13 @@ func (x *Config) GetPaths() *PathsConfig {
 func (x *Config) GetTransfers() *TransfersConfig {
 	if x != nil {
 		return x.Transfers
+	}
+	return nil
+}
+
+func (x *Config) GetStreams() *StreamsConfig {
+	if x != nil {
+		return x.Streams
 	}
 	return nil
 }
@@ -888,6 +897,71 @@ func (x *TransfersConfig) GetMaxRunningPerPeer() uint32 {
 	return 0
 }
 
+// [streams] section.
+type StreamsConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seconds an incoming stream offer waits for an app or person to accept it.
+	OfferTimeoutSecs uint32 `protobuf:"varint,1,opt,name=offer_timeout_secs,json=offerTimeoutSecs,proto3" json:"offer_timeout_secs,omitempty"`
+	// Streams offered or open at once, in both directions together; more are refused
+	// (LIMIT_EXCEEDED).
+	MaxStreams uint32 `protobuf:"varint,2,opt,name=max_streams,json=maxStreams,proto3" json:"max_streams,omitempty"`
+	// Streams offered or open at once with one peer.
+	MaxStreamsPerPeer uint32 `protobuf:"varint,3,opt,name=max_streams_per_peer,json=maxStreamsPerPeer,proto3" json:"max_streams_per_peer,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StreamsConfig) Reset() {
+	*x = StreamsConfig{}
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamsConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamsConfig) ProtoMessage() {}
+
+func (x *StreamsConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamsConfig.ProtoReflect.Descriptor instead.
+func (*StreamsConfig) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StreamsConfig) GetOfferTimeoutSecs() uint32 {
+	if x != nil {
+		return x.OfferTimeoutSecs
+	}
+	return 0
+}
+
+func (x *StreamsConfig) GetMaxStreams() uint32 {
+	if x != nil {
+		return x.MaxStreams
+	}
+	return 0
+}
+
+func (x *StreamsConfig) GetMaxStreamsPerPeer() uint32 {
+	if x != nil {
+		return x.MaxStreamsPerPeer
+	}
+	return 0
+}
+
 // [plugins] section.
 type PluginsConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -903,7 +977,7 @@ type PluginsConfig struct {
 
 func (x *PluginsConfig) Reset() {
 	*x = PluginsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +989,7 @@ func (x *PluginsConfig) String() string {
 func (*PluginsConfig) ProtoMessage() {}
 
 func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[8]
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1002,7 @@ func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsConfig.ProtoReflect.Descriptor instead.
 func (*PluginsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PluginsConfig) GetEnabled() []string {
@@ -960,7 +1034,7 @@ type PluginEntry struct {
 
 func (x *PluginEntry) Reset() {
 	*x = PluginEntry{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1046,7 @@ func (x *PluginEntry) String() string {
 func (*PluginEntry) ProtoMessage() {}
 
 func (x *PluginEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1059,7 @@ func (x *PluginEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginEntry.ProtoReflect.Descriptor instead.
 func (*PluginEntry) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PluginEntry) GetName() string {
@@ -1026,7 +1100,7 @@ type PathsConfig struct {
 
 func (x *PathsConfig) Reset() {
 	*x = PathsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[10]
+	mi := &file_kizuna_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1112,7 @@ func (x *PathsConfig) String() string {
 func (*PathsConfig) ProtoMessage() {}
 
 func (x *PathsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[10]
+	mi := &file_kizuna_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1125,7 @@ func (x *PathsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathsConfig.ProtoReflect.Descriptor instead.
 func (*PathsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PathsConfig) GetHome() string {
@@ -1086,7 +1160,7 @@ var File_kizuna_v1_config_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\xde\x03\n" +
+	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\x92\x04\n" +
 	"\x06Config\x125\n" +
 	"\bidentity\x18\x01 \x01(\v2\x19.kizuna.v1.IdentityConfigR\bidentity\x128\n" +
 	"\tdiscovery\x18\x02 \x01(\v2\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x125\n" +
@@ -1097,7 +1171,9 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x03api\x18\x05 \x01(\v2\x14.kizuna.v1.ApiConfigR\x03api\x122\n" +
 	"\aplugins\x18\x06 \x01(\v2\x18.kizuna.v1.PluginsConfigR\aplugins\x12,\n" +
 	"\x05paths\x18\a \x01(\v2\x16.kizuna.v1.PathsConfigR\x05paths\x128\n" +
-	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\x12+\n" +
+	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\x122\n" +
+	"\astreams\x18\n" +
+	" \x01(\v2\x18.kizuna.v1.StreamsConfigR\astreams\x12+\n" +
 	"\x05notes\x18\t \x03(\v2\x15.kizuna.v1.ConfigNoteR\x05notes\"8\n" +
 	"\n" +
 	"ConfigNote\x12\x10\n" +
@@ -1169,7 +1245,12 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\vmax_running\x18\t \x01(\rR\n" +
 	"maxRunning\x12/\n" +
 	"\x14max_running_per_peer\x18\n" +
-	" \x01(\rR\x11maxRunningPerPeer\"[\n" +
+	" \x01(\rR\x11maxRunningPerPeer\"\x8f\x01\n" +
+	"\rStreamsConfig\x12,\n" +
+	"\x12offer_timeout_secs\x18\x01 \x01(\rR\x10offerTimeoutSecs\x12\x1f\n" +
+	"\vmax_streams\x18\x02 \x01(\rR\n" +
+	"maxStreams\x12/\n" +
+	"\x14max_streams_per_peer\x18\x03 \x01(\rR\x11maxStreamsPerPeer\"[\n" +
 	"\rPluginsConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x03(\tR\aenabled\x120\n" +
 	"\aentries\x18\x02 \x03(\v2\x16.kizuna.v1.PluginEntryR\aentries\"O\n" +
@@ -1205,7 +1286,7 @@ func file_kizuna_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_kizuna_v1_config_proto_goTypes = []any{
 	(TrustMode)(0),           // 0: kizuna.v1.TrustMode
 	(*Config)(nil),           // 1: kizuna.v1.Config
@@ -1216,10 +1297,11 @@ var file_kizuna_v1_config_proto_goTypes = []any{
 	(*NetworkingConfig)(nil), // 6: kizuna.v1.NetworkingConfig
 	(*ApiConfig)(nil),        // 7: kizuna.v1.ApiConfig
 	(*TransfersConfig)(nil),  // 8: kizuna.v1.TransfersConfig
-	(*PluginsConfig)(nil),    // 9: kizuna.v1.PluginsConfig
-	(*PluginEntry)(nil),      // 10: kizuna.v1.PluginEntry
-	(*PathsConfig)(nil),      // 11: kizuna.v1.PathsConfig
-	(DeviceType)(0),          // 12: kizuna.v1.DeviceType
+	(*StreamsConfig)(nil),    // 9: kizuna.v1.StreamsConfig
+	(*PluginsConfig)(nil),    // 10: kizuna.v1.PluginsConfig
+	(*PluginEntry)(nil),      // 11: kizuna.v1.PluginEntry
+	(*PathsConfig)(nil),      // 12: kizuna.v1.PathsConfig
+	(DeviceType)(0),          // 13: kizuna.v1.DeviceType
 }
 var file_kizuna_v1_config_proto_depIdxs = []int32{
 	3,  // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
@@ -1227,18 +1309,19 @@ var file_kizuna_v1_config_proto_depIdxs = []int32{
 	5,  // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
 	6,  // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
 	7,  // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
-	9,  // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
-	11, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
+	10, // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
+	12, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
 	8,  // 7: kizuna.v1.Config.transfers:type_name -> kizuna.v1.TransfersConfig
-	2,  // 8: kizuna.v1.Config.notes:type_name -> kizuna.v1.ConfigNote
-	12, // 9: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
-	0,  // 10: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
-	10, // 11: kizuna.v1.PluginsConfig.entries:type_name -> kizuna.v1.PluginEntry
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 8: kizuna.v1.Config.streams:type_name -> kizuna.v1.StreamsConfig
+	2,  // 9: kizuna.v1.Config.notes:type_name -> kizuna.v1.ConfigNote
+	13, // 10: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
+	0,  // 11: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
+	11, // 12: kizuna.v1.PluginsConfig.entries:type_name -> kizuna.v1.PluginEntry
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_config_proto_init() }
@@ -1253,7 +1336,7 @@ func file_kizuna_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_config_proto_rawDesc), len(file_kizuna_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

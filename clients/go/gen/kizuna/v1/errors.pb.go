@@ -109,6 +109,10 @@ const (
 	// ABORTED. The stream ended because its other side closed or its link dropped.
 	// Metadata: `stream_id`.
 	ErrorReason_ERROR_REASON_STREAM_CLOSED ErrorReason = 82
+	// FAILED_PRECONDITION. A built-in capture source cannot run here: the media extra is not
+	// installed, there is no display, device or sound server, or it failed. Metadata: `source`
+	// (screen, camera, audio), `device`, and `install` when a package would fix it.
+	ErrorReason_ERROR_REASON_CAPTURE_UNAVAILABLE ErrorReason = 83
 	// PERMISSION_DENIED. The command is not on the peer's allow-list. Metadata: `command`.
 	ErrorReason_ERROR_REASON_COMMAND_NOT_ALLOWED ErrorReason = 100
 	// INVALID_ARGUMENT. Arguments do not match the command's declared parameters.
@@ -154,6 +158,7 @@ var (
 		80:  "ERROR_REASON_STREAM_NOT_FOUND",
 		81:  "ERROR_REASON_STREAM_REJECTED",
 		82:  "ERROR_REASON_STREAM_CLOSED",
+		83:  "ERROR_REASON_CAPTURE_UNAVAILABLE",
 		100: "ERROR_REASON_COMMAND_NOT_ALLOWED",
 		101: "ERROR_REASON_COMMAND_ARGUMENTS_INVALID",
 		102: "ERROR_REASON_COMMAND_TIMED_OUT",
@@ -192,6 +197,7 @@ var (
 		"ERROR_REASON_STREAM_NOT_FOUND":          80,
 		"ERROR_REASON_STREAM_REJECTED":           81,
 		"ERROR_REASON_STREAM_CLOSED":             82,
+		"ERROR_REASON_CAPTURE_UNAVAILABLE":       83,
 		"ERROR_REASON_COMMAND_NOT_ALLOWED":       100,
 		"ERROR_REASON_COMMAND_ARGUMENTS_INVALID": 101,
 		"ERROR_REASON_COMMAND_TIMED_OUT":         102,
@@ -301,7 +307,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x03(\v2\x1e.kizuna.v1.Error.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xad\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xd3\n" +
 	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
@@ -337,6 +343,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\x1dERROR_REASON_STREAM_NOT_FOUND\x10P\x12 \n" +
 	"\x1cERROR_REASON_STREAM_REJECTED\x10Q\x12\x1e\n" +
 	"\x1aERROR_REASON_STREAM_CLOSED\x10R\x12$\n" +
+	" ERROR_REASON_CAPTURE_UNAVAILABLE\x10S\x12$\n" +
 	" ERROR_REASON_COMMAND_NOT_ALLOWED\x10d\x12*\n" +
 	"&ERROR_REASON_COMMAND_ARGUMENTS_INVALID\x10e\x12\"\n" +
 	"\x1eERROR_REASON_COMMAND_TIMED_OUT\x10fB\x8b\x01\n" +

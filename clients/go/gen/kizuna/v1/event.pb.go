@@ -74,6 +74,12 @@ const (
 	EventType_EVENT_TYPE_STREAM_STARTED EventType = 41
 	// Event.stream_ended.
 	EventType_EVENT_TYPE_STREAM_ENDED EventType = 42
+	// Event.stream_stats.
+	EventType_EVENT_TYPE_STREAM_STATS EventType = 43
+	// Event.capture_started.
+	EventType_EVENT_TYPE_CAPTURE_STARTED EventType = 44
+	// Event.capture_ended.
+	EventType_EVENT_TYPE_CAPTURE_ENDED EventType = 45
 	// Event.command_started.
 	EventType_EVENT_TYPE_COMMAND_STARTED EventType = 50
 	// Event.command_executed.
@@ -107,6 +113,9 @@ var (
 		40: "EVENT_TYPE_STREAM_OFFERED",
 		41: "EVENT_TYPE_STREAM_STARTED",
 		42: "EVENT_TYPE_STREAM_ENDED",
+		43: "EVENT_TYPE_STREAM_STATS",
+		44: "EVENT_TYPE_CAPTURE_STARTED",
+		45: "EVENT_TYPE_CAPTURE_ENDED",
 		50: "EVENT_TYPE_COMMAND_STARTED",
 		51: "EVENT_TYPE_COMMAND_EXECUTED",
 	}
@@ -135,6 +144,9 @@ var (
 		"EVENT_TYPE_STREAM_OFFERED":         40,
 		"EVENT_TYPE_STREAM_STARTED":         41,
 		"EVENT_TYPE_STREAM_ENDED":           42,
+		"EVENT_TYPE_STREAM_STATS":           43,
+		"EVENT_TYPE_CAPTURE_STARTED":        44,
+		"EVENT_TYPE_CAPTURE_ENDED":          45,
 		"EVENT_TYPE_COMMAND_STARTED":        50,
 		"EVENT_TYPE_COMMAND_EXECUTED":       51,
 	}
@@ -204,6 +216,9 @@ type Event struct {
 	//	*Event_StreamOffered
 	//	*Event_StreamStarted
 	//	*Event_StreamEnded
+	//	*Event_StreamStats
+	//	*Event_CaptureStarted
+	//	*Event_CaptureEnded
 	//	*Event_CommandStarted
 	//	*Event_CommandExecuted
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
@@ -476,6 +491,33 @@ func (x *Event) GetStreamEnded() *StreamEnded {
 	return nil
 }
 
+func (x *Event) GetStreamStats() *StreamStatsUpdated {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_StreamStats); ok {
+			return x.StreamStats
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCaptureStarted() *CaptureStarted {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CaptureStarted); ok {
+			return x.CaptureStarted
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetCaptureEnded() *CaptureEnded {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CaptureEnded); ok {
+			return x.CaptureEnded
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetCommandStarted() *CommandStarted {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_CommandStarted); ok {
@@ -614,6 +656,21 @@ type Event_StreamEnded struct {
 	StreamEnded *StreamEnded `protobuf:"bytes,52,opt,name=stream_ended,json=streamEnded,proto3,oneof"`
 }
 
+type Event_StreamStats struct {
+	// Measurements of an open stream, every two seconds while it is open.
+	StreamStats *StreamStatsUpdated `protobuf:"bytes,53,opt,name=stream_stats,json=streamStats,proto3,oneof"`
+}
+
+type Event_CaptureStarted struct {
+	// A built-in source of this device started capturing (screen, camera or microphone).
+	CaptureStarted *CaptureStarted `protobuf:"bytes,54,opt,name=capture_started,json=captureStarted,proto3,oneof"`
+}
+
+type Event_CaptureEnded struct {
+	// A built-in source of this device stopped capturing.
+	CaptureEnded *CaptureEnded `protobuf:"bytes,55,opt,name=capture_ended,json=captureEnded,proto3,oneof"`
+}
+
 type Event_CommandStarted struct {
 	// A command started (either direction).
 	CommandStarted *CommandStarted `protobuf:"bytes,60,opt,name=command_started,json=commandStarted,proto3,oneof"`
@@ -669,6 +726,12 @@ func (*Event_StreamOffered) isEvent_Payload() {}
 func (*Event_StreamStarted) isEvent_Payload() {}
 
 func (*Event_StreamEnded) isEvent_Payload() {}
+
+func (*Event_StreamStats) isEvent_Payload() {}
+
+func (*Event_CaptureStarted) isEvent_Payload() {}
+
+func (*Event_CaptureEnded) isEvent_Payload() {}
 
 func (*Event_CommandStarted) isEvent_Payload() {}
 
@@ -1768,6 +1831,171 @@ func (x *StreamEnded) GetStream() *Stream {
 	return nil
 }
 
+// Measurements of an open stream.
+type StreamStatsUpdated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream, its stats current.
+	Stream        *Stream `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamStatsUpdated) Reset() {
+	*x = StreamStatsUpdated{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamStatsUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamStatsUpdated) ProtoMessage() {}
+
+func (x *StreamStatsUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamStatsUpdated.ProtoReflect.Descriptor instead.
+func (*StreamStatsUpdated) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *StreamStatsUpdated) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+// A built-in source of this device started capturing for a stream.
+type CaptureStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream the capture feeds.
+	Stream *Stream `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	// The device captured, as the source names it (":0", "/dev/video0", "default", "synthetic").
+	Device        string `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaptureStarted) Reset() {
+	*x = CaptureStarted{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaptureStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaptureStarted) ProtoMessage() {}
+
+func (x *CaptureStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaptureStarted.ProtoReflect.Descriptor instead.
+func (*CaptureStarted) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CaptureStarted) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+func (x *CaptureStarted) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+// A built-in source of this device stopped capturing.
+type CaptureEnded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream the capture fed.
+	Stream *Stream `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	// The device captured.
+	Device string `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
+	// Why it stopped, when it was not the stream ending normally.
+	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaptureEnded) Reset() {
+	*x = CaptureEnded{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaptureEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaptureEnded) ProtoMessage() {}
+
+func (x *CaptureEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaptureEnded.ProtoReflect.Descriptor instead.
+func (*CaptureEnded) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CaptureEnded) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+func (x *CaptureEnded) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *CaptureEnded) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // A command started.
 type CommandStarted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1779,7 +2007,7 @@ type CommandStarted struct {
 
 func (x *CommandStarted) Reset() {
 	*x = CommandStarted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	mi := &file_kizuna_v1_event_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +2019,7 @@ func (x *CommandStarted) String() string {
 func (*CommandStarted) ProtoMessage() {}
 
 func (x *CommandStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[23]
+	mi := &file_kizuna_v1_event_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +2032,7 @@ func (x *CommandStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandStarted.ProtoReflect.Descriptor instead.
 func (*CommandStarted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{23}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CommandStarted) GetRun() *CommandRun {
@@ -1825,7 +2053,7 @@ type CommandExecuted struct {
 
 func (x *CommandExecuted) Reset() {
 	*x = CommandExecuted{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[24]
+	mi := &file_kizuna_v1_event_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +2065,7 @@ func (x *CommandExecuted) String() string {
 func (*CommandExecuted) ProtoMessage() {}
 
 func (x *CommandExecuted) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[24]
+	mi := &file_kizuna_v1_event_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +2078,7 @@ func (x *CommandExecuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandExecuted.ProtoReflect.Descriptor instead.
 func (*CommandExecuted) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{24}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CommandExecuted) GetRun() *CommandRun {
@@ -1864,7 +2092,7 @@ var File_kizuna_v1_event_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\xd1\x0e\n" +
+	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x9b\x10\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
@@ -1892,7 +2120,10 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0ftransfer_queued\x18/ \x01(\v2\x19.kizuna.v1.TransferQueuedH\x00R\x0etransferQueued\x12A\n" +
 	"\x0estream_offered\x182 \x01(\v2\x18.kizuna.v1.StreamOfferedH\x00R\rstreamOffered\x12A\n" +
 	"\x0estream_started\x183 \x01(\v2\x18.kizuna.v1.StreamStartedH\x00R\rstreamStarted\x12;\n" +
-	"\fstream_ended\x184 \x01(\v2\x16.kizuna.v1.StreamEndedH\x00R\vstreamEnded\x12D\n" +
+	"\fstream_ended\x184 \x01(\v2\x16.kizuna.v1.StreamEndedH\x00R\vstreamEnded\x12B\n" +
+	"\fstream_stats\x185 \x01(\v2\x1d.kizuna.v1.StreamStatsUpdatedH\x00R\vstreamStats\x12D\n" +
+	"\x0fcapture_started\x186 \x01(\v2\x19.kizuna.v1.CaptureStartedH\x00R\x0ecaptureStarted\x12>\n" +
+	"\rcapture_ended\x187 \x01(\v2\x17.kizuna.v1.CaptureEndedH\x00R\fcaptureEnded\x12D\n" +
 	"\x0fcommand_started\x18< \x01(\v2\x19.kizuna.v1.CommandStartedH\x00R\x0ecommandStarted\x12G\n" +
 	"\x10command_executed\x18= \x01(\v2\x1a.kizuna.v1.CommandExecutedH\x00R\x0fcommandExecutedB\t\n" +
 	"\apayload\"W\n" +
@@ -1948,11 +2179,20 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\rStreamStarted\x12)\n" +
 	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"8\n" +
 	"\vStreamEnded\x12)\n" +
-	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"9\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"?\n" +
+	"\x12StreamStatsUpdated\x12)\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"S\n" +
+	"\x0eCaptureStarted\x12)\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\x12\x16\n" +
+	"\x06device\x18\x02 \x01(\tR\x06device\"y\n" +
+	"\fCaptureEnded\x12)\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\x12\x16\n" +
+	"\x06device\x18\x02 \x01(\tR\x06device\x12&\n" +
+	"\x05error\x18\x03 \x01(\v2\x10.kizuna.v1.ErrorR\x05error\"9\n" +
 	"\x0eCommandStarted\x12'\n" +
 	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\":\n" +
 	"\x0fCommandExecuted\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xc7\x06\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xa2\a\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dEVENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n" +
@@ -1978,7 +2218,10 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x1aEVENT_TYPE_TRANSFER_QUEUED\x10%\x12\x1d\n" +
 	"\x19EVENT_TYPE_STREAM_OFFERED\x10(\x12\x1d\n" +
 	"\x19EVENT_TYPE_STREAM_STARTED\x10)\x12\x1b\n" +
-	"\x17EVENT_TYPE_STREAM_ENDED\x10*\x12\x1e\n" +
+	"\x17EVENT_TYPE_STREAM_ENDED\x10*\x12\x1b\n" +
+	"\x17EVENT_TYPE_STREAM_STATS\x10+\x12\x1e\n" +
+	"\x1aEVENT_TYPE_CAPTURE_STARTED\x10,\x12\x1c\n" +
+	"\x18EVENT_TYPE_CAPTURE_ENDED\x10-\x12\x1e\n" +
 	"\x1aEVENT_TYPE_COMMAND_STARTED\x102\x12\x1f\n" +
 	"\x1bEVENT_TYPE_COMMAND_EXECUTED\x103B\x8a\x01\n" +
 	"\rcom.kizuna.v1B\n" +
@@ -1998,7 +2241,7 @@ func file_kizuna_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_kizuna_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: kizuna.v1.EventType
 	(*Event)(nil),                 // 1: kizuna.v1.Event
@@ -2024,20 +2267,23 @@ var file_kizuna_v1_event_proto_goTypes = []any{
 	(*StreamOffered)(nil),         // 21: kizuna.v1.StreamOffered
 	(*StreamStarted)(nil),         // 22: kizuna.v1.StreamStarted
 	(*StreamEnded)(nil),           // 23: kizuna.v1.StreamEnded
-	(*CommandStarted)(nil),        // 24: kizuna.v1.CommandStarted
-	(*CommandExecuted)(nil),       // 25: kizuna.v1.CommandExecuted
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
-	(*TransferProgress)(nil),      // 27: kizuna.v1.TransferProgress
-	(Node_State)(0),               // 28: kizuna.v1.Node.State
-	(*Error)(nil),                 // 29: kizuna.v1.Error
-	(*Peer)(nil),                  // 30: kizuna.v1.Peer
-	(*Pairing)(nil),               // 31: kizuna.v1.Pairing
-	(*Transfer)(nil),              // 32: kizuna.v1.Transfer
-	(*Stream)(nil),                // 33: kizuna.v1.Stream
-	(*CommandRun)(nil),            // 34: kizuna.v1.CommandRun
+	(*StreamStatsUpdated)(nil),    // 24: kizuna.v1.StreamStatsUpdated
+	(*CaptureStarted)(nil),        // 25: kizuna.v1.CaptureStarted
+	(*CaptureEnded)(nil),          // 26: kizuna.v1.CaptureEnded
+	(*CommandStarted)(nil),        // 27: kizuna.v1.CommandStarted
+	(*CommandExecuted)(nil),       // 28: kizuna.v1.CommandExecuted
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*TransferProgress)(nil),      // 30: kizuna.v1.TransferProgress
+	(Node_State)(0),               // 31: kizuna.v1.Node.State
+	(*Error)(nil),                 // 32: kizuna.v1.Error
+	(*Peer)(nil),                  // 33: kizuna.v1.Peer
+	(*Pairing)(nil),               // 34: kizuna.v1.Pairing
+	(*Transfer)(nil),              // 35: kizuna.v1.Transfer
+	(*Stream)(nil),                // 36: kizuna.v1.Stream
+	(*CommandRun)(nil),            // 37: kizuna.v1.CommandRun
 }
 var file_kizuna_v1_event_proto_depIdxs = []int32{
-	26, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
+	29, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
 	3,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
 	4,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
@@ -2052,7 +2298,7 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	13, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
 	14, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
 	15, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
-	27, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
+	30, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
 	16, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
 	18, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
 	19, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
@@ -2061,37 +2307,44 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	21, // 21: kizuna.v1.Event.stream_offered:type_name -> kizuna.v1.StreamOffered
 	22, // 22: kizuna.v1.Event.stream_started:type_name -> kizuna.v1.StreamStarted
 	23, // 23: kizuna.v1.Event.stream_ended:type_name -> kizuna.v1.StreamEnded
-	24, // 24: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
-	25, // 25: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
-	28, // 26: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
-	29, // 27: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
-	30, // 28: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
-	30, // 29: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
-	30, // 30: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
-	30, // 31: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
-	30, // 32: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
-	29, // 33: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
-	31, // 34: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
-	31, // 35: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
-	30, // 36: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
-	31, // 37: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
-	32, // 38: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
-	32, // 39: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
-	32, // 40: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
-	32, // 41: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
-	32, // 42: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
-	32, // 43: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
-	32, // 44: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
-	33, // 45: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
-	33, // 46: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
-	33, // 47: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
-	34, // 48: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
-	34, // 49: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	24, // 24: kizuna.v1.Event.stream_stats:type_name -> kizuna.v1.StreamStatsUpdated
+	25, // 25: kizuna.v1.Event.capture_started:type_name -> kizuna.v1.CaptureStarted
+	26, // 26: kizuna.v1.Event.capture_ended:type_name -> kizuna.v1.CaptureEnded
+	27, // 27: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
+	28, // 28: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
+	31, // 29: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
+	32, // 30: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
+	33, // 31: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
+	33, // 32: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
+	33, // 33: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
+	33, // 34: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
+	33, // 35: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
+	32, // 36: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
+	34, // 37: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
+	34, // 38: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
+	33, // 39: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
+	34, // 40: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
+	35, // 41: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
+	35, // 42: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
+	35, // 43: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
+	35, // 44: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
+	35, // 45: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
+	35, // 46: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
+	35, // 47: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
+	36, // 48: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
+	36, // 49: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
+	36, // 50: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
+	36, // 51: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
+	36, // 52: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
+	36, // 53: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
+	32, // 54: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
+	37, // 55: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
+	37, // 56: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_proto_init() }
@@ -2129,6 +2382,9 @@ func file_kizuna_v1_event_proto_init() {
 		(*Event_StreamOffered)(nil),
 		(*Event_StreamStarted)(nil),
 		(*Event_StreamEnded)(nil),
+		(*Event_StreamStats)(nil),
+		(*Event_CaptureStarted)(nil),
+		(*Event_CaptureEnded)(nil),
 		(*Event_CommandStarted)(nil),
 		(*Event_CommandExecuted)(nil),
 	}
@@ -2138,7 +2394,7 @@ func file_kizuna_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_proto_rawDesc), len(file_kizuna_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -88,14 +88,17 @@ func (StreamKind) EnumDescriptor() ([]byte, []int) {
 type StreamDelivery int32
 
 const (
-	// Not set: STREAM_DELIVERY_LATEST for camera, screen and audio; STREAM_DELIVERY_RELIABLE for
-	// data.
+	// Not set: STREAM_DELIVERY_LATEST for camera and screen, STREAM_DELIVERY_BUFFERED for audio,
+	// STREAM_DELIVERY_RELIABLE for data.
 	StreamDelivery_STREAM_DELIVERY_UNSPECIFIED StreamDelivery = 0
 	// Every frame, in order; a slow receiver slows the sender (backpressure).
 	StreamDelivery_STREAM_DELIVERY_RELIABLE StreamDelivery = 1
-	// Live: a slow receiver skips frames up to the next keyframe to stay current; the sender is
-	// never slowed.
+	// Live video: a slow receiver skips frames up to the next keyframe to stay current and a
+	// keyframe is asked for; the sender is never slowed. At most two frames wait at any hop.
 	StreamDelivery_STREAM_DELIVERY_LATEST StreamDelivery = 2
+	// Live audio: each hop keeps a short buffer (100 ms) and drops the oldest frames when it is
+	// full; the sender is never slowed.
+	StreamDelivery_STREAM_DELIVERY_BUFFERED StreamDelivery = 3
 )
 
 // Enum value maps for StreamDelivery.
@@ -104,11 +107,13 @@ var (
 		0: "STREAM_DELIVERY_UNSPECIFIED",
 		1: "STREAM_DELIVERY_RELIABLE",
 		2: "STREAM_DELIVERY_LATEST",
+		3: "STREAM_DELIVERY_BUFFERED",
 	}
 	StreamDelivery_value = map[string]int32{
 		"STREAM_DELIVERY_UNSPECIFIED": 0,
 		"STREAM_DELIVERY_RELIABLE":    1,
 		"STREAM_DELIVERY_LATEST":      2,
+		"STREAM_DELIVERY_BUFFERED":    3,
 	}
 )
 
@@ -137,6 +142,60 @@ func (x StreamDelivery) Number() protoreflect.EnumNumber {
 // Deprecated: Use StreamDelivery.Descriptor instead.
 func (StreamDelivery) EnumDescriptor() ([]byte, []int) {
 	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{1}
+}
+
+// How a stream's frames travel between the two devices.
+type StreamTransport int32
+
+const (
+	// Not decided yet (offered).
+	StreamTransport_STREAM_TRANSPORT_UNSPECIFIED StreamTransport = 0
+	// On the peer link (gRPC over mutual TLS, TCP): every kind; the only one for data.
+	StreamTransport_STREAM_TRANSPORT_LINK StreamTransport = 1
+	// WebRTC (RTP over UDP, DTLS-SRTP keyed per session, fingerprints exchanged over the peer
+	// link): camera, screen and audio when networking.enable_webrtc is on at both ends.
+	StreamTransport_STREAM_TRANSPORT_WEBRTC StreamTransport = 2
+)
+
+// Enum value maps for StreamTransport.
+var (
+	StreamTransport_name = map[int32]string{
+		0: "STREAM_TRANSPORT_UNSPECIFIED",
+		1: "STREAM_TRANSPORT_LINK",
+		2: "STREAM_TRANSPORT_WEBRTC",
+	}
+	StreamTransport_value = map[string]int32{
+		"STREAM_TRANSPORT_UNSPECIFIED": 0,
+		"STREAM_TRANSPORT_LINK":        1,
+		"STREAM_TRANSPORT_WEBRTC":      2,
+	}
+)
+
+func (x StreamTransport) Enum() *StreamTransport {
+	p := new(StreamTransport)
+	*p = x
+	return p
+}
+
+func (x StreamTransport) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StreamTransport) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_stream_proto_enumTypes[2].Descriptor()
+}
+
+func (StreamTransport) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_stream_proto_enumTypes[2]
+}
+
+func (x StreamTransport) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StreamTransport.Descriptor instead.
+func (StreamTransport) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2}
 }
 
 // Which side opened it.
@@ -176,11 +235,11 @@ func (x Stream_Direction) String() string {
 }
 
 func (Stream_Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_stream_proto_enumTypes[2].Descriptor()
+	return file_kizuna_v1_stream_proto_enumTypes[3].Descriptor()
 }
 
 func (Stream_Direction) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_stream_proto_enumTypes[2]
+	return &file_kizuna_v1_stream_proto_enumTypes[3]
 }
 
 func (x Stream_Direction) Number() protoreflect.EnumNumber {
@@ -189,7 +248,7 @@ func (x Stream_Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Stream_Direction.Descriptor instead.
 func (Stream_Direction) EnumDescriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2, 0}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Lifecycle of a stream.
@@ -241,11 +300,11 @@ func (x Stream_State) String() string {
 }
 
 func (Stream_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_stream_proto_enumTypes[3].Descriptor()
+	return file_kizuna_v1_stream_proto_enumTypes[4].Descriptor()
 }
 
 func (Stream_State) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_stream_proto_enumTypes[3]
+	return &file_kizuna_v1_stream_proto_enumTypes[4]
 }
 
 func (x Stream_State) Number() protoreflect.EnumNumber {
@@ -254,7 +313,7 @@ func (x Stream_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Stream_State.Descriptor instead.
 func (Stream_State) EnumDescriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2, 1}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{3, 1}
 }
 
 // What an opening side declares about a stream. Sent first on OpenStream.
@@ -370,11 +429,22 @@ func (x *StreamHeader) GetCapture() *CaptureSource {
 	return nil
 }
 
-// A built-in capture source of this device.
+// A built-in capture source of this device. Capture starts only on a request made on this
+// device (an app or the CLI), never because a peer asked.
 type CaptureSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Which screen, camera or audio input, as the device names it; empty means the default one.
-	Device        string `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// Screen: an X11 display (":0", ":0+100,200"); camera: a V4L2 device ("/dev/video0");
+	// audio: a PulseAudio/PipeWire source name, or "alsa:hw:0". "synthetic" is a generated test
+	// source of the same kind (moving colour bars, or a 440 Hz tone).
+	Device string `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// Largest width and height to send (the picture is scaled down, keeping its aspect); 0 keeps
+	// the source's size (video only).
+	MaxWidth uint32 `protobuf:"varint,2,opt,name=max_width,json=maxWidth,proto3" json:"max_width,omitempty"`
+	// See max_width.
+	MaxHeight uint32 `protobuf:"varint,3,opt,name=max_height,json=maxHeight,proto3" json:"max_height,omitempty"`
+	// Frames per second to capture (video only); 0 means 30.
+	Fps           uint32 `protobuf:"varint,4,opt,name=fps,proto3" json:"fps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +486,147 @@ func (x *CaptureSource) GetDevice() string {
 	return ""
 }
 
+func (x *CaptureSource) GetMaxWidth() uint32 {
+	if x != nil {
+		return x.MaxWidth
+	}
+	return 0
+}
+
+func (x *CaptureSource) GetMaxHeight() uint32 {
+	if x != nil {
+		return x.MaxHeight
+	}
+	return 0
+}
+
+func (x *CaptureSource) GetFps() uint32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+// Measurements of a stream, kept by each side for what it sends and receives.
+type StreamStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bytes of frame payload sent from this device.
+	BytesSent uint64 `protobuf:"varint,1,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	// Bytes of frame payload received by this device.
+	BytesReceived uint64 `protobuf:"varint,2,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
+	// Payload bits per second over the last two seconds, in the stream's main direction.
+	BitrateBps uint64 `protobuf:"varint,3,opt,name=bitrate_bps,json=bitrateBps,proto3" json:"bitrate_bps,omitempty"`
+	// Frames per second over the last two seconds, in the stream's main direction.
+	Fps float64 `protobuf:"fixed64,4,opt,name=fps,proto3" json:"fps,omitempty"`
+	// Receiving side: median time from capture (the frame's capture_time, on the sender's clock
+	// corrected by the estimated offset) to arrival at this daemon, over the last 256 frames.
+	LatencyP50Ms float64 `protobuf:"fixed64,5,opt,name=latency_p50_ms,json=latencyP50Ms,proto3" json:"latency_p50_ms,omitempty"`
+	// Receiving side: 99th percentile of the same.
+	LatencyP99Ms float64 `protobuf:"fixed64,6,opt,name=latency_p99_ms,json=latencyP99Ms,proto3" json:"latency_p99_ms,omitempty"`
+	// Receiving side: longest interval between two received frames since the stream opened
+	// (a freeze shows here).
+	MaxGapMs float64 `protobuf:"fixed64,7,opt,name=max_gap_ms,json=maxGapMs,proto3" json:"max_gap_ms,omitempty"`
+	// Keyframes asked of the source because frames were dropped on the way.
+	KeyframeRequests uint64 `protobuf:"varint,8,opt,name=keyframe_requests,json=keyframeRequests,proto3" json:"keyframe_requests,omitempty"`
+	// Round-trip time of the peer link or WebRTC session, when known.
+	RttMs         float64 `protobuf:"fixed64,9,opt,name=rtt_ms,json=rttMs,proto3" json:"rtt_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamStats) Reset() {
+	*x = StreamStats{}
+	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamStats) ProtoMessage() {}
+
+func (x *StreamStats) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamStats.ProtoReflect.Descriptor instead.
+func (*StreamStats) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StreamStats) GetBytesSent() uint64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *StreamStats) GetBytesReceived() uint64 {
+	if x != nil {
+		return x.BytesReceived
+	}
+	return 0
+}
+
+func (x *StreamStats) GetBitrateBps() uint64 {
+	if x != nil {
+		return x.BitrateBps
+	}
+	return 0
+}
+
+func (x *StreamStats) GetFps() float64 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *StreamStats) GetLatencyP50Ms() float64 {
+	if x != nil {
+		return x.LatencyP50Ms
+	}
+	return 0
+}
+
+func (x *StreamStats) GetLatencyP99Ms() float64 {
+	if x != nil {
+		return x.LatencyP99Ms
+	}
+	return 0
+}
+
+func (x *StreamStats) GetMaxGapMs() float64 {
+	if x != nil {
+		return x.MaxGapMs
+	}
+	return 0
+}
+
+func (x *StreamStats) GetKeyframeRequests() uint64 {
+	if x != nil {
+		return x.KeyframeRequests
+	}
+	return 0
+}
+
+func (x *StreamStats) GetRttMs() float64 {
+	if x != nil {
+		return x.RttMs
+	}
+	return 0
+}
+
 // A live stream between an app on this device and an app on a peer.
 type Stream struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -442,14 +653,20 @@ type Stream struct {
 	// When it ended.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Why it failed or was rejected.
-	Error         *Error `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	Error *Error `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	// How the frames travel.
+	Transport StreamTransport `protobuf:"varint,13,opt,name=transport,proto3,enum=kizuna.v1.StreamTransport" json:"transport,omitempty"`
+	// Measurements.
+	Stats *StreamStats `protobuf:"bytes,14,opt,name=stats,proto3" json:"stats,omitempty"`
+	// Whether a built-in source of this device is capturing for this stream right now.
+	Capturing     bool `protobuf:"varint,15,opt,name=capturing,proto3" json:"capturing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Stream) Reset() {
 	*x = Stream{}
-	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +678,7 @@ func (x *Stream) String() string {
 func (*Stream) ProtoMessage() {}
 
 func (x *Stream) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_proto_msgTypes[2]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +691,7 @@ func (x *Stream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stream.ProtoReflect.Descriptor instead.
 func (*Stream) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{2}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Stream) GetId() string {
@@ -561,6 +778,27 @@ func (x *Stream) GetError() *Error {
 	return nil
 }
 
+func (x *Stream) GetTransport() StreamTransport {
+	if x != nil {
+		return x.Transport
+	}
+	return StreamTransport_STREAM_TRANSPORT_UNSPECIFIED
+}
+
+func (x *Stream) GetStats() *StreamStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *Stream) GetCapturing() bool {
+	if x != nil {
+		return x.Capturing
+	}
+	return false
+}
+
 // One unit of stream data.
 type Frame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -571,14 +809,17 @@ type Frame struct {
 	// True when the frame can be decoded without earlier frames.
 	Keyframe bool `protobuf:"varint,3,opt,name=keyframe,proto3" json:"keyframe,omitempty"`
 	// The payload; at most 4 MiB.
-	Data          []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// When the source captured the frame. Set it when you can: the receiving daemon measures
+	// latency with it. The daemon sets it for built-in sources.
+	CaptureTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=capture_time,json=captureTime,proto3" json:"capture_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Frame) Reset() {
 	*x = Frame{}
-	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +831,7 @@ func (x *Frame) String() string {
 func (*Frame) ProtoMessage() {}
 
 func (x *Frame) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_proto_msgTypes[3]
+	mi := &file_kizuna_v1_stream_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +844,7 @@ func (x *Frame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Frame.ProtoReflect.Descriptor instead.
 func (*Frame) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{3}
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Frame) GetSequence() uint64 {
@@ -634,6 +875,51 @@ func (x *Frame) GetData() []byte {
 	return nil
 }
 
+func (x *Frame) GetCaptureTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CaptureTime
+	}
+	return nil
+}
+
+// Asks the producer of a live video stream for a keyframe: frames were dropped on the way and
+// the receiver cannot decode until the next one.
+type KeyframeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyframeRequest) Reset() {
+	*x = KeyframeRequest{}
+	mi := &file_kizuna_v1_stream_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyframeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyframeRequest) ProtoMessage() {}
+
+func (x *KeyframeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyframeRequest.ProtoReflect.Descriptor instead.
+func (*KeyframeRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_proto_rawDescGZIP(), []int{5}
+}
+
 var File_kizuna_v1_stream_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_stream_proto_rawDesc = "" +
@@ -652,9 +938,26 @@ const file_kizuna_v1_stream_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
 	"\n" +
-	"\b_quality\"'\n" +
+	"\b_quality\"u\n" +
 	"\rCaptureSource\x12\x16\n" +
-	"\x06device\x18\x01 \x01(\tR\x06device\"\xc9\x05\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\x12\x1b\n" +
+	"\tmax_width\x18\x02 \x01(\rR\bmaxWidth\x12\x1d\n" +
+	"\n" +
+	"max_height\x18\x03 \x01(\rR\tmaxHeight\x12\x10\n" +
+	"\x03fps\x18\x04 \x01(\rR\x03fps\"\xb4\x02\n" +
+	"\vStreamStats\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x01 \x01(\x04R\tbytesSent\x12%\n" +
+	"\x0ebytes_received\x18\x02 \x01(\x04R\rbytesReceived\x12\x1f\n" +
+	"\vbitrate_bps\x18\x03 \x01(\x04R\n" +
+	"bitrateBps\x12\x10\n" +
+	"\x03fps\x18\x04 \x01(\x01R\x03fps\x12$\n" +
+	"\x0elatency_p50_ms\x18\x05 \x01(\x01R\flatencyP50Ms\x12$\n" +
+	"\x0elatency_p99_ms\x18\x06 \x01(\x01R\flatencyP99Ms\x12\x1c\n" +
+	"\n" +
+	"max_gap_ms\x18\a \x01(\x01R\bmaxGapMs\x12+\n" +
+	"\x11keyframe_requests\x18\b \x01(\x04R\x10keyframeRequests\x12\x15\n" +
+	"\x06rtt_ms\x18\t \x01(\x01R\x05rttMs\"\xcf\x06\n" +
 	"\x06Stream\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x1b\n" +
@@ -670,7 +973,10 @@ const file_kizuna_v1_stream_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x125\n" +
 	"\bend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12&\n" +
-	"\x05error\x18\f \x01(\v2\x10.kizuna.v1.ErrorR\x05error\"V\n" +
+	"\x05error\x18\f \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x128\n" +
+	"\ttransport\x18\r \x01(\x0e2\x1a.kizuna.v1.StreamTransportR\ttransport\x12,\n" +
+	"\x05stats\x18\x0e \x01(\v2\x16.kizuna.v1.StreamStatsR\x05stats\x12\x1c\n" +
+	"\tcapturing\x18\x0f \x01(\bR\tcapturing\"V\n" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DIRECTION_OUTGOING\x10\x01\x12\x16\n" +
@@ -682,23 +988,30 @@ const file_kizuna_v1_stream_proto_rawDesc = "" +
 	"STATE_OPEN\x10\x02\x12\x10\n" +
 	"\fSTATE_CLOSED\x10\x03\x12\x12\n" +
 	"\x0eSTATE_REJECTED\x10\x04\x12\x10\n" +
-	"\fSTATE_FAILED\x10\x05\"\x8c\x01\n" +
+	"\fSTATE_FAILED\x10\x05\"\xcb\x01\n" +
 	"\x05Frame\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x127\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\ttimestamp\x12\x1a\n" +
 	"\bkeyframe\x18\x03 \x01(\bR\bkeyframe\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data*\x86\x01\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12=\n" +
+	"\fcapture_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vcaptureTime\"\x11\n" +
+	"\x0fKeyframeRequest*\x86\x01\n" +
 	"\n" +
 	"StreamKind\x12\x1b\n" +
 	"\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STREAM_KIND_CAMERA\x10\x01\x12\x16\n" +
 	"\x12STREAM_KIND_SCREEN\x10\x02\x12\x15\n" +
 	"\x11STREAM_KIND_AUDIO\x10\x03\x12\x14\n" +
-	"\x10STREAM_KIND_DATA\x10\x04*k\n" +
+	"\x10STREAM_KIND_DATA\x10\x04*\x89\x01\n" +
 	"\x0eStreamDelivery\x12\x1f\n" +
 	"\x1bSTREAM_DELIVERY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18STREAM_DELIVERY_RELIABLE\x10\x01\x12\x1a\n" +
-	"\x16STREAM_DELIVERY_LATEST\x10\x02B\x8b\x01\n" +
+	"\x16STREAM_DELIVERY_LATEST\x10\x02\x12\x1c\n" +
+	"\x18STREAM_DELIVERY_BUFFERED\x10\x03*k\n" +
+	"\x0fStreamTransport\x12 \n" +
+	"\x1cSTREAM_TRANSPORT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15STREAM_TRANSPORT_LINK\x10\x01\x12\x1b\n" +
+	"\x17STREAM_TRANSPORT_WEBRTC\x10\x02B\x8b\x01\n" +
 	"\rcom.kizuna.v1B\vStreamProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
@@ -714,39 +1027,45 @@ func file_kizuna_v1_stream_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_stream_proto_rawDescData
 }
 
-var file_kizuna_v1_stream_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_kizuna_v1_stream_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_kizuna_v1_stream_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_kizuna_v1_stream_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_kizuna_v1_stream_proto_goTypes = []any{
 	(StreamKind)(0),               // 0: kizuna.v1.StreamKind
 	(StreamDelivery)(0),           // 1: kizuna.v1.StreamDelivery
-	(Stream_Direction)(0),         // 2: kizuna.v1.Stream.Direction
-	(Stream_State)(0),             // 3: kizuna.v1.Stream.State
-	(*StreamHeader)(nil),          // 4: kizuna.v1.StreamHeader
-	(*CaptureSource)(nil),         // 5: kizuna.v1.CaptureSource
-	(*Stream)(nil),                // 6: kizuna.v1.Stream
-	(*Frame)(nil),                 // 7: kizuna.v1.Frame
-	nil,                           // 8: kizuna.v1.StreamHeader.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*Error)(nil),                 // 10: kizuna.v1.Error
-	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
+	(StreamTransport)(0),          // 2: kizuna.v1.StreamTransport
+	(Stream_Direction)(0),         // 3: kizuna.v1.Stream.Direction
+	(Stream_State)(0),             // 4: kizuna.v1.Stream.State
+	(*StreamHeader)(nil),          // 5: kizuna.v1.StreamHeader
+	(*CaptureSource)(nil),         // 6: kizuna.v1.CaptureSource
+	(*StreamStats)(nil),           // 7: kizuna.v1.StreamStats
+	(*Stream)(nil),                // 8: kizuna.v1.Stream
+	(*Frame)(nil),                 // 9: kizuna.v1.Frame
+	(*KeyframeRequest)(nil),       // 10: kizuna.v1.KeyframeRequest
+	nil,                           // 11: kizuna.v1.StreamHeader.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*Error)(nil),                 // 13: kizuna.v1.Error
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
 }
 var file_kizuna_v1_stream_proto_depIdxs = []int32{
 	0,  // 0: kizuna.v1.StreamHeader.kind:type_name -> kizuna.v1.StreamKind
-	8,  // 1: kizuna.v1.StreamHeader.metadata:type_name -> kizuna.v1.StreamHeader.MetadataEntry
+	11, // 1: kizuna.v1.StreamHeader.metadata:type_name -> kizuna.v1.StreamHeader.MetadataEntry
 	1,  // 2: kizuna.v1.StreamHeader.delivery:type_name -> kizuna.v1.StreamDelivery
-	5,  // 3: kizuna.v1.StreamHeader.capture:type_name -> kizuna.v1.CaptureSource
-	2,  // 4: kizuna.v1.Stream.direction:type_name -> kizuna.v1.Stream.Direction
-	3,  // 5: kizuna.v1.Stream.state:type_name -> kizuna.v1.Stream.State
-	4,  // 6: kizuna.v1.Stream.header:type_name -> kizuna.v1.StreamHeader
-	9,  // 7: kizuna.v1.Stream.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: kizuna.v1.Stream.end_time:type_name -> google.protobuf.Timestamp
-	10, // 9: kizuna.v1.Stream.error:type_name -> kizuna.v1.Error
-	11, // 10: kizuna.v1.Frame.timestamp:type_name -> google.protobuf.Duration
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	6,  // 3: kizuna.v1.StreamHeader.capture:type_name -> kizuna.v1.CaptureSource
+	3,  // 4: kizuna.v1.Stream.direction:type_name -> kizuna.v1.Stream.Direction
+	4,  // 5: kizuna.v1.Stream.state:type_name -> kizuna.v1.Stream.State
+	5,  // 6: kizuna.v1.Stream.header:type_name -> kizuna.v1.StreamHeader
+	12, // 7: kizuna.v1.Stream.create_time:type_name -> google.protobuf.Timestamp
+	12, // 8: kizuna.v1.Stream.end_time:type_name -> google.protobuf.Timestamp
+	13, // 9: kizuna.v1.Stream.error:type_name -> kizuna.v1.Error
+	2,  // 10: kizuna.v1.Stream.transport:type_name -> kizuna.v1.StreamTransport
+	7,  // 11: kizuna.v1.Stream.stats:type_name -> kizuna.v1.StreamStats
+	14, // 12: kizuna.v1.Frame.timestamp:type_name -> google.protobuf.Duration
+	12, // 13: kizuna.v1.Frame.capture_time:type_name -> google.protobuf.Timestamp
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_stream_proto_init() }
@@ -761,8 +1080,8 @@ func file_kizuna_v1_stream_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_stream_proto_rawDesc), len(file_kizuna_v1_stream_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   5,
+			NumEnums:      5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -117,6 +117,7 @@ type OpenStreamResponse struct {
 	//
 	//	*OpenStreamResponse_Stream
 	//	*OpenStreamResponse_Frame
+	//	*OpenStreamResponse_KeyframeRequest
 	Part          isOpenStreamResponse_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -177,6 +178,15 @@ func (x *OpenStreamResponse) GetFrame() *Frame {
 	return nil
 }
 
+func (x *OpenStreamResponse) GetKeyframeRequest() *KeyframeRequest {
+	if x != nil {
+		if x, ok := x.Part.(*OpenStreamResponse_KeyframeRequest); ok {
+			return x.KeyframeRequest
+		}
+	}
+	return nil
+}
+
 type isOpenStreamResponse_Part interface {
 	isOpenStreamResponse_Part()
 }
@@ -191,9 +201,16 @@ type OpenStreamResponse_Frame struct {
 	Frame *Frame `protobuf:"bytes,2,opt,name=frame,proto3,oneof"`
 }
 
+type OpenStreamResponse_KeyframeRequest struct {
+	// The receiver lost frames and needs a keyframe (live video you encode yourself).
+	KeyframeRequest *KeyframeRequest `protobuf:"bytes,3,opt,name=keyframe_request,json=keyframeRequest,proto3,oneof"`
+}
+
 func (*OpenStreamResponse_Stream) isOpenStreamResponse_Part() {}
 
 func (*OpenStreamResponse_Frame) isOpenStreamResponse_Part() {}
+
+func (*OpenStreamResponse_KeyframeRequest) isOpenStreamResponse_Part() {}
 
 // First message of an AttachStream call.
 type AttachHeader struct {
@@ -250,6 +267,7 @@ type AttachStreamRequest struct {
 	//
 	//	*AttachStreamRequest_Header
 	//	*AttachStreamRequest_Frame
+	//	*AttachStreamRequest_KeyframeRequest
 	Part          isAttachStreamRequest_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -310,6 +328,15 @@ func (x *AttachStreamRequest) GetFrame() *Frame {
 	return nil
 }
 
+func (x *AttachStreamRequest) GetKeyframeRequest() *KeyframeRequest {
+	if x != nil {
+		if x, ok := x.Part.(*AttachStreamRequest_KeyframeRequest); ok {
+			return x.KeyframeRequest
+		}
+	}
+	return nil
+}
+
 type isAttachStreamRequest_Part interface {
 	isAttachStreamRequest_Part()
 }
@@ -324,9 +351,17 @@ type AttachStreamRequest_Frame struct {
 	Frame *Frame `protobuf:"bytes,2,opt,name=frame,proto3,oneof"`
 }
 
+type AttachStreamRequest_KeyframeRequest struct {
+	// This app dropped frames on its side (it reads slower than they come) and cannot decode
+	// until the next keyframe: the daemon asks the source for one.
+	KeyframeRequest *KeyframeRequest `protobuf:"bytes,3,opt,name=keyframe_request,json=keyframeRequest,proto3,oneof"`
+}
+
 func (*AttachStreamRequest_Header) isAttachStreamRequest_Part() {}
 
 func (*AttachStreamRequest_Frame) isAttachStreamRequest_Part() {}
+
+func (*AttachStreamRequest_KeyframeRequest) isAttachStreamRequest_Part() {}
 
 // One message from an AttachStream call.
 type AttachStreamResponse struct {
@@ -415,6 +450,98 @@ func (*AttachStreamResponse_Stream) isAttachStreamResponse_Part() {}
 
 func (*AttachStreamResponse_Frame) isAttachStreamResponse_Part() {}
 
+// Request for AcceptStream.
+type AcceptStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incoming stream's ID.
+	StreamId      string `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptStreamRequest) Reset() {
+	*x = AcceptStreamRequest{}
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptStreamRequest) ProtoMessage() {}
+
+func (x *AcceptStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptStreamRequest.ProtoReflect.Descriptor instead.
+func (*AcceptStreamRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AcceptStreamRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+// Response for AcceptStream.
+type AcceptStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream, now open.
+	Stream        *Stream `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptStreamResponse) Reset() {
+	*x = AcceptStreamResponse{}
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptStreamResponse) ProtoMessage() {}
+
+func (x *AcceptStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptStreamResponse.ProtoReflect.Descriptor instead.
+func (*AcceptStreamResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AcceptStreamResponse) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
 // Request for RejectStream.
 type RejectStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -428,7 +555,7 @@ type RejectStreamRequest struct {
 
 func (x *RejectStreamRequest) Reset() {
 	*x = RejectStreamRequest{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[5]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +567,7 @@ func (x *RejectStreamRequest) String() string {
 func (*RejectStreamRequest) ProtoMessage() {}
 
 func (x *RejectStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[5]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +580,7 @@ func (x *RejectStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectStreamRequest.ProtoReflect.Descriptor instead.
 func (*RejectStreamRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{5}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RejectStreamRequest) GetStreamId() string {
@@ -479,7 +606,7 @@ type RejectStreamResponse struct {
 
 func (x *RejectStreamResponse) Reset() {
 	*x = RejectStreamResponse{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[6]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -491,7 +618,7 @@ func (x *RejectStreamResponse) String() string {
 func (*RejectStreamResponse) ProtoMessage() {}
 
 func (x *RejectStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[6]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -504,7 +631,7 @@ func (x *RejectStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectStreamResponse.ProtoReflect.Descriptor instead.
 func (*RejectStreamResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{6}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{8}
 }
 
 // Request for CloseStream.
@@ -518,7 +645,7 @@ type CloseStreamRequest struct {
 
 func (x *CloseStreamRequest) Reset() {
 	*x = CloseStreamRequest{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[7]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +657,7 @@ func (x *CloseStreamRequest) String() string {
 func (*CloseStreamRequest) ProtoMessage() {}
 
 func (x *CloseStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[7]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +670,7 @@ func (x *CloseStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStreamRequest.ProtoReflect.Descriptor instead.
 func (*CloseStreamRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{7}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CloseStreamRequest) GetStreamId() string {
@@ -562,7 +689,7 @@ type CloseStreamResponse struct {
 
 func (x *CloseStreamResponse) Reset() {
 	*x = CloseStreamResponse{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[8]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +701,7 @@ func (x *CloseStreamResponse) String() string {
 func (*CloseStreamResponse) ProtoMessage() {}
 
 func (x *CloseStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[8]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +714,99 @@ func (x *CloseStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStreamResponse.ProtoReflect.Descriptor instead.
 func (*CloseStreamResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{8}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{10}
+}
+
+// Request for GetStream.
+type GetStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream's ID.
+	StreamId      string `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStreamRequest) Reset() {
+	*x = GetStreamRequest{}
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamRequest) ProtoMessage() {}
+
+func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
+func (*GetStreamRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetStreamRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+// Response for GetStream.
+type GetStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream, with its current stats.
+	Stream        *Stream `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStreamResponse) Reset() {
+	*x = GetStreamResponse{}
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamResponse) ProtoMessage() {}
+
+func (x *GetStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamResponse.ProtoReflect.Descriptor instead.
+func (*GetStreamResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetStreamResponse) GetStream() *Stream {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
 }
 
 // Request for ListStreams.
@@ -599,7 +818,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +830,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +843,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{9}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{13}
 }
 
 // Response for ListStreams.
@@ -638,7 +857,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +869,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_stream_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_stream_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +882,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{10}
+	return file_kizuna_v1_stream_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*Stream {
@@ -681,37 +900,49 @@ const file_kizuna_v1_stream_service_proto_rawDesc = "" +
 	"\x11OpenStreamRequest\x121\n" +
 	"\x06header\x18\x01 \x01(\v2\x17.kizuna.v1.StreamHeaderH\x00R\x06header\x12(\n" +
 	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frameB\x06\n" +
-	"\x04part\"s\n" +
+	"\x04part\"\xbc\x01\n" +
 	"\x12OpenStreamResponse\x12+\n" +
 	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n" +
-	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frameB\x06\n" +
+	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frame\x12G\n" +
+	"\x10keyframe_request\x18\x03 \x01(\v2\x1a.kizuna.v1.KeyframeRequestH\x00R\x0fkeyframeRequestB\x06\n" +
 	"\x04part\"+\n" +
 	"\fAttachHeader\x12\x1b\n" +
-	"\tstream_id\x18\x01 \x01(\tR\bstreamId\"z\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\"\xc3\x01\n" +
 	"\x13AttachStreamRequest\x121\n" +
 	"\x06header\x18\x01 \x01(\v2\x17.kizuna.v1.AttachHeaderH\x00R\x06header\x12(\n" +
-	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frameB\x06\n" +
+	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frame\x12G\n" +
+	"\x10keyframe_request\x18\x03 \x01(\v2\x1a.kizuna.v1.KeyframeRequestH\x00R\x0fkeyframeRequestB\x06\n" +
 	"\x04part\"u\n" +
 	"\x14AttachStreamResponse\x12+\n" +
 	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamH\x00R\x06stream\x12(\n" +
 	"\x05frame\x18\x02 \x01(\v2\x10.kizuna.v1.FrameH\x00R\x05frameB\x06\n" +
-	"\x04part\"J\n" +
+	"\x04part\"2\n" +
+	"\x13AcceptStreamRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\"A\n" +
+	"\x14AcceptStreamResponse\x12)\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"J\n" +
 	"\x13RejectStreamRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x16\n" +
 	"\x14RejectStreamResponse\"1\n" +
 	"\x12CloseStreamRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\"\x15\n" +
-	"\x13CloseStreamResponse\"\x14\n" +
+	"\x13CloseStreamResponse\"/\n" +
+	"\x10GetStreamRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\">\n" +
+	"\x11GetStreamResponse\x12)\n" +
+	"\x06stream\x18\x01 \x01(\v2\x11.kizuna.v1.StreamR\x06stream\"\x14\n" +
 	"\x12ListStreamsRequest\"B\n" +
 	"\x13ListStreamsResponse\x12+\n" +
-	"\astreams\x18\x01 \x03(\v2\x11.kizuna.v1.StreamR\astreams2\xa0\x03\n" +
+	"\astreams\x18\x01 \x03(\v2\x11.kizuna.v1.StreamR\astreams2\xb9\x04\n" +
 	"\rStreamService\x12M\n" +
 	"\n" +
 	"OpenStream\x12\x1c.kizuna.v1.OpenStreamRequest\x1a\x1d.kizuna.v1.OpenStreamResponse(\x010\x01\x12S\n" +
 	"\fAttachStream\x12\x1e.kizuna.v1.AttachStreamRequest\x1a\x1f.kizuna.v1.AttachStreamResponse(\x010\x01\x12O\n" +
+	"\fAcceptStream\x12\x1e.kizuna.v1.AcceptStreamRequest\x1a\x1f.kizuna.v1.AcceptStreamResponse\x12O\n" +
 	"\fRejectStream\x12\x1e.kizuna.v1.RejectStreamRequest\x1a\x1f.kizuna.v1.RejectStreamResponse\x12L\n" +
-	"\vCloseStream\x12\x1d.kizuna.v1.CloseStreamRequest\x1a\x1e.kizuna.v1.CloseStreamResponse\x12L\n" +
+	"\vCloseStream\x12\x1d.kizuna.v1.CloseStreamRequest\x1a\x1e.kizuna.v1.CloseStreamResponse\x12F\n" +
+	"\tGetStream\x12\x1b.kizuna.v1.GetStreamRequest\x1a\x1c.kizuna.v1.GetStreamResponse\x12L\n" +
 	"\vListStreams\x12\x1d.kizuna.v1.ListStreamsRequest\x1a\x1e.kizuna.v1.ListStreamsResponseB\x92\x01\n" +
 	"\rcom.kizuna.v1B\x12StreamServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
@@ -728,48 +959,61 @@ func file_kizuna_v1_stream_service_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_stream_service_proto_rawDescData
 }
 
-var file_kizuna_v1_stream_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kizuna_v1_stream_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_kizuna_v1_stream_service_proto_goTypes = []any{
 	(*OpenStreamRequest)(nil),    // 0: kizuna.v1.OpenStreamRequest
 	(*OpenStreamResponse)(nil),   // 1: kizuna.v1.OpenStreamResponse
 	(*AttachHeader)(nil),         // 2: kizuna.v1.AttachHeader
 	(*AttachStreamRequest)(nil),  // 3: kizuna.v1.AttachStreamRequest
 	(*AttachStreamResponse)(nil), // 4: kizuna.v1.AttachStreamResponse
-	(*RejectStreamRequest)(nil),  // 5: kizuna.v1.RejectStreamRequest
-	(*RejectStreamResponse)(nil), // 6: kizuna.v1.RejectStreamResponse
-	(*CloseStreamRequest)(nil),   // 7: kizuna.v1.CloseStreamRequest
-	(*CloseStreamResponse)(nil),  // 8: kizuna.v1.CloseStreamResponse
-	(*ListStreamsRequest)(nil),   // 9: kizuna.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),  // 10: kizuna.v1.ListStreamsResponse
-	(*StreamHeader)(nil),         // 11: kizuna.v1.StreamHeader
-	(*Frame)(nil),                // 12: kizuna.v1.Frame
-	(*Stream)(nil),               // 13: kizuna.v1.Stream
+	(*AcceptStreamRequest)(nil),  // 5: kizuna.v1.AcceptStreamRequest
+	(*AcceptStreamResponse)(nil), // 6: kizuna.v1.AcceptStreamResponse
+	(*RejectStreamRequest)(nil),  // 7: kizuna.v1.RejectStreamRequest
+	(*RejectStreamResponse)(nil), // 8: kizuna.v1.RejectStreamResponse
+	(*CloseStreamRequest)(nil),   // 9: kizuna.v1.CloseStreamRequest
+	(*CloseStreamResponse)(nil),  // 10: kizuna.v1.CloseStreamResponse
+	(*GetStreamRequest)(nil),     // 11: kizuna.v1.GetStreamRequest
+	(*GetStreamResponse)(nil),    // 12: kizuna.v1.GetStreamResponse
+	(*ListStreamsRequest)(nil),   // 13: kizuna.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),  // 14: kizuna.v1.ListStreamsResponse
+	(*StreamHeader)(nil),         // 15: kizuna.v1.StreamHeader
+	(*Frame)(nil),                // 16: kizuna.v1.Frame
+	(*Stream)(nil),               // 17: kizuna.v1.Stream
+	(*KeyframeRequest)(nil),      // 18: kizuna.v1.KeyframeRequest
 }
 var file_kizuna_v1_stream_service_proto_depIdxs = []int32{
-	11, // 0: kizuna.v1.OpenStreamRequest.header:type_name -> kizuna.v1.StreamHeader
-	12, // 1: kizuna.v1.OpenStreamRequest.frame:type_name -> kizuna.v1.Frame
-	13, // 2: kizuna.v1.OpenStreamResponse.stream:type_name -> kizuna.v1.Stream
-	12, // 3: kizuna.v1.OpenStreamResponse.frame:type_name -> kizuna.v1.Frame
-	2,  // 4: kizuna.v1.AttachStreamRequest.header:type_name -> kizuna.v1.AttachHeader
-	12, // 5: kizuna.v1.AttachStreamRequest.frame:type_name -> kizuna.v1.Frame
-	13, // 6: kizuna.v1.AttachStreamResponse.stream:type_name -> kizuna.v1.Stream
-	12, // 7: kizuna.v1.AttachStreamResponse.frame:type_name -> kizuna.v1.Frame
-	13, // 8: kizuna.v1.ListStreamsResponse.streams:type_name -> kizuna.v1.Stream
-	0,  // 9: kizuna.v1.StreamService.OpenStream:input_type -> kizuna.v1.OpenStreamRequest
-	3,  // 10: kizuna.v1.StreamService.AttachStream:input_type -> kizuna.v1.AttachStreamRequest
-	5,  // 11: kizuna.v1.StreamService.RejectStream:input_type -> kizuna.v1.RejectStreamRequest
-	7,  // 12: kizuna.v1.StreamService.CloseStream:input_type -> kizuna.v1.CloseStreamRequest
-	9,  // 13: kizuna.v1.StreamService.ListStreams:input_type -> kizuna.v1.ListStreamsRequest
-	1,  // 14: kizuna.v1.StreamService.OpenStream:output_type -> kizuna.v1.OpenStreamResponse
-	4,  // 15: kizuna.v1.StreamService.AttachStream:output_type -> kizuna.v1.AttachStreamResponse
-	6,  // 16: kizuna.v1.StreamService.RejectStream:output_type -> kizuna.v1.RejectStreamResponse
-	8,  // 17: kizuna.v1.StreamService.CloseStream:output_type -> kizuna.v1.CloseStreamResponse
-	10, // 18: kizuna.v1.StreamService.ListStreams:output_type -> kizuna.v1.ListStreamsResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	15, // 0: kizuna.v1.OpenStreamRequest.header:type_name -> kizuna.v1.StreamHeader
+	16, // 1: kizuna.v1.OpenStreamRequest.frame:type_name -> kizuna.v1.Frame
+	17, // 2: kizuna.v1.OpenStreamResponse.stream:type_name -> kizuna.v1.Stream
+	16, // 3: kizuna.v1.OpenStreamResponse.frame:type_name -> kizuna.v1.Frame
+	18, // 4: kizuna.v1.OpenStreamResponse.keyframe_request:type_name -> kizuna.v1.KeyframeRequest
+	2,  // 5: kizuna.v1.AttachStreamRequest.header:type_name -> kizuna.v1.AttachHeader
+	16, // 6: kizuna.v1.AttachStreamRequest.frame:type_name -> kizuna.v1.Frame
+	18, // 7: kizuna.v1.AttachStreamRequest.keyframe_request:type_name -> kizuna.v1.KeyframeRequest
+	17, // 8: kizuna.v1.AttachStreamResponse.stream:type_name -> kizuna.v1.Stream
+	16, // 9: kizuna.v1.AttachStreamResponse.frame:type_name -> kizuna.v1.Frame
+	17, // 10: kizuna.v1.AcceptStreamResponse.stream:type_name -> kizuna.v1.Stream
+	17, // 11: kizuna.v1.GetStreamResponse.stream:type_name -> kizuna.v1.Stream
+	17, // 12: kizuna.v1.ListStreamsResponse.streams:type_name -> kizuna.v1.Stream
+	0,  // 13: kizuna.v1.StreamService.OpenStream:input_type -> kizuna.v1.OpenStreamRequest
+	3,  // 14: kizuna.v1.StreamService.AttachStream:input_type -> kizuna.v1.AttachStreamRequest
+	5,  // 15: kizuna.v1.StreamService.AcceptStream:input_type -> kizuna.v1.AcceptStreamRequest
+	7,  // 16: kizuna.v1.StreamService.RejectStream:input_type -> kizuna.v1.RejectStreamRequest
+	9,  // 17: kizuna.v1.StreamService.CloseStream:input_type -> kizuna.v1.CloseStreamRequest
+	11, // 18: kizuna.v1.StreamService.GetStream:input_type -> kizuna.v1.GetStreamRequest
+	13, // 19: kizuna.v1.StreamService.ListStreams:input_type -> kizuna.v1.ListStreamsRequest
+	1,  // 20: kizuna.v1.StreamService.OpenStream:output_type -> kizuna.v1.OpenStreamResponse
+	4,  // 21: kizuna.v1.StreamService.AttachStream:output_type -> kizuna.v1.AttachStreamResponse
+	6,  // 22: kizuna.v1.StreamService.AcceptStream:output_type -> kizuna.v1.AcceptStreamResponse
+	8,  // 23: kizuna.v1.StreamService.RejectStream:output_type -> kizuna.v1.RejectStreamResponse
+	10, // 24: kizuna.v1.StreamService.CloseStream:output_type -> kizuna.v1.CloseStreamResponse
+	12, // 25: kizuna.v1.StreamService.GetStream:output_type -> kizuna.v1.GetStreamResponse
+	14, // 26: kizuna.v1.StreamService.ListStreams:output_type -> kizuna.v1.ListStreamsResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_stream_service_proto_init() }
@@ -785,10 +1029,12 @@ func file_kizuna_v1_stream_service_proto_init() {
 	file_kizuna_v1_stream_service_proto_msgTypes[1].OneofWrappers = []any{
 		(*OpenStreamResponse_Stream)(nil),
 		(*OpenStreamResponse_Frame)(nil),
+		(*OpenStreamResponse_KeyframeRequest)(nil),
 	}
 	file_kizuna_v1_stream_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*AttachStreamRequest_Header)(nil),
 		(*AttachStreamRequest_Frame)(nil),
+		(*AttachStreamRequest_KeyframeRequest)(nil),
 	}
 	file_kizuna_v1_stream_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*AttachStreamResponse_Stream)(nil),
@@ -800,7 +1046,7 @@ func file_kizuna_v1_stream_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_stream_service_proto_rawDesc), len(file_kizuna_v1_stream_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

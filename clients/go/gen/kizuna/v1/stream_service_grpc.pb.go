@@ -21,8 +21,10 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	StreamService_OpenStream_FullMethodName   = "/kizuna.v1.StreamService/OpenStream"
 	StreamService_AttachStream_FullMethodName = "/kizuna.v1.StreamService/AttachStream"
+	StreamService_AcceptStream_FullMethodName = "/kizuna.v1.StreamService/AcceptStream"
 	StreamService_RejectStream_FullMethodName = "/kizuna.v1.StreamService/RejectStream"
 	StreamService_CloseStream_FullMethodName  = "/kizuna.v1.StreamService/CloseStream"
+	StreamService_GetStream_FullMethodName    = "/kizuna.v1.StreamService/GetStream"
 	StreamService_ListStreams_FullMethodName  = "/kizuna.v1.StreamService/ListStreams"
 )
 
@@ -33,22 +35,34 @@ const (
 // StreamService carries live camera, screen, audio or data frames between an app on this device
 // and an app on a trusted peer.
 type StreamServiceClient interface {
-	// Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-	// reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-	// sent back by the peer app arrive as responses. Half-close ends the stream normally.
+	// Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+	// names a built-in capture source); the first response reports the stream once the peer
+	// accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+	// keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
 	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-	// STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+	// SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+	// (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+	// INVALID_ARGUMENT (header missing or invalid).
 	OpenStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[OpenStreamRequest, OpenStreamResponse], error)
-	// Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-	// (optionally) frames back to the opener; frames from the opener arrive as responses.
+	// Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+	// AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+	// arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+	// STREAM_DELIVERY_LATEST the latest ones it can keep up with.
 	// Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
 	AttachStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AttachStreamRequest, AttachStreamResponse], error)
+	// Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+	// to watch it.
+	// Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+	AcceptStream(ctx context.Context, in *AcceptStreamRequest, opts ...grpc.CallOption) (*AcceptStreamResponse, error)
 	// Rejects an incoming stream.
 	// Errors: STREAM_NOT_FOUND.
 	RejectStream(ctx context.Context, in *RejectStreamRequest, opts ...grpc.CallOption) (*RejectStreamResponse, error)
-	// Closes a stream from outside its call (for example from the CLI).
+	// Closes a stream from outside its call (for example from the CLI), from either end.
 	// Errors: STREAM_NOT_FOUND.
 	CloseStream(ctx context.Context, in *CloseStreamRequest, opts ...grpc.CallOption) (*CloseStreamResponse, error)
+	// Returns one stream, offered, open or recently ended.
+	// Errors: STREAM_NOT_FOUND.
+	GetStream(ctx context.Context, in *GetStreamRequest, opts ...grpc.CallOption) (*GetStreamResponse, error)
 	// Lists offered and open streams.
 	// Errors: none beyond transport errors.
 	ListStreams(ctx context.Context, in *ListStreamsRequest, opts ...grpc.CallOption) (*ListStreamsResponse, error)
@@ -88,6 +102,16 @@ func (c *streamServiceClient) AttachStream(ctx context.Context, opts ...grpc.Cal
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StreamService_AttachStreamClient = grpc.BidiStreamingClient[AttachStreamRequest, AttachStreamResponse]
 
+func (c *streamServiceClient) AcceptStream(ctx context.Context, in *AcceptStreamRequest, opts ...grpc.CallOption) (*AcceptStreamResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptStreamResponse)
+	err := c.cc.Invoke(ctx, StreamService_AcceptStream_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *streamServiceClient) RejectStream(ctx context.Context, in *RejectStreamRequest, opts ...grpc.CallOption) (*RejectStreamResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RejectStreamResponse)
@@ -102,6 +126,16 @@ func (c *streamServiceClient) CloseStream(ctx context.Context, in *CloseStreamRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CloseStreamResponse)
 	err := c.cc.Invoke(ctx, StreamService_CloseStream_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *streamServiceClient) GetStream(ctx context.Context, in *GetStreamRequest, opts ...grpc.CallOption) (*GetStreamResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStreamResponse)
+	err := c.cc.Invoke(ctx, StreamService_GetStream_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,22 +159,34 @@ func (c *streamServiceClient) ListStreams(ctx context.Context, in *ListStreamsRe
 // StreamService carries live camera, screen, audio or data frames between an app on this device
 // and an app on a trusted peer.
 type StreamServiceServer interface {
-	// Opens a stream to a peer app. Send a StreamHeader first, then frames; the first response
-	// reports the stream once the peer app attached (or the call ends with STREAM_REJECTED). Frames
-	// sent back by the peer app arrive as responses. Half-close ends the stream normally.
+	// Opens a stream to a peer app. Send a StreamHeader first, then frames (none when the header
+	// names a built-in capture source); the first response reports the stream once the peer
+	// accepted it (or the call ends with STREAM_REJECTED). Frames sent back by the peer app, and
+	// keyframe requests, arrive as responses. Half-close or cancel ends the stream normally.
 	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-	// STREAM_REJECTED, STREAM_CLOSED, INVALID_ARGUMENT (header missing or invalid).
+	// SUBSYSTEM_UNAVAILABLE (the peer does not offer streams), STREAM_REJECTED, STREAM_CLOSED
+	// (the peer closed it or the link dropped), CAPTURE_UNAVAILABLE, LIMIT_EXCEEDED,
+	// INVALID_ARGUMENT (header missing or invalid).
 	OpenStream(grpc.BidiStreamingServer[OpenStreamRequest, OpenStreamResponse]) error
-	// Attaches this app to an incoming stream, which accepts it. Send an AttachHeader first, then
-	// (optionally) frames back to the opener; frames from the opener arrive as responses.
+	// Attaches this app to an incoming stream, accepting it if it is still offered. Send an
+	// AttachHeader first, then (optionally) frames back to the opener; frames from the opener
+	// arrive as responses. Several apps may attach to one stream: each gets every frame, or under
+	// STREAM_DELIVERY_LATEST the latest ones it can keep up with.
 	// Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
 	AttachStream(grpc.BidiStreamingServer[AttachStreamRequest, AttachStreamResponse]) error
+	// Accepts an incoming stream without attaching (a person's answer): it opens, and apps attach
+	// to watch it.
+	// Errors: STREAM_NOT_FOUND, STREAM_CLOSED.
+	AcceptStream(context.Context, *AcceptStreamRequest) (*AcceptStreamResponse, error)
 	// Rejects an incoming stream.
 	// Errors: STREAM_NOT_FOUND.
 	RejectStream(context.Context, *RejectStreamRequest) (*RejectStreamResponse, error)
-	// Closes a stream from outside its call (for example from the CLI).
+	// Closes a stream from outside its call (for example from the CLI), from either end.
 	// Errors: STREAM_NOT_FOUND.
 	CloseStream(context.Context, *CloseStreamRequest) (*CloseStreamResponse, error)
+	// Returns one stream, offered, open or recently ended.
+	// Errors: STREAM_NOT_FOUND.
+	GetStream(context.Context, *GetStreamRequest) (*GetStreamResponse, error)
 	// Lists offered and open streams.
 	// Errors: none beyond transport errors.
 	ListStreams(context.Context, *ListStreamsRequest) (*ListStreamsResponse, error)
@@ -160,11 +206,17 @@ func (UnimplementedStreamServiceServer) OpenStream(grpc.BidiStreamingServer[Open
 func (UnimplementedStreamServiceServer) AttachStream(grpc.BidiStreamingServer[AttachStreamRequest, AttachStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method AttachStream not implemented")
 }
+func (UnimplementedStreamServiceServer) AcceptStream(context.Context, *AcceptStreamRequest) (*AcceptStreamResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptStream not implemented")
+}
 func (UnimplementedStreamServiceServer) RejectStream(context.Context, *RejectStreamRequest) (*RejectStreamResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RejectStream not implemented")
 }
 func (UnimplementedStreamServiceServer) CloseStream(context.Context, *CloseStreamRequest) (*CloseStreamResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseStream not implemented")
+}
+func (UnimplementedStreamServiceServer) GetStream(context.Context, *GetStreamRequest) (*GetStreamResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStream not implemented")
 }
 func (UnimplementedStreamServiceServer) ListStreams(context.Context, *ListStreamsRequest) (*ListStreamsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStreams not implemented")
@@ -204,6 +256,24 @@ func _StreamService_AttachStream_Handler(srv interface{}, stream grpc.ServerStre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StreamService_AttachStreamServer = grpc.BidiStreamingServer[AttachStreamRequest, AttachStreamResponse]
 
+func _StreamService_AcceptStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptStreamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StreamServiceServer).AcceptStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StreamService_AcceptStream_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StreamServiceServer).AcceptStream(ctx, req.(*AcceptStreamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StreamService_RejectStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RejectStreamRequest)
 	if err := dec(in); err != nil {
@@ -240,6 +310,24 @@ func _StreamService_CloseStream_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StreamService_GetStream_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStreamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StreamServiceServer).GetStream(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StreamService_GetStream_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StreamServiceServer).GetStream(ctx, req.(*GetStreamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StreamService_ListStreams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListStreamsRequest)
 	if err := dec(in); err != nil {
@@ -266,12 +354,20 @@ var StreamService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*StreamServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "AcceptStream",
+			Handler:    _StreamService_AcceptStream_Handler,
+		},
+		{
 			MethodName: "RejectStream",
 			Handler:    _StreamService_RejectStream_Handler,
 		},
 		{
 			MethodName: "CloseStream",
 			Handler:    _StreamService_CloseStream_Handler,
+		},
+		{
+			MethodName: "GetStream",
+			Handler:    _StreamService_GetStream_Handler,
 		},
 		{
 			MethodName: "ListStreams",

@@ -1,0 +1,120 @@
+"""Data streams between two real daemons on loopback (real TLS), driven through kizuna_client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from kizuna_client.errors import (
+    PeerNotTrustedError,
+    PermissionDeniedByPeerError,
+    StreamClosedError,
+    StreamRejectedError,
+)
+from kizuna_client.v1 import stream_pb2
+from tests.p2p.peerpair import Node, Nodes, paired
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[Nodes]:
+    running = Nodes()
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+async def offered(node: Node, after: int) -> Any:
+    event = await node.events.wait_for("stream_offered", after=after)
+    return event.stream
+
+
+async def test_a_data_stream_carries_frames_both_ways_in_order(nodes: Nodes) -> None:
+    a, b = await paired(nodes)
+    mark = b.events.mark()
+    opening = asyncio.ensure_future(
+        a.client.start_stream("data", b.id, channel="org.example.echo", metadata={"k": "v"})
+    )
+    stream = await offered(b, mark)
+    assert stream.header.channel == "org.example.echo"
+    assert stream.header.kind == stream_pb2.STREAM_KIND_DATA
+    assert stream.peer_id == a.id
+    viewer = await b.client.attach_stream(stream.id)
+    sender = await opening
+    assert sender.id == stream.id
+    assert sender.info is not None and sender.info.state == stream_pb2.Stream.STATE_OPEN
+    assert viewer.metadata == {"k": "v"}
+
+    payloads = [bytes([i]) * (1 + i * 1000) for i in range(50)]
+
+    async def send_all() -> None:
+        for data in payloads:
+            await sender.send(data)
+        await viewer.send(b"reply")
+
+    sending = asyncio.ensure_future(send_all())
+    received = []
+    async for frame in viewer:
+        received.append(frame)
+        if len(received) == len(payloads):
+            break
+    await sending
+    assert [f.data for f in received] == payloads
+    assert [f.sequence for f in received] == list(range(len(payloads)))
+    assert all(f.capture_time > 0 for f in received)
+    back = await anext(aiter(sender))
+    assert back.data == b"reply"
+
+    mark_b = b.events.mark()
+    await sender.close()
+    ended = await b.events.wait_for(
+        "stream_ended", lambda p: p.stream.id == stream.id, after=mark_b
+    )
+    assert ended.message.stream_ended.stream.state == stream_pb2.Stream.STATE_CLOSED
+    assert [f async for f in viewer] == []  # the viewer's call ends normally
+    assert await a.client.streams() == [] and await b.client.streams() == []
+
+
+async def test_a_rejected_stream_tells_the_opener_why(nodes: Nodes) -> None:
+    a, b = await paired(nodes)
+    mark = b.events.mark()
+    opening = asyncio.ensure_future(a.client.start_stream("data", b.id))
+    stream = await offered(b, mark)
+    await b.client.reject_stream(stream.id, "not now")
+    with pytest.raises(StreamRejectedError, match="not now"):
+        await opening
+
+
+async def test_streams_permission_off_refuses_the_offer(nodes: Nodes) -> None:
+    a, b = await paired(nodes)
+    await b.client.set_peer_permissions(a.id, streams=False)
+    with pytest.raises(PermissionDeniedByPeerError):
+        await a.client.start_stream("data", b.id)
+    assert await b.client.streams() == []
+
+
+async def test_an_unpaired_device_cannot_open_a_stream(nodes: Nodes) -> None:
+    a = await nodes.start("alpha")
+    b = await nodes.start("beta")
+    await a.client.add_peer(b.address, persist=False)
+    with pytest.raises(PeerNotTrustedError):
+        await a.client.start_stream("data", b.id)
+
+
+async def test_closing_from_the_receiving_end_ends_the_openers_call(nodes: Nodes) -> None:
+    a, b = await paired(nodes)
+    mark = b.events.mark()
+    opening = asyncio.ensure_future(a.client.start_stream("data", b.id))
+    stream = await offered(b, mark)
+    await b.client.accept_stream(stream.id)
+    sender = await opening
+    await b.client.close_stream(stream.id)
+    assert [f async for f in sender] == []
+    assert sender.info is not None and sender.info.state == stream_pb2.Stream.STATE_CLOSED
+    with pytest.raises(StreamClosedError):
+        await sender.send(b"late")
