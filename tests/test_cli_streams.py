@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -16,15 +15,6 @@ from tests.p2p.peerpair import Nodes, paired
 from tests.test_cli_transfers import finish, kizuna, start
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def test_stream_watch_record_and_close_from_the_command_line(

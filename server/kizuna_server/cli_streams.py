@@ -11,7 +11,7 @@ import contextlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,11 +20,11 @@ from google.protobuf import json_format
 from kizuna_client import Kizuna, KizunaError
 from kizuna_client.errors import InvalidArgumentError, StreamNotFoundError
 from kizuna_client.v1 import stream_pb2
+from kizuna_server.cli_ids import SHORT, choose_by_id, hinted
 from kizuna_server.cli_peers import choose_peer
 
 EXIT_ERROR = 1
-_MIN_PREFIX = 4
-_SHORT = 8
+_SHORT = SHORT
 #: Seconds between stats lines while streaming or watching on a terminal.
 _STATS_SECS = 2.0
 #: Players `--play` looks for, in order, with their low-latency options; each reads Matroska
@@ -127,39 +127,19 @@ _client: Callable[[argparse.Namespace], Kizuna] = _unset_client
 _safe: Callable[..., str] = _unset_safe
 
 
-@contextlib.contextmanager
-def _hinted() -> Iterator[None]:
-    try:
-        yield
-    except KizunaError as exc:
-        hint = _HINTS.get(exc.reason)
-        if hint is None:
-            raise
-        raise type(exc)(f"{exc.message}; {hint}", code=exc.code, metadata=exc.metadata) from None
-
-
 def choose_stream(streams: Sequence[stream_pb2.Stream], text: str) -> stream_pb2.Stream:
     """The stream `text` names: its full ID or a unique prefix (>= 4 characters)."""
-    wanted = text.strip().lower()
-    for stream in streams:
-        if stream.id == wanted:
-            return stream
-    if len(wanted) < _MIN_PREFIX:
-        raise InvalidArgumentError(
-            f"{text!r} is too short: give at least {_MIN_PREFIX} characters of the stream ID "
-            "('kizuna streams' lists them)",
-            metadata={"field": "id"},
-        )
-    found = [s for s in streams if s.id.startswith(wanted)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise StreamNotFoundError(
-            f"no offered or open stream starts with {text!r}; 'kizuna streams' lists them",
-            metadata={"stream_id": text[:40]},
-        )
-    raise InvalidArgumentError(
-        f"{text!r} matches {len(found)} streams; give more characters", metadata={"field": "id"}
+    return choose_by_id(
+        streams,
+        text,
+        id_of=lambda s: s.id,
+        describe=lambda s: f"{_kind(s)} with {_name(s)}, {_state(s)}",
+        noun="stream",
+        lists="kizuna streams",
+        not_found=lambda wanted: StreamNotFoundError(
+            f"no offered or open stream matches {text!r}; 'kizuna streams' lists them",
+            metadata={"stream_id": wanted[:40]},
+        ),
     )
 
 
@@ -232,7 +212,7 @@ async def _streams(args: argparse.Namespace) -> int:
 
 async def _control(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             stream = await _find(k, args.id)
             await _answer(k, args, stream)
     return 0
@@ -256,7 +236,7 @@ async def _answer(k: Kizuna, args: argparse.Namespace, stream: stream_pb2.Stream
 async def _stream(args: argparse.Namespace) -> int:
     size = _size(args.size)
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             peer = choose_peer(await k.peers(), args.peer)
             print(
                 f"waiting for {_safe(peer.name, 40)} to accept the {args.kind} stream...",
@@ -310,7 +290,7 @@ async def _watch(args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             stream = await _find(k, args.id)
             handle = await k.attach_stream(stream.id)
         sinks: list[Any] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import errno
 import json
 import os
@@ -18,23 +17,22 @@ import stat
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any, TextIO
 
 from google.protobuf import json_format
 
 from kizuna_client import Kizuna, KizunaError, TransferHandle, TransferInfo, TransferProgress
-from kizuna_client.errors import InvalidArgumentError, TransferNotFoundError
+from kizuna_client.errors import TransferNotFoundError
 from kizuna_client.types import FINAL_TRANSFER_STATES, enum_name
 from kizuna_client.v1 import errors_pb2, transfer_pb2
+from kizuna_server.cli_ids import SHORT, choose_by_id, hinted
 from kizuna_server.cli_peers import choose_peer
 from kizuna_server.transfers.digest import content_hash_of
 
 EXIT_ERROR = 1
-_MIN_PREFIX = 4
-#: Characters of a transfer ID shown in lists (and enough to name it in practice).
-_SHORT = 8
+_SHORT = SHORT
 #: The live progress line fits this many terminal columns (less on a narrower terminal).
 _WIDTH = 80
 #: Seconds between redraws of the live line when no progress arrives (the offer's countdown).
@@ -159,55 +157,23 @@ _safe: Callable[..., str] = _unset_safe
 
 def choose_transfer(transfers: Sequence[TransferInfo], text: str) -> TransferInfo:
     """The transfer `text` names: its full ID or a unique prefix (>= 4 characters)."""
-    wanted = text.strip().lower()
-    for transfer in transfers:
-        if transfer.id == wanted:
-            return transfer
-    if len(wanted) < _MIN_PREFIX:
-        raise InvalidArgumentError(
-            f"{text!r} is too short: give at least {_MIN_PREFIX} characters of the transfer ID "
-            "('kizuna transfers' lists them)",
-            metadata={"field": "id"},
-        )
-    found = [t for t in transfers if t.id.startswith(wanted)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise TransferNotFoundError(
+    return choose_by_id(
+        transfers,
+        text,
+        id_of=lambda t: t.id,
+        describe=lambda t: f"{_who(t)}, {t.state}",
+        noun="transfer",
+        lists="kizuna transfers",
+        not_found=lambda wanted: TransferNotFoundError(
             f"no transfer matches {text!r}; 'kizuna transfers' lists this device's transfers "
             "and 'kizuna inbox' the offers waiting for an answer",
             metadata={"transfer_id": wanted},
-        )
-    shown = max(_SHORT, _common_prefix([t.id for t in found]) + 1)
-    names = ", ".join(f"{t.id[:shown]} ({_who(t)}, {t.state})" for t in found)
-    raise InvalidArgumentError(
-        f"{text!r} matches several transfers: {names}; give more of the ID",
-        metadata={"field": "id"},
+        ),
     )
-
-
-def _common_prefix(ids: Sequence[str]) -> int:
-    first, last = min(ids), max(ids)
-    length = 0
-    while length < min(len(first), len(last)) and first[length] == last[length]:
-        length += 1
-    return length
 
 
 async def _find(k: Kizuna, text: str) -> TransferInfo:
     return choose_transfer(await k.transfers(), text)
-
-
-@contextlib.contextmanager
-def _hinted() -> Iterator[None]:
-    """Adds what to do to a daemon error that does not say it (see _HINTS)."""
-    try:
-        yield
-    except KizunaError as exc:
-        hint = _HINTS.get(exc.reason)
-        if hint is None:
-            raise
-        raise type(exc)(f"{exc.message}; {hint}", code=exc.code, metadata=exc.metadata) from None
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -576,7 +542,7 @@ def _summary(info: TransferInfo, view: ProgressView, verb: str, whom: str) -> st
 
 async def _send(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             peer = choose_peer(await k.peers(), args.peer)
             handle = await k.transfer_file(
                 args.paths, peer.device_id, compression="none" if args.no_compress else "auto"
@@ -661,7 +627,7 @@ def inbox_table(offers: Sequence[TransferInfo], *, with_state: bool) -> str:
 
 async def _accept(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             offer = await _find(k, args.id)
             handle = await k.accept_transfer(offer.id, *args.paths)
             inbox = (await k.config_message()).transfers.inbox
@@ -693,7 +659,7 @@ async def _accept(args: argparse.Namespace) -> int:
 
 async def _reject(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             offer = await _find(k, args.id)
             await k.reject_transfer(offer.id, args.reason)
     print(f"rejected {_files(offer.total_files)} from {_name(offer)}")
@@ -757,7 +723,7 @@ def transfers_table(found: Sequence[TransferInfo]) -> str:
 
 async def _control(args: argparse.Namespace) -> int:
     async with _client(args) as k:
-        with _hinted():
+        with hinted(_HINTS):
             found = await _find(k, args.id)
             handle = k.transfer(found.id)
             if args.command == "cancel":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from kizuna_client.v1 import stream_pb2
 from tests.p2p.peerpair import Node, Nodes, paired
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def offered(node: Node, after: int) -> Any:

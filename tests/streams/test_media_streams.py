@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,6 @@ from kizuna_client.v1 import stream_pb2
 from tests.p2p.peerpair import Node, Nodes, paired
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def open_and_watch(

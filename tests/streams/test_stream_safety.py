@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,6 @@ from tests.conftest import DaemonProcess
 from tests.p2p.peerpair import Node, Nodes, eventually, paired
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    running = Nodes()
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def open_and_watch(a: Node, b: Node, **options: Any) -> tuple[StreamHandle, StreamHandle]:

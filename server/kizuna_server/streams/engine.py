@@ -287,13 +287,17 @@ class Streams:
         session.spawn(self._run_outgoing(session, call))
 
     async def _run_outgoing(self, session: Session, call: Any) -> None:
-        stream = session.stream
-        producer = self._producers.get(stream.id)
+        producer = self._producers.get(session.stream.id)
         if producer is not None:
             session.spawn(self._capture(session, producer))
+        await self._carry(session)
+
+    async def _carry(self, session: Session) -> None:
+        """Moves frames both ways until the stream ends: by an end from either side (closed),
+        a broken call (the link was lost) or a failure here (that stream only)."""
         pump = session.spawn(session.pump_out())
         try:
-            await session.pump_in(lambda packet: self._from_receiver(session, packet))
+            await session.pump_in(lambda packet: self._from_peer(session, packet))
             if not session.stream.state.final:
                 await self._finish(session, State.CLOSED, reason="closed by the peer", peer=True)
         except grpc.aio.AioRpcError as exc:
@@ -301,17 +305,23 @@ class Streams:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug here ends this stream only
-            log.exception("stream %s failed", stream.id)
+            log.exception("stream %s failed", session.stream.id)
             await self._finish(session, State.FAILED, error=describe(exc))
         finally:
             pump.cancel()
 
-    async def _from_receiver(self, session: Session, packet: wire.OpenResponse) -> bool:
+    async def _from_peer(self, session: Session, packet: Any) -> bool:
+        """One message from the other side; False once it ended the stream. Only the opener
+        sends `origin` and `sync` (an OpenResponse has neither)."""
         part = packet.WhichOneof("part")
         if part == "frame":
             await session.take_frame(packet.frame)
         elif part == "keyframe_request":
             session.keyframe_requested_by_peer()
+        elif part == "origin":
+            session.capture_origin_us = packet.origin.capture_unix_us
+        elif part == "sync":
+            session.clock.update(session.answer_sent_us, packet.sync.sent_unix_us, now_us())
         elif part == "end":
             await self._finish(
                 session, State.CLOSED, reason=_peer_reason(packet.end.reason), peer=True
@@ -458,38 +468,8 @@ class Streams:
         answer.sent_unix_us = session.answer_sent_us
         await session.write(wire.OpenResponse(answer=answer))
         self._opened(session)
-        pump = session.spawn(session.pump_out())
-        try:
-            await session.pump_in(lambda packet: self._from_opener(session, packet))
-            if not stream.state.final:
-                await self._finish(session, State.CLOSED, reason="closed by the peer", peer=True)
-        except grpc.aio.AioRpcError as exc:
-            await self._link_failed(session, exc)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("stream %s failed", stream.id)
-            await self._finish(session, State.FAILED, error=describe(exc))
-        finally:
-            pump.cancel()
+        await self._carry(session)
         await session.ended.wait()
-
-    async def _from_opener(self, session: Session, packet: wire.OpenRequest) -> bool:
-        part = packet.WhichOneof("part")
-        if part == "frame":
-            await session.take_frame(packet.frame)
-        elif part == "origin":
-            session.capture_origin_us = packet.origin.capture_unix_us
-        elif part == "sync":
-            session.clock.update(session.answer_sent_us, packet.sync.sent_unix_us, now_us())
-        elif part == "keyframe_request":
-            session.keyframe_requested_by_peer()
-        elif part == "end":
-            await self._finish(
-                session, State.CLOSED, reason=_peer_reason(packet.end.reason), peer=True
-            )
-            return False
-        return True
 
     def _incoming(self, stream_id: str) -> Session:
         session = self._sessions.get(stream_id)

@@ -396,19 +396,13 @@ def camera(capture: Capture, quality: int) -> Pipeline:
             plane.update(chunk)
         return frame, _now_us()
 
-    def close() -> None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
-        stdout.close()
-
     return Pipeline(
         device=device,
         format="h264",
         metadata=_video_metadata(width, height, capture.fps),
         grab=grab,
         encoder=VideoEncoder(width, height, capture.fps, quality),
-        close=close,
+        close=lambda: _end(process),
     )
 
 
@@ -460,19 +454,13 @@ def microphone(capture: Capture, quality: int) -> Pipeline:
         frame.sample_rate = SAMPLE_RATE
         return frame, _now_us() - 20_000  # the chunk's first sample was heard 20 ms ago
 
-    def close() -> None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
-        stdout.close()
-
     return Pipeline(
         device=device,
         format="opus",
         metadata={"sample_rate": str(SAMPLE_RATE), "channels": "1", "frame_ms": "20"},
         grab=grab,
         encoder=AudioEncoder(1, quality),
-        close=close,
+        close=lambda: _end(process),
     )
 
 
@@ -523,6 +511,15 @@ def open_source(kind: Kind, capture: Capture, quality: int) -> Pipeline:
     if kind is Kind.CAMERA:
         return camera(capture, quality)
     return microphone(capture, quality)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Stops a capture subprocess (ffmpeg, parec) and closes its pipe."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _fit(size: tuple[int, int], capture: Capture) -> tuple[int, int]:
