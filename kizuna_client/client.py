@@ -1229,7 +1229,7 @@ class StreamHandle:
         self.info = response.stream
         delivery = _DELIVERIES.get(self.info.header.delivery, Delivery.RELIABLE)
         if delivery is not Delivery.RELIABLE:
-            self._mailbox = Mailbox(delivery, want_keyframe=self._ask_keyframe)
+            self._mailbox = Mailbox(delivery, want_keyframe=self.request_keyframe)
             self._reader = asyncio.ensure_future(self._read_ahead(self._mailbox))
 
     @property
@@ -1263,8 +1263,10 @@ class StreamHandle:
         finally:
             mailbox.close()
 
-    def _ask_keyframe(self) -> None:
-        """The mailbox dropped video: ask the source for a keyframe (attached viewers)."""
+    def request_keyframe(self) -> None:
+        """Asks the source for a keyframe: this app cannot decode until the next one (it
+        dropped frames, or one did not decode). For attached viewers; the daemon passes at
+        most four requests a second on."""
         if isinstance(self._request, stream_service_pb2.AttachStreamRequest):
             request = stream_service_pb2.AttachStreamRequest(
                 keyframe_request=stream_pb2.KeyframeRequest()

@@ -40,6 +40,10 @@ def decoder_for(format: str, metadata: dict[str, str]) -> Any:
     if name is None:
         raise ValueError(f"no decoder for stream format {format!r} (known: {', '.join(DECODERS)})")
     codec: Any = av.CodecContext.create(name, "r")
+    if format != "opus":
+        # One thread: frame threading would hold pictures back by a frame per thread, and the
+        # daemon's video has no B-frames, so each frame in gives one picture out at once.
+        codec.thread_count = 1
     if format == "opus":
         codec.sample_rate = int(metadata.get("sample_rate", "48000"))
         codec.layout = "stereo" if metadata.get("channels") == "2" else "mono"
@@ -50,21 +54,28 @@ async def decode(handle: StreamHandle) -> AsyncIterator[Any]:
     """Decoded frames of a stream, in order; each carries `.time` (seconds since the stream
     started) and, as `.opaque`, the frame's capture time (seconds since the epoch)."""
     codec = decoder_for(handle.format, handle.metadata)
+    video = handle.format != "opus"
     async for frame in handle:
-        for decoded in decode_one(codec, frame):
-            yield decoded
+        decoded = decode_one(codec, frame)
+        if decoded is None or (video and not decoded):
+            # A frame that did not decode, or video that gave no picture (its reference was
+            # lost on the way): broken until the next keyframe, so ask for one now.
+            handle.request_keyframe()
+            continue
+        for item in decoded:
+            yield item
 
 
-def decode_one(codec: Any, frame: StreamFrame) -> list[Any]:
-    """The pictures or sound one received frame decodes to (none while a decoder waits for a
-    keyframe, or for a frame that did not decode)."""
+def decode_one(codec: Any, frame: StreamFrame) -> list[Any] | None:
+    """The pictures or sound one received frame decodes to (none while a decoder waits for
+    more input); None when it did not decode."""
     packet = av.Packet(frame.data)
     packet.pts = int(frame.timestamp * 1_000_000)
     packet.time_base = fractions.Fraction(1, 1_000_000)
     try:
         decoded = list(codec.decode(packet))
     except av.FFmpegError:
-        return []  # a frame after a drop: the next keyframe repairs the picture
+        return None  # a frame after a loss: the next keyframe repairs the picture
     for item in decoded:
         item.opaque = frame.capture_time
     return decoded

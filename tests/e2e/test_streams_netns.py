@@ -156,13 +156,15 @@ async def test_the_microphone_through_pulseaudio_arrives_at_440_hz() -> None:
         assert abs(peak - 440) <= 5, peak
 
 
-async def test_webrtc_keeps_the_picture_moving_through_loss_and_delay() -> None:
+@pytest.mark.parametrize("transport", ["link", "webrtc"])
+async def test_the_picture_keeps_moving_through_loss_and_delay(transport: str) -> None:
     """2% of frames dropped and 40 ms added each way (tests/e2e/relay.py): the stream keeps
     going, and no two decoded pictures are more than a second apart."""
     netns.require()
+    env = WEBRTC if transport == "webrtc" else {}
     async with PeerLan(2) as lan:
         await lan.impair(delay_ms=40, loss=0.02, seed=7)
-        a, b = await _paired(lan, WEBRTC, WEBRTC)
+        a, b = await _paired(lan, env, env)
         sender, viewer = await _open_and_watch(
             a, b, "screen", device="synthetic", max_size=(640, 360), fps=30
         )
@@ -177,7 +179,7 @@ async def test_webrtc_keeps_the_picture_moving_through_loss_and_delay() -> None:
             if arrivals[-1] - arrivals[0] >= 10:
                 break
         info = await b.api.get_stream(sender.id)
-        assert info.transport == stream_pb2.STREAM_TRANSPORT_WEBRTC
+        assert stream_pb2.StreamTransport.Name(info.transport).endswith(transport.upper())
         gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
         assert max(gaps) < 1.0, f"a freeze of {max(gaps):.2f}s"
         assert len(arrivals) >= 150, len(arrivals)  # at least half the pictures decoded

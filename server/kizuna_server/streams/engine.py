@@ -586,8 +586,10 @@ class Streams:
         stream = session.stream
         if await link.wait_connected():
             stream.transport = Transport.WEBRTC
+            self._keyframe_wanted(stream.id)  # media moves over at the next keyframe
             log.info("stream %s: media over WebRTC", stream.id)
             await link.failed.wait()
+            self._keyframe_wanted(stream.id)
             log.warning(
                 "stream %s: the WebRTC session failed; media returns to the link", stream.id
             )

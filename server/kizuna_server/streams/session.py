@@ -113,6 +113,8 @@ class Session:
         #: The SDP offer proposing WebRTC ("" for frames on the link).
         self.webrtc_offer = ""
         self._origin_sent = False
+        self._last_in = -1
+        self._webrtc_base: int | None = None
 
     async def settled(self) -> None:
         """Returns once the stream is open or has ended (an accepted offer opens a moment
@@ -224,10 +226,18 @@ class Session:
 
     async def pump_out(self) -> None:
         """Writes queued frames to the peer until the outbox closes: over WebRTC once it is
-        connected, on the peer call otherwise."""
+        connected, on the peer call otherwise. The move either way happens at a keyframe (one
+        is asked for when WebRTC connects or fails), so the receiver's decoder never sees a
+        frame whose reference went by the other path."""
+        on_webrtc = False
         while (frame := await self.outbox.get()) is not None:
             webrtc = self.webrtc
-            if webrtc is not None and webrtc.connected.is_set() and not webrtc.failed.is_set():
+            usable = webrtc is not None and webrtc.connected.is_set() and not webrtc.failed.is_set()
+            if usable and not on_webrtc and frame.keyframe:
+                on_webrtc = True  # over at a keyframe
+            elif on_webrtc and not usable:
+                on_webrtc = False  # WebRTC broke: the link at once; a keyframe is on its way
+            if on_webrtc and webrtc is not None:
                 if not self._origin_sent:
                     self._origin_sent = True
                     origin = wire.CaptureOrigin(
@@ -264,18 +274,23 @@ class Session:
         await self.take(frame_from_wire(message))
 
     async def take_webrtc_frame(self, frame: Frame) -> None:
-        """A frame that came over WebRTC: its capture time from the opener's origin."""
-        if self.capture_origin_us:
-            frame = Frame(
-                frame.sequence,
+        """A frame that came over WebRTC: numbered on from the frames the link carried before,
+        its capture time from the opener's origin."""
+        if self._webrtc_base is None:
+            self._webrtc_base = self._last_in + 1 - frame.sequence
+        capture_us = self.capture_origin_us + frame.timestamp_us if self.capture_origin_us else 0
+        await self.take(
+            Frame(
+                self._webrtc_base + frame.sequence,
                 frame.timestamp_us,
                 frame.keyframe,
                 frame.data,
-                self.capture_origin_us + frame.timestamp_us,
+                capture_us,
             )
-        await self.take(frame)
+        )
 
     async def take(self, frame: Frame) -> None:
+        self._last_in = max(self._last_in, frame.sequence)
         now = time.monotonic()
         latency = self.clock.latency_ms(frame.capture_us, now_us())
         self.received.add(len(frame.data), now, latency)
