@@ -56,11 +56,13 @@ def home() -> Iterator[Path]:
 #: (multi-device tests use namespaces).
 LOOPBACK_ONLY: Mapping[str, Mapping[str, Any]] = {
     "discovery": {"enable_mdns": False, "enable_udp": False},
-    "networking": {"listen_port": 0, "listen_address": "127.0.0.1"},
+    # WebRTC off: its ICE candidates would be the machine's own interfaces, not loopback.
+    "networking": {"listen_port": 0, "listen_address": "127.0.0.1", "enable_webrtc": False},
 }
 LOOPBACK_ONLY_ENV: Mapping[str, str] = {
     "KIZUNA_DISCOVERY_ENABLE_MDNS": "false",
     "KIZUNA_DISCOVERY_ENABLE_UDP": "false",
+    "KIZUNA_NETWORKING_ENABLE_WEBRTC": "false",
     "KIZUNA_NETWORKING_LISTEN_PORT": "0",
     "KIZUNA_NETWORKING_LISTEN_ADDRESS": "127.0.0.1",
 }

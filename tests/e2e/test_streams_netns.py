@@ -22,6 +22,7 @@ from tests.e2e.peerlan import Device, PeerLan, pair
 pytestmark = pytest.mark.netns
 
 WEBRTC = {"KIZUNA_NETWORKING_ENABLE_WEBRTC": "true"}
+LINK = {"KIZUNA_NETWORKING_ENABLE_WEBRTC": "false"}
 
 
 async def _paired(
@@ -53,10 +54,10 @@ async def _pictures(viewer: Any, count: int) -> list[Any]:
     raise AssertionError(f"the stream ended after {len(pictures)} pictures")
 
 
-async def test_webrtc_carries_the_camera_when_both_devices_turn_it_on() -> None:
+async def test_webrtc_carries_the_camera_by_default() -> None:
     netns.require()
     async with PeerLan(2) as lan:
-        a, b = await _paired(lan, WEBRTC, WEBRTC)
+        a, b = await _paired(lan, {}, {})
         sender, viewer = await _open_and_watch(
             a, b, "camera", device="synthetic", max_size=(640, 360)
         )
@@ -77,7 +78,7 @@ async def test_webrtc_carries_the_camera_when_both_devices_turn_it_on() -> None:
 async def test_without_webrtc_on_the_receiver_media_stays_on_the_link() -> None:
     netns.require()
     async with PeerLan(2) as lan:
-        a, b = await _paired(lan, WEBRTC, {})
+        a, b = await _paired(lan, WEBRTC, LINK)
         sender, viewer = await _open_and_watch(a, b, "audio", device="synthetic")
         frames = 0
         async for _ in viewer:
@@ -161,7 +162,7 @@ async def test_the_picture_keeps_moving_through_loss_and_delay(transport: str) -
     """2% of frames dropped and 40 ms added each way (tests/e2e/relay.py): the stream keeps
     going, and no two decoded pictures are more than a second apart."""
     netns.require()
-    env = WEBRTC if transport == "webrtc" else {}
+    env = WEBRTC if transport == "webrtc" else LINK
     async with PeerLan(2) as lan:
         await lan.impair(delay_ms=40, loss=0.02, seed=7)
         a, b = await _paired(lan, env, env)

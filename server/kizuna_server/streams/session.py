@@ -240,9 +240,8 @@ class Session:
             if on_webrtc and webrtc is not None:
                 if not self._origin_sent:
                     self._origin_sent = True
-                    origin = wire.CaptureOrigin(
-                        capture_unix_us=frame.capture_us - frame.timestamp_us
-                    )
+                    # The receiver's RTP clock starts at 0 with the first frame it gets, this one.
+                    origin = wire.CaptureOrigin(capture_unix_us=frame.capture_us)
                     await self.write(self.packet(origin=origin))
                 if not webrtc.send(frame):
                     self.outbox.dropped += 1
@@ -275,7 +274,8 @@ class Session:
 
     async def take_webrtc_frame(self, frame: Frame) -> None:
         """A frame that came over WebRTC: numbered on from the frames the link carried before,
-        its capture time from the opener's origin."""
+        its capture time the origin (the first WebRTC frame's) plus its timestamp, which aiortc
+        counts from that first frame."""
         if self._webrtc_base is None:
             self._webrtc_base = self._last_in + 1 - frame.sequence
         capture_us = self.capture_origin_us + frame.timestamp_us if self.capture_origin_us else 0

@@ -24,6 +24,7 @@ import fractions
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -89,17 +90,41 @@ rtcrtpreceiver.decoder_worker = _passthrough_worker
 # after 128 newer packets) froze the picture for 1-3 s, measured in
 # tests/e2e/test_streams_netns.py. Kept longer and given up sooner: 1024 packets of history
 # both ways, a 256-packet video jitter buffer (0.4-0.9 s at 720p or 360p, 30 fps), after which a
-# keyframe is asked for and the picture resumes.
+# keyframe is asked for and the picture resumes. A packet count is no clock, though (256 packets
+# are 1.7 s of 720p at 1.4 Mb/s, and a freeze that long was measured), so video also gives up on
+# a missing packet once packets have kept arriving for VIDEO_STALL_SECS without a frame coming
+# out: what waits is dropped, the buffer starts again at the next packet and a keyframe is asked
+# for (RTCP PLI). Audio frames are released as soon as the next one shows the frame complete
+# (aiortc waits for four: 80 ms more one-way latency, measured in bench/streams.py).
 RETRANSMIT_HISTORY: Final = 1024
 VIDEO_JITTER_PACKETS: Final = 256
+VIDEO_STALL_SECS: Final = 0.3
+AUDIO_PREFETCH: Final = 1
 setattr(rtcrtpsender, "RTP_HISTORY_SIZE", RETRANSMIT_HISTORY)  # noqa: B010 - module internals
 setattr(rtcrtpreceiver, "RTP_HISTORY_SIZE", RETRANSMIT_HISTORY)  # noqa: B010
 
 
 class _JitterBuffer(JitterBuffer):
     def __init__(self, capacity: int, prefetch: int = 0, is_video: bool = False) -> None:
-        bounded = min(capacity, VIDEO_JITTER_PACKETS) if is_video else capacity
-        super().__init__(bounded, prefetch, is_video)
+        if is_video:
+            super().__init__(min(capacity, VIDEO_JITTER_PACKETS), prefetch, is_video)
+        else:
+            super().__init__(capacity, min(prefetch, AUDIO_PREFETCH), is_video)
+        self._video = is_video
+        self._progress = time.monotonic()
+
+    def add(self, packet: Any) -> tuple[bool, Any]:
+        before = self._origin
+        pli, frame = super().add(packet)
+        now = time.monotonic()
+        if frame is not None or self._origin != before:
+            self._progress = now
+        elif self._video and now - self._progress > VIDEO_STALL_SECS:
+            self.remove(self.capacity)  # the missing packet and everything stored behind it
+            self._origin = None  # the next packet starts the buffer again
+            self._progress = now
+            return True, None
+        return pli, frame
 
 
 setattr(rtcrtpreceiver, "JitterBuffer", _JitterBuffer)  # noqa: B010

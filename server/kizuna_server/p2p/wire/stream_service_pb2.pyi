@@ -181,8 +181,8 @@ Global___OpenResponse: _TypeAlias = OpenResponse  # noqa: Y015
 
 @_typing.final
 class CaptureOrigin(_message.Message):
-    """When the frame with timestamp 0 was captured: a frame's capture time is this plus its
-    timestamp.
+    """When the first frame sent over WebRTC was captured. RTP timestamps count from that frame, so
+    a frame's capture time is this plus its RTP-derived timestamp.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

@@ -415,8 +415,8 @@ func (*OpenResponse_KeyframeRequest) isOpenResponse_Part() {}
 
 func (*OpenResponse_End) isOpenResponse_Part() {}
 
-// When the frame with timestamp 0 was captured: a frame's capture time is this plus its
-// timestamp.
+// When the first frame sent over WebRTC was captured. RTP timestamps count from that frame, so
+// a frame's capture time is this plus its RTP-derived timestamp.
 type CaptureOrigin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// On the opener's clock, in microseconds since the Unix epoch.
