@@ -1313,14 +1313,17 @@ class StreamHandle:
         """Sends one frame. Under reliable delivery (data streams) this waits while the
         receiver is behind. `capture_time` (seconds since the epoch, default now) lets the
         receiving daemon measure latency."""
-        frame = stream_pb2.Frame(keyframe=keyframe, data=data)
+        request = type(self._request)()
+        frame = request.frame  # filled in place: a Frame handed to the request would be copied
+        frame.keyframe = keyframe
+        frame.data = data
         frame.timestamp.CopyFrom(_duration(asyncio.get_running_loop().time() - self._loop_start))
         frame.capture_time.FromNanoseconds(
             int((capture_time if capture_time is not None else time.time()) * 1e9)
         )
         try:
             async with self._writing:
-                await self._call.write(type(self._request)(frame=frame))
+                await self._call.write(request)
         except grpc.aio.AioRpcError as exc:
             raise await ended_with(self._call, exc) from None
         except asyncio.InvalidStateError:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from kizuna_client.delivery import Delivery
 from kizuna_client.v1 import errors_pb2, event_pb2, stream_pb2, stream_service_pb2
 from kizuna_client.v1 import stream_service_pb2_grpc as service_grpc
@@ -167,30 +164,25 @@ def header_from_proto(message: stream_pb2.StreamHeader) -> tuple[Header, str]:
     return header, peer_id
 
 
-def frame_to_proto(frame: Frame) -> stream_pb2.Frame:
-    message = stream_pb2.Frame(
-        sequence=frame.sequence,
-        timestamp=Duration(
-            seconds=frame.timestamp_us // 1_000_000, nanos=frame.timestamp_us % 1_000_000 * 1000
-        ),
-        keyframe=frame.keyframe,
-        data=frame.data,
-    )
+def fill_frame(message: stream_pb2.Frame, frame: Frame) -> None:
+    """Writes `frame` into a response's frame in place (no second copy of the payload)."""
+    message.sequence = frame.sequence
+    message.timestamp.seconds, micros = divmod(frame.timestamp_us, 1_000_000)
+    message.timestamp.nanos = micros * 1000
+    message.keyframe = frame.keyframe
+    message.data = frame.data
     if frame.capture_us:
-        message.capture_time.CopyFrom(
-            Timestamp(
-                seconds=frame.capture_us // 1_000_000, nanos=frame.capture_us % 1_000_000 * 1000
-            )
-        )
-    return message
+        message.capture_time.seconds, micros = divmod(frame.capture_us, 1_000_000)
+        message.capture_time.nanos = micros * 1000
 
 
 def frame_from_app(message: stream_pb2.Frame, session: Session) -> Frame:
     """An app's frame: the daemon numbers it; its size is checked."""
-    if len(message.data) > MAX_FRAME_BYTES:
+    data = message.data  # read once: each read of a bytes field is a copy
+    if len(data) > MAX_FRAME_BYTES:
         raise InvalidArgument(
             f"a frame carries at most {MAX_FRAME_BYTES // (1024 * 1024)} MiB, this one "
-            f"{len(message.data)} bytes",
+            f"{len(data)} bytes",
             field="frame.data",
         )
     timestamp_us = message.timestamp.seconds * 1_000_000 + message.timestamp.nanos // 1000
@@ -201,7 +193,7 @@ def frame_from_app(message: stream_pb2.Frame, session: Session) -> Frame:
         sequence=session.next_sequence(),
         timestamp_us=max(0, timestamp_us),
         keyframe=message.keyframe,
-        data=message.data,
+        data=data,
         capture_us=capture_us or now_us(),
     )
 
@@ -270,7 +262,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
                 viewer,
                 context,
                 writer,
-                respond=lambda frame: stream_service_pb2.OpenStreamResponse(frame=frame),
+                response=stream_service_pb2.OpenStreamResponse,
                 final=lambda stream: stream_service_pb2.OpenStreamResponse(stream=stream),
                 keyframe=stream_service_pb2.OpenStreamResponse(
                     keyframe_request=stream_pb2.KeyframeRequest()
@@ -300,7 +292,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
                 viewer,
                 context,
                 writer,
-                respond=lambda frame: stream_service_pb2.AttachStreamResponse(frame=frame),
+                response=stream_service_pb2.AttachStreamResponse,
                 final=lambda stream: stream_service_pb2.AttachStreamResponse(stream=stream),
                 keyframe=None,
                 app_frames=True,
@@ -316,7 +308,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
         context: Any,
         writer: _Writer,
         *,
-        respond: Any,
+        response: Any,
         final: Any,
         keyframe: Any,
         app_frames: bool,
@@ -359,7 +351,9 @@ class StreamServicer(service_grpc.StreamServiceServicer):
             helpers.append(asyncio.ensure_future(keyframes()))
         try:
             while (frame := await viewer.mailbox.get()) is not None:
-                await writer.write(respond(frame_to_proto(frame)))
+                message = response()
+                fill_frame(message.frame, frame)
+                await writer.write(message)
                 if reader.done() and reader.exception() is not None:
                     break
         finally:
