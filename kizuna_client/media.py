@@ -11,6 +11,7 @@ what the synthetic source draws into every picture.
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,11 +53,18 @@ def decoder_for(format: str, metadata: dict[str, str]) -> Any:
 
 async def decode(handle: StreamHandle) -> AsyncIterator[Any]:
     """Decoded frames of a stream, in order; each carries `.time` (seconds since the stream
-    started) and, as `.opaque`, the frame's capture time (seconds since the epoch)."""
+    started) and, as `.opaque`, the frame's capture time (seconds since the epoch).
+
+    Video is decoded on a worker thread (PyAV releases the GIL), so the handle keeps reading
+    from the daemon meanwhile: on a busy machine a 720p picture takes milliseconds to decode,
+    and a reader held up that long would make the daemon drop frames for this app."""
     codec = decoder_for(handle.format, handle.metadata)
     video = handle.format != "opus"
     async for frame in handle:
-        decoded = decode_one(codec, frame)
+        if video:
+            decoded = await asyncio.to_thread(decode_one, codec, frame)
+        else:
+            decoded = decode_one(codec, frame)
         if decoded is None or (video and not decoded):
             # A frame that did not decode, or video that gave no picture (its reference was
             # lost on the way): broken until the next keyframe, so ask for one now.
