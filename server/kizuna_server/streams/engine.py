@@ -111,7 +111,6 @@ class Streams:
         self._ended: OrderedDict[str, Stream] = OrderedDict()
         self._producers: dict[str, Producer] = {}
         self._ticker: asyncio.Task[None] | None = None
-        self._stopping = False
         self._closing: set[asyncio.Task[None]] = set()
         self._warned_webrtc = False
 
@@ -122,7 +121,6 @@ class Streams:
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def stop(self) -> None:
-        self._stopping = True
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
