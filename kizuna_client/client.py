@@ -49,6 +49,7 @@ from kizuna_client.errors import (
     StreamClosedError,
     error_from_rpc,
 )
+from kizuna_client.framing import FrameCodec, Framed
 from kizuna_client.settings import config_dict
 from kizuna_client.types import (
     FINAL_TRANSFER_STATES,
@@ -170,6 +171,8 @@ class Kizuna:
         self._on_pairing = on_pairing
         self._channel: grpc.aio.Channel | None = None
         self._live_channel: grpc.aio.Channel | None = None
+        #: OpenStream and AttachStream, by whether the stream is live media.
+        self._frame_calls: dict[bool, _FrameCalls] = {}
         self._daemon: Daemon | None = None
         self._metadata: tuple[tuple[str, str], ...] = ()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -240,6 +243,7 @@ class Kizuna:
         self.peer_service = peer_service_pb2_grpc.PeerServiceStub(self._channel)
         self.transfer_service = transfer_service_pb2_grpc.TransferServiceStub(self._channel)
         self.stream_service = stream_service_pb2_grpc.StreamServiceStub(self._channel)
+        self._frame_calls = {False: _FrameCalls(self._channel)}
         # Live media is read on a connection of its own whose flow-control window stays at
         # 64 KiB (no BDP probing): a reader that falls behind then holds up the daemon's writes
         # within a few frames, and the daemon drops for it (latest wins) instead of grpc
@@ -253,6 +257,7 @@ class Kizuna:
             ],
         )
         self.live_stream_service = stream_service_pb2_grpc.StreamServiceStub(self._live_channel)
+        self._frame_calls[True] = _FrameCalls(self._live_channel)
         self.command_service = command_service_pb2_grpc.CommandServiceStub(self._channel)
         self.event_service = event_service_pb2_grpc.EventServiceStub(self._channel)
         if self._daemon is not None:
@@ -907,8 +912,8 @@ class Kizuna:
             header.capture.max_width, header.capture.max_height = max_size or (0, 0)
             header.capture.fps = fps
         request = stream_service_pb2.OpenStreamRequest(header=header)
-        service = self.stream_service if stream_type == "data" else self.live_stream_service
-        return await self._open_call(service.OpenStream, request)
+        calls = self._frame_calls[stream_type != "data"]
+        return await self._open_call(calls.open_stream, request)
 
     async def _open_call(self, method: Any, first: Any) -> StreamHandle:
         call = method(metadata=self._metadata)
@@ -931,9 +936,8 @@ class Kizuna:
             header=stream_service_pb2.AttachHeader(stream_id=stream_id)
         )
         kind = (await self.get_stream(stream_id)).header.kind
-        live = kind != stream_pb2.STREAM_KIND_DATA
-        service = self.live_stream_service if live else self.stream_service
-        return await self._open_call(service.AttachStream, request)
+        calls = self._frame_calls[kind != stream_pb2.STREAM_KIND_DATA]
+        return await self._open_call(calls.attach_stream, request)
 
     async def accept_stream(self, stream_id: str) -> stream_pb2.Stream:
         """Accepts an incoming stream without attaching; apps attach to watch it."""
@@ -1190,6 +1194,24 @@ class TransferHandle:
         return self.info
 
 
+class _FrameCalls:
+    """OpenStream and AttachStream on `channel`, their frames written and read around
+    protobuf (kizuna_client/framing.py: the payload is not copied on the way)."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        service = stream_service_pb2.DESCRIPTOR.services_by_name["StreamService"].full_name
+        self.open_stream = channel.stream_stream(
+            f"/{service}/OpenStream",
+            request_serializer=FrameCodec(stream_service_pb2.OpenStreamRequest).encode,
+            response_deserializer=FrameCodec(stream_service_pb2.OpenStreamResponse).decode,
+        )
+        self.attach_stream = channel.stream_stream(
+            f"/{service}/AttachStream",
+            request_serializer=FrameCodec(stream_service_pb2.AttachStreamRequest).encode,
+            response_deserializer=FrameCodec(stream_service_pb2.AttachStreamResponse).decode,
+        )
+
+
 class StreamHandle:
     """An open stream, outgoing (`Kizuna.start_stream`) or incoming (`Kizuna.attach_stream`).
 
@@ -1223,7 +1245,7 @@ class StreamHandle:
 
     async def _opened(self) -> None:
         response = await self._call.read()
-        if response is _EOF or not response.HasField("stream"):
+        if response is _EOF or isinstance(response, Framed) or not response.HasField("stream"):
             self._call.cancel()  # do not leave a half-open stream on the daemon
             raise KizunaError("the daemon did not open the stream (unexpected first message)")
         self.info = response.stream
@@ -1244,13 +1266,14 @@ class StreamHandle:
                 response = await self._call.read()
                 if response is _EOF:
                     return
+                if isinstance(response, Framed):
+                    yield StreamFrame.from_proto(response.frame, response.payload)
+                    continue
                 part = response.WhichOneof("part")
                 if part == "stream":
                     self.info = response.stream
                 elif part == "keyframe_request":
                     self.keyframe_wanted.set()
-                elif part == "frame":
-                    yield StreamFrame.from_proto(response.frame)
         except grpc.aio.AioRpcError as exc:
             raise error_from_rpc(exc) from None
 
@@ -1313,17 +1336,14 @@ class StreamHandle:
         """Sends one frame. Under reliable delivery (data streams) this waits while the
         receiver is behind. `capture_time` (seconds since the epoch, default now) lets the
         receiving daemon measure latency."""
-        request = type(self._request)()
-        frame = request.frame  # filled in place: a Frame handed to the request would be copied
-        frame.keyframe = keyframe
-        frame.data = data
+        frame = stream_pb2.Frame(keyframe=keyframe)
         frame.timestamp.CopyFrom(_duration(asyncio.get_running_loop().time() - self._loop_start))
         frame.capture_time.FromNanoseconds(
             int((capture_time if capture_time is not None else time.time()) * 1e9)
         )
         try:
             async with self._writing:
-                await self._call.write(request)
+                await self._call.write(Framed(frame, data))  # the payload is not copied
         except grpc.aio.AioRpcError as exc:
             raise await ended_with(self._call, exc) from None
         except asyncio.InvalidStateError:

@@ -498,11 +498,12 @@ class StreamFrame:
     capture_time: float = 0.0
 
     @classmethod
-    def from_proto(cls, frame: stream_pb2.Frame) -> StreamFrame:
+    def from_proto(cls, frame: stream_pb2.Frame, payload: bytes | memoryview) -> StreamFrame:
+        """`frame` with its payload read apart (kizuna_client/framing.py)."""
         return cls(
             frame.sequence,
             frame.timestamp.ToNanoseconds() / 1e9,
             frame.keyframe,
-            frame.data,
+            bytes(payload),
             frame.capture_time.ToNanoseconds() / 1e9 if frame.HasField("capture_time") else 0.0,
         )

@@ -30,7 +30,7 @@ from kizuna_server import __version__
 from kizuna_server.cli_peers import add_commands as add_peer_commands
 from kizuna_server.cli_streams import add_commands as add_stream_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
-from kizuna_server.core.memory import cap_arenas
+from kizuna_server.core.memory import cap_arenas, reuse_large_buffers
 from kizuna_server.errors import KizunaError as DaemonError
 
 if TYPE_CHECKING:
@@ -193,6 +193,7 @@ async def _daemon(args: argparse.Namespace) -> int:
             "Use this only in a lab or for tests."
         )
     cap_arenas()
+    reuse_large_buffers()
     daemon = Daemon(config)
 
     def banner() -> None:

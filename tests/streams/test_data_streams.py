@@ -13,7 +13,7 @@ from kizuna_client.errors import (
     StreamClosedError,
     StreamRejectedError,
 )
-from kizuna_client.v1 import stream_pb2
+from kizuna_client.v1 import stream_pb2, stream_service_pb2
 from tests.p2p.peerpair import Node, Nodes, paired
 
 pytestmark = pytest.mark.asyncio
@@ -68,6 +68,47 @@ async def test_a_data_stream_carries_frames_both_ways_in_order(nodes: Nodes) -> 
     assert ended.message.stream_ended.stream.state == stream_pb2.Stream.STATE_CLOSED
     assert [f async for f in viewer] == []  # the viewer's call ends normally
     assert await a.client.streams() == [] and await b.client.streams() == []
+
+
+async def test_apps_using_plain_generated_stubs_send_and_receive_ordinary_messages(
+    nodes: Nodes,
+) -> None:
+    """An app in another language serializes frames with its protobuf runtime; the daemons
+    read and write them around the payload (framing.py): the bytes must be the same messages."""
+    a, b = await paired(nodes)
+    mark = b.events.mark()
+    header = stream_pb2.StreamHeader(peer_id=b.id, kind=stream_pb2.STREAM_KIND_DATA)
+    opener: Any = a.client.stream_service.OpenStream()  # type: ignore[call-arg]
+    await opener.write(stream_service_pb2.OpenStreamRequest(header=header))
+    stream = await offered(b, mark)
+    viewer: Any = b.client.stream_service.AttachStream()  # type: ignore[call-arg]
+    await viewer.write(
+        stream_service_pb2.AttachStreamRequest(
+            header=stream_service_pb2.AttachHeader(stream_id=stream.id)
+        )
+    )
+    assert (await viewer.read()).stream.id == stream.id
+    assert (await opener.read()).stream.state == stream_pb2.Stream.STATE_OPEN
+    payloads = [b"", b"x", bytes(range(256)) * 4096]
+    for index, data in enumerate(payloads):
+        sent = stream_pb2.Frame(keyframe=index == 1, data=data)
+        sent.timestamp.FromMilliseconds(index * 10)
+        sent.capture_time.FromMicroseconds(1_700_000_000_000_000 + index)
+        await opener.write(stream_service_pb2.OpenStreamRequest(frame=sent))
+    for index, data in enumerate(payloads):
+        response = await viewer.read()
+        assert response.WhichOneof("part") == "frame"
+        got = response.frame
+        assert (got.sequence, got.keyframe, got.data) == (index, index == 1, data)
+        assert got.timestamp.ToMilliseconds() == index * 10
+        assert got.capture_time.ToMicroseconds() == 1_700_000_000_000_000 + index
+    await viewer.write(
+        stream_service_pb2.AttachStreamRequest(frame=stream_pb2.Frame(data=b"reply"))
+    )
+    back = await opener.read()
+    assert back.frame.data == b"reply" and back.frame.sequence == 0
+    await opener.done_writing()
+    assert (await viewer.read()).stream.state == stream_pb2.Stream.STATE_CLOSED
 
 
 async def test_a_rejected_stream_tells_the_opener_why(nodes: Nodes) -> None:

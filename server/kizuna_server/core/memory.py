@@ -1,8 +1,11 @@
-"""glibc malloc tuning for the daemon: bulk transfers pass 1 MiB buffers between threads.
+"""glibc malloc tuning for the daemon: transfers and data streams pass 1 MiB buffers around.
 
 glibc gives each thread that allocates its own arena and keeps freed megabyte buffers in it,
 so without care RSS grows by an arena per thread and stays at its peak after a transfer.
-Both calls are best effort: without glibc they do nothing.
+Left to its defaults, though, glibc maps every megabyte buffer fresh and hands freed heap back
+at once, so each 1 MiB message built or parsed page-faults its memory in again (700 faults and
+0.7 ms of CPU per MiB serialized on the development VM, against 0.2 ms without the faults).
+The calls are best effort: without glibc they do nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ import ctypes
 import ctypes.util
 from typing import Final
 
-#: mallopt's parameter number for the arena cap (glibc malloc.h).
+#: mallopt's parameter numbers (glibc malloc.h).
+_M_TRIM_THRESHOLD: Final = -1
+_M_MMAP_THRESHOLD: Final = -3
 _M_ARENA_MAX: Final = -8
+
+_MIB: Final = 1 << 20
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -31,6 +38,18 @@ def cap_arenas(arenas: int = 2) -> None:
     with contextlib.suppress(AttributeError):
         if _LIBC is not None:
             _LIBC.mallopt(_M_ARENA_MAX, arenas)
+
+
+def reuse_large_buffers(*, mapped_from: int = 32 * _MIB, kept: int = 64 * _MIB) -> None:
+    """Buffers under `mapped_from` bytes come from the heap, and up to `kept` bytes of freed
+    heap stay for the next ones instead of being returned and faulted in again. Setting either
+    turns off glibc's adaptive thresholds, which settle at 1 MiB mapped, 2 MiB kept: too little
+    for a few megabyte messages in flight. `give_back` returns what is kept once a transfer or
+    stream ends."""
+    with contextlib.suppress(AttributeError):
+        if _LIBC is not None:
+            _LIBC.mallopt(_M_MMAP_THRESHOLD, mapped_from)
+            _LIBC.mallopt(_M_TRIM_THRESHOLD, kept)
 
 
 def give_back() -> None:

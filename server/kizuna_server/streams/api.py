@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
 from kizuna_client.delivery import Delivery
+from kizuna_client.framing import Framed
 from kizuna_client.v1 import errors_pb2, event_pb2, stream_pb2, stream_service_pb2
 from kizuna_client.v1 import stream_service_pb2_grpc as service_grpc
 from kizuna_server.calls.errors import reason_enum
@@ -164,21 +165,20 @@ def header_from_proto(message: stream_pb2.StreamHeader) -> tuple[Header, str]:
     return header, peer_id
 
 
-def fill_frame(message: stream_pb2.Frame, frame: Frame) -> None:
-    """Writes `frame` into a response's frame in place (no second copy of the payload)."""
-    message.sequence = frame.sequence
+def framed(frame: Frame) -> Framed[stream_pb2.Frame]:
+    """`frame` for an app's call (its payload is written around protobuf: framing.py)."""
+    message = stream_pb2.Frame(sequence=frame.sequence, keyframe=frame.keyframe)
     message.timestamp.seconds, micros = divmod(frame.timestamp_us, 1_000_000)
     message.timestamp.nanos = micros * 1000
-    message.keyframe = frame.keyframe
-    message.data = frame.data
     if frame.capture_us:
         message.capture_time.seconds, micros = divmod(frame.capture_us, 1_000_000)
         message.capture_time.nanos = micros * 1000
+    return Framed(message, frame.data)
 
 
-def frame_from_app(message: stream_pb2.Frame, session: Session) -> Frame:
+def frame_from_app(framed: Framed[stream_pb2.Frame], session: Session) -> Frame:
     """An app's frame: the daemon numbers it; its size is checked."""
-    data = message.data  # read once: each read of a bytes field is a copy
+    message, data = framed.frame, framed.payload
     if len(data) > MAX_FRAME_BYTES:
         raise InvalidArgument(
             f"a frame carries at most {MAX_FRAME_BYTES // (1024 * 1024)} MiB, this one "
@@ -247,7 +247,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
     # Bidirectional calls are driven through context.read() and write().
     async def OpenStream(self, request_iterator: Any, context: Any) -> None:  # type: ignore[override]
         first = await context.read()
-        if first is EOF or not first.HasField("header"):
+        if first is EOF or isinstance(first, Framed) or not first.HasField("header"):
             raise InvalidArgument("send a StreamHeader first", field="header")
         header, peer_id = header_from_proto(first.header)
         session = await self._streams.open(peer_id, header)
@@ -262,7 +262,6 @@ class StreamServicer(service_grpc.StreamServiceServicer):
                 viewer,
                 context,
                 writer,
-                response=stream_service_pb2.OpenStreamResponse,
                 final=lambda stream: stream_service_pb2.OpenStreamResponse(stream=stream),
                 keyframe=stream_service_pb2.OpenStreamResponse(
                     keyframe_request=stream_pb2.KeyframeRequest()
@@ -278,7 +277,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
 
     async def AttachStream(self, request_iterator: Any, context: Any) -> None:  # type: ignore[override]
         first = await context.read()
-        if first is EOF or not first.HasField("header"):
+        if first is EOF or isinstance(first, Framed) or not first.HasField("header"):
             raise InvalidArgument("send an AttachHeader first", field="header")
         session, viewer = self._streams.attach(first.header.stream_id)
         writer = _Writer(context)
@@ -292,7 +291,6 @@ class StreamServicer(service_grpc.StreamServiceServicer):
                 viewer,
                 context,
                 writer,
-                response=stream_service_pb2.AttachStreamResponse,
                 final=lambda stream: stream_service_pb2.AttachStreamResponse(stream=stream),
                 keyframe=None,
                 app_frames=True,
@@ -308,7 +306,6 @@ class StreamServicer(service_grpc.StreamServiceServicer):
         context: Any,
         writer: _Writer,
         *,
-        response: Any,
         final: Any,
         keyframe: Any,
         app_frames: bool,
@@ -326,17 +323,17 @@ class StreamServicer(service_grpc.StreamServiceServicer):
                     else:
                         viewer.mailbox.close()
                     return
-                if message.WhichOneof("part") == "keyframe_request":
-                    session.ask_keyframe()
-                    continue
-                if not message.HasField("frame"):
+                if not isinstance(message, Framed):
+                    if message.WhichOneof("part") == "keyframe_request":
+                        session.ask_keyframe()
+                        continue
                     raise InvalidArgument("after the header, send only frames", field="frame")
                 if not app_frames:
                     raise InvalidArgument(
                         "this stream's frames come from the built-in capture source",
                         field="frame",
                     )
-                if not await session.send(frame_from_app(message.frame, session)):
+                if not await session.send(frame_from_app(message, session)):
                     return
 
         async def keyframes() -> None:
@@ -351,9 +348,7 @@ class StreamServicer(service_grpc.StreamServiceServicer):
             helpers.append(asyncio.ensure_future(keyframes()))
         try:
             while (frame := await viewer.mailbox.get()) is not None:
-                message = response()
-                fill_frame(message.frame, frame)
-                await writer.write(message)
+                await writer.write(framed(frame))
                 if reader.done() and reader.exception() is not None:
                     break
         finally:

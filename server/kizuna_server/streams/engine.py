@@ -25,10 +25,12 @@ import grpc
 import grpc.aio
 
 from kizuna_client.delivery import Delivery
+from kizuna_client.framing import Framed
 from kizuna_server.calls.errors import error_info_from_trailers, reason_names
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import Payload
+from kizuna_server.core.memory import give_back
 from kizuna_server.core.node import Subsystem, SubsystemState
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions
@@ -36,7 +38,6 @@ from kizuna_server.errors import CapabilityOff, InvalidArgument, KizunaError, Li
 from kizuna_server.p2p.network import PeerNetwork
 from kizuna_server.p2p.tls import PeerUnreachable
 from kizuna_server.p2p.wire import stream_service_pb2 as wire
-from kizuna_server.p2p.wire import stream_service_pb2_grpc as wire_grpc
 from kizuna_server.streams.model import (
     HISTORY,
     MAX_CHANNEL_CHARS,
@@ -62,7 +63,16 @@ from kizuna_server.streams.model import (
     StreamStatsUpdated,
     Transport,
 )
-from kizuna_server.streams.session import EOF, Session, Viewer, describe, now_us
+from kizuna_server.streams.session import (
+    EOF,
+    OPEN_METHOD,
+    REQUESTS,
+    RESPONSES,
+    Session,
+    Viewer,
+    describe,
+    now_us,
+)
 from kizuna_server.streams.sources import Producer, SourceFactory
 
 log = logging.getLogger(__name__)
@@ -238,7 +248,12 @@ class Streams:
                 header.kind, lambda: self._keyframe_wanted(stream.id)
             )
             session.webrtc_offer = sdp
-        call: Any = wire_grpc.StreamServiceStub(channel).Open()  # type: ignore[call-arg]
+        open_call = channel.stream_stream(
+            OPEN_METHOD,
+            request_serializer=REQUESTS.encode,
+            response_deserializer=RESPONSES.decode,
+        )
+        call: Any = open_call()  # type: ignore[call-arg]
         session.bind(call)
         try:
             await call.write(
@@ -264,7 +279,7 @@ class Streams:
             await _close_quietly(proposal)
             call.cancel()
             raise
-        if answer is EOF or not answer.HasField("answer"):
+        if answer is EOF or isinstance(answer, Framed) or not answer.HasField("answer"):
             await _close_quietly(proposal)
             call.cancel()
             raise StreamRejected("the peer ended the offer without answering", stream_id=stream.id)
@@ -311,10 +326,11 @@ class Streams:
     async def _from_peer(self, session: Session, packet: Any) -> bool:
         """One message from the other side; False once it ended the stream. Only the opener
         sends `origin` and `sync` (an OpenResponse has neither)."""
+        if isinstance(packet, Framed):
+            await session.take_frame(packet)
+            return True
         part = packet.WhichOneof("part")
-        if part == "frame":
-            await session.take_frame(packet.frame)
-        elif part == "keyframe_request":
+        if part == "keyframe_request":
             session.keyframe_requested_by_peer()
         elif part == "origin":
             session.capture_origin_us = packet.origin.capture_unix_us
@@ -370,7 +386,7 @@ class Streams:
     async def serve(self, caller: str, context: Any, *, accepting: bool) -> None:
         """A peer's Open call, from its offer to the stream's end."""
         first = await context.read()
-        if first is EOF or not first.HasField("offer"):
+        if first is EOF or isinstance(first, Framed) or not first.HasField("offer"):
             raise InvalidArgument("an Open call starts with a StreamOffer", field="offer")
         offer = first.offer
         if not accepting:
@@ -673,6 +689,8 @@ class Streams:
             link, session.webrtc = session.webrtc, None
             await link.close()
         await session.cancel_tasks()
+        if not self._sessions:
+            await asyncio.to_thread(give_back)  # the frames in flight are freed: RSS to idle
 
     async def _revoked(self, peer_id: str, permissions: Permissions | None) -> None:
         """The peer was forgotten (every stream with it ends) or lost the streams permission

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import ClassVar, Final
 
 from kizuna_client.delivery import Delivery
+from kizuna_client.framing import Payload
 from kizuna_server.errors import KizunaError
 
 #: The capability's name (Peer.capabilities, plugins.enabled).
@@ -66,7 +67,8 @@ class Frame:
     sequence: int
     timestamp_us: int
     keyframe: bool
-    data: bytes
+    #: The payload; a view into the message it arrived in (kizuna_client/framing.py).
+    data: Payload
     #: Capture time on the producing device's clock (µs since the epoch); 0 when unknown.
     capture_us: int = 0
 

@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol
 import grpc.aio
 
 from kizuna_client.delivery import Delivery, Mailbox
+from kizuna_client.framing import FrameCodec, Framed
 from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.wire import stream_service_pb2 as wire
 from kizuna_server.streams.model import Frame, Stream
@@ -48,26 +49,33 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-#: A message of an Open call: OpenRequest from the opener, OpenResponse from the receiver.
-Packet = wire.OpenRequest | wire.OpenResponse
+#: A message of an Open call: OpenRequest from the opener, OpenResponse from the receiver;
+#: a frame in either is a `Framed` (its payload written around protobuf: framing.py).
+Packet = wire.OpenRequest | wire.OpenResponse | Framed[wire.StreamFrame]
+
+OPEN_METHOD: Final = f"/{wire.DESCRIPTOR.services_by_name['StreamService'].full_name}/Open"
+#: The Open call's serializers, on both ends.
+REQUESTS: Final[FrameCodec[wire.OpenRequest]] = FrameCodec(wire.OpenRequest)
+RESPONSES: Final[FrameCodec[wire.OpenResponse]] = FrameCodec(wire.OpenResponse)
 
 
-def fill_wire(message: wire.StreamFrame, frame: Frame) -> None:
-    """Writes `frame` into a packet's frame in place: building a StreamFrame and handing it to
-    the packet's constructor would copy the payload once more (up to 4 MiB a frame)."""
-    message.sequence = frame.sequence
-    message.timestamp_us = frame.timestamp_us
-    message.keyframe = frame.keyframe
-    message.data = frame.data
-    message.capture_unix_us = frame.capture_us
+def framed(frame: Frame) -> Framed[wire.StreamFrame]:
+    header = wire.StreamFrame(
+        sequence=frame.sequence,
+        timestamp_us=frame.timestamp_us,
+        keyframe=frame.keyframe,
+        capture_unix_us=frame.capture_us,
+    )
+    return Framed(header, frame.data)
 
 
-def frame_from_wire(message: wire.StreamFrame) -> Frame:
+def frame_from_wire(framed: Framed[wire.StreamFrame]) -> Frame:
+    message = framed.frame
     return Frame(
         sequence=message.sequence,
         timestamp_us=message.timestamp_us,
         keyframe=message.keyframe,
-        data=message.data,
+        data=framed.payload,
         capture_us=message.capture_unix_us,
     )
 
@@ -248,9 +256,7 @@ class Session:
                     self._keyframe_needed_here()
                     continue
             else:
-                packet = self.packet()
-                fill_wire(packet.frame, frame)
-                await self.write(packet)
+                await self.write(framed(frame))
             self.stream.frames_sent += 1
             self.stream.stats.bytes_sent += len(frame.data)
             self.sent.add(len(frame.data), time.monotonic())
@@ -266,12 +272,12 @@ class Session:
             else:
                 packet = await self._call.read()
             expected = wire.OpenResponse if self.stream.outgoing else wire.OpenRequest
-            if packet is EOF or not isinstance(packet, expected):
+            if packet is EOF or not isinstance(packet, (expected, Framed)):
                 return
             if not await on_packet(packet):
                 return
 
-    async def take_frame(self, message: wire.StreamFrame) -> None:
+    async def take_frame(self, message: Framed[wire.StreamFrame]) -> None:
         await self.take(frame_from_wire(message))
 
     async def take_webrtc_frame(self, frame: Frame) -> None:

@@ -154,7 +154,7 @@ class _PacketTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
 
     def put(self, frame: Frame) -> bool:
-        packet = av.Packet(frame.data)
+        packet = av.Packet(bytes(frame.data))
         packet.pts = packet.dts = frame.timestamp_us
         packet.time_base = _MICROSECOND
         if self._queue.full():
