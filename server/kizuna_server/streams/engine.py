@@ -336,6 +336,8 @@ class Streams:
             session.capture_origin_us = packet.origin.capture_unix_us
         elif part == "sync":
             session.clock.update(session.answer_sent_us, packet.sync.sent_unix_us, now_us())
+        elif part == "webrtc_ready":
+            session.peer_webrtc_ready.set()
         elif part == "end":
             await self._finish(
                 session, State.CLOSED, reason=_peer_reason(packet.end.reason), peer=True
@@ -595,10 +597,15 @@ class Streams:
 
     async def _watch_webrtc(self, session: Session) -> None:
         """Media moves to WebRTC once ICE and DTLS connect; if they do not within a few
-        seconds, or fail later, frames stay on (or return to) the link."""
+        seconds, or fail later, frames stay on (or return to) the link. The receiver tells the
+        opener when its side connected; the opener moves media only then."""
         link = session.webrtc
         stream = session.stream
-        if await link.wait_connected():
+        connected = await link.wait_connected()
+        if connected and not stream.outgoing:
+            await session.write_quietly(wire.OpenResponse(webrtc_ready=wire.WebRtcReady()))
+        if connected and (not stream.outgoing or await link.wait_for(session.peer_webrtc_ready)):
+            session.webrtc_ready.set()
             stream.transport = Transport.WEBRTC
             self._keyframe_wanted(stream.id)  # media moves over at the next keyframe
             log.info("stream %s: media over WebRTC", stream.id)

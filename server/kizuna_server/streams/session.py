@@ -116,6 +116,10 @@ class Session:
         self._sequence = 0
         #: The WebRTC session carrying the media, once negotiated (streams/webrtc.py).
         self.webrtc: Any = None
+        #: Both ends connected WebRTC (the receiver said so): media may move over.
+        self.webrtc_ready = asyncio.Event()
+        #: Opening side: the receiver's WebRtcReady arrived.
+        self.peer_webrtc_ready = asyncio.Event()
         #: Receiving side, WebRTC: when the opener's frame with timestamp 0 was captured.
         self.capture_origin_us = 0
         #: The SDP offer proposing WebRTC ("" for frames on the link).
@@ -240,7 +244,9 @@ class Session:
         on_webrtc = False
         while (frame := await self.outbox.get()) is not None:
             webrtc = self.webrtc
-            usable = webrtc is not None and webrtc.connected.is_set() and not webrtc.failed.is_set()
+            usable = (
+                webrtc is not None and self.webrtc_ready.is_set() and not webrtc.failed.is_set()
+            )
             if usable and not on_webrtc and frame.keyframe:
                 on_webrtc = True  # over at a keyframe
             elif on_webrtc and not usable:

@@ -273,7 +273,11 @@ class WebRtcLink:
 
     async def wait_connected(self) -> bool:
         """Whether ICE and DTLS connect within CONNECT_TIMEOUT_SECS."""
-        connected = asyncio.ensure_future(self.connected.wait())
+        return await self.wait_for(self.connected)
+
+    async def wait_for(self, event: asyncio.Event) -> bool:
+        """Whether `event` is set within CONNECT_TIMEOUT_SECS and the session did not fail."""
+        connected = asyncio.ensure_future(event.wait())
         failed = asyncio.ensure_future(self.failed.wait())
         try:
             await asyncio.wait(
@@ -282,7 +286,7 @@ class WebRtcLink:
         finally:
             connected.cancel()
             failed.cancel()
-        return self.connected.is_set() and not self.failed.is_set()
+        return event.is_set() and not self.failed.is_set()
 
     async def rtt_ms(self) -> float:
         """The round-trip time RTCP last measured, in ms (0 when not known yet)."""

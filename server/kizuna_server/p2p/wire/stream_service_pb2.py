@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#kizuna/peer/v1/stream_service.proto\x12\x0ekizuna.peer.v1\"\xe6\x02\n\x0bOpenRequest\x12\x33\n\x05offer\x18\x01 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamOfferH\x00R\x05offer\x12\x33\n\x05\x66rame\x18\x03 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamFrameH\x00R\x05\x66rame\x12L\n\x10keyframe_request\x18\x04 \x01(\x0b\x32\x1f.kizuna.peer.v1.KeyframeRequestH\x00R\x0fkeyframeRequest\x12-\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x19.kizuna.peer.v1.StreamEndH\x00R\x03\x65nd\x12/\n\x04sync\x18\x06 \x01(\x0b\x32\x19.kizuna.peer.v1.ClockSyncH\x00R\x04sync\x12\x37\n\x06origin\x18\x07 \x01(\x0b\x32\x1d.kizuna.peer.v1.CaptureOriginH\x00R\x06originB\x06\n\x04part\"\x80\x02\n\x0cOpenResponse\x12\x36\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1c.kizuna.peer.v1.StreamAnswerH\x00R\x06\x61nswer\x12\x33\n\x05\x66rame\x18\x03 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamFrameH\x00R\x05\x66rame\x12L\n\x10keyframe_request\x18\x04 \x01(\x0b\x32\x1f.kizuna.peer.v1.KeyframeRequestH\x00R\x0fkeyframeRequest\x12-\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x19.kizuna.peer.v1.StreamEndH\x00R\x03\x65ndB\x06\n\x04part\"7\n\rCaptureOrigin\x12&\n\x0f\x63\x61pture_unix_us\x18\x01 \x01(\x03R\rcaptureUnixUs\"\xa5\x03\n\x0bStreamOffer\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\x12\x18\n\x07\x63hannel\x18\x02 \x01(\tR\x07\x63hannel\x12.\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.kizuna.peer.v1.StreamKindR\x04kind\x12\x16\n\x06\x66ormat\x18\x04 \x01(\tR\x06\x66ormat\x12\x18\n\x07quality\x18\x05 \x01(\rR\x07quality\x12\x45\n\x08metadata\x18\x06 \x03(\x0b\x32).kizuna.peer.v1.StreamOffer.MetadataEntryR\x08metadata\x12:\n\x08\x64\x65livery\x18\x07 \x01(\x0e\x32\x1e.kizuna.peer.v1.StreamDeliveryR\x08\x64\x65livery\x12\x1a\n\x08\x63\x61ptured\x18\x08 \x01(\x08R\x08\x63\x61ptured\x12!\n\x0cwebrtc_offer\x18\t \x01(\tR\x0bwebrtcOffer\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"U\n\x0cStreamAnswer\x12#\n\rwebrtc_answer\x18\x01 \x01(\tR\x0cwebrtcAnswer\x12 \n\x0csent_unix_us\x18\x02 \x01(\x03R\nsentUnixUs\"\\\n\tClockSync\x12-\n\x13\x61nswer_sent_unix_us\x18\x01 \x01(\x03R\x10\x61nswerSentUnixUs\x12 \n\x0csent_unix_us\x18\x02 \x01(\x03R\nsentUnixUs\"\xa4\x01\n\x0bStreamFrame\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12!\n\x0ctimestamp_us\x18\x02 \x01(\x03R\x0btimestampUs\x12\x1a\n\x08keyframe\x18\x03 \x01(\x08R\x08keyframe\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta\x12&\n\x0f\x63\x61pture_unix_us\x18\x05 \x01(\x03R\rcaptureUnixUs\"\x11\n\x0fKeyframeRequest\"#\n\tStreamEnd\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason*\x86\x01\n\nStreamKind\x12\x1b\n\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12STREAM_KIND_CAMERA\x10\x01\x12\x16\n\x12STREAM_KIND_SCREEN\x10\x02\x12\x15\n\x11STREAM_KIND_AUDIO\x10\x03\x12\x14\n\x10STREAM_KIND_DATA\x10\x04*\x89\x01\n\x0eStreamDelivery\x12\x1f\n\x1bSTREAM_DELIVERY_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_DELIVERY_RELIABLE\x10\x01\x12\x1a\n\x16STREAM_DELIVERY_LATEST\x10\x02\x12\x1c\n\x18STREAM_DELIVERY_BUFFERED\x10\x03\x32V\n\rStreamService\x12\x45\n\x04Open\x12\x1b.kizuna.peer.v1.OpenRequest\x1a\x1c.kizuna.peer.v1.OpenResponse(\x01\x30\x01\x42\xaf\x01\n\x12\x63om.kizuna.peer.v1B\x12StreamServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#kizuna/peer/v1/stream_service.proto\x12\x0ekizuna.peer.v1\"\xe6\x02\n\x0bOpenRequest\x12\x33\n\x05offer\x18\x01 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamOfferH\x00R\x05offer\x12\x33\n\x05\x66rame\x18\x03 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamFrameH\x00R\x05\x66rame\x12L\n\x10keyframe_request\x18\x04 \x01(\x0b\x32\x1f.kizuna.peer.v1.KeyframeRequestH\x00R\x0fkeyframeRequest\x12-\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x19.kizuna.peer.v1.StreamEndH\x00R\x03\x65nd\x12/\n\x04sync\x18\x06 \x01(\x0b\x32\x19.kizuna.peer.v1.ClockSyncH\x00R\x04sync\x12\x37\n\x06origin\x18\x07 \x01(\x0b\x32\x1d.kizuna.peer.v1.CaptureOriginH\x00R\x06originB\x06\n\x04part\"\xc2\x02\n\x0cOpenResponse\x12\x36\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1c.kizuna.peer.v1.StreamAnswerH\x00R\x06\x61nswer\x12\x33\n\x05\x66rame\x18\x03 \x01(\x0b\x32\x1b.kizuna.peer.v1.StreamFrameH\x00R\x05\x66rame\x12L\n\x10keyframe_request\x18\x04 \x01(\x0b\x32\x1f.kizuna.peer.v1.KeyframeRequestH\x00R\x0fkeyframeRequest\x12-\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x19.kizuna.peer.v1.StreamEndH\x00R\x03\x65nd\x12@\n\x0cwebrtc_ready\x18\x06 \x01(\x0b\x32\x1b.kizuna.peer.v1.WebRtcReadyH\x00R\x0bwebrtcReadyB\x06\n\x04part\"7\n\rCaptureOrigin\x12&\n\x0f\x63\x61pture_unix_us\x18\x01 \x01(\x03R\rcaptureUnixUs\"\xa5\x03\n\x0bStreamOffer\x12\x1b\n\tstream_id\x18\x01 \x01(\tR\x08streamId\x12\x18\n\x07\x63hannel\x18\x02 \x01(\tR\x07\x63hannel\x12.\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.kizuna.peer.v1.StreamKindR\x04kind\x12\x16\n\x06\x66ormat\x18\x04 \x01(\tR\x06\x66ormat\x12\x18\n\x07quality\x18\x05 \x01(\rR\x07quality\x12\x45\n\x08metadata\x18\x06 \x03(\x0b\x32).kizuna.peer.v1.StreamOffer.MetadataEntryR\x08metadata\x12:\n\x08\x64\x65livery\x18\x07 \x01(\x0e\x32\x1e.kizuna.peer.v1.StreamDeliveryR\x08\x64\x65livery\x12\x1a\n\x08\x63\x61ptured\x18\x08 \x01(\x08R\x08\x63\x61ptured\x12!\n\x0cwebrtc_offer\x18\t \x01(\tR\x0bwebrtcOffer\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"U\n\x0cStreamAnswer\x12#\n\rwebrtc_answer\x18\x01 \x01(\tR\x0cwebrtcAnswer\x12 \n\x0csent_unix_us\x18\x02 \x01(\x03R\nsentUnixUs\"\\\n\tClockSync\x12-\n\x13\x61nswer_sent_unix_us\x18\x01 \x01(\x03R\x10\x61nswerSentUnixUs\x12 \n\x0csent_unix_us\x18\x02 \x01(\x03R\nsentUnixUs\"\xa4\x01\n\x0bStreamFrame\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12!\n\x0ctimestamp_us\x18\x02 \x01(\x03R\x0btimestampUs\x12\x1a\n\x08keyframe\x18\x03 \x01(\x08R\x08keyframe\x12\x12\n\x04\x64\x61ta\x18\x04 \x01(\x0cR\x04\x64\x61ta\x12&\n\x0f\x63\x61pture_unix_us\x18\x05 \x01(\x03R\rcaptureUnixUs\"\x11\n\x0fKeyframeRequest\"\r\n\x0bWebRtcReady\"#\n\tStreamEnd\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason*\x86\x01\n\nStreamKind\x12\x1b\n\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12STREAM_KIND_CAMERA\x10\x01\x12\x16\n\x12STREAM_KIND_SCREEN\x10\x02\x12\x15\n\x11STREAM_KIND_AUDIO\x10\x03\x12\x14\n\x10STREAM_KIND_DATA\x10\x04*\x89\x01\n\x0eStreamDelivery\x12\x1f\n\x1bSTREAM_DELIVERY_UNSPECIFIED\x10\x00\x12\x1c\n\x18STREAM_DELIVERY_RELIABLE\x10\x01\x12\x1a\n\x16STREAM_DELIVERY_LATEST\x10\x02\x12\x1c\n\x18STREAM_DELIVERY_BUFFERED\x10\x03\x32V\n\rStreamService\x12\x45\n\x04Open\x12\x1b.kizuna.peer.v1.OpenRequest\x1a\x1c.kizuna.peer.v1.OpenResponse(\x01\x30\x01\x42\xaf\x01\n\x12\x63om.kizuna.peer.v1B\x12StreamServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,30 +34,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.kizuna.peer.v1B\022StreamServiceProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
   _globals['_STREAMOFFER_METADATAENTRY']._loaded_options = None
   _globals['_STREAMOFFER_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_STREAMKIND']._serialized_start=1561
-  _globals['_STREAMKIND']._serialized_end=1695
-  _globals['_STREAMDELIVERY']._serialized_start=1698
-  _globals['_STREAMDELIVERY']._serialized_end=1835
+  _globals['_STREAMKIND']._serialized_start=1642
+  _globals['_STREAMKIND']._serialized_end=1776
+  _globals['_STREAMDELIVERY']._serialized_start=1779
+  _globals['_STREAMDELIVERY']._serialized_end=1916
   _globals['_OPENREQUEST']._serialized_start=56
   _globals['_OPENREQUEST']._serialized_end=414
   _globals['_OPENRESPONSE']._serialized_start=417
-  _globals['_OPENRESPONSE']._serialized_end=673
-  _globals['_CAPTUREORIGIN']._serialized_start=675
-  _globals['_CAPTUREORIGIN']._serialized_end=730
-  _globals['_STREAMOFFER']._serialized_start=733
-  _globals['_STREAMOFFER']._serialized_end=1154
-  _globals['_STREAMOFFER_METADATAENTRY']._serialized_start=1095
-  _globals['_STREAMOFFER_METADATAENTRY']._serialized_end=1154
-  _globals['_STREAMANSWER']._serialized_start=1156
-  _globals['_STREAMANSWER']._serialized_end=1241
-  _globals['_CLOCKSYNC']._serialized_start=1243
-  _globals['_CLOCKSYNC']._serialized_end=1335
-  _globals['_STREAMFRAME']._serialized_start=1338
-  _globals['_STREAMFRAME']._serialized_end=1502
-  _globals['_KEYFRAMEREQUEST']._serialized_start=1504
-  _globals['_KEYFRAMEREQUEST']._serialized_end=1521
-  _globals['_STREAMEND']._serialized_start=1523
-  _globals['_STREAMEND']._serialized_end=1558
-  _globals['_STREAMSERVICE']._serialized_start=1837
-  _globals['_STREAMSERVICE']._serialized_end=1923
+  _globals['_OPENRESPONSE']._serialized_end=739
+  _globals['_CAPTUREORIGIN']._serialized_start=741
+  _globals['_CAPTUREORIGIN']._serialized_end=796
+  _globals['_STREAMOFFER']._serialized_start=799
+  _globals['_STREAMOFFER']._serialized_end=1220
+  _globals['_STREAMOFFER_METADATAENTRY']._serialized_start=1161
+  _globals['_STREAMOFFER_METADATAENTRY']._serialized_end=1220
+  _globals['_STREAMANSWER']._serialized_start=1222
+  _globals['_STREAMANSWER']._serialized_end=1307
+  _globals['_CLOCKSYNC']._serialized_start=1309
+  _globals['_CLOCKSYNC']._serialized_end=1401
+  _globals['_STREAMFRAME']._serialized_start=1404
+  _globals['_STREAMFRAME']._serialized_end=1568
+  _globals['_KEYFRAMEREQUEST']._serialized_start=1570
+  _globals['_KEYFRAMEREQUEST']._serialized_end=1587
+  _globals['_WEBRTCREADY']._serialized_start=1589
+  _globals['_WEBRTCREADY']._serialized_end=1602
+  _globals['_STREAMEND']._serialized_start=1604
+  _globals['_STREAMEND']._serialized_end=1639
+  _globals['_STREAMSERVICE']._serialized_start=1918
+  _globals['_STREAMSERVICE']._serialized_end=2004
 # @@protoc_insertion_point(module_scope)

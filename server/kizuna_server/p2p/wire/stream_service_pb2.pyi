@@ -145,6 +145,7 @@ class OpenResponse(_message.Message):
     FRAME_FIELD_NUMBER: _builtins.int
     KEYFRAME_REQUEST_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
+    WEBRTC_READY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def answer(self) -> Global___StreamAnswer:
         """First message, once the stream is accepted."""
@@ -161,6 +162,10 @@ class OpenResponse(_message.Message):
     def end(self) -> Global___StreamEnd:
         """The receiver ends the stream; it returns next."""
 
+    @_builtins.property
+    def webrtc_ready(self) -> Global___WebRtcReady:
+        """The receiver's WebRTC session connected: media may move over to it."""
+
     def __init__(
         self,
         *,
@@ -168,12 +173,13 @@ class OpenResponse(_message.Message):
         frame: Global___StreamFrame | None = ...,
         keyframe_request: Global___KeyframeRequest | None = ...,
         end: Global___StreamEnd | None = ...,
+        webrtc_ready: Global___WebRtcReady | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "end", b"end", "frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "end", b"end", "frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part", "webrtc_ready", b"webrtc_ready"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "end", b"end", "frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "end", b"end", "frame", b"frame", "keyframe_request", b"keyframe_request", "part", b"part", "webrtc_ready", b"webrtc_ready"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["answer", "frame", "keyframe_request", "end"]  # noqa: Y015
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["answer", "frame", "keyframe_request", "end", "webrtc_ready"]  # noqa: Y015
     _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
 
@@ -395,6 +401,27 @@ class KeyframeRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___KeyframeRequest: _TypeAlias = KeyframeRequest  # noqa: Y015
+
+@_typing.final
+class WebRtcReady(_message.Message):
+    """Sent by the receiver once ICE and DTLS completed on its side. The opener moves media to
+    WebRTC only after this: the opener (the DTLS server) completes its handshake one flight
+    before the receiver does, and SRTP sent while that last flight is lost and retransmitted
+    (1 s later) would be dropped by the receiver.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebRtcReady: _TypeAlias = WebRtcReady  # noqa: Y015
 
 @_typing.final
 class StreamEnd(_message.Message):

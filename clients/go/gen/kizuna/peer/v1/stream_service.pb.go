@@ -305,6 +305,7 @@ type OpenResponse struct {
 	//	*OpenResponse_Frame
 	//	*OpenResponse_KeyframeRequest
 	//	*OpenResponse_End
+	//	*OpenResponse_WebrtcReady
 	Part          isOpenResponse_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -383,6 +384,15 @@ func (x *OpenResponse) GetEnd() *StreamEnd {
 	return nil
 }
 
+func (x *OpenResponse) GetWebrtcReady() *WebRtcReady {
+	if x != nil {
+		if x, ok := x.Part.(*OpenResponse_WebrtcReady); ok {
+			return x.WebrtcReady
+		}
+	}
+	return nil
+}
+
 type isOpenResponse_Part interface {
 	isOpenResponse_Part()
 }
@@ -407,6 +417,11 @@ type OpenResponse_End struct {
 	End *StreamEnd `protobuf:"bytes,5,opt,name=end,proto3,oneof"`
 }
 
+type OpenResponse_WebrtcReady struct {
+	// The receiver's WebRTC session connected: media may move over to it.
+	WebrtcReady *WebRtcReady `protobuf:"bytes,6,opt,name=webrtc_ready,json=webrtcReady,proto3,oneof"`
+}
+
 func (*OpenResponse_Answer) isOpenResponse_Part() {}
 
 func (*OpenResponse_Frame) isOpenResponse_Part() {}
@@ -414,6 +429,8 @@ func (*OpenResponse_Frame) isOpenResponse_Part() {}
 func (*OpenResponse_KeyframeRequest) isOpenResponse_Part() {}
 
 func (*OpenResponse_End) isOpenResponse_Part() {}
+
+func (*OpenResponse_WebrtcReady) isOpenResponse_Part() {}
 
 // When the first frame sent over WebRTC was captured. RTP timestamps count from that frame, so
 // a frame's capture time is this plus its RTP-derived timestamp.
@@ -814,6 +831,46 @@ func (*KeyframeRequest) Descriptor() ([]byte, []int) {
 	return file_kizuna_peer_v1_stream_service_proto_rawDescGZIP(), []int{7}
 }
 
+// Sent by the receiver once ICE and DTLS completed on its side. The opener moves media to
+// WebRTC only after this: the opener (the DTLS server) completes its handshake one flight
+// before the receiver does, and SRTP sent while that last flight is lost and retransmitted
+// (1 s later) would be dropped by the receiver.
+type WebRtcReady struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebRtcReady) Reset() {
+	*x = WebRtcReady{}
+	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebRtcReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebRtcReady) ProtoMessage() {}
+
+func (x *WebRtcReady) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebRtcReady.ProtoReflect.Descriptor instead.
+func (*WebRtcReady) Descriptor() ([]byte, []int) {
+	return file_kizuna_peer_v1_stream_service_proto_rawDescGZIP(), []int{8}
+}
+
 // Ends a stream.
 type StreamEnd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -826,7 +883,7 @@ type StreamEnd struct {
 
 func (x *StreamEnd) Reset() {
 	*x = StreamEnd{}
-	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[8]
+	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +895,7 @@ func (x *StreamEnd) String() string {
 func (*StreamEnd) ProtoMessage() {}
 
 func (x *StreamEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[8]
+	mi := &file_kizuna_peer_v1_stream_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +908,7 @@ func (x *StreamEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEnd.ProtoReflect.Descriptor instead.
 func (*StreamEnd) Descriptor() ([]byte, []int) {
-	return file_kizuna_peer_v1_stream_service_proto_rawDescGZIP(), []int{8}
+	return file_kizuna_peer_v1_stream_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamEnd) GetReason() string {
@@ -873,12 +930,13 @@ const file_kizuna_peer_v1_stream_service_proto_rawDesc = "" +
 	"\x03end\x18\x05 \x01(\v2\x19.kizuna.peer.v1.StreamEndH\x00R\x03end\x12/\n" +
 	"\x04sync\x18\x06 \x01(\v2\x19.kizuna.peer.v1.ClockSyncH\x00R\x04sync\x127\n" +
 	"\x06origin\x18\a \x01(\v2\x1d.kizuna.peer.v1.CaptureOriginH\x00R\x06originB\x06\n" +
-	"\x04part\"\x80\x02\n" +
+	"\x04part\"\xc2\x02\n" +
 	"\fOpenResponse\x126\n" +
 	"\x06answer\x18\x02 \x01(\v2\x1c.kizuna.peer.v1.StreamAnswerH\x00R\x06answer\x123\n" +
 	"\x05frame\x18\x03 \x01(\v2\x1b.kizuna.peer.v1.StreamFrameH\x00R\x05frame\x12L\n" +
 	"\x10keyframe_request\x18\x04 \x01(\v2\x1f.kizuna.peer.v1.KeyframeRequestH\x00R\x0fkeyframeRequest\x12-\n" +
-	"\x03end\x18\x05 \x01(\v2\x19.kizuna.peer.v1.StreamEndH\x00R\x03endB\x06\n" +
+	"\x03end\x18\x05 \x01(\v2\x19.kizuna.peer.v1.StreamEndH\x00R\x03end\x12@\n" +
+	"\fwebrtc_ready\x18\x06 \x01(\v2\x1b.kizuna.peer.v1.WebRtcReadyH\x00R\vwebrtcReadyB\x06\n" +
 	"\x04part\"7\n" +
 	"\rCaptureOrigin\x12&\n" +
 	"\x0fcapture_unix_us\x18\x01 \x01(\x03R\rcaptureUnixUs\"\xa5\x03\n" +
@@ -909,7 +967,8 @@ const file_kizuna_peer_v1_stream_service_proto_rawDesc = "" +
 	"\bkeyframe\x18\x03 \x01(\bR\bkeyframe\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x12&\n" +
 	"\x0fcapture_unix_us\x18\x05 \x01(\x03R\rcaptureUnixUs\"\x11\n" +
-	"\x0fKeyframeRequest\"#\n" +
+	"\x0fKeyframeRequest\"\r\n" +
+	"\vWebRtcReady\"#\n" +
 	"\tStreamEnd\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason*\x86\x01\n" +
 	"\n" +
@@ -941,7 +1000,7 @@ func file_kizuna_peer_v1_stream_service_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_peer_v1_stream_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kizuna_peer_v1_stream_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_kizuna_peer_v1_stream_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_kizuna_peer_v1_stream_service_proto_goTypes = []any{
 	(StreamKind)(0),         // 0: kizuna.peer.v1.StreamKind
 	(StreamDelivery)(0),     // 1: kizuna.peer.v1.StreamDelivery
@@ -953,30 +1012,32 @@ var file_kizuna_peer_v1_stream_service_proto_goTypes = []any{
 	(*ClockSync)(nil),       // 7: kizuna.peer.v1.ClockSync
 	(*StreamFrame)(nil),     // 8: kizuna.peer.v1.StreamFrame
 	(*KeyframeRequest)(nil), // 9: kizuna.peer.v1.KeyframeRequest
-	(*StreamEnd)(nil),       // 10: kizuna.peer.v1.StreamEnd
-	nil,                     // 11: kizuna.peer.v1.StreamOffer.MetadataEntry
+	(*WebRtcReady)(nil),     // 10: kizuna.peer.v1.WebRtcReady
+	(*StreamEnd)(nil),       // 11: kizuna.peer.v1.StreamEnd
+	nil,                     // 12: kizuna.peer.v1.StreamOffer.MetadataEntry
 }
 var file_kizuna_peer_v1_stream_service_proto_depIdxs = []int32{
 	5,  // 0: kizuna.peer.v1.OpenRequest.offer:type_name -> kizuna.peer.v1.StreamOffer
 	8,  // 1: kizuna.peer.v1.OpenRequest.frame:type_name -> kizuna.peer.v1.StreamFrame
 	9,  // 2: kizuna.peer.v1.OpenRequest.keyframe_request:type_name -> kizuna.peer.v1.KeyframeRequest
-	10, // 3: kizuna.peer.v1.OpenRequest.end:type_name -> kizuna.peer.v1.StreamEnd
+	11, // 3: kizuna.peer.v1.OpenRequest.end:type_name -> kizuna.peer.v1.StreamEnd
 	7,  // 4: kizuna.peer.v1.OpenRequest.sync:type_name -> kizuna.peer.v1.ClockSync
 	4,  // 5: kizuna.peer.v1.OpenRequest.origin:type_name -> kizuna.peer.v1.CaptureOrigin
 	6,  // 6: kizuna.peer.v1.OpenResponse.answer:type_name -> kizuna.peer.v1.StreamAnswer
 	8,  // 7: kizuna.peer.v1.OpenResponse.frame:type_name -> kizuna.peer.v1.StreamFrame
 	9,  // 8: kizuna.peer.v1.OpenResponse.keyframe_request:type_name -> kizuna.peer.v1.KeyframeRequest
-	10, // 9: kizuna.peer.v1.OpenResponse.end:type_name -> kizuna.peer.v1.StreamEnd
-	0,  // 10: kizuna.peer.v1.StreamOffer.kind:type_name -> kizuna.peer.v1.StreamKind
-	11, // 11: kizuna.peer.v1.StreamOffer.metadata:type_name -> kizuna.peer.v1.StreamOffer.MetadataEntry
-	1,  // 12: kizuna.peer.v1.StreamOffer.delivery:type_name -> kizuna.peer.v1.StreamDelivery
-	2,  // 13: kizuna.peer.v1.StreamService.Open:input_type -> kizuna.peer.v1.OpenRequest
-	3,  // 14: kizuna.peer.v1.StreamService.Open:output_type -> kizuna.peer.v1.OpenResponse
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	11, // 9: kizuna.peer.v1.OpenResponse.end:type_name -> kizuna.peer.v1.StreamEnd
+	10, // 10: kizuna.peer.v1.OpenResponse.webrtc_ready:type_name -> kizuna.peer.v1.WebRtcReady
+	0,  // 11: kizuna.peer.v1.StreamOffer.kind:type_name -> kizuna.peer.v1.StreamKind
+	12, // 12: kizuna.peer.v1.StreamOffer.metadata:type_name -> kizuna.peer.v1.StreamOffer.MetadataEntry
+	1,  // 13: kizuna.peer.v1.StreamOffer.delivery:type_name -> kizuna.peer.v1.StreamDelivery
+	2,  // 14: kizuna.peer.v1.StreamService.Open:input_type -> kizuna.peer.v1.OpenRequest
+	3,  // 15: kizuna.peer.v1.StreamService.Open:output_type -> kizuna.peer.v1.OpenResponse
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_peer_v1_stream_service_proto_init() }
@@ -997,6 +1058,7 @@ func file_kizuna_peer_v1_stream_service_proto_init() {
 		(*OpenResponse_Frame)(nil),
 		(*OpenResponse_KeyframeRequest)(nil),
 		(*OpenResponse_End)(nil),
+		(*OpenResponse_WebrtcReady)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1004,7 +1066,7 @@ func file_kizuna_peer_v1_stream_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_peer_v1_stream_service_proto_rawDesc), len(file_kizuna_peer_v1_stream_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
