@@ -14,6 +14,13 @@ everything the wrapper does not cover::
     asyncio.run(main())
 """
 
+import os
+
+# Before grpc is imported (it reads this once, at import): a daemon embedded in this process
+# runs allow-listed programs by fork and exec, which gRPC's fork handlers crash while its threads
+# run (grpc/grpc#43055). An app that forks children which use gRPC may set it to true first.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 from kizuna_client.client import (
     EventSubscription,
     Kizuna,
@@ -23,6 +30,7 @@ from kizuna_client.client import (
     TransferHandle,
     split_command,
 )
+from kizuna_client.commands import Output, RemoteCommand
 from kizuna_client.configuration import KizunaConfig, StreamKind, TrustMode
 from kizuna_client.errors import *  # noqa: F403 - every exception class is public API
 from kizuna_client.errors import ERRORS_BY_REASON, KizunaError, error_from_rpc
@@ -52,11 +60,13 @@ __all__ = [
     "KizunaError",
     "KizunaEvent",
     "NodeInfo",
+    "Output",
     "PairingCallback",
     "PairingInfo",
     "PeerConnection",
     "PeerInfo",
     "PeerPermissions",
+    "RemoteCommand",
     "StreamFrame",
     "StreamHandle",
     "StreamKind",

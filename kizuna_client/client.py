@@ -35,6 +35,7 @@ import grpc.aio
 from google.protobuf.duration_pb2 import Duration
 
 from kizuna_client._layout import resolve_layout
+from kizuna_client.commands import RemoteCommand, argument_values
 from kizuna_client.configuration import KizunaConfig, StreamKind
 from kizuna_client.delivery import Delivery, Mailbox
 from kizuna_client.errors import (
@@ -1007,28 +1008,98 @@ class Kizuna:
         command's own limit on the peer (it cannot extend it).
         """
         await self._ready()
-        command_id, positional = split_command(command)
-        if positional and arguments:
-            raise InvalidArgumentError(
-                "give arguments either in the command string or in `arguments`, not both",
-                metadata={"field": "arguments"},
-            )
+        command_id, positional = _command_parts(command, arguments)
         request = command_service_pb2.RunCommandRequest(
             peer_id=peer_id,
             command_id=command_id,
             positional_arguments=positional,
             stdin=stdin,
         )
-        for name, value in (arguments or {}).items():
-            request.arguments[name].CopyFrom(_argument(value))
-        options = self._opts()
+        for name, value in argument_values(arguments).items():
+            request.arguments[name].CopyFrom(value)
         if time_limit is not None:
             request.timeout.CopyFrom(_duration(time_limit))
-            options["timeout"] = max(self._timeout, time_limit + 5)
-        response = await self._call(self.command_service.RunCommand(request, **options))
+        # The run may wait for the peer's owner, then run up to its limit: no client deadline.
+        response = await self._call(
+            self.command_service.RunCommand(request, metadata=self._metadata)
+        )
         return CommandResult.from_run(
             response.run, response.stdout, response.stderr, response.output_truncated
         )
+
+    async def run_command(
+        self,
+        command: str,
+        peer_id: str,
+        arguments: Mapping[str, str | int | bool] | None = None,
+        *,
+        time_limit: float | None = None,
+    ) -> RemoteCommand:
+        """Starts a command on the peer and returns once the peer took it (it may wait there
+        for its owner's approval: see `RemoteCommand.run`). Iterate the handle for output as it
+        is produced, `write` to standard input, `cancel`, `wait` for the end. The command is
+        named as in `execute_command`."""
+        await self._ready()
+        command_id, positional = _command_parts(command, arguments)
+        header = command_service_pb2.RunCommandStreamHeader(
+            peer_id=peer_id,
+            command_id=command_id,
+            positional_arguments=positional,
+            arguments=argument_values(arguments),
+        )
+        if time_limit is not None:
+            header.timeout.CopyFrom(_duration(time_limit))
+        call = self.command_service.RunCommandStream(metadata=self._metadata)  # type: ignore[call-arg]
+        handle = RemoteCommand(call, ended_with)
+        try:
+            await call.write(command_service_pb2.RunCommandStreamRequest(header=header))
+            await handle._opened()
+        except grpc.aio.AioRpcError as exc:
+            raise await ended_with(call, exc) from None
+        except BaseException:
+            call.cancel()
+            raise
+        return handle
+
+    async def peer_commands(self, peer_id: str) -> list[command_pb2.Command]:
+        """The commands the peer's owner allows this device to run."""
+        await self._ready()
+        response = await self._call(
+            self.command_service.ListPeerCommands(
+                command_service_pb2.ListPeerCommandsRequest(peer_id=peer_id), **self._opts()
+            )
+        )
+        return list(response.commands)
+
+    async def command_runs(self) -> list[command_pb2.CommandRun]:
+        """Runs in progress on and from this device, those awaiting approval included."""
+        await self._ready()
+        response = await self._call(
+            self.command_service.ListCommandRuns(
+                command_service_pb2.ListCommandRunsRequest(), **self._opts()
+            )
+        )
+        return list(response.runs)
+
+    async def approve_command(self, run_id: str) -> command_pb2.CommandRun:
+        """Lets a peer's run that waits for this device's owner start."""
+        await self._ready()
+        response = await self._call(
+            self.command_service.ApproveCommandRun(
+                command_service_pb2.ApproveCommandRunRequest(run_id=run_id), **self._opts()
+            )
+        )
+        return response.run
+
+    async def deny_command(self, run_id: str) -> command_pb2.CommandRun:
+        """Refuses a peer's run that waits for this device's owner."""
+        await self._ready()
+        response = await self._call(
+            self.command_service.DenyCommandRun(
+                command_service_pb2.DenyCommandRunRequest(run_id=run_id), **self._opts()
+            )
+        )
+        return response.run
 
     # --- events -------------------------------------------------------------------------------
 
@@ -1575,6 +1646,18 @@ async def _upload_chunks(
         os.close(fd)
 
 
+def _command_parts(
+    command: str, arguments: Mapping[str, str | int | bool] | None
+) -> tuple[str, list[str]]:
+    command_id, positional = split_command(command)
+    if positional and arguments:
+        raise InvalidArgumentError(
+            "give arguments either in the command string or in `arguments`, not both",
+            metadata={"field": "arguments"},
+        )
+    return command_id, positional
+
+
 def split_command(command: str) -> tuple[str, list[str]]:
     """The seed's command string as (command ID, positional arguments), split like a POSIX shell
     splits words (quotes group, backslashes escape) without running one: ``$(id)``, backticks,
@@ -1627,11 +1710,3 @@ def _duration(seconds: float) -> Duration:
     duration = Duration()
     duration.FromNanoseconds(round(seconds * 1e9))
     return duration
-
-
-def _argument(value: str | int | bool) -> command_pb2.ArgumentValue:
-    if isinstance(value, bool):
-        return command_pb2.ArgumentValue(bool_value=value)
-    if isinstance(value, int):
-        return command_pb2.ArgumentValue(int_value=value)
-    return command_pb2.ArgumentValue(string_value=value)

@@ -271,9 +271,29 @@ class CommandArgumentsInvalidError(KizunaError):
 
 
 class CommandTimedOutError(KizunaError):
-    """The command ran past its time limit and was stopped."""
+    """The command ran past its time limit and was stopped (the reason of a timed-out
+    `CommandRun.error`; RunCommand itself returns the run and its output)."""
 
     reason = "COMMAND_TIMED_OUT"
+
+
+class CommandFailedToStartError(KizunaError):
+    """The program could not start on the peer (not installed, or no working folder)."""
+
+    reason = "COMMAND_FAILED_TO_START"
+
+
+class CommandDeniedError(KizunaError):
+    """The peer's owner denied the run or did not answer in time (metadata `approval`:
+    "denied" or "expired")."""
+
+    reason = "COMMAND_DENIED"
+
+
+class CommandRunNotFoundError(KizunaError):
+    """No run with that ID waits or runs on the device."""
+
+    reason = "COMMAND_RUN_NOT_FOUND"
 
 
 def _subclasses(cls: type[KizunaError]) -> list[type[KizunaError]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final, cast
 
+from google.protobuf import json_format, struct_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -24,6 +25,7 @@ SECTIONS: Final = (
     "api",
     "transfers",
     "streams",
+    "commands",
     "plugins",
     "paths",
 )
@@ -59,6 +61,8 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
 
 
 def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    if isinstance(value, struct_pb2.Struct):  # a table given as written ([[commands.allow]])
+        return json_format.MessageToDict(value)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return _table(value)
     if field.type == FieldDescriptor.TYPE_ENUM:

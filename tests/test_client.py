@@ -123,23 +123,6 @@ async def test_shutdown_of_embedded_daemon(home: Path) -> None:
     await k.close()
 
 
-@pytest.mark.parametrize(
-    ("call", "capability"),
-    [
-        (lambda k: k.execute_command("lock-screen", "A" * 52, {"now": True}), "commands"),
-        (lambda k: k.execute_command("ls -la", "A" * 52), "commands"),
-    ],
-    ids=["command", "seed-command"],
-)
-async def test_later_capabilities_raise_not_implemented(
-    client: Kizuna, call: object, capability: str
-) -> None:
-    with pytest.raises(NotImplementedByDaemonError) as error:
-        await call(client)  # type: ignore[operator]
-    assert error.value.metadata["capability"] == capability
-    assert (await client.node()).state == "ready"  # the daemon is unharmed
-
-
 async def test_argument_checks_happen_before_any_call(client: Kizuna) -> None:
     with pytest.raises(ValueError, match="stream_type"):  # the seed's error type
         await client.start_stream("hologram", "A" * 52)  # type: ignore[arg-type]

@@ -22,6 +22,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _CommandRisk:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CommandRiskEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CommandRisk.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COMMAND_RISK_UNSPECIFIED: _CommandRisk.ValueType  # 0
+    """Not set."""
+    COMMAND_RISK_LOW: _CommandRisk.ValueType  # 1
+    """Low."""
+    COMMAND_RISK_MEDIUM: _CommandRisk.ValueType  # 2
+    """Medium."""
+    COMMAND_RISK_HIGH: _CommandRisk.ValueType  # 3
+    """High."""
+
+class CommandRisk(_CommandRisk, metaclass=_CommandRiskEnumTypeWrapper):
+    """How much harm a run of a command could do, as the owner classed it."""
+
+COMMAND_RISK_UNSPECIFIED: CommandRisk.ValueType  # 0
+"""Not set."""
+COMMAND_RISK_LOW: CommandRisk.ValueType  # 1
+"""Low."""
+COMMAND_RISK_MEDIUM: CommandRisk.ValueType  # 2
+"""Medium."""
+COMMAND_RISK_HIGH: CommandRisk.ValueType  # 3
+"""High."""
+Global___CommandRisk: _TypeAlias = CommandRisk  # noqa: Y015
+
 @_typing.final
 class ArgumentValue(_message.Message):
     """A typed value for a command parameter."""
@@ -32,11 +60,11 @@ class ArgumentValue(_message.Message):
     INT_VALUE_FIELD_NUMBER: _builtins.int
     BOOL_VALUE_FIELD_NUMBER: _builtins.int
     string_value: _builtins.str
-    """For PARAMETER_TYPE_STRING and PARAMETER_TYPE_CHOICE."""
+    """For TYPE_STRING, TYPE_CHOICE and TYPE_PATH."""
     int_value: _builtins.int
-    """For PARAMETER_TYPE_INTEGER."""
+    """For TYPE_INTEGER."""
     bool_value: _builtins.bool
-    """For PARAMETER_TYPE_BOOLEAN."""
+    """For TYPE_BOOLEAN."""
     def __init__(
         self,
         *,
@@ -78,6 +106,10 @@ class CommandParameter(_message.Message):
         """true or false."""
         TYPE_CHOICE: CommandParameter._Type.ValueType  # 4
         """One of `choices`."""
+        TYPE_PATH: CommandParameter._Type.ValueType  # 5
+        """A path inside a folder the owner chose; `..` and symlinks are resolved and must stay
+        inside it.
+        """
 
     class Type(_Type, metaclass=_TypeEnumTypeWrapper):
         """Value type."""
@@ -92,6 +124,10 @@ class CommandParameter(_message.Message):
     """true or false."""
     TYPE_CHOICE: CommandParameter.Type.ValueType  # 4
     """One of `choices`."""
+    TYPE_PATH: CommandParameter.Type.ValueType  # 5
+    """A path inside a folder the owner chose; `..` and symlinks are resolved and must stay
+    inside it.
+    """
 
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
@@ -101,6 +137,7 @@ class CommandParameter(_message.Message):
     PATTERN_FIELD_NUMBER: _builtins.int
     MIN_FIELD_NUMBER: _builtins.int
     MAX_FIELD_NUMBER: _builtins.int
+    DEFAULT_VALUE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Parameter name, as used in RunCommandRequest.arguments."""
     description: _builtins.str
@@ -117,6 +154,8 @@ class CommandParameter(_message.Message):
     """Smallest allowed value (TYPE_INTEGER)."""
     max: _builtins.int
     """Largest allowed value (TYPE_INTEGER)."""
+    default_value: _builtins.str
+    """The value used when none is given, as text; empty for none."""
     @_builtins.property
     def choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Allowed values (TYPE_CHOICE)."""
@@ -132,10 +171,11 @@ class CommandParameter(_message.Message):
         pattern: _builtins.str = ...,
         min: _builtins.int = ...,
         max: _builtins.int = ...,
+        default_value: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["choices", b"choices", "description", b"description", "max", b"max", "min", b"min", "name", b"name", "pattern", b"pattern", "required", b"required", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choices", b"choices", "default_value", b"default_value", "description", b"description", "max", b"max", "min", b"min", "name", b"name", "pattern", b"pattern", "required", b"required", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -151,10 +191,19 @@ class Command(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    RISK_FIELD_NUMBER: _builtins.int
+    NEEDS_APPROVAL_FIELD_NUMBER: _builtins.int
+    OUTPUT_CAP_BYTES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable ID, for example "lock-screen"."""
     description: _builtins.str
     """What it does, for people."""
+    risk: Global___CommandRisk.ValueType
+    """Risk class."""
+    needs_approval: _builtins.bool
+    """A run from this device waits for the owner's approval."""
+    output_cap_bytes: _builtins.int
+    """Bytes of output (stdout and stderr together) kept per run; more is counted and dropped."""
     @_builtins.property
     def parameters(self) -> _containers.RepeatedCompositeFieldContainer[Global___CommandParameter]:
         """Parameters it accepts."""
@@ -170,10 +219,13 @@ class Command(_message.Message):
         description: _builtins.str = ...,
         parameters: _abc.Iterable[Global___CommandParameter] | None = ...,
         timeout: _duration_pb2.Duration | None = ...,
+        risk: Global___CommandRisk.ValueType = ...,
+        needs_approval: _builtins.bool = ...,
+        output_cap_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "id", b"id", "parameters", b"parameters", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "id", b"id", "needs_approval", b"needs_approval", "output_cap_bytes", b"output_cap_bytes", "parameters", b"parameters", "risk", b"risk", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -225,7 +277,11 @@ class CommandRun(_message.Message):
         STATE_CANCELLED: CommandRun._State.ValueType  # 4
         """Cancelled by the caller."""
         STATE_TIMED_OUT: CommandRun._State.ValueType  # 5
-        """Stopped at its time limit."""
+        """Stopped at its time limit; `error` has COMMAND_TIMED_OUT."""
+        STATE_AWAITING_APPROVAL: CommandRun._State.ValueType  # 6
+        """Waiting for the owner of the running device to approve it."""
+        STATE_DENIED: CommandRun._State.ValueType  # 7
+        """The owner denied it, or did not answer in time; `error` has COMMAND_DENIED."""
 
     class State(_State, metaclass=_StateEnumTypeWrapper):
         """Lifecycle of a run."""
@@ -241,7 +297,46 @@ class CommandRun(_message.Message):
     STATE_CANCELLED: CommandRun.State.ValueType  # 4
     """Cancelled by the caller."""
     STATE_TIMED_OUT: CommandRun.State.ValueType  # 5
-    """Stopped at its time limit."""
+    """Stopped at its time limit; `error` has COMMAND_TIMED_OUT."""
+    STATE_AWAITING_APPROVAL: CommandRun.State.ValueType  # 6
+    """Waiting for the owner of the running device to approve it."""
+    STATE_DENIED: CommandRun.State.ValueType  # 7
+    """The owner denied it, or did not answer in time; `error` has COMMAND_DENIED."""
+
+    class _Approval:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ApprovalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[CommandRun._Approval.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        APPROVAL_UNSPECIFIED: CommandRun._Approval.ValueType  # 0
+        """Not set."""
+        APPROVAL_NOT_NEEDED: CommandRun._Approval.ValueType  # 1
+        """The command runs without asking."""
+        APPROVAL_PENDING: CommandRun._Approval.ValueType  # 2
+        """The owner is asked."""
+        APPROVAL_GRANTED: CommandRun._Approval.ValueType  # 3
+        """The owner approved it."""
+        APPROVAL_DENIED: CommandRun._Approval.ValueType  # 4
+        """The owner denied it."""
+        APPROVAL_EXPIRED: CommandRun._Approval.ValueType  # 5
+        """Nobody answered in time."""
+
+    class Approval(_Approval, metaclass=_ApprovalEnumTypeWrapper):
+        """The owner's approval."""
+
+    APPROVAL_UNSPECIFIED: CommandRun.Approval.ValueType  # 0
+    """Not set."""
+    APPROVAL_NOT_NEEDED: CommandRun.Approval.ValueType  # 1
+    """The command runs without asking."""
+    APPROVAL_PENDING: CommandRun.Approval.ValueType  # 2
+    """The owner is asked."""
+    APPROVAL_GRANTED: CommandRun.Approval.ValueType  # 3
+    """The owner approved it."""
+    APPROVAL_DENIED: CommandRun.Approval.ValueType  # 4
+    """The owner denied it."""
+    APPROVAL_EXPIRED: CommandRun.Approval.ValueType  # 5
+    """Nobody answered in time."""
 
     @_typing.final
     class ArgumentsEntry(_message.Message):
@@ -274,6 +369,14 @@ class CommandRun(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    POSITIONAL_ARGUMENTS_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
+    STDOUT_BYTES_FIELD_NUMBER: _builtins.int
+    STDERR_BYTES_FIELD_NUMBER: _builtins.int
+    OUTPUT_TRUNCATED_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    PEER_NAME_FIELD_NUMBER: _builtins.int
+    APPROVAL_DEADLINE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque run ID, the same on both devices."""
     peer_id: _builtins.str
@@ -286,6 +389,16 @@ class CommandRun(_message.Message):
     """Current state."""
     exit_code: _builtins.int
     """Exit status (STATE_EXITED); negative for a signal number."""
+    approval: Global___CommandRun.Approval.ValueType
+    """The owner's approval."""
+    stdout_bytes: _builtins.int
+    """Bytes the program wrote to standard output, including any dropped."""
+    stderr_bytes: _builtins.int
+    """Bytes the program wrote to standard error, including any dropped."""
+    output_truncated: _builtins.bool
+    """Output past the command's cap was dropped."""
+    peer_name: _builtins.str
+    """The other device's name."""
     @_builtins.property
     def arguments(self) -> _containers.MessageMap[_builtins.str, Global___ArgumentValue]:
         """Arguments as given."""
@@ -300,7 +413,19 @@ class CommandRun(_message.Message):
 
     @_builtins.property
     def error(self) -> _errors_pb2.Error:
-        """Why it failed."""
+        """Why it failed, was denied or timed out."""
+
+    @_builtins.property
+    def positional_arguments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Arguments by position, as given."""
+
+    @_builtins.property
+    def duration(self) -> _duration_pb2.Duration:
+        """How long the program ran."""
+
+    @_builtins.property
+    def approval_deadline(self) -> _timestamp_pb2.Timestamp:
+        """INCOMING, awaiting approval: when the run is denied if nobody answers."""
 
     def __init__(
         self,
@@ -315,10 +440,18 @@ class CommandRun(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         error: _errors_pb2.Error | None = ...,
+        positional_arguments: _abc.Iterable[_builtins.str] | None = ...,
+        approval: Global___CommandRun.Approval.ValueType = ...,
+        stdout_bytes: _builtins.int = ...,
+        stderr_bytes: _builtins.int = ...,
+        output_truncated: _builtins.bool = ...,
+        duration: _duration_pb2.Duration | None = ...,
+        peer_name: _builtins.str = ...,
+        approval_deadline: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval_deadline", b"approval_deadline", "duration", b"duration", "end_time", b"end_time", "error", b"error", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "command_id", b"command_id", "direction", b"direction", "end_time", b"end_time", "error", b"error", "exit_code", b"exit_code", "id", b"id", "peer_id", b"peer_id", "start_time", b"start_time", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "approval_deadline", b"approval_deadline", "arguments", b"arguments", "command_id", b"command_id", "direction", b"direction", "duration", b"duration", "end_time", b"end_time", "error", b"error", "exit_code", b"exit_code", "id", b"id", "output_truncated", b"output_truncated", "peer_id", b"peer_id", "peer_name", b"peer_name", "positional_arguments", b"positional_arguments", "start_time", b"start_time", "state", b"state", "stderr_bytes", b"stderr_bytes", "stdout_bytes", b"stdout_bytes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

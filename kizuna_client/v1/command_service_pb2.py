@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from kizuna_client.v1 import command_pb2 as kizuna_dot_v1_dot_command__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkizuna/v1/command_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17kizuna/v1/command.proto\"\xec\x02\n\x11RunCommandRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n\ncommand_id\x18\x02 \x01(\tR\tcommandId\x12I\n\targuments\x18\x03 \x03(\x0b\x32+.kizuna.v1.RunCommandRequest.ArgumentsEntryR\targuments\x12\x14\n\x05stdin\x18\x04 \x01(\x0cR\x05stdin\x12\x33\n\x07timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\x31\n\x14positional_arguments\x18\x06 \x03(\tR\x13positionalArguments\x1aV\n\x0e\x41rgumentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x18.kizuna.v1.ArgumentValueR\x05value:\x02\x38\x01\"\x98\x01\n\x12RunCommandResponse\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\x12\x16\n\x06stdout\x18\x02 \x01(\x0cR\x06stdout\x12\x16\n\x06stderr\x18\x03 \x01(\x0cR\x06stderr\x12)\n\x10output_truncated\x18\x04 \x01(\x08R\x0foutputTruncated\"\xad\x02\n\x16RunCommandStreamHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n\ncommand_id\x18\x02 \x01(\tR\tcommandId\x12N\n\targuments\x18\x03 \x03(\x0b\x32\x30.kizuna.v1.RunCommandStreamHeader.ArgumentsEntryR\targuments\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x1aV\n\x0e\x41rgumentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x18.kizuna.v1.ArgumentValueR\x05value:\x02\x38\x01\"\x0c\n\nCloseStdin\"\x0b\n\tCancelRun\"\xe0\x01\n\x17RunCommandStreamRequest\x12;\n\x06header\x18\x01 \x01(\x0b\x32!.kizuna.v1.RunCommandStreamHeaderH\x00R\x06header\x12\x16\n\x05stdin\x18\x02 \x01(\x0cH\x00R\x05stdin\x12\x38\n\x0b\x63lose_stdin\x18\x03 \x01(\x0b\x32\x15.kizuna.v1.CloseStdinH\x00R\ncloseStdin\x12.\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x14.kizuna.v1.CancelRunH\x00R\x06\x63\x61ncelB\x06\n\x04part\"\x81\x01\n\x18RunCommandStreamResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunH\x00R\x03run\x12\x18\n\x06stdout\x18\x02 \x01(\x0cH\x00R\x06stdout\x12\x18\n\x06stderr\x18\x03 \x01(\x0cH\x00R\x06stderrB\x06\n\x04part\"2\n\x17ListPeerCommandsRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\"J\n\x18ListPeerCommandsResponse\x12.\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x12.kizuna.v1.CommandR\x08\x63ommands2\x99\x02\n\x0e\x43ommandService\x12I\n\nRunCommand\x12\x1c.kizuna.v1.RunCommandRequest\x1a\x1d.kizuna.v1.RunCommandResponse\x12_\n\x10RunCommandStream\x12\".kizuna.v1.RunCommandStreamRequest\x1a#.kizuna.v1.RunCommandStreamResponse(\x01\x30\x01\x12[\n\x10ListPeerCommands\x12\".kizuna.v1.ListPeerCommandsRequest\x1a#.kizuna.v1.ListPeerCommandsResponseB\x93\x01\n\rcom.kizuna.v1B\x13\x43ommandServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkizuna/v1/command_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17kizuna/v1/command.proto\"\xec\x02\n\x11RunCommandRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n\ncommand_id\x18\x02 \x01(\tR\tcommandId\x12I\n\targuments\x18\x03 \x03(\x0b\x32+.kizuna.v1.RunCommandRequest.ArgumentsEntryR\targuments\x12\x14\n\x05stdin\x18\x04 \x01(\x0cR\x05stdin\x12\x33\n\x07timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\x31\n\x14positional_arguments\x18\x06 \x03(\tR\x13positionalArguments\x1aV\n\x0e\x41rgumentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x18.kizuna.v1.ArgumentValueR\x05value:\x02\x38\x01\"\x98\x01\n\x12RunCommandResponse\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\x12\x16\n\x06stdout\x18\x02 \x01(\x0cR\x06stdout\x12\x16\n\x06stderr\x18\x03 \x01(\x0cR\x06stderr\x12)\n\x10output_truncated\x18\x04 \x01(\x08R\x0foutputTruncated\"\xe0\x02\n\x16RunCommandStreamHeader\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n\ncommand_id\x18\x02 \x01(\tR\tcommandId\x12N\n\targuments\x18\x03 \x03(\x0b\x32\x30.kizuna.v1.RunCommandStreamHeader.ArgumentsEntryR\targuments\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\x31\n\x14positional_arguments\x18\x05 \x03(\tR\x13positionalArguments\x1aV\n\x0e\x41rgumentsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x18.kizuna.v1.ArgumentValueR\x05value:\x02\x38\x01\"\x0c\n\nCloseStdin\"\x0b\n\tCancelRun\"\xe0\x01\n\x17RunCommandStreamRequest\x12;\n\x06header\x18\x01 \x01(\x0b\x32!.kizuna.v1.RunCommandStreamHeaderH\x00R\x06header\x12\x16\n\x05stdin\x18\x02 \x01(\x0cH\x00R\x05stdin\x12\x38\n\x0b\x63lose_stdin\x18\x03 \x01(\x0b\x32\x15.kizuna.v1.CloseStdinH\x00R\ncloseStdin\x12.\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x14.kizuna.v1.CancelRunH\x00R\x06\x63\x61ncelB\x06\n\x04part\"\x81\x01\n\x18RunCommandStreamResponse\x12)\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunH\x00R\x03run\x12\x18\n\x06stdout\x18\x02 \x01(\x0cH\x00R\x06stdout\x12\x18\n\x06stderr\x18\x03 \x01(\x0cH\x00R\x06stderrB\x06\n\x04part\"2\n\x17ListPeerCommandsRequest\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\"J\n\x18ListPeerCommandsResponse\x12.\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x12.kizuna.v1.CommandR\x08\x63ommands\"\x18\n\x16ListCommandRunsRequest\"D\n\x17ListCommandRunsResponse\x12)\n\x04runs\x18\x01 \x03(\x0b\x32\x15.kizuna.v1.CommandRunR\x04runs\"1\n\x18\x41pproveCommandRunRequest\x12\x15\n\x06run_id\x18\x01 \x01(\tR\x05runId\"D\n\x19\x41pproveCommandRunResponse\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\".\n\x15\x44\x65nyCommandRunRequest\x12\x15\n\x06run_id\x18\x01 \x01(\tR\x05runId\"A\n\x16\x44\x65nyCommandRunResponse\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run2\xaa\x04\n\x0e\x43ommandService\x12I\n\nRunCommand\x12\x1c.kizuna.v1.RunCommandRequest\x1a\x1d.kizuna.v1.RunCommandResponse\x12_\n\x10RunCommandStream\x12\".kizuna.v1.RunCommandStreamRequest\x1a#.kizuna.v1.RunCommandStreamResponse(\x01\x30\x01\x12[\n\x10ListPeerCommands\x12\".kizuna.v1.ListPeerCommandsRequest\x1a#.kizuna.v1.ListPeerCommandsResponse\x12X\n\x0fListCommandRuns\x12!.kizuna.v1.ListCommandRunsRequest\x1a\".kizuna.v1.ListCommandRunsResponse\x12^\n\x11\x41pproveCommandRun\x12#.kizuna.v1.ApproveCommandRunRequest\x1a$.kizuna.v1.ApproveCommandRunResponse\x12U\n\x0e\x44\x65nyCommandRun\x12 .kizuna.v1.DenyCommandRunRequest\x1a!.kizuna.v1.DenyCommandRunResponseB\x93\x01\n\rcom.kizuna.v1B\x13\x43ommandServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,21 +45,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNCOMMANDRESPONSE']._serialized_start=471
   _globals['_RUNCOMMANDRESPONSE']._serialized_end=623
   _globals['_RUNCOMMANDSTREAMHEADER']._serialized_start=626
-  _globals['_RUNCOMMANDSTREAMHEADER']._serialized_end=927
+  _globals['_RUNCOMMANDSTREAMHEADER']._serialized_end=978
   _globals['_RUNCOMMANDSTREAMHEADER_ARGUMENTSENTRY']._serialized_start=382
   _globals['_RUNCOMMANDSTREAMHEADER_ARGUMENTSENTRY']._serialized_end=468
-  _globals['_CLOSESTDIN']._serialized_start=929
-  _globals['_CLOSESTDIN']._serialized_end=941
-  _globals['_CANCELRUN']._serialized_start=943
-  _globals['_CANCELRUN']._serialized_end=954
-  _globals['_RUNCOMMANDSTREAMREQUEST']._serialized_start=957
-  _globals['_RUNCOMMANDSTREAMREQUEST']._serialized_end=1181
-  _globals['_RUNCOMMANDSTREAMRESPONSE']._serialized_start=1184
-  _globals['_RUNCOMMANDSTREAMRESPONSE']._serialized_end=1313
-  _globals['_LISTPEERCOMMANDSREQUEST']._serialized_start=1315
-  _globals['_LISTPEERCOMMANDSREQUEST']._serialized_end=1365
-  _globals['_LISTPEERCOMMANDSRESPONSE']._serialized_start=1367
-  _globals['_LISTPEERCOMMANDSRESPONSE']._serialized_end=1441
-  _globals['_COMMANDSERVICE']._serialized_start=1444
-  _globals['_COMMANDSERVICE']._serialized_end=1725
+  _globals['_CLOSESTDIN']._serialized_start=980
+  _globals['_CLOSESTDIN']._serialized_end=992
+  _globals['_CANCELRUN']._serialized_start=994
+  _globals['_CANCELRUN']._serialized_end=1005
+  _globals['_RUNCOMMANDSTREAMREQUEST']._serialized_start=1008
+  _globals['_RUNCOMMANDSTREAMREQUEST']._serialized_end=1232
+  _globals['_RUNCOMMANDSTREAMRESPONSE']._serialized_start=1235
+  _globals['_RUNCOMMANDSTREAMRESPONSE']._serialized_end=1364
+  _globals['_LISTPEERCOMMANDSREQUEST']._serialized_start=1366
+  _globals['_LISTPEERCOMMANDSREQUEST']._serialized_end=1416
+  _globals['_LISTPEERCOMMANDSRESPONSE']._serialized_start=1418
+  _globals['_LISTPEERCOMMANDSRESPONSE']._serialized_end=1492
+  _globals['_LISTCOMMANDRUNSREQUEST']._serialized_start=1494
+  _globals['_LISTCOMMANDRUNSREQUEST']._serialized_end=1518
+  _globals['_LISTCOMMANDRUNSRESPONSE']._serialized_start=1520
+  _globals['_LISTCOMMANDRUNSRESPONSE']._serialized_end=1588
+  _globals['_APPROVECOMMANDRUNREQUEST']._serialized_start=1590
+  _globals['_APPROVECOMMANDRUNREQUEST']._serialized_end=1639
+  _globals['_APPROVECOMMANDRUNRESPONSE']._serialized_start=1641
+  _globals['_APPROVECOMMANDRUNRESPONSE']._serialized_end=1709
+  _globals['_DENYCOMMANDRUNREQUEST']._serialized_start=1711
+  _globals['_DENYCOMMANDRUNREQUEST']._serialized_end=1757
+  _globals['_DENYCOMMANDRUNRESPONSE']._serialized_start=1759
+  _globals['_DENYCOMMANDRUNRESPONSE']._serialized_end=1824
+  _globals['_COMMANDSERVICE']._serialized_start=1827
+  _globals['_COMMANDSERVICE']._serialized_end=2381
 # @@protoc_insertion_point(module_scope)

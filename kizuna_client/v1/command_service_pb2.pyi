@@ -160,6 +160,7 @@ class RunCommandStreamHeader(_message.Message):
     COMMAND_ID_FIELD_NUMBER: _builtins.int
     ARGUMENTS_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    POSITIONAL_ARGUMENTS_FIELD_NUMBER: _builtins.int
     peer_id: _builtins.str
     """The peer's device ID."""
     command_id: _builtins.str
@@ -172,6 +173,10 @@ class RunCommandStreamHeader(_message.Message):
     def timeout(self) -> _duration_pb2.Duration:
         """Time limit, as in RunCommandRequest."""
 
+    @_builtins.property
+    def positional_arguments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Arguments by position, as in RunCommandRequest."""
+
     def __init__(
         self,
         *,
@@ -179,10 +184,11 @@ class RunCommandStreamHeader(_message.Message):
         command_id: _builtins.str = ...,
         arguments: _abc.Mapping[_builtins.str, _command_pb2.ArgumentValue] | None = ...,
         timeout: _duration_pb2.Duration | None = ...,
+        positional_arguments: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "command_id", b"command_id", "peer_id", b"peer_id", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "command_id", b"command_id", "peer_id", b"peer_id", "positional_arguments", b"positional_arguments", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -279,7 +285,9 @@ class RunCommandStreamResponse(_message.Message):
     """Bytes the program wrote to standard error."""
     @_builtins.property
     def run(self) -> _command_pb2.CommandRun:
-        """The run, sent when it starts and once more when it ends (with exit_code)."""
+        """The run: sent when it waits for approval, when it starts, and once more when it ends
+        (with exit_code). A call ends after the last.
+        """
 
     def __init__(
         self,
@@ -343,3 +351,136 @@ class ListPeerCommandsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPeerCommandsResponse: _TypeAlias = ListPeerCommandsResponse  # noqa: Y015
+
+@_typing.final
+class ListCommandRunsRequest(_message.Message):
+    """Request for ListCommandRuns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommandRunsRequest: _TypeAlias = ListCommandRunsRequest  # noqa: Y015
+
+@_typing.final
+class ListCommandRunsResponse(_message.Message):
+    """Response for ListCommandRuns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def runs(self) -> _containers.RepeatedCompositeFieldContainer[_command_pb2.CommandRun]:
+        """Runs in progress or awaiting approval, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        runs: _abc.Iterable[_command_pb2.CommandRun] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["runs", b"runs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommandRunsResponse: _TypeAlias = ListCommandRunsResponse  # noqa: Y015
+
+@_typing.final
+class ApproveCommandRunRequest(_message.Message):
+    """Request for ApproveCommandRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's ID."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveCommandRunRequest: _TypeAlias = ApproveCommandRunRequest  # noqa: Y015
+
+@_typing.final
+class ApproveCommandRunResponse(_message.Message):
+    """Response for ApproveCommandRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def run(self) -> _command_pb2.CommandRun:
+        """The run, now approved."""
+
+    def __init__(
+        self,
+        *,
+        run: _command_pb2.CommandRun | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveCommandRunResponse: _TypeAlias = ApproveCommandRunResponse  # noqa: Y015
+
+@_typing.final
+class DenyCommandRunRequest(_message.Message):
+    """Request for DenyCommandRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's ID."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DenyCommandRunRequest: _TypeAlias = DenyCommandRunRequest  # noqa: Y015
+
+@_typing.final
+class DenyCommandRunResponse(_message.Message):
+    """Response for DenyCommandRun."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def run(self) -> _command_pb2.CommandRun:
+        """The run, now denied."""
+
+    def __init__(
+        self,
+        *,
+        run: _command_pb2.CommandRun | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DenyCommandRunResponse: _TypeAlias = DenyCommandRunResponse  # noqa: Y015

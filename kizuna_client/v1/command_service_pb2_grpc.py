@@ -51,6 +51,21 @@ class CommandServiceStub:
                 request_serializer=kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsResponse.FromString,
                 _registered_method=True)
+        self.ListCommandRuns = channel.unary_unary(
+                '/kizuna.v1.CommandService/ListCommandRuns',
+                request_serializer=kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsResponse.FromString,
+                _registered_method=True)
+        self.ApproveCommandRun = channel.unary_unary(
+                '/kizuna.v1.CommandService/ApproveCommandRun',
+                request_serializer=kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunResponse.FromString,
+                _registered_method=True)
+        self.DenyCommandRun = channel.unary_unary(
+                '/kizuna.v1.CommandService/DenyCommandRun',
+                request_serializer=kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunRequest.SerializeToString,
+                response_deserializer=kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunResponse.FromString,
+                _registered_method=True)
 
 
 class CommandServiceServicer:
@@ -60,8 +75,11 @@ class CommandServiceServicer:
 
     def RunCommand(self, request, context):
         """Runs a command on a peer and returns when it ends, with its exit code and output.
+        A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+        far; one that was cancelled, with STATE_CANCELLED.
         Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-        COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+        SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+        COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,7 +96,31 @@ class CommandServiceServicer:
 
     def ListPeerCommands(self, request, context):
         """Lists the commands a peer allows this device to run.
-        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+        SUBSYSTEM_UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCommandRuns(self, request, context):
+        """Lists the runs in progress on and from this device, those awaiting approval included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveCommandRun(self, request, context):
+        """Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+        Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DenyCommandRun(self, request, context):
+        """Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+        Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -101,6 +143,21 @@ def add_CommandServiceServicer_to_server(servicer, server):
                     servicer.ListPeerCommands,
                     request_deserializer=kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsResponse.SerializeToString,
+            ),
+            'ListCommandRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCommandRuns,
+                    request_deserializer=kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsResponse.SerializeToString,
+            ),
+            'ApproveCommandRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveCommandRun,
+                    request_deserializer=kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunResponse.SerializeToString,
+            ),
+            'DenyCommandRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.DenyCommandRun,
+                    request_deserializer=kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunRequest.FromString,
+                    response_serializer=kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -186,6 +243,87 @@ class CommandService:
             '/kizuna.v1.CommandService/ListPeerCommands',
             kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsRequest.SerializeToString,
             kizuna_dot_v1_dot_command__service__pb2.ListPeerCommandsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCommandRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.CommandService/ListCommandRuns',
+            kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsRequest.SerializeToString,
+            kizuna_dot_v1_dot_command__service__pb2.ListCommandRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveCommandRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.CommandService/ApproveCommandRun',
+            kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunRequest.SerializeToString,
+            kizuna_dot_v1_dot_command__service__pb2.ApproveCommandRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DenyCommandRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kizuna.v1.CommandService/DenyCommandRun',
+            kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunRequest.SerializeToString,
+            kizuna_dot_v1_dot_command__service__pb2.DenyCommandRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

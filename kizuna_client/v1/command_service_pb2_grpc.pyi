@@ -37,8 +37,11 @@ class CommandServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CommandServiceAsyncStub: ...
     RunCommand: _grpc.UnaryUnaryMultiCallable[_command_service_pb2.RunCommandRequest, _command_service_pb2.RunCommandResponse]
     """Runs a command on a peer and returns when it ends, with its exit code and output.
+    A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+    far; one that was cancelled, with STATE_CANCELLED.
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-    COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+    SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+    COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
     """
     RunCommandStream: _grpc.StreamStreamMultiCallable[_command_service_pb2.RunCommandStreamRequest, _command_service_pb2.RunCommandStreamResponse]
     """Runs a command on a peer with standard input streamed in and output streamed out as it
@@ -47,7 +50,18 @@ class CommandServiceStub:
     """
     ListPeerCommands: _grpc.UnaryUnaryMultiCallable[_command_service_pb2.ListPeerCommandsRequest, _command_service_pb2.ListPeerCommandsResponse]
     """Lists the commands a peer allows this device to run.
-    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+    SUBSYSTEM_UNAVAILABLE.
+    """
+    ListCommandRuns: _grpc.UnaryUnaryMultiCallable[_command_service_pb2.ListCommandRunsRequest, _command_service_pb2.ListCommandRunsResponse]
+    """Lists the runs in progress on and from this device, those awaiting approval included."""
+    ApproveCommandRun: _grpc.UnaryUnaryMultiCallable[_command_service_pb2.ApproveCommandRunRequest, _command_service_pb2.ApproveCommandRunResponse]
+    """Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+    Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+    """
+    DenyCommandRun: _grpc.UnaryUnaryMultiCallable[_command_service_pb2.DenyCommandRunRequest, _command_service_pb2.DenyCommandRunResponse]
+    """Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+    Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
     """
 
 @_typing.type_check_only
@@ -59,8 +73,11 @@ class CommandServiceAsyncStub(CommandServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     RunCommand: _aio.UnaryUnaryMultiCallable[_command_service_pb2.RunCommandRequest, _command_service_pb2.RunCommandResponse]  # type: ignore[assignment]
     """Runs a command on a peer and returns when it ends, with its exit code and output.
+    A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+    far; one that was cancelled, with STATE_CANCELLED.
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-    COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+    SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+    COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
     """
     RunCommandStream: _aio.StreamStreamMultiCallable[_command_service_pb2.RunCommandStreamRequest, _command_service_pb2.RunCommandStreamResponse]  # type: ignore[assignment]
     """Runs a command on a peer with standard input streamed in and output streamed out as it
@@ -69,7 +86,18 @@ class CommandServiceAsyncStub(CommandServiceStub):
     """
     ListPeerCommands: _aio.UnaryUnaryMultiCallable[_command_service_pb2.ListPeerCommandsRequest, _command_service_pb2.ListPeerCommandsResponse]  # type: ignore[assignment]
     """Lists the commands a peer allows this device to run.
-    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+    Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+    SUBSYSTEM_UNAVAILABLE.
+    """
+    ListCommandRuns: _aio.UnaryUnaryMultiCallable[_command_service_pb2.ListCommandRunsRequest, _command_service_pb2.ListCommandRunsResponse]  # type: ignore[assignment]
+    """Lists the runs in progress on and from this device, those awaiting approval included."""
+    ApproveCommandRun: _aio.UnaryUnaryMultiCallable[_command_service_pb2.ApproveCommandRunRequest, _command_service_pb2.ApproveCommandRunResponse]  # type: ignore[assignment]
+    """Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+    Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+    """
+    DenyCommandRun: _aio.UnaryUnaryMultiCallable[_command_service_pb2.DenyCommandRunRequest, _command_service_pb2.DenyCommandRunResponse]  # type: ignore[assignment]
+    """Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+    Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
     """
 
 class CommandServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -84,8 +112,11 @@ class CommandServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_command_service_pb2.RunCommandResponse, _abc.Awaitable[_command_service_pb2.RunCommandResponse]]:
         """Runs a command on a peer and returns when it ends, with its exit code and output.
+        A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+        far; one that was cancelled, with STATE_CANCELLED.
         Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-        COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+        SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+        COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
         """
 
     @_abc_1.abstractmethod
@@ -106,7 +137,36 @@ class CommandServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_command_service_pb2.ListPeerCommandsResponse, _abc.Awaitable[_command_service_pb2.ListPeerCommandsResponse]]:
         """Lists the commands a peer allows this device to run.
-        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+        Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+        SUBSYSTEM_UNAVAILABLE.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCommandRuns(
+        self,
+        request: _command_service_pb2.ListCommandRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_command_service_pb2.ListCommandRunsResponse, _abc.Awaitable[_command_service_pb2.ListCommandRunsResponse]]:
+        """Lists the runs in progress on and from this device, those awaiting approval included."""
+
+    @_abc_1.abstractmethod
+    def ApproveCommandRun(
+        self,
+        request: _command_service_pb2.ApproveCommandRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_command_service_pb2.ApproveCommandRunResponse, _abc.Awaitable[_command_service_pb2.ApproveCommandRunResponse]]:
+        """Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+        Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+        """
+
+    @_abc_1.abstractmethod
+    def DenyCommandRun(
+        self,
+        request: _command_service_pb2.DenyCommandRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_command_service_pb2.DenyCommandRunResponse, _abc.Awaitable[_command_service_pb2.DenyCommandRunResponse]]:
+        """Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+        Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
         """
 
 def add_CommandServiceServicer_to_server(servicer: CommandServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kizuna_client.v1 import node_pb2 as _node_pb2
@@ -66,6 +67,7 @@ class Config(_message.Message):
     PATHS_FIELD_NUMBER: _builtins.int
     TRANSFERS_FIELD_NUMBER: _builtins.int
     STREAMS_FIELD_NUMBER: _builtins.int
+    COMMANDS_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def identity(self) -> Global___IdentityConfig:
@@ -104,6 +106,10 @@ class Config(_message.Message):
         """[streams]: limits on live streams."""
 
     @_builtins.property
+    def commands(self) -> Global___CommandsConfig:
+        """[commands]: what trusted peers may run here, and when the owner is asked."""
+
+    @_builtins.property
     def notes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConfigNote]:
         """Preferences set to true whose capability this version lacks (for example
         networking.enable_quic), each with what is used instead. The daemon logs each once at start.
@@ -121,11 +127,12 @@ class Config(_message.Message):
         paths: Global___PathsConfig | None = ...,
         transfers: Global___TransfersConfig | None = ...,
         streams: Global___StreamsConfig | None = ...,
+        commands: Global___CommandsConfig | None = ...,
         notes: _abc.Iterable[Global___ConfigNote] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "commands", b"commands", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "notes", b"notes", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api", b"api", "commands", b"commands", "discovery", b"discovery", "identity", b"identity", "networking", b"networking", "notes", b"notes", "paths", b"paths", "plugins", b"plugins", "security", b"security", "streams", b"streams", "transfers", b"transfers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -495,6 +502,54 @@ class StreamsConfig(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamsConfig: _TypeAlias = StreamsConfig  # noqa: Y015
+
+@_typing.final
+class CommandsConfig(_message.Message):
+    """[commands] section (docs/commands.md)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALLOW_FIELD_NUMBER: _builtins.int
+    APPROVE_FROM_FIELD_NUMBER: _builtins.int
+    SKIP_APPROVAL_PEERS_FIELD_NUMBER: _builtins.int
+    APPROVAL_TIMEOUT_SECS_FIELD_NUMBER: _builtins.int
+    MAX_RUNS_FIELD_NUMBER: _builtins.int
+    MAX_RUNS_PER_PEER_FIELD_NUMBER: _builtins.int
+    approve_from: _builtins.str
+    """The lowest risk class ("low", "medium", "high") whose runs wait for the owner's approval;
+    "none": runs of `approval = "by-risk"` commands never wait.
+    """
+    approval_timeout_secs: _builtins.int
+    """Seconds a run waits for the owner's answer before it is denied."""
+    max_runs: _builtins.int
+    """Runs waiting or running at once, all peers together; more are refused (LIMIT_EXCEEDED)."""
+    max_runs_per_peer: _builtins.int
+    """Runs waiting or running at once for one peer."""
+    @_builtins.property
+    def allow(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]:
+        """The owner's [[commands.allow]] tables as written: id, argv, parameters, risk, approval..."""
+
+    @_builtins.property
+    def skip_approval_peers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Device IDs whose runs of `approval = "by-risk"` commands never wait."""
+
+    def __init__(
+        self,
+        *,
+        allow: _abc.Iterable[_struct_pb2.Struct] | None = ...,
+        approve_from: _builtins.str = ...,
+        skip_approval_peers: _abc.Iterable[_builtins.str] | None = ...,
+        approval_timeout_secs: _builtins.int = ...,
+        max_runs: _builtins.int = ...,
+        max_runs_per_peer: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow", b"allow", "approval_timeout_secs", b"approval_timeout_secs", "approve_from", b"approve_from", "max_runs", b"max_runs", "max_runs_per_peer", b"max_runs_per_peer", "skip_approval_peers", b"skip_approval_peers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommandsConfig: _TypeAlias = CommandsConfig  # noqa: Y015
 
 @_typing.final
 class PluginsConfig(_message.Message):

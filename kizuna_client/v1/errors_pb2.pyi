@@ -119,7 +119,19 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Metadata: `command`, `argument`.
     """
     ERROR_REASON_COMMAND_TIMED_OUT: _ErrorReason.ValueType  # 102
-    """DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped."""
+    """The command ran longer than its time limit and was stopped. Found in CommandRun.error
+    (the call itself returns the run and its output so far). Metadata: `command`.
+    """
+    ERROR_REASON_COMMAND_FAILED_TO_START: _ErrorReason.ValueType  # 103
+    """FAILED_PRECONDITION. The program could not start on the peer (not installed, or its
+    working folder is missing). Metadata: `command`.
+    """
+    ERROR_REASON_COMMAND_DENIED: _ErrorReason.ValueType  # 104
+    """PERMISSION_DENIED. The peer's owner denied the run, or did not answer in time.
+    Metadata: `command`, `run_id`, `approval` ("denied" or "expired").
+    """
+    ERROR_REASON_COMMAND_RUN_NOT_FOUND: _ErrorReason.ValueType  # 105
+    """NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Machine-readable reasons carried by every error the daemon returns.
@@ -229,7 +241,19 @@ ERROR_REASON_COMMAND_ARGUMENTS_INVALID: ErrorReason.ValueType  # 101
 Metadata: `command`, `argument`.
 """
 ERROR_REASON_COMMAND_TIMED_OUT: ErrorReason.ValueType  # 102
-"""DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped."""
+"""The command ran longer than its time limit and was stopped. Found in CommandRun.error
+(the call itself returns the run and its output so far). Metadata: `command`.
+"""
+ERROR_REASON_COMMAND_FAILED_TO_START: ErrorReason.ValueType  # 103
+"""FAILED_PRECONDITION. The program could not start on the peer (not installed, or its
+working folder is missing). Metadata: `command`.
+"""
+ERROR_REASON_COMMAND_DENIED: ErrorReason.ValueType  # 104
+"""PERMISSION_DENIED. The peer's owner denied the run, or did not answer in time.
+Metadata: `command`, `run_id`, `approval` ("denied" or "expired").
+"""
+ERROR_REASON_COMMAND_RUN_NOT_FOUND: ErrorReason.ValueType  # 105
+"""NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 
 @_typing.final

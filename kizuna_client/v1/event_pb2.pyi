@@ -88,6 +88,8 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     """Event.command_started."""
     EVENT_TYPE_COMMAND_EXECUTED: _EventType.ValueType  # 51
     """Event.command_executed."""
+    EVENT_TYPE_COMMAND_APPROVAL_REQUESTED: _EventType.ValueType  # 52
+    """Event.command_approval_requested."""
 
 class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
     """Event types, for filtering subscriptions. Each value names one field of Event.payload."""
@@ -150,6 +152,8 @@ EVENT_TYPE_COMMAND_STARTED: EventType.ValueType  # 50
 """Event.command_started."""
 EVENT_TYPE_COMMAND_EXECUTED: EventType.ValueType  # 51
 """Event.command_executed."""
+EVENT_TYPE_COMMAND_APPROVAL_REQUESTED: EventType.ValueType  # 52
+"""Event.command_approval_requested."""
 Global___EventType: _TypeAlias = EventType  # noqa: Y015
 
 @_typing.final
@@ -191,6 +195,7 @@ class Event(_message.Message):
     CAPTURE_ENDED_FIELD_NUMBER: _builtins.int
     COMMAND_STARTED_FIELD_NUMBER: _builtins.int
     COMMAND_EXECUTED_FIELD_NUMBER: _builtins.int
+    COMMAND_APPROVAL_REQUESTED_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in the daemon's event log."""
     run_id: _builtins.str
@@ -311,7 +316,11 @@ class Event(_message.Message):
 
     @_builtins.property
     def command_executed(self) -> Global___CommandExecuted:
-        """A command finished (either direction), with its exit code."""
+        """A command finished (either direction), with its exit code, or was refused or denied."""
+
+    @_builtins.property
+    def command_approval_requested(self) -> Global___CommandApprovalRequested:
+        """A peer's run waits for this device's owner to approve or deny it."""
 
     def __init__(
         self,
@@ -347,12 +356,13 @@ class Event(_message.Message):
         capture_ended: Global___CaptureEnded | None = ...,
         command_started: Global___CommandStarted | None = ...,
         command_executed: Global___CommandExecuted | None = ...,
+        command_approval_requested: Global___CommandApprovalRequested | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "stream_stats", "capture_started", "capture_ended", "command_started", "command_executed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "stream_stats", "capture_started", "capture_ended", "command_started", "command_executed", "command_approval_requested"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -1055,3 +1065,29 @@ class CommandExecuted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CommandExecuted: _TypeAlias = CommandExecuted  # noqa: Y015
+
+@_typing.final
+class CommandApprovalRequested(_message.Message):
+    """A peer's run waits for approval: ApproveCommandRun or DenyCommandRun, before
+    run.approval_deadline (then it is denied).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def run(self) -> _command_pb2.CommandRun:
+        """The run, STATE_AWAITING_APPROVAL, with its arguments."""
+
+    def __init__(
+        self,
+        *,
+        run: _command_pb2.CommandRun | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommandApprovalRequested: _TypeAlias = CommandApprovalRequested  # noqa: Y015

@@ -37,6 +37,7 @@ from kizuna_client.v1 import (
 from kizuna_server import __version__
 from kizuna_server.calls.guard import CallPolicy, GuardedServer, InFlightCalls
 from kizuna_server.capability import Capability, Host
+from kizuna_server.commands.capability import CommandsCapability
 from kizuna_server.config import Config, parse_host_port, unavailable_preferences
 from kizuna_server.core.events import EventLog, NodeStateChanged, Payload
 from kizuna_server.core.node import ApiEndpoint, NodeState, Subsystem, SubsystemState
@@ -55,7 +56,6 @@ from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.peers import PeerServicer
 from kizuna_server.rpc.token import load_or_create_token
-from kizuna_server.rpc.unimplemented import add_pending_services
 from kizuna_server.streams.capability import StreamsCapability
 from kizuna_server.transfers.capability import TransfersCapability
 from kizuna_server.transfers.engine import Transfers
@@ -138,7 +138,11 @@ class Daemon:
             self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
             host = Host(self.config, self.peers, self.publish)
             self._transfers = TransfersCapability(host)
-            self.capabilities = [self._transfers, StreamsCapability(host)]
+            self.capabilities = [
+                self._transfers,
+                StreamsCapability(host),
+                CommandsCapability(host),
+            ]
             for capability in self.capabilities:
                 await capability.start()  # before the peer ports open: peers find it ready
             capabilities = tuple(self.capabilities)
@@ -340,12 +344,10 @@ class Daemon:
         peer_service_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(self.peers), server)
         for capability in self.capabilities:
             capability.add_api_services(server)
-        pending = add_pending_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [
                 *self._service_names(),
-                *pending,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ],

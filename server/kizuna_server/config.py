@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kizuna_client._layout import Layout
+from kizuna_server.commands.allowlist import RISKS, AllowListError, parse_allowlist
 from kizuna_server.core.device_id import parse_device_id
 from kizuna_server.errors import ConfigError, InvalidArgument
 
@@ -28,6 +29,7 @@ __all__ = [
     "PREFERENCES",
     "RESERVED_ENV_VARS",
     "ApiConfig",
+    "CommandsConfig",
     "Config",
     "DiscoveryConfig",
     "IdentityConfig",
@@ -147,6 +149,20 @@ class StreamsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandsConfig:
+    """[commands]. `allow` holds the owner's [[commands.allow]] tables as written (checked
+    at load: `commands.allowlist.parse_allowlist` reads them again, against
+    `paths.config_file`'s folder)."""
+
+    allow: tuple[Mapping[str, Any], ...]
+    approve_from: str
+    skip_approval_peers: tuple[str, ...]
+    approval_timeout_secs: int
+    max_runs: int
+    max_runs_per_peer: int
+
+
+@dataclass(frozen=True, slots=True)
 class PluginEntry:
     """One entry of the seed's plugin list: {name, path, enabled, config}."""
 
@@ -183,6 +199,7 @@ class Config:
     api: ApiConfig
     transfers: TransfersConfig
     streams: StreamsConfig
+    commands: CommandsConfig
     plugins: PluginsConfig
     paths: PathsConfig
 
@@ -431,6 +448,26 @@ class _List(_Kind):
                 raise _Invalid(f"lists {item!r} twice")
             values.append(value)
         return tuple(values)
+
+
+@dataclass(frozen=True)
+class _CommandList(_Kind):
+    """[[commands.allow]]: the owner's allow-list (docs/commands.md)."""
+
+    @property
+    def expected(self) -> str:
+        return "a list of [[commands.allow]] tables"
+
+    def from_text(self, text: str) -> object:
+        raise _Invalid("the allow-list is set in the config file ([[commands.allow]])")
+
+    def check(self, raw: object, base_dir: Path) -> object:
+        try:
+            parse_allowlist(raw, base_dir)
+        except AllowListError as exc:
+            raise _Invalid(str(exc)) from None
+        assert isinstance(raw, list)
+        return tuple(raw)
 
 
 @dataclass(frozen=True)
@@ -698,6 +735,17 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "offer_timeout_secs": _Field(_Int(5, 3600), 60),
         "max_streams": _Field(_Int(1, 1024), 32),
         "max_streams_per_peer": _Field(_Int(1, 1024), 8),
+    },
+    "commands": {
+        "allow": _Field(_CommandList(), []),
+        # The lowest risk class whose runs wait for the owner ("none": by-risk runs never do).
+        "approve_from": _Field(_Choice((*RISKS, "none")), "medium"),
+        "skip_approval_peers": _Field(
+            _List(_Text("a device ID", _allowlisted_id), "device IDs", unique=True), []
+        ),
+        "approval_timeout_secs": _Field(_Int(5, 3600), 60),
+        "max_runs": _Field(_Int(1, 4096), 256),
+        "max_runs_per_peer": _Field(_Int(1, 4096), 64),
     },
     "plugins": {
         "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
@@ -1022,6 +1070,7 @@ def _build(settings: Mapping[tuple[str, str], _Setting], layout: Layout, path: P
         api=ApiConfig(**section("api")),
         transfers=TransfersConfig(**section("transfers")),
         streams=StreamsConfig(**section("streams")),
+        commands=CommandsConfig(**section("commands")),
         plugins=PluginsConfig(**plugins),
         paths=PathsConfig(
             home=layout.home,

@@ -38,12 +38,6 @@ class IdentityError(KizunaError):
     reason = "INTERNAL"
 
 
-class NotImplementedCapability(KizunaError):
-    """The capability arrives in a later version of the daemon (metadata: `capability`)."""
-
-    reason = "NOT_IMPLEMENTED"
-
-
 class ShuttingDown(KizunaError):
     """The daemon is stopping and takes no new work."""
 
@@ -54,6 +48,13 @@ class LimitExceeded(KizunaError):
     """A daemon limit was reached (metadata: `limit`)."""
 
     reason = "LIMIT_EXCEEDED"
+
+
+class PermissionDeniedByPeer(KizunaError):
+    """The device asked lacks the permission for this peer (metadata: `peer_id`,
+    `permission`)."""
+
+    reason = "PERMISSION_DENIED_BY_PEER"
 
 
 class CapabilityOff(KizunaError):

@@ -42,7 +42,10 @@ async def test_get_node_describes_this_device(daemon: Daemon, client: Kizuna) ->
         "discovery",
         "links",
         "streams",
+        "commands",
     ]
+    commands = next(s.detail for s in node.subsystems if s.name == "commands")
+    assert "process trees held by a cgroup v2 per run" in commands
     states = {s.name: s.state for s in node.subsystems}
     assert states.pop("discovery") == "disabled"  # test daemons run without mDNS
     assert all(state == "running" for state in states.values())

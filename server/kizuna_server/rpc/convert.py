@@ -4,10 +4,11 @@ Event payloads convert through one registry keyed by event type, so later subsys
 events by registering an encoder, not by editing the event servicer.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kizuna_client.v1 import config_pb2, errors_pb2, event_pb2, node_pb2
@@ -147,6 +148,14 @@ def node_with_status(
     return node
 
 
+def _struct(table: Mapping[str, Any]) -> Struct:
+    """A TOML table as a Struct (TOML's values are all JSON's, dates aside, which the
+    allow-list does not take)."""
+    struct = Struct()
+    struct.update(dict(table))
+    return struct
+
+
 def config_to_proto(config: Config) -> config_pb2.Config:
     """The effective configuration; secrets appear only as file paths."""
     paths = config.paths
@@ -212,6 +221,14 @@ def config_to_proto(config: Config) -> config_pb2.Config:
             offer_timeout_secs=config.streams.offer_timeout_secs,
             max_streams=config.streams.max_streams,
             max_streams_per_peer=config.streams.max_streams_per_peer,
+        ),
+        commands=config_pb2.CommandsConfig(
+            allow=[_struct(table) for table in config.commands.allow],
+            approve_from=config.commands.approve_from,
+            skip_approval_peers=config.commands.skip_approval_peers,
+            approval_timeout_secs=config.commands.approval_timeout_secs,
+            max_runs=config.commands.max_runs,
+            max_runs_per_peer=config.commands.max_runs_per_peer,
         ),
         plugins=config_pb2.PluginsConfig(
             enabled=config.plugins.enabled,

@@ -34,7 +34,13 @@ from kizuna_server.core.memory import give_back
 from kizuna_server.core.node import Subsystem, SubsystemState
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions
-from kizuna_server.errors import CapabilityOff, InvalidArgument, KizunaError, LimitExceeded
+from kizuna_server.errors import (
+    CapabilityOff,
+    InvalidArgument,
+    KizunaError,
+    LimitExceeded,
+    PermissionDeniedByPeer,
+)
 from kizuna_server.p2p.network import PeerNetwork
 from kizuna_server.p2p.tls import PeerUnreachable
 from kizuna_server.p2p.wire import stream_service_pb2 as wire
@@ -97,10 +103,6 @@ _WIRE_DELIVERIES: Final = {delivery: number for number, delivery in _DELIVERIES.
 _REASONS: Final = frozenset(reason_names())
 #: Longest SDP offer a peer may send (a few candidates and one media section take ~2 KB).
 MAX_SDP_CHARS: Final = 64 * 1024
-
-
-class PermissionDeniedByPeer(KizunaError):
-    reason = "PERMISSION_DENIED_BY_PEER"
 
 
 class Streams:

@@ -37,7 +37,12 @@ from kizuna_server.core.events import ErrorOccurred, Payload
 from kizuna_server.core.memory import give_back
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions
-from kizuna_server.errors import InvalidArgument, KizunaError, LimitExceeded
+from kizuna_server.errors import (
+    InvalidArgument,
+    KizunaError,
+    LimitExceeded,
+    PermissionDeniedByPeer,
+)
 from kizuna_server.p2p.wire import transfer_service_pb2 as pb
 from kizuna_server.transfers.activity import PROGRESS_INTERVAL_SECS, Activity, log_failure
 from kizuna_server.transfers.admission import (
@@ -311,7 +316,7 @@ class Transfers:
                 peer_id, "this device forgot the peer; pair again to exchange files"
             )
         elif not permissions.files:
-            error = _PermissionDenied(
+            error = PermissionDeniedByPeer(
                 "files from this peer are no longer allowed here",
                 peer_id=peer_id,
                 permission="files",
@@ -445,7 +450,7 @@ class Transfers:
             return again
         permissions = self._network.permissions_of(caller)
         if permissions is None or not permissions.files:
-            raise _PermissionDenied(
+            raise PermissionDeniedByPeer(
                 "this device does not accept files from yours", peer_id=caller, permission="files"
             )
         try:
@@ -629,7 +634,3 @@ class Transfers:
                 error.reason = known_reason(request.reason)
                 await self._machine.set_state(transfer, State.FAILED, error=error)
         return pb.NotifyResponse()
-
-
-class _PermissionDenied(KizunaError):
-    reason = "PERMISSION_DENIED_BY_PEER"

@@ -23,6 +23,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How much harm a run of a command could do, as the owner classed it.
+type CommandRisk int32
+
+const (
+	// Not set.
+	CommandRisk_COMMAND_RISK_UNSPECIFIED CommandRisk = 0
+	// Low.
+	CommandRisk_COMMAND_RISK_LOW CommandRisk = 1
+	// Medium.
+	CommandRisk_COMMAND_RISK_MEDIUM CommandRisk = 2
+	// High.
+	CommandRisk_COMMAND_RISK_HIGH CommandRisk = 3
+)
+
+// Enum value maps for CommandRisk.
+var (
+	CommandRisk_name = map[int32]string{
+		0: "COMMAND_RISK_UNSPECIFIED",
+		1: "COMMAND_RISK_LOW",
+		2: "COMMAND_RISK_MEDIUM",
+		3: "COMMAND_RISK_HIGH",
+	}
+	CommandRisk_value = map[string]int32{
+		"COMMAND_RISK_UNSPECIFIED": 0,
+		"COMMAND_RISK_LOW":         1,
+		"COMMAND_RISK_MEDIUM":      2,
+		"COMMAND_RISK_HIGH":        3,
+	}
+)
+
+func (x CommandRisk) Enum() *CommandRisk {
+	p := new(CommandRisk)
+	*p = x
+	return p
+}
+
+func (x CommandRisk) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommandRisk) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_command_proto_enumTypes[0].Descriptor()
+}
+
+func (CommandRisk) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_command_proto_enumTypes[0]
+}
+
+func (x CommandRisk) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommandRisk.Descriptor instead.
+func (CommandRisk) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_proto_rawDescGZIP(), []int{0}
+}
+
 // Value type.
 type CommandParameter_Type int32
 
@@ -37,6 +94,9 @@ const (
 	CommandParameter_TYPE_BOOLEAN CommandParameter_Type = 3
 	// One of `choices`.
 	CommandParameter_TYPE_CHOICE CommandParameter_Type = 4
+	// A path inside a folder the owner chose; `..` and symlinks are resolved and must stay
+	// inside it.
+	CommandParameter_TYPE_PATH CommandParameter_Type = 5
 )
 
 // Enum value maps for CommandParameter_Type.
@@ -47,6 +107,7 @@ var (
 		2: "TYPE_INTEGER",
 		3: "TYPE_BOOLEAN",
 		4: "TYPE_CHOICE",
+		5: "TYPE_PATH",
 	}
 	CommandParameter_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -54,6 +115,7 @@ var (
 		"TYPE_INTEGER":     2,
 		"TYPE_BOOLEAN":     3,
 		"TYPE_CHOICE":      4,
+		"TYPE_PATH":        5,
 	}
 )
 
@@ -68,11 +130,11 @@ func (x CommandParameter_Type) String() string {
 }
 
 func (CommandParameter_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_command_proto_enumTypes[0].Descriptor()
+	return file_kizuna_v1_command_proto_enumTypes[1].Descriptor()
 }
 
 func (CommandParameter_Type) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_command_proto_enumTypes[0]
+	return &file_kizuna_v1_command_proto_enumTypes[1]
 }
 
 func (x CommandParameter_Type) Number() protoreflect.EnumNumber {
@@ -121,11 +183,11 @@ func (x CommandRun_Direction) String() string {
 }
 
 func (CommandRun_Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_command_proto_enumTypes[1].Descriptor()
+	return file_kizuna_v1_command_proto_enumTypes[2].Descriptor()
 }
 
 func (CommandRun_Direction) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_command_proto_enumTypes[1]
+	return &file_kizuna_v1_command_proto_enumTypes[2]
 }
 
 func (x CommandRun_Direction) Number() protoreflect.EnumNumber {
@@ -151,8 +213,12 @@ const (
 	CommandRun_STATE_FAILED CommandRun_State = 3
 	// Cancelled by the caller.
 	CommandRun_STATE_CANCELLED CommandRun_State = 4
-	// Stopped at its time limit.
+	// Stopped at its time limit; `error` has COMMAND_TIMED_OUT.
 	CommandRun_STATE_TIMED_OUT CommandRun_State = 5
+	// Waiting for the owner of the running device to approve it.
+	CommandRun_STATE_AWAITING_APPROVAL CommandRun_State = 6
+	// The owner denied it, or did not answer in time; `error` has COMMAND_DENIED.
+	CommandRun_STATE_DENIED CommandRun_State = 7
 )
 
 // Enum value maps for CommandRun_State.
@@ -164,14 +230,18 @@ var (
 		3: "STATE_FAILED",
 		4: "STATE_CANCELLED",
 		5: "STATE_TIMED_OUT",
+		6: "STATE_AWAITING_APPROVAL",
+		7: "STATE_DENIED",
 	}
 	CommandRun_State_value = map[string]int32{
-		"STATE_UNSPECIFIED": 0,
-		"STATE_RUNNING":     1,
-		"STATE_EXITED":      2,
-		"STATE_FAILED":      3,
-		"STATE_CANCELLED":   4,
-		"STATE_TIMED_OUT":   5,
+		"STATE_UNSPECIFIED":       0,
+		"STATE_RUNNING":           1,
+		"STATE_EXITED":            2,
+		"STATE_FAILED":            3,
+		"STATE_CANCELLED":         4,
+		"STATE_TIMED_OUT":         5,
+		"STATE_AWAITING_APPROVAL": 6,
+		"STATE_DENIED":            7,
 	}
 )
 
@@ -186,11 +256,11 @@ func (x CommandRun_State) String() string {
 }
 
 func (CommandRun_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_command_proto_enumTypes[2].Descriptor()
+	return file_kizuna_v1_command_proto_enumTypes[3].Descriptor()
 }
 
 func (CommandRun_State) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_command_proto_enumTypes[2]
+	return &file_kizuna_v1_command_proto_enumTypes[3]
 }
 
 func (x CommandRun_State) Number() protoreflect.EnumNumber {
@@ -200,6 +270,71 @@ func (x CommandRun_State) Number() protoreflect.EnumNumber {
 // Deprecated: Use CommandRun_State.Descriptor instead.
 func (CommandRun_State) EnumDescriptor() ([]byte, []int) {
 	return file_kizuna_v1_command_proto_rawDescGZIP(), []int{3, 1}
+}
+
+// The owner's approval.
+type CommandRun_Approval int32
+
+const (
+	// Not set.
+	CommandRun_APPROVAL_UNSPECIFIED CommandRun_Approval = 0
+	// The command runs without asking.
+	CommandRun_APPROVAL_NOT_NEEDED CommandRun_Approval = 1
+	// The owner is asked.
+	CommandRun_APPROVAL_PENDING CommandRun_Approval = 2
+	// The owner approved it.
+	CommandRun_APPROVAL_GRANTED CommandRun_Approval = 3
+	// The owner denied it.
+	CommandRun_APPROVAL_DENIED CommandRun_Approval = 4
+	// Nobody answered in time.
+	CommandRun_APPROVAL_EXPIRED CommandRun_Approval = 5
+)
+
+// Enum value maps for CommandRun_Approval.
+var (
+	CommandRun_Approval_name = map[int32]string{
+		0: "APPROVAL_UNSPECIFIED",
+		1: "APPROVAL_NOT_NEEDED",
+		2: "APPROVAL_PENDING",
+		3: "APPROVAL_GRANTED",
+		4: "APPROVAL_DENIED",
+		5: "APPROVAL_EXPIRED",
+	}
+	CommandRun_Approval_value = map[string]int32{
+		"APPROVAL_UNSPECIFIED": 0,
+		"APPROVAL_NOT_NEEDED":  1,
+		"APPROVAL_PENDING":     2,
+		"APPROVAL_GRANTED":     3,
+		"APPROVAL_DENIED":      4,
+		"APPROVAL_EXPIRED":     5,
+	}
+)
+
+func (x CommandRun_Approval) Enum() *CommandRun_Approval {
+	p := new(CommandRun_Approval)
+	*p = x
+	return p
+}
+
+func (x CommandRun_Approval) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommandRun_Approval) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_command_proto_enumTypes[4].Descriptor()
+}
+
+func (CommandRun_Approval) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_command_proto_enumTypes[4]
+}
+
+func (x CommandRun_Approval) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommandRun_Approval.Descriptor instead.
+func (CommandRun_Approval) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_proto_rawDescGZIP(), []int{3, 2}
 }
 
 // A typed value for a command parameter.
@@ -286,17 +421,17 @@ type isArgumentValue_Kind interface {
 }
 
 type ArgumentValue_StringValue struct {
-	// For PARAMETER_TYPE_STRING and PARAMETER_TYPE_CHOICE.
+	// For TYPE_STRING, TYPE_CHOICE and TYPE_PATH.
 	StringValue string `protobuf:"bytes,1,opt,name=string_value,json=stringValue,proto3,oneof"`
 }
 
 type ArgumentValue_IntValue struct {
-	// For PARAMETER_TYPE_INTEGER.
+	// For TYPE_INTEGER.
 	IntValue int64 `protobuf:"varint,2,opt,name=int_value,json=intValue,proto3,oneof"`
 }
 
 type ArgumentValue_BoolValue struct {
-	// For PARAMETER_TYPE_BOOLEAN.
+	// For TYPE_BOOLEAN.
 	BoolValue bool `protobuf:"varint,3,opt,name=bool_value,json=boolValue,proto3,oneof"`
 }
 
@@ -326,7 +461,9 @@ type CommandParameter struct {
 	// Smallest allowed value (TYPE_INTEGER).
 	Min int64 `protobuf:"varint,7,opt,name=min,proto3" json:"min,omitempty"`
 	// Largest allowed value (TYPE_INTEGER).
-	Max           int64 `protobuf:"varint,8,opt,name=max,proto3" json:"max,omitempty"`
+	Max int64 `protobuf:"varint,8,opt,name=max,proto3" json:"max,omitempty"`
+	// The value used when none is given, as text; empty for none.
+	DefaultValue  string `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +554,13 @@ func (x *CommandParameter) GetMax() int64 {
 	return 0
 }
 
+func (x *CommandParameter) GetDefaultValue() string {
+	if x != nil {
+		return x.DefaultValue
+	}
+	return ""
+}
+
 // A command a device allows its trusted peers to run.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -427,9 +571,15 @@ type Command struct {
 	// Parameters it accepts.
 	Parameters []*CommandParameter `protobuf:"bytes,3,rep,name=parameters,proto3" json:"parameters,omitempty"`
 	// Longest run before it is stopped.
-	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Risk class.
+	Risk CommandRisk `protobuf:"varint,5,opt,name=risk,proto3,enum=kizuna.v1.CommandRisk" json:"risk,omitempty"`
+	// A run from this device waits for the owner's approval.
+	NeedsApproval bool `protobuf:"varint,6,opt,name=needs_approval,json=needsApproval,proto3" json:"needs_approval,omitempty"`
+	// Bytes of output (stdout and stderr together) kept per run; more is counted and dropped.
+	OutputCapBytes uint64 `protobuf:"varint,7,opt,name=output_cap_bytes,json=outputCapBytes,proto3" json:"output_cap_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Command) Reset() {
@@ -490,6 +640,27 @@ func (x *Command) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *Command) GetRisk() CommandRisk {
+	if x != nil {
+		return x.Risk
+	}
+	return CommandRisk_COMMAND_RISK_UNSPECIFIED
+}
+
+func (x *Command) GetNeedsApproval() bool {
+	if x != nil {
+		return x.NeedsApproval
+	}
+	return false
+}
+
+func (x *Command) GetOutputCapBytes() uint64 {
+	if x != nil {
+		return x.OutputCapBytes
+	}
+	return 0
+}
+
 // One execution of a command.
 type CommandRun struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -511,10 +682,26 @@ type CommandRun struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// When it ended.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	// Why it failed.
-	Error         *Error `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Why it failed, was denied or timed out.
+	Error *Error `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	// Arguments by position, as given.
+	PositionalArguments []string `protobuf:"bytes,11,rep,name=positional_arguments,json=positionalArguments,proto3" json:"positional_arguments,omitempty"`
+	// The owner's approval.
+	Approval CommandRun_Approval `protobuf:"varint,12,opt,name=approval,proto3,enum=kizuna.v1.CommandRun_Approval" json:"approval,omitempty"`
+	// Bytes the program wrote to standard output, including any dropped.
+	StdoutBytes uint64 `protobuf:"varint,13,opt,name=stdout_bytes,json=stdoutBytes,proto3" json:"stdout_bytes,omitempty"`
+	// Bytes the program wrote to standard error, including any dropped.
+	StderrBytes uint64 `protobuf:"varint,14,opt,name=stderr_bytes,json=stderrBytes,proto3" json:"stderr_bytes,omitempty"`
+	// Output past the command's cap was dropped.
+	OutputTruncated bool `protobuf:"varint,15,opt,name=output_truncated,json=outputTruncated,proto3" json:"output_truncated,omitempty"`
+	// How long the program ran.
+	Duration *durationpb.Duration `protobuf:"bytes,16,opt,name=duration,proto3" json:"duration,omitempty"`
+	// The other device's name.
+	PeerName string `protobuf:"bytes,17,opt,name=peer_name,json=peerName,proto3" json:"peer_name,omitempty"`
+	// INCOMING, awaiting approval: when the run is denied if nobody answers.
+	ApprovalDeadline *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=approval_deadline,json=approvalDeadline,proto3" json:"approval_deadline,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CommandRun) Reset() {
@@ -617,6 +804,62 @@ func (x *CommandRun) GetError() *Error {
 	return nil
 }
 
+func (x *CommandRun) GetPositionalArguments() []string {
+	if x != nil {
+		return x.PositionalArguments
+	}
+	return nil
+}
+
+func (x *CommandRun) GetApproval() CommandRun_Approval {
+	if x != nil {
+		return x.Approval
+	}
+	return CommandRun_APPROVAL_UNSPECIFIED
+}
+
+func (x *CommandRun) GetStdoutBytes() uint64 {
+	if x != nil {
+		return x.StdoutBytes
+	}
+	return 0
+}
+
+func (x *CommandRun) GetStderrBytes() uint64 {
+	if x != nil {
+		return x.StderrBytes
+	}
+	return 0
+}
+
+func (x *CommandRun) GetOutputTruncated() bool {
+	if x != nil {
+		return x.OutputTruncated
+	}
+	return false
+}
+
+func (x *CommandRun) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *CommandRun) GetPeerName() string {
+	if x != nil {
+		return x.PeerName
+	}
+	return ""
+}
+
+func (x *CommandRun) GetApprovalDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ApprovalDeadline
+	}
+	return nil
+}
+
 var File_kizuna_v1_command_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_command_proto_rawDesc = "" +
@@ -627,7 +870,7 @@ const file_kizuna_v1_command_proto_rawDesc = "" +
 	"\tint_value\x18\x02 \x01(\x03H\x00R\bintValue\x12\x1f\n" +
 	"\n" +
 	"bool_value\x18\x03 \x01(\bH\x00R\tboolValueB\x06\n" +
-	"\x04kind\"\xd6\x02\n" +
+	"\x04kind\"\x8a\x03\n" +
 	"\x10CommandParameter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x124\n" +
@@ -636,20 +879,26 @@ const file_kizuna_v1_command_proto_rawDesc = "" +
 	"\achoices\x18\x05 \x03(\tR\achoices\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12\x10\n" +
 	"\x03min\x18\a \x01(\x03R\x03min\x12\x10\n" +
-	"\x03max\x18\b \x01(\x03R\x03max\"b\n" +
+	"\x03max\x18\b \x01(\x03R\x03max\x12#\n" +
+	"\rdefault_value\x18\t \x01(\tR\fdefaultValue\"q\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTYPE_STRING\x10\x01\x12\x10\n" +
 	"\fTYPE_INTEGER\x10\x02\x12\x10\n" +
 	"\fTYPE_BOOLEAN\x10\x03\x12\x0f\n" +
-	"\vTYPE_CHOICE\x10\x04\"\xad\x01\n" +
+	"\vTYPE_CHOICE\x10\x04\x12\r\n" +
+	"\tTYPE_PATH\x10\x05\"\xaa\x02\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12;\n" +
 	"\n" +
 	"parameters\x18\x03 \x03(\v2\x1b.kizuna.v1.CommandParameterR\n" +
 	"parameters\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xf2\x05\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12*\n" +
+	"\x04risk\x18\x05 \x01(\x0e2\x16.kizuna.v1.CommandRiskR\x04risk\x12%\n" +
+	"\x0eneeds_approval\x18\x06 \x01(\bR\rneedsApproval\x12(\n" +
+	"\x10output_cap_bytes\x18\a \x01(\x04R\x0eoutputCapBytes\"\xb6\n" +
+	"\n" +
 	"\n" +
 	"CommandRun\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
@@ -664,21 +913,43 @@ const file_kizuna_v1_command_proto_rawDesc = "" +
 	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12&\n" +
 	"\x05error\x18\n" +
-	" \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x1aV\n" +
+	" \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x121\n" +
+	"\x14positional_arguments\x18\v \x03(\tR\x13positionalArguments\x12:\n" +
+	"\bapproval\x18\f \x01(\x0e2\x1e.kizuna.v1.CommandRun.ApprovalR\bapproval\x12!\n" +
+	"\fstdout_bytes\x18\r \x01(\x04R\vstdoutBytes\x12!\n" +
+	"\fstderr_bytes\x18\x0e \x01(\x04R\vstderrBytes\x12)\n" +
+	"\x10output_truncated\x18\x0f \x01(\bR\x0foutputTruncated\x125\n" +
+	"\bduration\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x1b\n" +
+	"\tpeer_name\x18\x11 \x01(\tR\bpeerName\x12G\n" +
+	"\x11approval_deadline\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x10approvalDeadline\x1aV\n" +
 	"\x0eArgumentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
 	"\x05value\x18\x02 \x01(\v2\x18.kizuna.v1.ArgumentValueR\x05value:\x028\x01\"V\n" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12DIRECTION_OUTGOING\x10\x01\x12\x16\n" +
-	"\x12DIRECTION_INCOMING\x10\x02\"\x7f\n" +
+	"\x12DIRECTION_INCOMING\x10\x02\"\xae\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_RUNNING\x10\x01\x12\x10\n" +
 	"\fSTATE_EXITED\x10\x02\x12\x10\n" +
 	"\fSTATE_FAILED\x10\x03\x12\x13\n" +
 	"\x0fSTATE_CANCELLED\x10\x04\x12\x13\n" +
-	"\x0fSTATE_TIMED_OUT\x10\x05B\x8c\x01\n" +
+	"\x0fSTATE_TIMED_OUT\x10\x05\x12\x1b\n" +
+	"\x17STATE_AWAITING_APPROVAL\x10\x06\x12\x10\n" +
+	"\fSTATE_DENIED\x10\a\"\x94\x01\n" +
+	"\bApproval\x12\x18\n" +
+	"\x14APPROVAL_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13APPROVAL_NOT_NEEDED\x10\x01\x12\x14\n" +
+	"\x10APPROVAL_PENDING\x10\x02\x12\x14\n" +
+	"\x10APPROVAL_GRANTED\x10\x03\x12\x13\n" +
+	"\x0fAPPROVAL_DENIED\x10\x04\x12\x14\n" +
+	"\x10APPROVAL_EXPIRED\x10\x05*q\n" +
+	"\vCommandRisk\x12\x1c\n" +
+	"\x18COMMAND_RISK_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10COMMAND_RISK_LOW\x10\x01\x12\x17\n" +
+	"\x13COMMAND_RISK_MEDIUM\x10\x02\x12\x15\n" +
+	"\x11COMMAND_RISK_HIGH\x10\x03B\x8c\x01\n" +
 	"\rcom.kizuna.v1B\fCommandProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
@@ -694,37 +965,43 @@ func file_kizuna_v1_command_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_command_proto_rawDescData
 }
 
-var file_kizuna_v1_command_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_kizuna_v1_command_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_kizuna_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_kizuna_v1_command_proto_goTypes = []any{
-	(CommandParameter_Type)(0),    // 0: kizuna.v1.CommandParameter.Type
-	(CommandRun_Direction)(0),     // 1: kizuna.v1.CommandRun.Direction
-	(CommandRun_State)(0),         // 2: kizuna.v1.CommandRun.State
-	(*ArgumentValue)(nil),         // 3: kizuna.v1.ArgumentValue
-	(*CommandParameter)(nil),      // 4: kizuna.v1.CommandParameter
-	(*Command)(nil),               // 5: kizuna.v1.Command
-	(*CommandRun)(nil),            // 6: kizuna.v1.CommandRun
-	nil,                           // 7: kizuna.v1.CommandRun.ArgumentsEntry
-	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*Error)(nil),                 // 10: kizuna.v1.Error
+	(CommandRisk)(0),              // 0: kizuna.v1.CommandRisk
+	(CommandParameter_Type)(0),    // 1: kizuna.v1.CommandParameter.Type
+	(CommandRun_Direction)(0),     // 2: kizuna.v1.CommandRun.Direction
+	(CommandRun_State)(0),         // 3: kizuna.v1.CommandRun.State
+	(CommandRun_Approval)(0),      // 4: kizuna.v1.CommandRun.Approval
+	(*ArgumentValue)(nil),         // 5: kizuna.v1.ArgumentValue
+	(*CommandParameter)(nil),      // 6: kizuna.v1.CommandParameter
+	(*Command)(nil),               // 7: kizuna.v1.Command
+	(*CommandRun)(nil),            // 8: kizuna.v1.CommandRun
+	nil,                           // 9: kizuna.v1.CommandRun.ArgumentsEntry
+	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*Error)(nil),                 // 12: kizuna.v1.Error
 }
 var file_kizuna_v1_command_proto_depIdxs = []int32{
-	0,  // 0: kizuna.v1.CommandParameter.type:type_name -> kizuna.v1.CommandParameter.Type
-	4,  // 1: kizuna.v1.Command.parameters:type_name -> kizuna.v1.CommandParameter
-	8,  // 2: kizuna.v1.Command.timeout:type_name -> google.protobuf.Duration
-	7,  // 3: kizuna.v1.CommandRun.arguments:type_name -> kizuna.v1.CommandRun.ArgumentsEntry
-	1,  // 4: kizuna.v1.CommandRun.direction:type_name -> kizuna.v1.CommandRun.Direction
-	2,  // 5: kizuna.v1.CommandRun.state:type_name -> kizuna.v1.CommandRun.State
-	9,  // 6: kizuna.v1.CommandRun.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 7: kizuna.v1.CommandRun.end_time:type_name -> google.protobuf.Timestamp
-	10, // 8: kizuna.v1.CommandRun.error:type_name -> kizuna.v1.Error
-	3,  // 9: kizuna.v1.CommandRun.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	1,  // 0: kizuna.v1.CommandParameter.type:type_name -> kizuna.v1.CommandParameter.Type
+	6,  // 1: kizuna.v1.Command.parameters:type_name -> kizuna.v1.CommandParameter
+	10, // 2: kizuna.v1.Command.timeout:type_name -> google.protobuf.Duration
+	0,  // 3: kizuna.v1.Command.risk:type_name -> kizuna.v1.CommandRisk
+	9,  // 4: kizuna.v1.CommandRun.arguments:type_name -> kizuna.v1.CommandRun.ArgumentsEntry
+	2,  // 5: kizuna.v1.CommandRun.direction:type_name -> kizuna.v1.CommandRun.Direction
+	3,  // 6: kizuna.v1.CommandRun.state:type_name -> kizuna.v1.CommandRun.State
+	11, // 7: kizuna.v1.CommandRun.start_time:type_name -> google.protobuf.Timestamp
+	11, // 8: kizuna.v1.CommandRun.end_time:type_name -> google.protobuf.Timestamp
+	12, // 9: kizuna.v1.CommandRun.error:type_name -> kizuna.v1.Error
+	4,  // 10: kizuna.v1.CommandRun.approval:type_name -> kizuna.v1.CommandRun.Approval
+	10, // 11: kizuna.v1.CommandRun.duration:type_name -> google.protobuf.Duration
+	11, // 12: kizuna.v1.CommandRun.approval_deadline:type_name -> google.protobuf.Timestamp
+	5,  // 13: kizuna.v1.CommandRun.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_command_proto_init() }
@@ -743,7 +1020,7 @@ func file_kizuna_v1_command_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_command_proto_rawDesc), len(file_kizuna_v1_command_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      5,
 			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -199,9 +199,11 @@ type RunCommandStreamHeader struct {
 	// Arguments by parameter name.
 	Arguments map[string]*ArgumentValue `protobuf:"bytes,3,rep,name=arguments,proto3" json:"arguments,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Time limit, as in RunCommandRequest.
-	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Arguments by position, as in RunCommandRequest.
+	PositionalArguments []string `protobuf:"bytes,5,rep,name=positional_arguments,json=positionalArguments,proto3" json:"positional_arguments,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RunCommandStreamHeader) Reset() {
@@ -258,6 +260,13 @@ func (x *RunCommandStreamHeader) GetArguments() map[string]*ArgumentValue {
 func (x *RunCommandStreamHeader) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
+	}
+	return nil
+}
+
+func (x *RunCommandStreamHeader) GetPositionalArguments() []string {
+	if x != nil {
+		return x.PositionalArguments
 	}
 	return nil
 }
@@ -541,7 +550,8 @@ type isRunCommandStreamResponse_Part interface {
 }
 
 type RunCommandStreamResponse_Run struct {
-	// The run, sent when it starts and once more when it ends (with exit_code).
+	// The run: sent when it waits for approval, when it starts, and once more when it ends
+	// (with exit_code). A call ends after the last.
 	Run *CommandRun `protobuf:"bytes,1,opt,name=run,proto3,oneof"`
 }
 
@@ -653,6 +663,273 @@ func (x *ListPeerCommandsResponse) GetCommands() []*Command {
 	return nil
 }
 
+// Request for ListCommandRuns.
+type ListCommandRunsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCommandRunsRequest) Reset() {
+	*x = ListCommandRunsRequest{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCommandRunsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCommandRunsRequest) ProtoMessage() {}
+
+func (x *ListCommandRunsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCommandRunsRequest.ProtoReflect.Descriptor instead.
+func (*ListCommandRunsRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{9}
+}
+
+// Response for ListCommandRuns.
+type ListCommandRunsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Runs in progress or awaiting approval, oldest first.
+	Runs          []*CommandRun `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCommandRunsResponse) Reset() {
+	*x = ListCommandRunsResponse{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCommandRunsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCommandRunsResponse) ProtoMessage() {}
+
+func (x *ListCommandRunsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCommandRunsResponse.ProtoReflect.Descriptor instead.
+func (*ListCommandRunsResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListCommandRunsResponse) GetRuns() []*CommandRun {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+// Request for ApproveCommandRun.
+type ApproveCommandRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run's ID.
+	RunId         string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveCommandRunRequest) Reset() {
+	*x = ApproveCommandRunRequest{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveCommandRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveCommandRunRequest) ProtoMessage() {}
+
+func (x *ApproveCommandRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveCommandRunRequest.ProtoReflect.Descriptor instead.
+func (*ApproveCommandRunRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ApproveCommandRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// Response for ApproveCommandRun.
+type ApproveCommandRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run, now approved.
+	Run           *CommandRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveCommandRunResponse) Reset() {
+	*x = ApproveCommandRunResponse{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveCommandRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveCommandRunResponse) ProtoMessage() {}
+
+func (x *ApproveCommandRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveCommandRunResponse.ProtoReflect.Descriptor instead.
+func (*ApproveCommandRunResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ApproveCommandRunResponse) GetRun() *CommandRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// Request for DenyCommandRun.
+type DenyCommandRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run's ID.
+	RunId         string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DenyCommandRunRequest) Reset() {
+	*x = DenyCommandRunRequest{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DenyCommandRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DenyCommandRunRequest) ProtoMessage() {}
+
+func (x *DenyCommandRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DenyCommandRunRequest.ProtoReflect.Descriptor instead.
+func (*DenyCommandRunRequest) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DenyCommandRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// Response for DenyCommandRun.
+type DenyCommandRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run, now denied.
+	Run           *CommandRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DenyCommandRunResponse) Reset() {
+	*x = DenyCommandRunResponse{}
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DenyCommandRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DenyCommandRunResponse) ProtoMessage() {}
+
+func (x *DenyCommandRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_command_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DenyCommandRunResponse.ProtoReflect.Descriptor instead.
+func (*DenyCommandRunResponse) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_command_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DenyCommandRunResponse) GetRun() *CommandRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
 var File_kizuna_v1_command_service_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_command_service_proto_rawDesc = "" +
@@ -673,13 +950,14 @@ const file_kizuna_v1_command_service_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\x12\x16\n" +
 	"\x06stdout\x18\x02 \x01(\fR\x06stdout\x12\x16\n" +
 	"\x06stderr\x18\x03 \x01(\fR\x06stderr\x12)\n" +
-	"\x10output_truncated\x18\x04 \x01(\bR\x0foutputTruncated\"\xad\x02\n" +
+	"\x10output_truncated\x18\x04 \x01(\bR\x0foutputTruncated\"\xe0\x02\n" +
 	"\x16RunCommandStreamHeader\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x02 \x01(\tR\tcommandId\x12N\n" +
 	"\targuments\x18\x03 \x03(\v20.kizuna.v1.RunCommandStreamHeader.ArgumentsEntryR\targuments\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x1aV\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x121\n" +
+	"\x14positional_arguments\x18\x05 \x03(\tR\x13positionalArguments\x1aV\n" +
 	"\x0eArgumentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
 	"\x05value\x18\x02 \x01(\v2\x18.kizuna.v1.ArgumentValueR\x05value:\x028\x01\"\f\n" +
@@ -701,12 +979,26 @@ const file_kizuna_v1_command_service_proto_rawDesc = "" +
 	"\x17ListPeerCommandsRequest\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\"J\n" +
 	"\x18ListPeerCommandsResponse\x12.\n" +
-	"\bcommands\x18\x01 \x03(\v2\x12.kizuna.v1.CommandR\bcommands2\x99\x02\n" +
+	"\bcommands\x18\x01 \x03(\v2\x12.kizuna.v1.CommandR\bcommands\"\x18\n" +
+	"\x16ListCommandRunsRequest\"D\n" +
+	"\x17ListCommandRunsResponse\x12)\n" +
+	"\x04runs\x18\x01 \x03(\v2\x15.kizuna.v1.CommandRunR\x04runs\"1\n" +
+	"\x18ApproveCommandRunRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"D\n" +
+	"\x19ApproveCommandRunResponse\x12'\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\".\n" +
+	"\x15DenyCommandRunRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"A\n" +
+	"\x16DenyCommandRunResponse\x12'\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run2\xaa\x04\n" +
 	"\x0eCommandService\x12I\n" +
 	"\n" +
 	"RunCommand\x12\x1c.kizuna.v1.RunCommandRequest\x1a\x1d.kizuna.v1.RunCommandResponse\x12_\n" +
 	"\x10RunCommandStream\x12\".kizuna.v1.RunCommandStreamRequest\x1a#.kizuna.v1.RunCommandStreamResponse(\x010\x01\x12[\n" +
-	"\x10ListPeerCommands\x12\".kizuna.v1.ListPeerCommandsRequest\x1a#.kizuna.v1.ListPeerCommandsResponseB\x93\x01\n" +
+	"\x10ListPeerCommands\x12\".kizuna.v1.ListPeerCommandsRequest\x1a#.kizuna.v1.ListPeerCommandsResponse\x12X\n" +
+	"\x0fListCommandRuns\x12!.kizuna.v1.ListCommandRunsRequest\x1a\".kizuna.v1.ListCommandRunsResponse\x12^\n" +
+	"\x11ApproveCommandRun\x12#.kizuna.v1.ApproveCommandRunRequest\x1a$.kizuna.v1.ApproveCommandRunResponse\x12U\n" +
+	"\x0eDenyCommandRun\x12 .kizuna.v1.DenyCommandRunRequest\x1a!.kizuna.v1.DenyCommandRunResponseB\x93\x01\n" +
 	"\rcom.kizuna.v1B\x13CommandServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
@@ -722,48 +1014,63 @@ func file_kizuna_v1_command_service_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_command_service_proto_rawDescData
 }
 
-var file_kizuna_v1_command_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kizuna_v1_command_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_kizuna_v1_command_service_proto_goTypes = []any{
-	(*RunCommandRequest)(nil),        // 0: kizuna.v1.RunCommandRequest
-	(*RunCommandResponse)(nil),       // 1: kizuna.v1.RunCommandResponse
-	(*RunCommandStreamHeader)(nil),   // 2: kizuna.v1.RunCommandStreamHeader
-	(*CloseStdin)(nil),               // 3: kizuna.v1.CloseStdin
-	(*CancelRun)(nil),                // 4: kizuna.v1.CancelRun
-	(*RunCommandStreamRequest)(nil),  // 5: kizuna.v1.RunCommandStreamRequest
-	(*RunCommandStreamResponse)(nil), // 6: kizuna.v1.RunCommandStreamResponse
-	(*ListPeerCommandsRequest)(nil),  // 7: kizuna.v1.ListPeerCommandsRequest
-	(*ListPeerCommandsResponse)(nil), // 8: kizuna.v1.ListPeerCommandsResponse
-	nil,                              // 9: kizuna.v1.RunCommandRequest.ArgumentsEntry
-	nil,                              // 10: kizuna.v1.RunCommandStreamHeader.ArgumentsEntry
-	(*durationpb.Duration)(nil),      // 11: google.protobuf.Duration
-	(*CommandRun)(nil),               // 12: kizuna.v1.CommandRun
-	(*Command)(nil),                  // 13: kizuna.v1.Command
-	(*ArgumentValue)(nil),            // 14: kizuna.v1.ArgumentValue
+	(*RunCommandRequest)(nil),         // 0: kizuna.v1.RunCommandRequest
+	(*RunCommandResponse)(nil),        // 1: kizuna.v1.RunCommandResponse
+	(*RunCommandStreamHeader)(nil),    // 2: kizuna.v1.RunCommandStreamHeader
+	(*CloseStdin)(nil),                // 3: kizuna.v1.CloseStdin
+	(*CancelRun)(nil),                 // 4: kizuna.v1.CancelRun
+	(*RunCommandStreamRequest)(nil),   // 5: kizuna.v1.RunCommandStreamRequest
+	(*RunCommandStreamResponse)(nil),  // 6: kizuna.v1.RunCommandStreamResponse
+	(*ListPeerCommandsRequest)(nil),   // 7: kizuna.v1.ListPeerCommandsRequest
+	(*ListPeerCommandsResponse)(nil),  // 8: kizuna.v1.ListPeerCommandsResponse
+	(*ListCommandRunsRequest)(nil),    // 9: kizuna.v1.ListCommandRunsRequest
+	(*ListCommandRunsResponse)(nil),   // 10: kizuna.v1.ListCommandRunsResponse
+	(*ApproveCommandRunRequest)(nil),  // 11: kizuna.v1.ApproveCommandRunRequest
+	(*ApproveCommandRunResponse)(nil), // 12: kizuna.v1.ApproveCommandRunResponse
+	(*DenyCommandRunRequest)(nil),     // 13: kizuna.v1.DenyCommandRunRequest
+	(*DenyCommandRunResponse)(nil),    // 14: kizuna.v1.DenyCommandRunResponse
+	nil,                               // 15: kizuna.v1.RunCommandRequest.ArgumentsEntry
+	nil,                               // 16: kizuna.v1.RunCommandStreamHeader.ArgumentsEntry
+	(*durationpb.Duration)(nil),       // 17: google.protobuf.Duration
+	(*CommandRun)(nil),                // 18: kizuna.v1.CommandRun
+	(*Command)(nil),                   // 19: kizuna.v1.Command
+	(*ArgumentValue)(nil),             // 20: kizuna.v1.ArgumentValue
 }
 var file_kizuna_v1_command_service_proto_depIdxs = []int32{
-	9,  // 0: kizuna.v1.RunCommandRequest.arguments:type_name -> kizuna.v1.RunCommandRequest.ArgumentsEntry
-	11, // 1: kizuna.v1.RunCommandRequest.timeout:type_name -> google.protobuf.Duration
-	12, // 2: kizuna.v1.RunCommandResponse.run:type_name -> kizuna.v1.CommandRun
-	10, // 3: kizuna.v1.RunCommandStreamHeader.arguments:type_name -> kizuna.v1.RunCommandStreamHeader.ArgumentsEntry
-	11, // 4: kizuna.v1.RunCommandStreamHeader.timeout:type_name -> google.protobuf.Duration
+	15, // 0: kizuna.v1.RunCommandRequest.arguments:type_name -> kizuna.v1.RunCommandRequest.ArgumentsEntry
+	17, // 1: kizuna.v1.RunCommandRequest.timeout:type_name -> google.protobuf.Duration
+	18, // 2: kizuna.v1.RunCommandResponse.run:type_name -> kizuna.v1.CommandRun
+	16, // 3: kizuna.v1.RunCommandStreamHeader.arguments:type_name -> kizuna.v1.RunCommandStreamHeader.ArgumentsEntry
+	17, // 4: kizuna.v1.RunCommandStreamHeader.timeout:type_name -> google.protobuf.Duration
 	2,  // 5: kizuna.v1.RunCommandStreamRequest.header:type_name -> kizuna.v1.RunCommandStreamHeader
 	3,  // 6: kizuna.v1.RunCommandStreamRequest.close_stdin:type_name -> kizuna.v1.CloseStdin
 	4,  // 7: kizuna.v1.RunCommandStreamRequest.cancel:type_name -> kizuna.v1.CancelRun
-	12, // 8: kizuna.v1.RunCommandStreamResponse.run:type_name -> kizuna.v1.CommandRun
-	13, // 9: kizuna.v1.ListPeerCommandsResponse.commands:type_name -> kizuna.v1.Command
-	14, // 10: kizuna.v1.RunCommandRequest.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
-	14, // 11: kizuna.v1.RunCommandStreamHeader.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
-	0,  // 12: kizuna.v1.CommandService.RunCommand:input_type -> kizuna.v1.RunCommandRequest
-	5,  // 13: kizuna.v1.CommandService.RunCommandStream:input_type -> kizuna.v1.RunCommandStreamRequest
-	7,  // 14: kizuna.v1.CommandService.ListPeerCommands:input_type -> kizuna.v1.ListPeerCommandsRequest
-	1,  // 15: kizuna.v1.CommandService.RunCommand:output_type -> kizuna.v1.RunCommandResponse
-	6,  // 16: kizuna.v1.CommandService.RunCommandStream:output_type -> kizuna.v1.RunCommandStreamResponse
-	8,  // 17: kizuna.v1.CommandService.ListPeerCommands:output_type -> kizuna.v1.ListPeerCommandsResponse
-	15, // [15:18] is the sub-list for method output_type
-	12, // [12:15] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	18, // 8: kizuna.v1.RunCommandStreamResponse.run:type_name -> kizuna.v1.CommandRun
+	19, // 9: kizuna.v1.ListPeerCommandsResponse.commands:type_name -> kizuna.v1.Command
+	18, // 10: kizuna.v1.ListCommandRunsResponse.runs:type_name -> kizuna.v1.CommandRun
+	18, // 11: kizuna.v1.ApproveCommandRunResponse.run:type_name -> kizuna.v1.CommandRun
+	18, // 12: kizuna.v1.DenyCommandRunResponse.run:type_name -> kizuna.v1.CommandRun
+	20, // 13: kizuna.v1.RunCommandRequest.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
+	20, // 14: kizuna.v1.RunCommandStreamHeader.ArgumentsEntry.value:type_name -> kizuna.v1.ArgumentValue
+	0,  // 15: kizuna.v1.CommandService.RunCommand:input_type -> kizuna.v1.RunCommandRequest
+	5,  // 16: kizuna.v1.CommandService.RunCommandStream:input_type -> kizuna.v1.RunCommandStreamRequest
+	7,  // 17: kizuna.v1.CommandService.ListPeerCommands:input_type -> kizuna.v1.ListPeerCommandsRequest
+	9,  // 18: kizuna.v1.CommandService.ListCommandRuns:input_type -> kizuna.v1.ListCommandRunsRequest
+	11, // 19: kizuna.v1.CommandService.ApproveCommandRun:input_type -> kizuna.v1.ApproveCommandRunRequest
+	13, // 20: kizuna.v1.CommandService.DenyCommandRun:input_type -> kizuna.v1.DenyCommandRunRequest
+	1,  // 21: kizuna.v1.CommandService.RunCommand:output_type -> kizuna.v1.RunCommandResponse
+	6,  // 22: kizuna.v1.CommandService.RunCommandStream:output_type -> kizuna.v1.RunCommandStreamResponse
+	8,  // 23: kizuna.v1.CommandService.ListPeerCommands:output_type -> kizuna.v1.ListPeerCommandsResponse
+	10, // 24: kizuna.v1.CommandService.ListCommandRuns:output_type -> kizuna.v1.ListCommandRunsResponse
+	12, // 25: kizuna.v1.CommandService.ApproveCommandRun:output_type -> kizuna.v1.ApproveCommandRunResponse
+	14, // 26: kizuna.v1.CommandService.DenyCommandRun:output_type -> kizuna.v1.DenyCommandRunResponse
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_command_service_proto_init() }
@@ -789,7 +1096,7 @@ func file_kizuna_v1_command_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_command_service_proto_rawDesc), len(file_kizuna_v1_command_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CommandService_RunCommand_FullMethodName       = "/kizuna.v1.CommandService/RunCommand"
-	CommandService_RunCommandStream_FullMethodName = "/kizuna.v1.CommandService/RunCommandStream"
-	CommandService_ListPeerCommands_FullMethodName = "/kizuna.v1.CommandService/ListPeerCommands"
+	CommandService_RunCommand_FullMethodName        = "/kizuna.v1.CommandService/RunCommand"
+	CommandService_RunCommandStream_FullMethodName  = "/kizuna.v1.CommandService/RunCommandStream"
+	CommandService_ListPeerCommands_FullMethodName  = "/kizuna.v1.CommandService/ListPeerCommands"
+	CommandService_ListCommandRuns_FullMethodName   = "/kizuna.v1.CommandService/ListCommandRuns"
+	CommandService_ApproveCommandRun_FullMethodName = "/kizuna.v1.CommandService/ApproveCommandRun"
+	CommandService_DenyCommandRun_FullMethodName    = "/kizuna.v1.CommandService/DenyCommandRun"
 )
 
 // CommandServiceClient is the client API for CommandService service.
@@ -32,16 +35,28 @@ const (
 // listed can run, as argv without a shell, and only for peers granted the commands permission.
 type CommandServiceClient interface {
 	// Runs a command on a peer and returns when it ends, with its exit code and output.
+	// A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+	// far; one that was cancelled, with STATE_CANCELLED.
 	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-	// COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+	// SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+	// COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
 	RunCommand(ctx context.Context, in *RunCommandRequest, opts ...grpc.CallOption) (*RunCommandResponse, error)
 	// Runs a command on a peer with standard input streamed in and output streamed out as it
 	// comes. Send a header first; then stdin data, a stdin close, or a cancel.
 	// Errors: as RunCommand.
 	RunCommandStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunCommandStreamRequest, RunCommandStreamResponse], error)
 	// Lists the commands a peer allows this device to run.
-	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+	// SUBSYSTEM_UNAVAILABLE.
 	ListPeerCommands(ctx context.Context, in *ListPeerCommandsRequest, opts ...grpc.CallOption) (*ListPeerCommandsResponse, error)
+	// Lists the runs in progress on and from this device, those awaiting approval included.
+	ListCommandRuns(ctx context.Context, in *ListCommandRunsRequest, opts ...grpc.CallOption) (*ListCommandRunsResponse, error)
+	// Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+	// Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+	ApproveCommandRun(ctx context.Context, in *ApproveCommandRunRequest, opts ...grpc.CallOption) (*ApproveCommandRunResponse, error)
+	// Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+	// Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+	DenyCommandRun(ctx context.Context, in *DenyCommandRunRequest, opts ...grpc.CallOption) (*DenyCommandRunResponse, error)
 }
 
 type commandServiceClient struct {
@@ -85,6 +100,36 @@ func (c *commandServiceClient) ListPeerCommands(ctx context.Context, in *ListPee
 	return out, nil
 }
 
+func (c *commandServiceClient) ListCommandRuns(ctx context.Context, in *ListCommandRunsRequest, opts ...grpc.CallOption) (*ListCommandRunsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCommandRunsResponse)
+	err := c.cc.Invoke(ctx, CommandService_ListCommandRuns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *commandServiceClient) ApproveCommandRun(ctx context.Context, in *ApproveCommandRunRequest, opts ...grpc.CallOption) (*ApproveCommandRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApproveCommandRunResponse)
+	err := c.cc.Invoke(ctx, CommandService_ApproveCommandRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *commandServiceClient) DenyCommandRun(ctx context.Context, in *DenyCommandRunRequest, opts ...grpc.CallOption) (*DenyCommandRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DenyCommandRunResponse)
+	err := c.cc.Invoke(ctx, CommandService_DenyCommandRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CommandServiceServer is the server API for CommandService service.
 // All implementations must embed UnimplementedCommandServiceServer
 // for forward compatibility.
@@ -93,16 +138,28 @@ func (c *commandServiceClient) ListPeerCommands(ctx context.Context, in *ListPee
 // listed can run, as argv without a shell, and only for peers granted the commands permission.
 type CommandServiceServer interface {
 	// Runs a command on a peer and returns when it ends, with its exit code and output.
+	// A run stopped at its time limit returns normally with STATE_TIMED_OUT and the output so
+	// far; one that was cancelled, with STATE_CANCELLED.
 	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
-	// COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_TIMED_OUT.
+	// SUBSYSTEM_UNAVAILABLE, COMMAND_NOT_ALLOWED, COMMAND_ARGUMENTS_INVALID, COMMAND_DENIED,
+	// COMMAND_FAILED_TO_START, LIMIT_EXCEEDED, INVALID_ARGUMENT.
 	RunCommand(context.Context, *RunCommandRequest) (*RunCommandResponse, error)
 	// Runs a command on a peer with standard input streamed in and output streamed out as it
 	// comes. Send a header first; then stdin data, a stdin close, or a cancel.
 	// Errors: as RunCommand.
 	RunCommandStream(grpc.BidiStreamingServer[RunCommandStreamRequest, RunCommandStreamResponse]) error
 	// Lists the commands a peer allows this device to run.
-	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER.
+	// Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, PERMISSION_DENIED_BY_PEER,
+	// SUBSYSTEM_UNAVAILABLE.
 	ListPeerCommands(context.Context, *ListPeerCommandsRequest) (*ListPeerCommandsResponse, error)
+	// Lists the runs in progress on and from this device, those awaiting approval included.
+	ListCommandRuns(context.Context, *ListCommandRunsRequest) (*ListCommandRunsResponse, error)
+	// Approves a peer's run that waits for this device's owner (STATE_AWAITING_APPROVAL).
+	// Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+	ApproveCommandRun(context.Context, *ApproveCommandRunRequest) (*ApproveCommandRunResponse, error)
+	// Denies a peer's run that waits for approval; the peer gets COMMAND_DENIED.
+	// Errors: COMMAND_RUN_NOT_FOUND, INVALID_ARGUMENT (the run no longer waits).
+	DenyCommandRun(context.Context, *DenyCommandRunRequest) (*DenyCommandRunResponse, error)
 	mustEmbedUnimplementedCommandServiceServer()
 }
 
@@ -121,6 +178,15 @@ func (UnimplementedCommandServiceServer) RunCommandStream(grpc.BidiStreamingServ
 }
 func (UnimplementedCommandServiceServer) ListPeerCommands(context.Context, *ListPeerCommandsRequest) (*ListPeerCommandsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPeerCommands not implemented")
+}
+func (UnimplementedCommandServiceServer) ListCommandRuns(context.Context, *ListCommandRunsRequest) (*ListCommandRunsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCommandRuns not implemented")
+}
+func (UnimplementedCommandServiceServer) ApproveCommandRun(context.Context, *ApproveCommandRunRequest) (*ApproveCommandRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveCommandRun not implemented")
+}
+func (UnimplementedCommandServiceServer) DenyCommandRun(context.Context, *DenyCommandRunRequest) (*DenyCommandRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DenyCommandRun not implemented")
 }
 func (UnimplementedCommandServiceServer) mustEmbedUnimplementedCommandServiceServer() {}
 func (UnimplementedCommandServiceServer) testEmbeddedByValue()                        {}
@@ -186,6 +252,60 @@ func _CommandService_ListPeerCommands_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CommandService_ListCommandRuns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCommandRunsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommandServiceServer).ListCommandRuns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommandService_ListCommandRuns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommandServiceServer).ListCommandRuns(ctx, req.(*ListCommandRunsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CommandService_ApproveCommandRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveCommandRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommandServiceServer).ApproveCommandRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommandService_ApproveCommandRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommandServiceServer).ApproveCommandRun(ctx, req.(*ApproveCommandRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CommandService_DenyCommandRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DenyCommandRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommandServiceServer).DenyCommandRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommandService_DenyCommandRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommandServiceServer).DenyCommandRun(ctx, req.(*DenyCommandRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CommandService_ServiceDesc is the grpc.ServiceDesc for CommandService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -200,6 +320,18 @@ var CommandService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPeerCommands",
 			Handler:    _CommandService_ListPeerCommands_Handler,
+		},
+		{
+			MethodName: "ListCommandRuns",
+			Handler:    _CommandService_ListCommandRuns_Handler,
+		},
+		{
+			MethodName: "ApproveCommandRun",
+			Handler:    _CommandService_ApproveCommandRun_Handler,
+		},
+		{
+			MethodName: "DenyCommandRun",
+			Handler:    _CommandService_DenyCommandRun_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,6 +9,7 @@ package kizunav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -101,6 +102,8 @@ type Config struct {
 	Transfers *TransfersConfig `protobuf:"bytes,8,opt,name=transfers,proto3" json:"transfers,omitempty"`
 	// [streams]: limits on live streams.
 	Streams *StreamsConfig `protobuf:"bytes,10,opt,name=streams,proto3" json:"streams,omitempty"`
+	// [commands]: what trusted peers may run here, and when the owner is asked.
+	Commands *CommandsConfig `protobuf:"bytes,11,opt,name=commands,proto3" json:"commands,omitempty"`
 	// Preferences set to true whose capability this version lacks (for example
 	// networking.enable_quic), each with what is used instead. The daemon logs each once at start.
 	Notes         []*ConfigNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
@@ -197,6 +200,13 @@ func (x *Config) GetTransfers() *TransfersConfig {
 func (x *Config) GetStreams() *StreamsConfig {
 	if x != nil {
 		return x.Streams
+	}
+	return nil
+}
+
+func (x *Config) GetCommands() *CommandsConfig {
+	if x != nil {
+		return x.Commands
 	}
 	return nil
 }
@@ -962,6 +972,98 @@ func (x *StreamsConfig) GetMaxStreamsPerPeer() uint32 {
 	return 0
 }
 
+// [commands] section (docs/commands.md).
+type CommandsConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The owner's [[commands.allow]] tables as written: id, argv, parameters, risk, approval...
+	Allow []*structpb.Struct `protobuf:"bytes,1,rep,name=allow,proto3" json:"allow,omitempty"`
+	// The lowest risk class ("low", "medium", "high") whose runs wait for the owner's approval;
+	// "none": runs of `approval = "by-risk"` commands never wait.
+	ApproveFrom string `protobuf:"bytes,2,opt,name=approve_from,json=approveFrom,proto3" json:"approve_from,omitempty"`
+	// Device IDs whose runs of `approval = "by-risk"` commands never wait.
+	SkipApprovalPeers []string `protobuf:"bytes,3,rep,name=skip_approval_peers,json=skipApprovalPeers,proto3" json:"skip_approval_peers,omitempty"`
+	// Seconds a run waits for the owner's answer before it is denied.
+	ApprovalTimeoutSecs uint32 `protobuf:"varint,4,opt,name=approval_timeout_secs,json=approvalTimeoutSecs,proto3" json:"approval_timeout_secs,omitempty"`
+	// Runs waiting or running at once, all peers together; more are refused (LIMIT_EXCEEDED).
+	MaxRuns uint32 `protobuf:"varint,5,opt,name=max_runs,json=maxRuns,proto3" json:"max_runs,omitempty"`
+	// Runs waiting or running at once for one peer.
+	MaxRunsPerPeer uint32 `protobuf:"varint,6,opt,name=max_runs_per_peer,json=maxRunsPerPeer,proto3" json:"max_runs_per_peer,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CommandsConfig) Reset() {
+	*x = CommandsConfig{}
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandsConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandsConfig) ProtoMessage() {}
+
+func (x *CommandsConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandsConfig.ProtoReflect.Descriptor instead.
+func (*CommandsConfig) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CommandsConfig) GetAllow() []*structpb.Struct {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
+func (x *CommandsConfig) GetApproveFrom() string {
+	if x != nil {
+		return x.ApproveFrom
+	}
+	return ""
+}
+
+func (x *CommandsConfig) GetSkipApprovalPeers() []string {
+	if x != nil {
+		return x.SkipApprovalPeers
+	}
+	return nil
+}
+
+func (x *CommandsConfig) GetApprovalTimeoutSecs() uint32 {
+	if x != nil {
+		return x.ApprovalTimeoutSecs
+	}
+	return 0
+}
+
+func (x *CommandsConfig) GetMaxRuns() uint32 {
+	if x != nil {
+		return x.MaxRuns
+	}
+	return 0
+}
+
+func (x *CommandsConfig) GetMaxRunsPerPeer() uint32 {
+	if x != nil {
+		return x.MaxRunsPerPeer
+	}
+	return 0
+}
+
 // [plugins] section.
 type PluginsConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -977,7 +1079,7 @@ type PluginsConfig struct {
 
 func (x *PluginsConfig) Reset() {
 	*x = PluginsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1091,7 @@ func (x *PluginsConfig) String() string {
 func (*PluginsConfig) ProtoMessage() {}
 
 func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[9]
+	mi := &file_kizuna_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1104,7 @@ func (x *PluginsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsConfig.ProtoReflect.Descriptor instead.
 func (*PluginsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PluginsConfig) GetEnabled() []string {
@@ -1034,7 +1136,7 @@ type PluginEntry struct {
 
 func (x *PluginEntry) Reset() {
 	*x = PluginEntry{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[10]
+	mi := &file_kizuna_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1148,7 @@ func (x *PluginEntry) String() string {
 func (*PluginEntry) ProtoMessage() {}
 
 func (x *PluginEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[10]
+	mi := &file_kizuna_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1161,7 @@ func (x *PluginEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginEntry.ProtoReflect.Descriptor instead.
 func (*PluginEntry) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PluginEntry) GetName() string {
@@ -1100,7 +1202,7 @@ type PathsConfig struct {
 
 func (x *PathsConfig) Reset() {
 	*x = PathsConfig{}
-	mi := &file_kizuna_v1_config_proto_msgTypes[11]
+	mi := &file_kizuna_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1214,7 @@ func (x *PathsConfig) String() string {
 func (*PathsConfig) ProtoMessage() {}
 
 func (x *PathsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_config_proto_msgTypes[11]
+	mi := &file_kizuna_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1227,7 @@ func (x *PathsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PathsConfig.ProtoReflect.Descriptor instead.
 func (*PathsConfig) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_kizuna_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PathsConfig) GetHome() string {
@@ -1160,7 +1262,7 @@ var File_kizuna_v1_config_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x14kizuna/v1/node.proto\"\x92\x04\n" +
+	"\x16kizuna/v1/config.proto\x12\tkizuna.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x14kizuna/v1/node.proto\"\xc9\x04\n" +
 	"\x06Config\x125\n" +
 	"\bidentity\x18\x01 \x01(\v2\x19.kizuna.v1.IdentityConfigR\bidentity\x128\n" +
 	"\tdiscovery\x18\x02 \x01(\v2\x1a.kizuna.v1.DiscoveryConfigR\tdiscovery\x125\n" +
@@ -1173,7 +1275,8 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x05paths\x18\a \x01(\v2\x16.kizuna.v1.PathsConfigR\x05paths\x128\n" +
 	"\ttransfers\x18\b \x01(\v2\x1a.kizuna.v1.TransfersConfigR\ttransfers\x122\n" +
 	"\astreams\x18\n" +
-	" \x01(\v2\x18.kizuna.v1.StreamsConfigR\astreams\x12+\n" +
+	" \x01(\v2\x18.kizuna.v1.StreamsConfigR\astreams\x125\n" +
+	"\bcommands\x18\v \x01(\v2\x19.kizuna.v1.CommandsConfigR\bcommands\x12+\n" +
 	"\x05notes\x18\t \x03(\v2\x15.kizuna.v1.ConfigNoteR\x05notes\"8\n" +
 	"\n" +
 	"ConfigNote\x12\x10\n" +
@@ -1250,7 +1353,14 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x12offer_timeout_secs\x18\x01 \x01(\rR\x10offerTimeoutSecs\x12\x1f\n" +
 	"\vmax_streams\x18\x02 \x01(\rR\n" +
 	"maxStreams\x12/\n" +
-	"\x14max_streams_per_peer\x18\x03 \x01(\rR\x11maxStreamsPerPeer\"[\n" +
+	"\x14max_streams_per_peer\x18\x03 \x01(\rR\x11maxStreamsPerPeer\"\x8c\x02\n" +
+	"\x0eCommandsConfig\x12-\n" +
+	"\x05allow\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x05allow\x12!\n" +
+	"\fapprove_from\x18\x02 \x01(\tR\vapproveFrom\x12.\n" +
+	"\x13skip_approval_peers\x18\x03 \x03(\tR\x11skipApprovalPeers\x122\n" +
+	"\x15approval_timeout_secs\x18\x04 \x01(\rR\x13approvalTimeoutSecs\x12\x19\n" +
+	"\bmax_runs\x18\x05 \x01(\rR\amaxRuns\x12)\n" +
+	"\x11max_runs_per_peer\x18\x06 \x01(\rR\x0emaxRunsPerPeer\"[\n" +
 	"\rPluginsConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x03(\tR\aenabled\x120\n" +
 	"\aentries\x18\x02 \x03(\v2\x16.kizuna.v1.PluginEntryR\aentries\"O\n" +
@@ -1286,7 +1396,7 @@ func file_kizuna_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_kizuna_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_kizuna_v1_config_proto_goTypes = []any{
 	(TrustMode)(0),           // 0: kizuna.v1.TrustMode
 	(*Config)(nil),           // 1: kizuna.v1.Config
@@ -1298,10 +1408,12 @@ var file_kizuna_v1_config_proto_goTypes = []any{
 	(*ApiConfig)(nil),        // 7: kizuna.v1.ApiConfig
 	(*TransfersConfig)(nil),  // 8: kizuna.v1.TransfersConfig
 	(*StreamsConfig)(nil),    // 9: kizuna.v1.StreamsConfig
-	(*PluginsConfig)(nil),    // 10: kizuna.v1.PluginsConfig
-	(*PluginEntry)(nil),      // 11: kizuna.v1.PluginEntry
-	(*PathsConfig)(nil),      // 12: kizuna.v1.PathsConfig
-	(DeviceType)(0),          // 13: kizuna.v1.DeviceType
+	(*CommandsConfig)(nil),   // 10: kizuna.v1.CommandsConfig
+	(*PluginsConfig)(nil),    // 11: kizuna.v1.PluginsConfig
+	(*PluginEntry)(nil),      // 12: kizuna.v1.PluginEntry
+	(*PathsConfig)(nil),      // 13: kizuna.v1.PathsConfig
+	(DeviceType)(0),          // 14: kizuna.v1.DeviceType
+	(*structpb.Struct)(nil),  // 15: google.protobuf.Struct
 }
 var file_kizuna_v1_config_proto_depIdxs = []int32{
 	3,  // 0: kizuna.v1.Config.identity:type_name -> kizuna.v1.IdentityConfig
@@ -1309,19 +1421,21 @@ var file_kizuna_v1_config_proto_depIdxs = []int32{
 	5,  // 2: kizuna.v1.Config.security:type_name -> kizuna.v1.SecurityConfig
 	6,  // 3: kizuna.v1.Config.networking:type_name -> kizuna.v1.NetworkingConfig
 	7,  // 4: kizuna.v1.Config.api:type_name -> kizuna.v1.ApiConfig
-	10, // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
-	12, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
+	11, // 5: kizuna.v1.Config.plugins:type_name -> kizuna.v1.PluginsConfig
+	13, // 6: kizuna.v1.Config.paths:type_name -> kizuna.v1.PathsConfig
 	8,  // 7: kizuna.v1.Config.transfers:type_name -> kizuna.v1.TransfersConfig
 	9,  // 8: kizuna.v1.Config.streams:type_name -> kizuna.v1.StreamsConfig
-	2,  // 9: kizuna.v1.Config.notes:type_name -> kizuna.v1.ConfigNote
-	13, // 10: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
-	0,  // 11: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
-	11, // 12: kizuna.v1.PluginsConfig.entries:type_name -> kizuna.v1.PluginEntry
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 9: kizuna.v1.Config.commands:type_name -> kizuna.v1.CommandsConfig
+	2,  // 10: kizuna.v1.Config.notes:type_name -> kizuna.v1.ConfigNote
+	14, // 11: kizuna.v1.IdentityConfig.device_type:type_name -> kizuna.v1.DeviceType
+	0,  // 12: kizuna.v1.SecurityConfig.trust_mode:type_name -> kizuna.v1.TrustMode
+	15, // 13: kizuna.v1.CommandsConfig.allow:type_name -> google.protobuf.Struct
+	12, // 14: kizuna.v1.PluginsConfig.entries:type_name -> kizuna.v1.PluginEntry
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_config_proto_init() }
@@ -1336,7 +1450,7 @@ func file_kizuna_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_config_proto_rawDesc), len(file_kizuna_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

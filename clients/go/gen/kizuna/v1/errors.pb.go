@@ -118,8 +118,17 @@ const (
 	// INVALID_ARGUMENT. Arguments do not match the command's declared parameters.
 	// Metadata: `command`, `argument`.
 	ErrorReason_ERROR_REASON_COMMAND_ARGUMENTS_INVALID ErrorReason = 101
-	// DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped.
+	// The command ran longer than its time limit and was stopped. Found in CommandRun.error
+	// (the call itself returns the run and its output so far). Metadata: `command`.
 	ErrorReason_ERROR_REASON_COMMAND_TIMED_OUT ErrorReason = 102
+	// FAILED_PRECONDITION. The program could not start on the peer (not installed, or its
+	// working folder is missing). Metadata: `command`.
+	ErrorReason_ERROR_REASON_COMMAND_FAILED_TO_START ErrorReason = 103
+	// PERMISSION_DENIED. The peer's owner denied the run, or did not answer in time.
+	// Metadata: `command`, `run_id`, `approval` ("denied" or "expired").
+	ErrorReason_ERROR_REASON_COMMAND_DENIED ErrorReason = 104
+	// NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`.
+	ErrorReason_ERROR_REASON_COMMAND_RUN_NOT_FOUND ErrorReason = 105
 )
 
 // Enum value maps for ErrorReason.
@@ -162,6 +171,9 @@ var (
 		100: "ERROR_REASON_COMMAND_NOT_ALLOWED",
 		101: "ERROR_REASON_COMMAND_ARGUMENTS_INVALID",
 		102: "ERROR_REASON_COMMAND_TIMED_OUT",
+		103: "ERROR_REASON_COMMAND_FAILED_TO_START",
+		104: "ERROR_REASON_COMMAND_DENIED",
+		105: "ERROR_REASON_COMMAND_RUN_NOT_FOUND",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":               0,
@@ -201,6 +213,9 @@ var (
 		"ERROR_REASON_COMMAND_NOT_ALLOWED":       100,
 		"ERROR_REASON_COMMAND_ARGUMENTS_INVALID": 101,
 		"ERROR_REASON_COMMAND_TIMED_OUT":         102,
+		"ERROR_REASON_COMMAND_FAILED_TO_START":   103,
+		"ERROR_REASON_COMMAND_DENIED":            104,
+		"ERROR_REASON_COMMAND_RUN_NOT_FOUND":     105,
 	}
 )
 
@@ -307,8 +322,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x03(\v2\x1e.kizuna.v1.Error.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xd3\n" +
-	"\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xc6\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -346,7 +360,10 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	" ERROR_REASON_CAPTURE_UNAVAILABLE\x10S\x12$\n" +
 	" ERROR_REASON_COMMAND_NOT_ALLOWED\x10d\x12*\n" +
 	"&ERROR_REASON_COMMAND_ARGUMENTS_INVALID\x10e\x12\"\n" +
-	"\x1eERROR_REASON_COMMAND_TIMED_OUT\x10fB\x8b\x01\n" +
+	"\x1eERROR_REASON_COMMAND_TIMED_OUT\x10f\x12(\n" +
+	"$ERROR_REASON_COMMAND_FAILED_TO_START\x10g\x12\x1f\n" +
+	"\x1bERROR_REASON_COMMAND_DENIED\x10h\x12&\n" +
+	"\"ERROR_REASON_COMMAND_RUN_NOT_FOUND\x10iB\x8b\x01\n" +
 	"\rcom.kizuna.v1B\vErrorsProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 

@@ -84,6 +84,8 @@ const (
 	EventType_EVENT_TYPE_COMMAND_STARTED EventType = 50
 	// Event.command_executed.
 	EventType_EVENT_TYPE_COMMAND_EXECUTED EventType = 51
+	// Event.command_approval_requested.
+	EventType_EVENT_TYPE_COMMAND_APPROVAL_REQUESTED EventType = 52
 )
 
 // Enum value maps for EventType.
@@ -118,37 +120,39 @@ var (
 		45: "EVENT_TYPE_CAPTURE_ENDED",
 		50: "EVENT_TYPE_COMMAND_STARTED",
 		51: "EVENT_TYPE_COMMAND_EXECUTED",
+		52: "EVENT_TYPE_COMMAND_APPROVAL_REQUESTED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":            0,
-		"EVENT_TYPE_NODE_STATE_CHANGED":     1,
-		"EVENT_TYPE_ERROR":                  2,
-		"EVENT_TYPE_PEER_DISCOVERED":        10,
-		"EVENT_TYPE_PEER_UPDATED":           11,
-		"EVENT_TYPE_PEER_LOST":              12,
-		"EVENT_TYPE_PEER_CONNECTED":         13,
-		"EVENT_TYPE_PEER_DISCONNECTED":      14,
-		"EVENT_TYPE_PEER_IDENTITY_MISMATCH": 15,
-		"EVENT_TYPE_PEER_FORGOTTEN":         16,
-		"EVENT_TYPE_PAIRING_REQUESTED":      20,
-		"EVENT_TYPE_PAIRING_COMPLETED":      21,
-		"EVENT_TYPE_PAIRING_FAILED":         22,
-		"EVENT_TYPE_TRANSFER_OFFERED":       30,
-		"EVENT_TYPE_TRANSFER_STARTED":       31,
-		"EVENT_TYPE_TRANSFER_PROGRESS":      32,
-		"EVENT_TYPE_TRANSFER_PAUSED":        33,
-		"EVENT_TYPE_TRANSFER_COMPLETED":     34,
-		"EVENT_TYPE_TRANSFER_FAILED":        35,
-		"EVENT_TYPE_TRANSFER_CANCELLED":     36,
-		"EVENT_TYPE_TRANSFER_QUEUED":        37,
-		"EVENT_TYPE_STREAM_OFFERED":         40,
-		"EVENT_TYPE_STREAM_STARTED":         41,
-		"EVENT_TYPE_STREAM_ENDED":           42,
-		"EVENT_TYPE_STREAM_STATS":           43,
-		"EVENT_TYPE_CAPTURE_STARTED":        44,
-		"EVENT_TYPE_CAPTURE_ENDED":          45,
-		"EVENT_TYPE_COMMAND_STARTED":        50,
-		"EVENT_TYPE_COMMAND_EXECUTED":       51,
+		"EVENT_TYPE_UNSPECIFIED":                0,
+		"EVENT_TYPE_NODE_STATE_CHANGED":         1,
+		"EVENT_TYPE_ERROR":                      2,
+		"EVENT_TYPE_PEER_DISCOVERED":            10,
+		"EVENT_TYPE_PEER_UPDATED":               11,
+		"EVENT_TYPE_PEER_LOST":                  12,
+		"EVENT_TYPE_PEER_CONNECTED":             13,
+		"EVENT_TYPE_PEER_DISCONNECTED":          14,
+		"EVENT_TYPE_PEER_IDENTITY_MISMATCH":     15,
+		"EVENT_TYPE_PEER_FORGOTTEN":             16,
+		"EVENT_TYPE_PAIRING_REQUESTED":          20,
+		"EVENT_TYPE_PAIRING_COMPLETED":          21,
+		"EVENT_TYPE_PAIRING_FAILED":             22,
+		"EVENT_TYPE_TRANSFER_OFFERED":           30,
+		"EVENT_TYPE_TRANSFER_STARTED":           31,
+		"EVENT_TYPE_TRANSFER_PROGRESS":          32,
+		"EVENT_TYPE_TRANSFER_PAUSED":            33,
+		"EVENT_TYPE_TRANSFER_COMPLETED":         34,
+		"EVENT_TYPE_TRANSFER_FAILED":            35,
+		"EVENT_TYPE_TRANSFER_CANCELLED":         36,
+		"EVENT_TYPE_TRANSFER_QUEUED":            37,
+		"EVENT_TYPE_STREAM_OFFERED":             40,
+		"EVENT_TYPE_STREAM_STARTED":             41,
+		"EVENT_TYPE_STREAM_ENDED":               42,
+		"EVENT_TYPE_STREAM_STATS":               43,
+		"EVENT_TYPE_CAPTURE_STARTED":            44,
+		"EVENT_TYPE_CAPTURE_ENDED":              45,
+		"EVENT_TYPE_COMMAND_STARTED":            50,
+		"EVENT_TYPE_COMMAND_EXECUTED":           51,
+		"EVENT_TYPE_COMMAND_APPROVAL_REQUESTED": 52,
 	}
 )
 
@@ -221,6 +225,7 @@ type Event struct {
 	//	*Event_CaptureEnded
 	//	*Event_CommandStarted
 	//	*Event_CommandExecuted
+	//	*Event_CommandApprovalRequested
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -536,6 +541,15 @@ func (x *Event) GetCommandExecuted() *CommandExecuted {
 	return nil
 }
 
+func (x *Event) GetCommandApprovalRequested() *CommandApprovalRequested {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_CommandApprovalRequested); ok {
+			return x.CommandApprovalRequested
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -677,8 +691,13 @@ type Event_CommandStarted struct {
 }
 
 type Event_CommandExecuted struct {
-	// A command finished (either direction), with its exit code.
+	// A command finished (either direction), with its exit code, or was refused or denied.
 	CommandExecuted *CommandExecuted `protobuf:"bytes,61,opt,name=command_executed,json=commandExecuted,proto3,oneof"`
+}
+
+type Event_CommandApprovalRequested struct {
+	// A peer's run waits for this device's owner to approve or deny it.
+	CommandApprovalRequested *CommandApprovalRequested `protobuf:"bytes,62,opt,name=command_approval_requested,json=commandApprovalRequested,proto3,oneof"`
 }
 
 func (*Event_NodeStateChanged) isEvent_Payload() {}
@@ -736,6 +755,8 @@ func (*Event_CaptureEnded) isEvent_Payload() {}
 func (*Event_CommandStarted) isEvent_Payload() {}
 
 func (*Event_CommandExecuted) isEvent_Payload() {}
+
+func (*Event_CommandApprovalRequested) isEvent_Payload() {}
 
 // The daemon changed state.
 type NodeStateChanged struct {
@@ -2088,11 +2109,58 @@ func (x *CommandExecuted) GetRun() *CommandRun {
 	return nil
 }
 
+// A peer's run waits for approval: ApproveCommandRun or DenyCommandRun, before
+// run.approval_deadline (then it is denied).
+type CommandApprovalRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run, STATE_AWAITING_APPROVAL, with its arguments.
+	Run           *CommandRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandApprovalRequested) Reset() {
+	*x = CommandApprovalRequested{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandApprovalRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandApprovalRequested) ProtoMessage() {}
+
+func (x *CommandApprovalRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandApprovalRequested.ProtoReflect.Descriptor instead.
+func (*CommandApprovalRequested) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CommandApprovalRequested) GetRun() *CommandRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
 var File_kizuna_v1_event_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x9b\x10\n" +
+	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x80\x11\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
@@ -2125,7 +2193,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0fcapture_started\x186 \x01(\v2\x19.kizuna.v1.CaptureStartedH\x00R\x0ecaptureStarted\x12>\n" +
 	"\rcapture_ended\x187 \x01(\v2\x17.kizuna.v1.CaptureEndedH\x00R\fcaptureEnded\x12D\n" +
 	"\x0fcommand_started\x18< \x01(\v2\x19.kizuna.v1.CommandStartedH\x00R\x0ecommandStarted\x12G\n" +
-	"\x10command_executed\x18= \x01(\v2\x1a.kizuna.v1.CommandExecutedH\x00R\x0fcommandExecutedB\t\n" +
+	"\x10command_executed\x18= \x01(\v2\x1a.kizuna.v1.CommandExecutedH\x00R\x0fcommandExecuted\x12c\n" +
+	"\x1acommand_approval_requested\x18> \x01(\v2#.kizuna.v1.CommandApprovalRequestedH\x00R\x18commandApprovalRequestedB\t\n" +
 	"\apayload\"W\n" +
 	"\x10NodeStateChanged\x12+\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x15.kizuna.v1.Node.StateR\x05state\x12\x16\n" +
@@ -2192,7 +2261,9 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0eCommandStarted\x12'\n" +
 	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\":\n" +
 	"\x0fCommandExecuted\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xa2\a\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\"C\n" +
+	"\x18CommandApprovalRequested\x12'\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xcd\a\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dEVENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n" +
@@ -2223,7 +2294,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x1aEVENT_TYPE_CAPTURE_STARTED\x10,\x12\x1c\n" +
 	"\x18EVENT_TYPE_CAPTURE_ENDED\x10-\x12\x1e\n" +
 	"\x1aEVENT_TYPE_COMMAND_STARTED\x102\x12\x1f\n" +
-	"\x1bEVENT_TYPE_COMMAND_EXECUTED\x103B\x8a\x01\n" +
+	"\x1bEVENT_TYPE_COMMAND_EXECUTED\x103\x12)\n" +
+	"%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x104B\x8a\x01\n" +
 	"\rcom.kizuna.v1B\n" +
 	"EventProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
@@ -2241,49 +2313,50 @@ func file_kizuna_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_kizuna_v1_event_proto_goTypes = []any{
-	(EventType)(0),                // 0: kizuna.v1.EventType
-	(*Event)(nil),                 // 1: kizuna.v1.Event
-	(*NodeStateChanged)(nil),      // 2: kizuna.v1.NodeStateChanged
-	(*ErrorOccurred)(nil),         // 3: kizuna.v1.ErrorOccurred
-	(*PeerDiscovered)(nil),        // 4: kizuna.v1.PeerDiscovered
-	(*PeerUpdated)(nil),           // 5: kizuna.v1.PeerUpdated
-	(*PeerLost)(nil),              // 6: kizuna.v1.PeerLost
-	(*PeerConnected)(nil),         // 7: kizuna.v1.PeerConnected
-	(*PeerDisconnected)(nil),      // 8: kizuna.v1.PeerDisconnected
-	(*PeerIdentityMismatch)(nil),  // 9: kizuna.v1.PeerIdentityMismatch
-	(*PeerForgotten)(nil),         // 10: kizuna.v1.PeerForgotten
-	(*PairingRequested)(nil),      // 11: kizuna.v1.PairingRequested
-	(*PairingCompleted)(nil),      // 12: kizuna.v1.PairingCompleted
-	(*PairingFailed)(nil),         // 13: kizuna.v1.PairingFailed
-	(*TransferOffered)(nil),       // 14: kizuna.v1.TransferOffered
-	(*TransferStarted)(nil),       // 15: kizuna.v1.TransferStarted
-	(*TransferPaused)(nil),        // 16: kizuna.v1.TransferPaused
-	(*TransferQueued)(nil),        // 17: kizuna.v1.TransferQueued
-	(*TransferCompleted)(nil),     // 18: kizuna.v1.TransferCompleted
-	(*TransferFailed)(nil),        // 19: kizuna.v1.TransferFailed
-	(*TransferCancelled)(nil),     // 20: kizuna.v1.TransferCancelled
-	(*StreamOffered)(nil),         // 21: kizuna.v1.StreamOffered
-	(*StreamStarted)(nil),         // 22: kizuna.v1.StreamStarted
-	(*StreamEnded)(nil),           // 23: kizuna.v1.StreamEnded
-	(*StreamStatsUpdated)(nil),    // 24: kizuna.v1.StreamStatsUpdated
-	(*CaptureStarted)(nil),        // 25: kizuna.v1.CaptureStarted
-	(*CaptureEnded)(nil),          // 26: kizuna.v1.CaptureEnded
-	(*CommandStarted)(nil),        // 27: kizuna.v1.CommandStarted
-	(*CommandExecuted)(nil),       // 28: kizuna.v1.CommandExecuted
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*TransferProgress)(nil),      // 30: kizuna.v1.TransferProgress
-	(Node_State)(0),               // 31: kizuna.v1.Node.State
-	(*Error)(nil),                 // 32: kizuna.v1.Error
-	(*Peer)(nil),                  // 33: kizuna.v1.Peer
-	(*Pairing)(nil),               // 34: kizuna.v1.Pairing
-	(*Transfer)(nil),              // 35: kizuna.v1.Transfer
-	(*Stream)(nil),                // 36: kizuna.v1.Stream
-	(*CommandRun)(nil),            // 37: kizuna.v1.CommandRun
+	(EventType)(0),                   // 0: kizuna.v1.EventType
+	(*Event)(nil),                    // 1: kizuna.v1.Event
+	(*NodeStateChanged)(nil),         // 2: kizuna.v1.NodeStateChanged
+	(*ErrorOccurred)(nil),            // 3: kizuna.v1.ErrorOccurred
+	(*PeerDiscovered)(nil),           // 4: kizuna.v1.PeerDiscovered
+	(*PeerUpdated)(nil),              // 5: kizuna.v1.PeerUpdated
+	(*PeerLost)(nil),                 // 6: kizuna.v1.PeerLost
+	(*PeerConnected)(nil),            // 7: kizuna.v1.PeerConnected
+	(*PeerDisconnected)(nil),         // 8: kizuna.v1.PeerDisconnected
+	(*PeerIdentityMismatch)(nil),     // 9: kizuna.v1.PeerIdentityMismatch
+	(*PeerForgotten)(nil),            // 10: kizuna.v1.PeerForgotten
+	(*PairingRequested)(nil),         // 11: kizuna.v1.PairingRequested
+	(*PairingCompleted)(nil),         // 12: kizuna.v1.PairingCompleted
+	(*PairingFailed)(nil),            // 13: kizuna.v1.PairingFailed
+	(*TransferOffered)(nil),          // 14: kizuna.v1.TransferOffered
+	(*TransferStarted)(nil),          // 15: kizuna.v1.TransferStarted
+	(*TransferPaused)(nil),           // 16: kizuna.v1.TransferPaused
+	(*TransferQueued)(nil),           // 17: kizuna.v1.TransferQueued
+	(*TransferCompleted)(nil),        // 18: kizuna.v1.TransferCompleted
+	(*TransferFailed)(nil),           // 19: kizuna.v1.TransferFailed
+	(*TransferCancelled)(nil),        // 20: kizuna.v1.TransferCancelled
+	(*StreamOffered)(nil),            // 21: kizuna.v1.StreamOffered
+	(*StreamStarted)(nil),            // 22: kizuna.v1.StreamStarted
+	(*StreamEnded)(nil),              // 23: kizuna.v1.StreamEnded
+	(*StreamStatsUpdated)(nil),       // 24: kizuna.v1.StreamStatsUpdated
+	(*CaptureStarted)(nil),           // 25: kizuna.v1.CaptureStarted
+	(*CaptureEnded)(nil),             // 26: kizuna.v1.CaptureEnded
+	(*CommandStarted)(nil),           // 27: kizuna.v1.CommandStarted
+	(*CommandExecuted)(nil),          // 28: kizuna.v1.CommandExecuted
+	(*CommandApprovalRequested)(nil), // 29: kizuna.v1.CommandApprovalRequested
+	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
+	(*TransferProgress)(nil),         // 31: kizuna.v1.TransferProgress
+	(Node_State)(0),                  // 32: kizuna.v1.Node.State
+	(*Error)(nil),                    // 33: kizuna.v1.Error
+	(*Peer)(nil),                     // 34: kizuna.v1.Peer
+	(*Pairing)(nil),                  // 35: kizuna.v1.Pairing
+	(*Transfer)(nil),                 // 36: kizuna.v1.Transfer
+	(*Stream)(nil),                   // 37: kizuna.v1.Stream
+	(*CommandRun)(nil),               // 38: kizuna.v1.CommandRun
 }
 var file_kizuna_v1_event_proto_depIdxs = []int32{
-	29, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
+	30, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
 	3,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
 	4,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
@@ -2298,7 +2371,7 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	13, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
 	14, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
 	15, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
-	30, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
+	31, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
 	16, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
 	18, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
 	19, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
@@ -2312,39 +2385,41 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	26, // 26: kizuna.v1.Event.capture_ended:type_name -> kizuna.v1.CaptureEnded
 	27, // 27: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
 	28, // 28: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
-	31, // 29: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
-	32, // 30: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
-	33, // 31: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
-	33, // 32: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
-	33, // 33: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
-	33, // 34: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
-	33, // 35: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
-	32, // 36: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
-	34, // 37: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
-	34, // 38: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
-	33, // 39: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
-	34, // 40: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
-	35, // 41: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
-	35, // 42: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
-	35, // 43: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
-	35, // 44: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
-	35, // 45: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
-	35, // 46: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
-	35, // 47: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
-	36, // 48: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
-	36, // 49: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
-	36, // 50: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
-	36, // 51: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
-	36, // 52: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
-	36, // 53: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
-	32, // 54: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
-	37, // 55: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
-	37, // 56: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	29, // 29: kizuna.v1.Event.command_approval_requested:type_name -> kizuna.v1.CommandApprovalRequested
+	32, // 30: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
+	33, // 31: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
+	34, // 32: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
+	34, // 33: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
+	34, // 34: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
+	34, // 35: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
+	34, // 36: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
+	33, // 37: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
+	35, // 38: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
+	35, // 39: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
+	34, // 40: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
+	35, // 41: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
+	36, // 42: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
+	36, // 43: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
+	36, // 44: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
+	36, // 45: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
+	36, // 46: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
+	36, // 47: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
+	36, // 48: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
+	37, // 49: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
+	37, // 50: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
+	37, // 51: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
+	37, // 52: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
+	37, // 53: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
+	37, // 54: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
+	33, // 55: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
+	38, // 56: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
+	38, // 57: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
+	38, // 58: kizuna.v1.CommandApprovalRequested.run:type_name -> kizuna.v1.CommandRun
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_proto_init() }
@@ -2387,6 +2462,7 @@ func file_kizuna_v1_event_proto_init() {
 		(*Event_CaptureEnded)(nil),
 		(*Event_CommandStarted)(nil),
 		(*Event_CommandExecuted)(nil),
+		(*Event_CommandApprovalRequested)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2394,7 +2470,7 @@ func file_kizuna_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_proto_rawDesc), len(file_kizuna_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
