@@ -36,7 +36,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shutil
 import signal
 import sys
@@ -51,22 +50,19 @@ import numpy as np
 import numpy.typing as npt
 
 from bench._common import (
-    BANNER_LAST_LINE,
     BenchError,
-    ServerProcess,
     cpu_seconds,
-    daemon_argv,
     environment,
     finite,
     fmt,
     fmt_ratio,
-    launch,
     print_table,
     ratio,
     short_temp_dir,
     summarize_ms,
     write_result,
 )
+from bench._pair import LoopbackNode, start_loopback_node, trust_each_other
 from kizuna_client import Kizuna, KizunaError, StreamHandle, StreamKind
 from kizuna_client.media import STAMP_BITS, STAMP_BLOCK, Picture, read_stamp, stamp_time
 from kizuna_client.v1 import stream_pb2
@@ -1343,75 +1339,9 @@ async def data_sender_role(args: argparse.Namespace) -> None:
     print(json.dumps({"frames": sent, "seconds": elapsed, "lag_ms": summarize_ms(lags)}))
 
 
-@dataclass
-class DataNode:
-    server: ServerProcess
-    api: Kizuna
-    device_id: str
-    link_port: int
-    home: Path
-
-
-def banner_link_port(label: str, server: ServerProcess) -> int:
-    """The peer link port from the banner ("  peers      link port N, pairing port M")."""
-    for line in server.lines:
-        if match := re.search(r"link port (\d+)", line):
-            return int(match[1])
-    raise BenchError(f"{label}: no link port in the banner{server.tail()}")
-
-
-async def start_data_node(label: str, nodes: list[DataNode]) -> DataNode:
-    home = short_temp_dir(TEMP_PREFIX)
-    settings = {
-        "identity.device_name": f"bench-{label}",
-        "discovery.enable_mdns": "false",
-        "discovery.enable_udp": "false",
-        "networking.listen_address": "127.0.0.1",
-        "networking.listen_port": "0",
-    }
-    server = await launch(
-        daemon_argv(home, settings),
-        socket_path=home / "run" / "kizuna.sock",
-        log_path=home / "daemon.log",
-    )
-    try:
-        await server.wait_for_line(lambda line: line.startswith(BANNER_LAST_LINE))
-        port = banner_link_port(label, server)
-        api = Kizuna(target=server.target)
-        await api.connect()
-    except BaseException:
-        await server.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        raise
-    node = DataNode(server, api, (await api.node()).device_id, port, home)
-    nodes.append(node)
-    return node
-
-
-async def until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = time.perf_counter() + STEP_LIMIT_SECS
-    while not await check():
-        if time.perf_counter() > deadline:
-            raise BenchError(f"{what}: not reached within {STEP_LIMIT_SECS:.0f}s")
-        await asyncio.sleep(0.02)  # polling the daemons' state; bounded by the deadline
-
-
-async def trust_each_other(a: DataNode, b: DataNode) -> None:
-    """Each daemon trusts the other's ID (as compared out of band); A dials B."""
-    await a.api.trust_peer(b.device_id)
-    await b.api.trust_peer(a.device_id)
-    await a.api.add_peer(f"127.0.0.1:{b.link_port}", persist=False)
-
-    async def connected() -> bool:
-        ab, ba = await a.api.peer(b.device_id), await b.api.peer(a.device_id)
-        return ab.trusted and ba.trusted and ab.connected and ba.connected
-
-    await until("both trust each other with the link up", connected)
-
-
 async def kizuna_data(
-    a: DataNode,
-    b: DataNode,
+    a: LoopbackNode,
+    b: LoopbackNode,
     mode: str,
     *,
     size: int,
@@ -1496,10 +1426,12 @@ async def kizuna_data(
 
 async def data_part(options: Options, workdir: Path) -> dict[str, Any]:
     print("\ndata, two daemons on loopback:", flush=True)
-    nodes: list[DataNode] = []
+    nodes: list[LoopbackNode] = []
     result: dict[str, Any] = {}
     try:
-        a, b = await asyncio.gather(start_data_node("a", nodes), start_data_node("b", nodes))
+        a, b = await asyncio.gather(
+            start_loopback_node("a", nodes), start_loopback_node("b", nodes)
+        )
         await trust_each_other(a, b)
         result["kizuna_paced"] = await attempt(
             f"kizuna, {DATA_FPS} x {DATA_FRAME // KIB} KiB frames a second",

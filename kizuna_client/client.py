@@ -47,6 +47,7 @@ from kizuna_client.errors import (
     PairingExpiredError,
     PairingRejectedError,
     PeerAlreadyExistsError,
+    PluginFailedError,
     StreamClosedError,
     error_from_rpc,
 )
@@ -79,6 +80,8 @@ from kizuna_client.v1 import (
     node_service_pb2_grpc,
     peer_service_pb2,
     peer_service_pb2_grpc,
+    plugin_service_pb2,
+    plugin_service_pb2_grpc,
     stream_pb2,
     stream_service_pb2,
     stream_service_pb2_grpc,
@@ -260,6 +263,7 @@ class Kizuna:
         self.live_stream_service = stream_service_pb2_grpc.StreamServiceStub(self._live_channel)
         self._frame_calls[True] = _FrameCalls(self._live_channel)
         self.command_service = command_service_pb2_grpc.CommandServiceStub(self._channel)
+        self.plugin_service = plugin_service_pb2_grpc.PluginServiceStub(self._channel)
         self.event_service = event_service_pb2_grpc.EventServiceStub(self._channel)
         if self._daemon is not None:
             await self.node()
@@ -1101,6 +1105,67 @@ class Kizuna:
         )
         return response.run
 
+    # --- plugins ------------------------------------------------------------------------------
+
+    async def plugins(self) -> list[plugin_service_pb2.Plugin]:
+        """The plugins the daemon knows: running, failed (with why) or disabled."""
+        await self._ready()
+        response = await self._call(
+            self.plugin_service.ListPlugins(plugin_service_pb2.ListPluginsRequest(), **self._opts())
+        )
+        return list(response.plugins)
+
+    async def call_plugin(
+        self,
+        plugin: str,
+        command: str,
+        arguments: Mapping[str, str | int | bool] | None = None,
+        *,
+        stdin: bytes = b"",
+    ) -> plugin_service_pb2.CallPluginResponse:
+        """Calls a plugin's local command on this device (PluginService.CallPlugin)."""
+        await self._ready()
+        request = plugin_service_pb2.CallPluginRequest(
+            plugin=plugin, command=command, arguments=argument_values(arguments), stdin=stdin
+        )
+        return await self._call(self.plugin_service.CallPlugin(request, **self._opts()))
+
+    async def send_text(self, peer_id: str, message: str) -> None:
+        """Sends a short message or link to a peer (its text plugin): it arrives there as a
+        `plugin_event` of type text_received and in `kizuna inbox`."""
+        result = await self.execute_command("text.message", peer_id, {"message": message})
+        _plugin_result(result, "text")
+
+    async def text_inbox(self) -> list[dict[str, Any]]:
+        """Messages peers sent to this device, oldest first: id, message, from, from_name,
+        time, and link when the message is a URL."""
+        reply = await self.call_plugin("text", "inbox")
+        messages: list[dict[str, Any]] = json.loads(reply.stdout or b"[]")
+        return messages
+
+    async def clear_text_inbox(self) -> None:
+        """Empties this device's text inbox."""
+        await self.call_plugin("text", "clear")
+
+    async def send_clipboard(self, peer_id: str) -> None:
+        """Sends this device's clipboard text to a peer (both run the clipboard plugin)."""
+        reply = await self.call_plugin("clipboard", "send", {"peer": peer_id})
+        _plugin_reply(reply, "clipboard")
+
+    async def clipboard(self) -> str:
+        """This device's clipboard text, as the clipboard plugin reads it."""
+        reply = await self.call_plugin("clipboard", "get")
+        _plugin_reply(reply, "clipboard")
+        return reply.stdout.decode(errors="replace")
+
+    async def sync_clipboard(self, peer_id: str, on: bool = True) -> list[str]:
+        """Keeps this device's clipboard in step with a peer's (or stops); returns the peers
+        it is kept in step with."""
+        reply = await self.call_plugin("clipboard", "sync", {"peer": peer_id, "on": on})
+        _plugin_reply(reply, "clipboard")
+        peers: list[str] = json.loads(reply.stdout)
+        return peers
+
     # --- events -------------------------------------------------------------------------------
 
     def subscribe_events(
@@ -1644,6 +1709,22 @@ async def _upload_chunks(
             offset += len(data)
     finally:
         os.close(fd)
+
+
+def _plugin_result(result: CommandResult, plugin: str) -> None:
+    if not result.ok:
+        raise PluginFailedError(
+            result.stderr.strip() or f"the peer's {plugin} plugin refused ({result.state})",
+            metadata={"plugin": plugin},
+        )
+
+
+def _plugin_reply(reply: plugin_service_pb2.CallPluginResponse, plugin: str) -> None:
+    if reply.exit_code != 0:
+        raise PluginFailedError(
+            reply.stderr.decode(errors="replace").strip() or f"the {plugin} plugin failed",
+            metadata={"plugin": plugin},
+        )
 
 
 def _command_parts(

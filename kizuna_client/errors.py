@@ -290,6 +290,18 @@ class CommandDeniedError(KizunaError):
     reason = "COMMAND_DENIED"
 
 
+class PluginNotFoundError(KizunaError):
+    """No plugin of that name is loaded on the daemon."""
+
+    reason = "PLUGIN_NOT_FOUND"
+
+
+class PluginFailedError(KizunaError):
+    """The plugin raised, took too long, or is not running (metadata `plugin`)."""
+
+    reason = "PLUGIN_FAILED"
+
+
 class CommandRunNotFoundError(KizunaError):
     """No run with that ID waits or runs on the device."""
 

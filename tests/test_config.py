@@ -12,6 +12,7 @@ import pytest
 
 from kizuna_client._layout import Layout, resolve_layout
 from kizuna_server.config import (
+    BUILTIN_PLUGINS,
     PLUGINS,
     RESERVED_ENV_VARS,
     Config,
@@ -84,7 +85,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.api.event_replay_size == 10_000
     assert config.api.event_queue_size == 1024
     assert config.api.shutdown_grace_secs == 5.0
-    assert config.plugins.enabled == PLUGINS
+    assert config.plugins.enabled == (*PLUGINS, *BUILTIN_PLUGINS)
     assert config.paths.home == tmp_path
     assert config.paths.config_file == tmp_path / "config.toml"
     assert config.paths.data_dir == tmp_path / "data"
@@ -392,7 +393,13 @@ BAD_VALUES = [
     Bad("discovery.static_peers", '["::1:9"]', "::1:9", "needs brackets", item="::1:9"),
     Bad("discovery.interfaces", '[""]', "eth0,", "non-empty interface name", item=""),
     Bad("security.allowlist", '["bad-id"]', "bad-id", "52 base32 characters", item="bad-id"),
-    Bad("plugins.enabled", '["video"]', "video", "expected one of 'transfers'", item="video"),
+    Bad(
+        "plugins.enabled",
+        '["Video"]',
+        "Video",
+        "expected a plugin name (a-z, 0-9, '-')",
+        item="Video",
+    ),
     Bad("plugins.enabled", '["streams", "streams"]', "streams,streams", "lists 'streams' twice"),
     Bad("api.event_queue_size", "8", "8", "from 16 to 100000"),
     Bad("api.socket_path", '"/' + "d" * 120 + '"', "/" + "d" * 120, "--home / KIZUNA_HOME"),
@@ -641,7 +648,7 @@ def test_config_to_toml_dict(tmp_path: Path) -> None:
     }
     assert type(data["security"]["trust_mode"]) is str
     assert data["api"]["socket_path"] == str(tmp_path / "run" / "kizuna.sock")
-    assert data["plugins"] == {"enabled": list(PLUGINS), "entries": []}
+    assert data["plugins"] == {"enabled": [*PLUGINS, *BUILTIN_PLUGINS], "entries": []}
     assert data["paths"]["home"] == str(tmp_path)
 
 
@@ -804,7 +811,9 @@ def test_ipv6_off_means_ipv4_only_and_not_no_address_family(layout: Layout) -> N
 @pytest.mark.parametrize(
     ("entry", "reason"),
     [
-        ({"name": "clipboard", "path": "/opt/x.so", "enabled": True}, "no plugin named"),
+        ({"name": "fax", "enabled": True}, "no plugin named 'fax' is installed"),
+        ({"name": "fax", "path": "/opt/x.so"}, "'path' is a module path"),
+        ({"name": "Fax", "path": "fax.plugin:Fax"}, "a plugin name is a-z"),
         ({"name": "streams", "path": "/opt/x.so"}, "is built in"),
         ({"name": "streams", "config": {"a": 1}}, "takes no 'config'"),
         ({"name": "streams", "colour": "red"}, "unknown field 'colour'"),

@@ -132,6 +132,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     ERROR_REASON_COMMAND_RUN_NOT_FOUND: _ErrorReason.ValueType  # 105
     """NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`."""
+    ERROR_REASON_PLUGIN_NOT_FOUND: _ErrorReason.ValueType  # 110
+    """NOT_FOUND. No plugin of that name is loaded. Metadata: `plugin`."""
+    ERROR_REASON_PLUGIN_FAILED: _ErrorReason.ValueType  # 111
+    """FAILED_PRECONDITION. The plugin raised, took too long, or is not running. Metadata:
+    `plugin`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Machine-readable reasons carried by every error the daemon returns.
@@ -254,6 +260,12 @@ Metadata: `command`, `run_id`, `approval` ("denied" or "expired").
 """
 ERROR_REASON_COMMAND_RUN_NOT_FOUND: ErrorReason.ValueType  # 105
 """NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`."""
+ERROR_REASON_PLUGIN_NOT_FOUND: ErrorReason.ValueType  # 110
+"""NOT_FOUND. No plugin of that name is loaded. Metadata: `plugin`."""
+ERROR_REASON_PLUGIN_FAILED: ErrorReason.ValueType  # 111
+"""FAILED_PRECONDITION. The plugin raised, took too long, or is not running. Metadata:
+`plugin`.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 
 @_typing.final

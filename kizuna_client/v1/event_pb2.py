@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from kizuna_client.v1 import command_pb2 as kizuna_dot_v1_dot_command__pb2
 from kizuna_client.v1 import errors_pb2 as kizuna_dot_v1_dot_errors__pb2
@@ -31,7 +32,7 @@ from kizuna_client.v1 import stream_pb2 as kizuna_dot_v1_dot_stream__pb2
 from kizuna_client.v1 import transfer_pb2 as kizuna_dot_v1_dot_transfer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x80\x11\n\x05\x45vent\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12K\n\x12node_state_changed\x18\n \x01(\x0b\x32\x1b.kizuna.v1.NodeStateChangedH\x00R\x10nodeStateChanged\x12\x30\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x18.kizuna.v1.ErrorOccurredH\x00R\x05\x65rror\x12\x44\n\x0fpeer_discovered\x18\x14 \x01(\x0b\x32\x19.kizuna.v1.PeerDiscoveredH\x00R\x0epeerDiscovered\x12;\n\x0cpeer_updated\x18\x15 \x01(\x0b\x32\x16.kizuna.v1.PeerUpdatedH\x00R\x0bpeerUpdated\x12\x32\n\tpeer_lost\x18\x16 \x01(\x0b\x32\x13.kizuna.v1.PeerLostH\x00R\x08peerLost\x12\x41\n\x0epeer_connected\x18\x17 \x01(\x0b\x32\x18.kizuna.v1.PeerConnectedH\x00R\rpeerConnected\x12J\n\x11peer_disconnected\x18\x18 \x01(\x0b\x32\x1b.kizuna.v1.PeerDisconnectedH\x00R\x10peerDisconnected\x12W\n\x16peer_identity_mismatch\x18\x19 \x01(\x0b\x32\x1f.kizuna.v1.PeerIdentityMismatchH\x00R\x14peerIdentityMismatch\x12\x41\n\x0epeer_forgotten\x18\x1a \x01(\x0b\x32\x18.kizuna.v1.PeerForgottenH\x00R\rpeerForgotten\x12J\n\x11pairing_requested\x18\x1e \x01(\x0b\x32\x1b.kizuna.v1.PairingRequestedH\x00R\x10pairingRequested\x12J\n\x11pairing_completed\x18\x1f \x01(\x0b\x32\x1b.kizuna.v1.PairingCompletedH\x00R\x10pairingCompleted\x12\x41\n\x0epairing_failed\x18  \x01(\x0b\x32\x18.kizuna.v1.PairingFailedH\x00R\rpairingFailed\x12G\n\x10transfer_offered\x18( \x01(\x0b\x32\x1a.kizuna.v1.TransferOfferedH\x00R\x0ftransferOffered\x12G\n\x10transfer_started\x18) \x01(\x0b\x32\x1a.kizuna.v1.TransferStartedH\x00R\x0ftransferStarted\x12J\n\x11transfer_progress\x18* \x01(\x0b\x32\x1b.kizuna.v1.TransferProgressH\x00R\x10transferProgress\x12\x44\n\x0ftransfer_paused\x18+ \x01(\x0b\x32\x19.kizuna.v1.TransferPausedH\x00R\x0etransferPaused\x12M\n\x12transfer_completed\x18, \x01(\x0b\x32\x1c.kizuna.v1.TransferCompletedH\x00R\x11transferCompleted\x12\x44\n\x0ftransfer_failed\x18- \x01(\x0b\x32\x19.kizuna.v1.TransferFailedH\x00R\x0etransferFailed\x12M\n\x12transfer_cancelled\x18. \x01(\x0b\x32\x1c.kizuna.v1.TransferCancelledH\x00R\x11transferCancelled\x12\x44\n\x0ftransfer_queued\x18/ \x01(\x0b\x32\x19.kizuna.v1.TransferQueuedH\x00R\x0etransferQueued\x12\x41\n\x0estream_offered\x18\x32 \x01(\x0b\x32\x18.kizuna.v1.StreamOfferedH\x00R\rstreamOffered\x12\x41\n\x0estream_started\x18\x33 \x01(\x0b\x32\x18.kizuna.v1.StreamStartedH\x00R\rstreamStarted\x12;\n\x0cstream_ended\x18\x34 \x01(\x0b\x32\x16.kizuna.v1.StreamEndedH\x00R\x0bstreamEnded\x12\x42\n\x0cstream_stats\x18\x35 \x01(\x0b\x32\x1d.kizuna.v1.StreamStatsUpdatedH\x00R\x0bstreamStats\x12\x44\n\x0f\x63\x61pture_started\x18\x36 \x01(\x0b\x32\x19.kizuna.v1.CaptureStartedH\x00R\x0e\x63\x61ptureStarted\x12>\n\rcapture_ended\x18\x37 \x01(\x0b\x32\x17.kizuna.v1.CaptureEndedH\x00R\x0c\x63\x61ptureEnded\x12\x44\n\x0f\x63ommand_started\x18< \x01(\x0b\x32\x19.kizuna.v1.CommandStartedH\x00R\x0e\x63ommandStarted\x12G\n\x10\x63ommand_executed\x18= \x01(\x0b\x32\x1a.kizuna.v1.CommandExecutedH\x00R\x0f\x63ommandExecuted\x12\x63\n\x1a\x63ommand_approval_requested\x18> \x01(\x0b\x32#.kizuna.v1.CommandApprovalRequestedH\x00R\x18\x63ommandApprovalRequestedB\t\n\x07payload\"W\n\x10NodeStateChanged\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x15.kizuna.v1.Node.StateR\x05state\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"U\n\rErrorOccurred\x12&\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\x12\x1c\n\tsubsystem\x18\x02 \x01(\tR\tsubsystem\"5\n\x0ePeerDiscovered\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"2\n\x0bPeerUpdated\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"G\n\x08PeerLost\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"4\n\rPeerConnected\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"_\n\x10PeerDisconnected\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\x12&\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\"\xb1\x01\n\x14PeerIdentityMismatch\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x31\n\x14\x65xpected_fingerprint\x18\x02 \x01(\tR\x13\x65xpectedFingerprint\x12\x33\n\x15presented_fingerprint\x18\x03 \x01(\tR\x14presentedFingerprint\x12\x18\n\x07\x61\x64\x64ress\x18\x04 \x01(\tR\x07\x61\x64\x64ress\"(\n\rPeerForgotten\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\"@\n\x10PairingRequested\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\"e\n\x10PairingCompleted\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\x12#\n\x04peer\x18\x02 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"=\n\rPairingFailed\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\"B\n\x0fTransferOffered\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"B\n\x0fTransferStarted\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferPaused\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferQueued\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"D\n\x11TransferCompleted\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferFailed\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"]\n\x11TransferCancelled\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\x12\x17\n\x07\x62y_peer\x18\x02 \x01(\x08R\x06\x62yPeer\":\n\rStreamOffered\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\":\n\rStreamStarted\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"8\n\x0bStreamEnded\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"?\n\x12StreamStatsUpdated\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"S\n\x0e\x43\x61ptureStarted\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\x12\x16\n\x06\x64\x65vice\x18\x02 \x01(\tR\x06\x64\x65vice\"y\n\x0c\x43\x61ptureEnded\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\x12\x16\n\x06\x64\x65vice\x18\x02 \x01(\tR\x06\x64\x65vice\x12&\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\"9\n\x0e\x43ommandStarted\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\":\n\x0f\x43ommandExecuted\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\"C\n\x18\x43ommandApprovalRequested\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run*\xcd\x07\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1d\x45VENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n\x10\x45VENT_TYPE_ERROR\x10\x02\x12\x1e\n\x1a\x45VENT_TYPE_PEER_DISCOVERED\x10\n\x12\x1b\n\x17\x45VENT_TYPE_PEER_UPDATED\x10\x0b\x12\x18\n\x14\x45VENT_TYPE_PEER_LOST\x10\x0c\x12\x1d\n\x19\x45VENT_TYPE_PEER_CONNECTED\x10\r\x12 \n\x1c\x45VENT_TYPE_PEER_DISCONNECTED\x10\x0e\x12%\n!EVENT_TYPE_PEER_IDENTITY_MISMATCH\x10\x0f\x12\x1d\n\x19\x45VENT_TYPE_PEER_FORGOTTEN\x10\x10\x12 \n\x1c\x45VENT_TYPE_PAIRING_REQUESTED\x10\x14\x12 \n\x1c\x45VENT_TYPE_PAIRING_COMPLETED\x10\x15\x12\x1d\n\x19\x45VENT_TYPE_PAIRING_FAILED\x10\x16\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_OFFERED\x10\x1e\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_STARTED\x10\x1f\x12 \n\x1c\x45VENT_TYPE_TRANSFER_PROGRESS\x10 \x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_PAUSED\x10!\x12!\n\x1d\x45VENT_TYPE_TRANSFER_COMPLETED\x10\"\x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_FAILED\x10#\x12!\n\x1d\x45VENT_TYPE_TRANSFER_CANCELLED\x10$\x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_QUEUED\x10%\x12\x1d\n\x19\x45VENT_TYPE_STREAM_OFFERED\x10(\x12\x1d\n\x19\x45VENT_TYPE_STREAM_STARTED\x10)\x12\x1b\n\x17\x45VENT_TYPE_STREAM_ENDED\x10*\x12\x1b\n\x17\x45VENT_TYPE_STREAM_STATS\x10+\x12\x1e\n\x1a\x45VENT_TYPE_CAPTURE_STARTED\x10,\x12\x1c\n\x18\x45VENT_TYPE_CAPTURE_ENDED\x10-\x12\x1e\n\x1a\x45VENT_TYPE_COMMAND_STARTED\x10\x32\x12\x1f\n\x1b\x45VENT_TYPE_COMMAND_EXECUTED\x10\x33\x12)\n%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x10\x34\x42\x8a\x01\n\rcom.kizuna.v1B\nEventProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\xbd\x11\n\x05\x45vent\x12\x1a\n\x08sequence\x18\x01 \x01(\x04R\x08sequence\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12K\n\x12node_state_changed\x18\n \x01(\x0b\x32\x1b.kizuna.v1.NodeStateChangedH\x00R\x10nodeStateChanged\x12\x30\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x18.kizuna.v1.ErrorOccurredH\x00R\x05\x65rror\x12\x44\n\x0fpeer_discovered\x18\x14 \x01(\x0b\x32\x19.kizuna.v1.PeerDiscoveredH\x00R\x0epeerDiscovered\x12;\n\x0cpeer_updated\x18\x15 \x01(\x0b\x32\x16.kizuna.v1.PeerUpdatedH\x00R\x0bpeerUpdated\x12\x32\n\tpeer_lost\x18\x16 \x01(\x0b\x32\x13.kizuna.v1.PeerLostH\x00R\x08peerLost\x12\x41\n\x0epeer_connected\x18\x17 \x01(\x0b\x32\x18.kizuna.v1.PeerConnectedH\x00R\rpeerConnected\x12J\n\x11peer_disconnected\x18\x18 \x01(\x0b\x32\x1b.kizuna.v1.PeerDisconnectedH\x00R\x10peerDisconnected\x12W\n\x16peer_identity_mismatch\x18\x19 \x01(\x0b\x32\x1f.kizuna.v1.PeerIdentityMismatchH\x00R\x14peerIdentityMismatch\x12\x41\n\x0epeer_forgotten\x18\x1a \x01(\x0b\x32\x18.kizuna.v1.PeerForgottenH\x00R\rpeerForgotten\x12J\n\x11pairing_requested\x18\x1e \x01(\x0b\x32\x1b.kizuna.v1.PairingRequestedH\x00R\x10pairingRequested\x12J\n\x11pairing_completed\x18\x1f \x01(\x0b\x32\x1b.kizuna.v1.PairingCompletedH\x00R\x10pairingCompleted\x12\x41\n\x0epairing_failed\x18  \x01(\x0b\x32\x18.kizuna.v1.PairingFailedH\x00R\rpairingFailed\x12G\n\x10transfer_offered\x18( \x01(\x0b\x32\x1a.kizuna.v1.TransferOfferedH\x00R\x0ftransferOffered\x12G\n\x10transfer_started\x18) \x01(\x0b\x32\x1a.kizuna.v1.TransferStartedH\x00R\x0ftransferStarted\x12J\n\x11transfer_progress\x18* \x01(\x0b\x32\x1b.kizuna.v1.TransferProgressH\x00R\x10transferProgress\x12\x44\n\x0ftransfer_paused\x18+ \x01(\x0b\x32\x19.kizuna.v1.TransferPausedH\x00R\x0etransferPaused\x12M\n\x12transfer_completed\x18, \x01(\x0b\x32\x1c.kizuna.v1.TransferCompletedH\x00R\x11transferCompleted\x12\x44\n\x0ftransfer_failed\x18- \x01(\x0b\x32\x19.kizuna.v1.TransferFailedH\x00R\x0etransferFailed\x12M\n\x12transfer_cancelled\x18. \x01(\x0b\x32\x1c.kizuna.v1.TransferCancelledH\x00R\x11transferCancelled\x12\x44\n\x0ftransfer_queued\x18/ \x01(\x0b\x32\x19.kizuna.v1.TransferQueuedH\x00R\x0etransferQueued\x12\x41\n\x0estream_offered\x18\x32 \x01(\x0b\x32\x18.kizuna.v1.StreamOfferedH\x00R\rstreamOffered\x12\x41\n\x0estream_started\x18\x33 \x01(\x0b\x32\x18.kizuna.v1.StreamStartedH\x00R\rstreamStarted\x12;\n\x0cstream_ended\x18\x34 \x01(\x0b\x32\x16.kizuna.v1.StreamEndedH\x00R\x0bstreamEnded\x12\x42\n\x0cstream_stats\x18\x35 \x01(\x0b\x32\x1d.kizuna.v1.StreamStatsUpdatedH\x00R\x0bstreamStats\x12\x44\n\x0f\x63\x61pture_started\x18\x36 \x01(\x0b\x32\x19.kizuna.v1.CaptureStartedH\x00R\x0e\x63\x61ptureStarted\x12>\n\rcapture_ended\x18\x37 \x01(\x0b\x32\x17.kizuna.v1.CaptureEndedH\x00R\x0c\x63\x61ptureEnded\x12\x44\n\x0f\x63ommand_started\x18< \x01(\x0b\x32\x19.kizuna.v1.CommandStartedH\x00R\x0e\x63ommandStarted\x12G\n\x10\x63ommand_executed\x18= \x01(\x0b\x32\x1a.kizuna.v1.CommandExecutedH\x00R\x0f\x63ommandExecuted\x12\x63\n\x1a\x63ommand_approval_requested\x18> \x01(\x0b\x32#.kizuna.v1.CommandApprovalRequestedH\x00R\x18\x63ommandApprovalRequested\x12;\n\x0cplugin_event\x18\x46 \x01(\x0b\x32\x16.kizuna.v1.PluginEventH\x00R\x0bpluginEventB\t\n\x07payload\"W\n\x10NodeStateChanged\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x15.kizuna.v1.Node.StateR\x05state\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"U\n\rErrorOccurred\x12&\n\x05\x65rror\x18\x01 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\x12\x1c\n\tsubsystem\x18\x02 \x01(\tR\tsubsystem\"5\n\x0ePeerDiscovered\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"2\n\x0bPeerUpdated\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"G\n\x08PeerLost\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"4\n\rPeerConnected\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"_\n\x10PeerDisconnected\x12#\n\x04peer\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\x12&\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\"\xb1\x01\n\x14PeerIdentityMismatch\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\x12\x31\n\x14\x65xpected_fingerprint\x18\x02 \x01(\tR\x13\x65xpectedFingerprint\x12\x33\n\x15presented_fingerprint\x18\x03 \x01(\tR\x14presentedFingerprint\x12\x18\n\x07\x61\x64\x64ress\x18\x04 \x01(\tR\x07\x61\x64\x64ress\"(\n\rPeerForgotten\x12\x17\n\x07peer_id\x18\x01 \x01(\tR\x06peerId\"@\n\x10PairingRequested\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\"e\n\x10PairingCompleted\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\x12#\n\x04peer\x18\x02 \x01(\x0b\x32\x0f.kizuna.v1.PeerR\x04peer\"=\n\rPairingFailed\x12,\n\x07pairing\x18\x01 \x01(\x0b\x32\x12.kizuna.v1.PairingR\x07pairing\"B\n\x0fTransferOffered\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"B\n\x0fTransferStarted\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferPaused\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferQueued\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"D\n\x11TransferCompleted\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"A\n\x0eTransferFailed\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\"]\n\x11TransferCancelled\x12/\n\x08transfer\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.TransferR\x08transfer\x12\x17\n\x07\x62y_peer\x18\x02 \x01(\x08R\x06\x62yPeer\":\n\rStreamOffered\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\":\n\rStreamStarted\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"8\n\x0bStreamEnded\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"?\n\x12StreamStatsUpdated\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\"S\n\x0e\x43\x61ptureStarted\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\x12\x16\n\x06\x64\x65vice\x18\x02 \x01(\tR\x06\x64\x65vice\"y\n\x0c\x43\x61ptureEnded\x12)\n\x06stream\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.StreamR\x06stream\x12\x16\n\x06\x64\x65vice\x18\x02 \x01(\tR\x06\x64\x65vice\x12&\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x10.kizuna.v1.ErrorR\x05\x65rror\"9\n\x0e\x43ommandStarted\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\":\n\x0f\x43ommandExecuted\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run\"\x7f\n\x0bPluginEvent\x12\x16\n\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x12\n\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n\x07peer_id\x18\x03 \x01(\tR\x06peerId\x12+\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"C\n\x18\x43ommandApprovalRequested\x12\'\n\x03run\x18\x01 \x01(\x0b\x32\x15.kizuna.v1.CommandRunR\x03run*\xea\x07\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1d\x45VENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n\x10\x45VENT_TYPE_ERROR\x10\x02\x12\x1e\n\x1a\x45VENT_TYPE_PEER_DISCOVERED\x10\n\x12\x1b\n\x17\x45VENT_TYPE_PEER_UPDATED\x10\x0b\x12\x18\n\x14\x45VENT_TYPE_PEER_LOST\x10\x0c\x12\x1d\n\x19\x45VENT_TYPE_PEER_CONNECTED\x10\r\x12 \n\x1c\x45VENT_TYPE_PEER_DISCONNECTED\x10\x0e\x12%\n!EVENT_TYPE_PEER_IDENTITY_MISMATCH\x10\x0f\x12\x1d\n\x19\x45VENT_TYPE_PEER_FORGOTTEN\x10\x10\x12 \n\x1c\x45VENT_TYPE_PAIRING_REQUESTED\x10\x14\x12 \n\x1c\x45VENT_TYPE_PAIRING_COMPLETED\x10\x15\x12\x1d\n\x19\x45VENT_TYPE_PAIRING_FAILED\x10\x16\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_OFFERED\x10\x1e\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_STARTED\x10\x1f\x12 \n\x1c\x45VENT_TYPE_TRANSFER_PROGRESS\x10 \x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_PAUSED\x10!\x12!\n\x1d\x45VENT_TYPE_TRANSFER_COMPLETED\x10\"\x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_FAILED\x10#\x12!\n\x1d\x45VENT_TYPE_TRANSFER_CANCELLED\x10$\x12\x1e\n\x1a\x45VENT_TYPE_TRANSFER_QUEUED\x10%\x12\x1d\n\x19\x45VENT_TYPE_STREAM_OFFERED\x10(\x12\x1d\n\x19\x45VENT_TYPE_STREAM_STARTED\x10)\x12\x1b\n\x17\x45VENT_TYPE_STREAM_ENDED\x10*\x12\x1b\n\x17\x45VENT_TYPE_STREAM_STATS\x10+\x12\x1e\n\x1a\x45VENT_TYPE_CAPTURE_STARTED\x10,\x12\x1c\n\x18\x45VENT_TYPE_CAPTURE_ENDED\x10-\x12\x1e\n\x1a\x45VENT_TYPE_COMMAND_STARTED\x10\x32\x12\x1f\n\x1b\x45VENT_TYPE_COMMAND_EXECUTED\x10\x33\x12)\n%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x10\x34\x12\x1b\n\x17\x45VENT_TYPE_PLUGIN_EVENT\x10<B\x8a\x01\n\rcom.kizuna.v1B\nEventProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,64 +40,66 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna_client.v1.event_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\rcom.kizuna.v1B\nEventProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
-  _globals['_EVENTTYPE']._serialized_start=4494
-  _globals['_EVENTTYPE']._serialized_end=5467
-  _globals['_EVENT']._serialized_start=213
-  _globals['_EVENT']._serialized_end=2389
-  _globals['_NODESTATECHANGED']._serialized_start=2391
-  _globals['_NODESTATECHANGED']._serialized_end=2478
-  _globals['_ERROROCCURRED']._serialized_start=2480
-  _globals['_ERROROCCURRED']._serialized_end=2565
-  _globals['_PEERDISCOVERED']._serialized_start=2567
-  _globals['_PEERDISCOVERED']._serialized_end=2620
-  _globals['_PEERUPDATED']._serialized_start=2622
-  _globals['_PEERUPDATED']._serialized_end=2672
-  _globals['_PEERLOST']._serialized_start=2674
-  _globals['_PEERLOST']._serialized_end=2745
-  _globals['_PEERCONNECTED']._serialized_start=2747
-  _globals['_PEERCONNECTED']._serialized_end=2799
-  _globals['_PEERDISCONNECTED']._serialized_start=2801
-  _globals['_PEERDISCONNECTED']._serialized_end=2896
-  _globals['_PEERIDENTITYMISMATCH']._serialized_start=2899
-  _globals['_PEERIDENTITYMISMATCH']._serialized_end=3076
-  _globals['_PEERFORGOTTEN']._serialized_start=3078
-  _globals['_PEERFORGOTTEN']._serialized_end=3118
-  _globals['_PAIRINGREQUESTED']._serialized_start=3120
-  _globals['_PAIRINGREQUESTED']._serialized_end=3184
-  _globals['_PAIRINGCOMPLETED']._serialized_start=3186
-  _globals['_PAIRINGCOMPLETED']._serialized_end=3287
-  _globals['_PAIRINGFAILED']._serialized_start=3289
-  _globals['_PAIRINGFAILED']._serialized_end=3350
-  _globals['_TRANSFEROFFERED']._serialized_start=3352
-  _globals['_TRANSFEROFFERED']._serialized_end=3418
-  _globals['_TRANSFERSTARTED']._serialized_start=3420
-  _globals['_TRANSFERSTARTED']._serialized_end=3486
-  _globals['_TRANSFERPAUSED']._serialized_start=3488
-  _globals['_TRANSFERPAUSED']._serialized_end=3553
-  _globals['_TRANSFERQUEUED']._serialized_start=3555
-  _globals['_TRANSFERQUEUED']._serialized_end=3620
-  _globals['_TRANSFERCOMPLETED']._serialized_start=3622
-  _globals['_TRANSFERCOMPLETED']._serialized_end=3690
-  _globals['_TRANSFERFAILED']._serialized_start=3692
-  _globals['_TRANSFERFAILED']._serialized_end=3757
-  _globals['_TRANSFERCANCELLED']._serialized_start=3759
-  _globals['_TRANSFERCANCELLED']._serialized_end=3852
-  _globals['_STREAMOFFERED']._serialized_start=3854
-  _globals['_STREAMOFFERED']._serialized_end=3912
-  _globals['_STREAMSTARTED']._serialized_start=3914
-  _globals['_STREAMSTARTED']._serialized_end=3972
-  _globals['_STREAMENDED']._serialized_start=3974
-  _globals['_STREAMENDED']._serialized_end=4030
-  _globals['_STREAMSTATSUPDATED']._serialized_start=4032
-  _globals['_STREAMSTATSUPDATED']._serialized_end=4095
-  _globals['_CAPTURESTARTED']._serialized_start=4097
-  _globals['_CAPTURESTARTED']._serialized_end=4180
-  _globals['_CAPTUREENDED']._serialized_start=4182
-  _globals['_CAPTUREENDED']._serialized_end=4303
-  _globals['_COMMANDSTARTED']._serialized_start=4305
-  _globals['_COMMANDSTARTED']._serialized_end=4362
-  _globals['_COMMANDEXECUTED']._serialized_start=4364
-  _globals['_COMMANDEXECUTED']._serialized_end=4422
-  _globals['_COMMANDAPPROVALREQUESTED']._serialized_start=4424
-  _globals['_COMMANDAPPROVALREQUESTED']._serialized_end=4491
+  _globals['_EVENTTYPE']._serialized_start=4714
+  _globals['_EVENTTYPE']._serialized_end=5716
+  _globals['_EVENT']._serialized_start=243
+  _globals['_EVENT']._serialized_end=2480
+  _globals['_NODESTATECHANGED']._serialized_start=2482
+  _globals['_NODESTATECHANGED']._serialized_end=2569
+  _globals['_ERROROCCURRED']._serialized_start=2571
+  _globals['_ERROROCCURRED']._serialized_end=2656
+  _globals['_PEERDISCOVERED']._serialized_start=2658
+  _globals['_PEERDISCOVERED']._serialized_end=2711
+  _globals['_PEERUPDATED']._serialized_start=2713
+  _globals['_PEERUPDATED']._serialized_end=2763
+  _globals['_PEERLOST']._serialized_start=2765
+  _globals['_PEERLOST']._serialized_end=2836
+  _globals['_PEERCONNECTED']._serialized_start=2838
+  _globals['_PEERCONNECTED']._serialized_end=2890
+  _globals['_PEERDISCONNECTED']._serialized_start=2892
+  _globals['_PEERDISCONNECTED']._serialized_end=2987
+  _globals['_PEERIDENTITYMISMATCH']._serialized_start=2990
+  _globals['_PEERIDENTITYMISMATCH']._serialized_end=3167
+  _globals['_PEERFORGOTTEN']._serialized_start=3169
+  _globals['_PEERFORGOTTEN']._serialized_end=3209
+  _globals['_PAIRINGREQUESTED']._serialized_start=3211
+  _globals['_PAIRINGREQUESTED']._serialized_end=3275
+  _globals['_PAIRINGCOMPLETED']._serialized_start=3277
+  _globals['_PAIRINGCOMPLETED']._serialized_end=3378
+  _globals['_PAIRINGFAILED']._serialized_start=3380
+  _globals['_PAIRINGFAILED']._serialized_end=3441
+  _globals['_TRANSFEROFFERED']._serialized_start=3443
+  _globals['_TRANSFEROFFERED']._serialized_end=3509
+  _globals['_TRANSFERSTARTED']._serialized_start=3511
+  _globals['_TRANSFERSTARTED']._serialized_end=3577
+  _globals['_TRANSFERPAUSED']._serialized_start=3579
+  _globals['_TRANSFERPAUSED']._serialized_end=3644
+  _globals['_TRANSFERQUEUED']._serialized_start=3646
+  _globals['_TRANSFERQUEUED']._serialized_end=3711
+  _globals['_TRANSFERCOMPLETED']._serialized_start=3713
+  _globals['_TRANSFERCOMPLETED']._serialized_end=3781
+  _globals['_TRANSFERFAILED']._serialized_start=3783
+  _globals['_TRANSFERFAILED']._serialized_end=3848
+  _globals['_TRANSFERCANCELLED']._serialized_start=3850
+  _globals['_TRANSFERCANCELLED']._serialized_end=3943
+  _globals['_STREAMOFFERED']._serialized_start=3945
+  _globals['_STREAMOFFERED']._serialized_end=4003
+  _globals['_STREAMSTARTED']._serialized_start=4005
+  _globals['_STREAMSTARTED']._serialized_end=4063
+  _globals['_STREAMENDED']._serialized_start=4065
+  _globals['_STREAMENDED']._serialized_end=4121
+  _globals['_STREAMSTATSUPDATED']._serialized_start=4123
+  _globals['_STREAMSTATSUPDATED']._serialized_end=4186
+  _globals['_CAPTURESTARTED']._serialized_start=4188
+  _globals['_CAPTURESTARTED']._serialized_end=4271
+  _globals['_CAPTUREENDED']._serialized_start=4273
+  _globals['_CAPTUREENDED']._serialized_end=4394
+  _globals['_COMMANDSTARTED']._serialized_start=4396
+  _globals['_COMMANDSTARTED']._serialized_end=4453
+  _globals['_COMMANDEXECUTED']._serialized_start=4455
+  _globals['_COMMANDEXECUTED']._serialized_end=4513
+  _globals['_PLUGINEVENT']._serialized_start=4515
+  _globals['_PLUGINEVENT']._serialized_end=4642
+  _globals['_COMMANDAPPROVALREQUESTED']._serialized_start=4644
+  _globals['_COMMANDAPPROVALREQUESTED']._serialized_end=4711
 # @@protoc_insertion_point(module_scope)

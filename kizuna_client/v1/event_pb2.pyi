@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kizuna_client.v1 import command_pb2 as _command_pb2
@@ -90,6 +91,8 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     """Event.command_executed."""
     EVENT_TYPE_COMMAND_APPROVAL_REQUESTED: _EventType.ValueType  # 52
     """Event.command_approval_requested."""
+    EVENT_TYPE_PLUGIN_EVENT: _EventType.ValueType  # 60
+    """Event.plugin_event."""
 
 class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
     """Event types, for filtering subscriptions. Each value names one field of Event.payload."""
@@ -154,6 +157,8 @@ EVENT_TYPE_COMMAND_EXECUTED: EventType.ValueType  # 51
 """Event.command_executed."""
 EVENT_TYPE_COMMAND_APPROVAL_REQUESTED: EventType.ValueType  # 52
 """Event.command_approval_requested."""
+EVENT_TYPE_PLUGIN_EVENT: EventType.ValueType  # 60
+"""Event.plugin_event."""
 Global___EventType: _TypeAlias = EventType  # noqa: Y015
 
 @_typing.final
@@ -196,6 +201,7 @@ class Event(_message.Message):
     COMMAND_STARTED_FIELD_NUMBER: _builtins.int
     COMMAND_EXECUTED_FIELD_NUMBER: _builtins.int
     COMMAND_APPROVAL_REQUESTED_FIELD_NUMBER: _builtins.int
+    PLUGIN_EVENT_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in the daemon's event log."""
     run_id: _builtins.str
@@ -322,6 +328,10 @@ class Event(_message.Message):
     def command_approval_requested(self) -> Global___CommandApprovalRequested:
         """A peer's run waits for this device's owner to approve or deny it."""
 
+    @_builtins.property
+    def plugin_event(self) -> Global___PluginEvent:
+        """Something a plugin reports (a text arrived, the clipboard changed, a plugin failed)."""
+
     def __init__(
         self,
         *,
@@ -357,12 +367,13 @@ class Event(_message.Message):
         command_started: Global___CommandStarted | None = ...,
         command_executed: Global___CommandExecuted | None = ...,
         command_approval_requested: Global___CommandApprovalRequested | None = ...,
+        plugin_event: Global___PluginEvent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "plugin_event", b"plugin_event", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capture_ended", b"capture_ended", "capture_started", b"capture_started", "command_approval_requested", b"command_approval_requested", "command_executed", b"command_executed", "command_started", b"command_started", "error", b"error", "node_state_changed", b"node_state_changed", "pairing_completed", b"pairing_completed", "pairing_failed", b"pairing_failed", "pairing_requested", b"pairing_requested", "payload", b"payload", "peer_connected", b"peer_connected", "peer_disconnected", b"peer_disconnected", "peer_discovered", b"peer_discovered", "peer_forgotten", b"peer_forgotten", "peer_identity_mismatch", b"peer_identity_mismatch", "peer_lost", b"peer_lost", "peer_updated", b"peer_updated", "plugin_event", b"plugin_event", "run_id", b"run_id", "sequence", b"sequence", "stream_ended", b"stream_ended", "stream_offered", b"stream_offered", "stream_started", b"stream_started", "stream_stats", b"stream_stats", "time", b"time", "transfer_cancelled", b"transfer_cancelled", "transfer_completed", b"transfer_completed", "transfer_failed", b"transfer_failed", "transfer_offered", b"transfer_offered", "transfer_paused", b"transfer_paused", "transfer_progress", b"transfer_progress", "transfer_queued", b"transfer_queued", "transfer_started", b"transfer_started"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "stream_stats", "capture_started", "capture_ended", "command_started", "command_executed", "command_approval_requested"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["node_state_changed", "error", "peer_discovered", "peer_updated", "peer_lost", "peer_connected", "peer_disconnected", "peer_identity_mismatch", "peer_forgotten", "pairing_requested", "pairing_completed", "pairing_failed", "transfer_offered", "transfer_started", "transfer_progress", "transfer_paused", "transfer_completed", "transfer_failed", "transfer_cancelled", "transfer_queued", "stream_offered", "stream_started", "stream_ended", "stream_stats", "capture_started", "capture_ended", "command_started", "command_executed", "command_approval_requested", "plugin_event"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -1065,6 +1076,44 @@ class CommandExecuted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CommandExecuted: _TypeAlias = CommandExecuted  # noqa: Y015
+
+@_typing.final
+class PluginEvent(_message.Message):
+    """Something a plugin reports. `type` is the plugin's own name for it ("text_received",
+    "clipboard_received", "failed"); `data` its fields, as the plugin documents them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLUGIN_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    PEER_ID_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    plugin: _builtins.str
+    """The plugin's name."""
+    type: _builtins.str
+    """What happened."""
+    peer_id: _builtins.str
+    """The peer it is about, if any."""
+    @_builtins.property
+    def data(self) -> _struct_pb2.Struct:
+        """Details."""
+
+    def __init__(
+        self,
+        *,
+        plugin: _builtins.str = ...,
+        type: _builtins.str = ...,
+        peer_id: _builtins.str = ...,
+        data: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "peer_id", b"peer_id", "plugin", b"plugin", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PluginEvent: _TypeAlias = PluginEvent  # noqa: Y015
 
 @_typing.final
 class CommandApprovalRequested(_message.Message):

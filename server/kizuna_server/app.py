@@ -51,6 +51,7 @@ from kizuna_server.files import (
 from kizuna_server.p2p.identity import Identity, load_or_create_identity
 from kizuna_server.p2p.network import PeerNetwork, PeerPortsUnavailable
 from kizuna_server.p2p.services import build_servers
+from kizuna_server.plugins.capability import PluginsCapability
 from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
 from kizuna_server.rpc.node import NodeServicer
@@ -136,12 +137,14 @@ class Daemon:
                 now=datetime.now(UTC),
             )
             self.peers = PeerNetwork(self.config, self.identity, self.publish, self._peer_calls)
-            host = Host(self.config, self.peers, self.publish)
+            host = Host(self.config, self.peers, self.publish, self.events)
             self._transfers = TransfersCapability(host)
+            commands = CommandsCapability(host)
             self.capabilities = [
                 self._transfers,
                 StreamsCapability(host),
-                CommandsCapability(host),
+                commands,
+                PluginsCapability(host, commands.engine),  # after commands: it adds to them
             ]
             for capability in self.capabilities:
                 await capability.start()  # before the peer ports open: peers find it ready

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import grpc.aio
 
-from kizuna_server.core.events import Payload
+from kizuna_server.core.events import EventLog, Payload
 from kizuna_server.core.node import Subsystem
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class Host:
     config: Config
     network: PeerNetwork
     publish: Callable[[Payload], None]
+    #: The event log, for capabilities that follow events (plugins).
+    events: EventLog[bytes] | None = None
 
 
 class PeerCapability(Protocol):

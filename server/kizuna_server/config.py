@@ -8,6 +8,7 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 import socket
 import tomllib
 import unicodedata
@@ -15,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +26,7 @@ from kizuna_server.core.device_id import parse_device_id
 from kizuna_server.errors import ConfigError, InvalidArgument
 
 __all__ = [
+    "BUILTIN_PLUGINS",
     "DEVICE_TYPES",
     "PLUGINS",
     "PREFERENCES",
@@ -60,6 +63,11 @@ class TrustMode(StrEnum):
 
 DEVICE_TYPES: Final = ("desktop", "laptop", "phone", "tablet", "server", "tv", "other")
 PLUGINS: Final = ("transfers", "streams", "commands")
+#: Plugins shipped with Kizuna (found by entry point like any other; on by default).
+BUILTIN_PLUGINS: Final = ("text", "clipboard")
+_PLUGIN_NAME: Final = re.compile(r"[a-z][a-z0-9-]{0,31}")
+#: A plugin's `path`: a module path with an optional attribute, or a Python file.
+_PLUGIN_PATH: Final = re.compile(r"([A-Za-z_][\w.]*|.+\.py)(:[A-Za-z_]\w*)?")
 
 #: `KIZUNA_*` variables that steer the daemon or CLI without being configuration keys.
 RESERVED_ENV_VARS: Final = frozenset(
@@ -472,8 +480,8 @@ class _CommandList(_Kind):
 
 @dataclass(frozen=True)
 class _PluginList(_Kind):
-    """The seed's plugin list. This version's plugins are its built-in capabilities: an entry
-    names one of them and turns it on or off; anything else is refused with the reason."""
+    """The seed's plugin list: an entry turns a built-in capability or a plugin on or off; a
+    plugin's entry may name where it is (`path`) and carry its `config`."""
 
     @property
     def expected(self) -> str:
@@ -501,17 +509,35 @@ class _PluginList(_Kind):
                 raise _Invalid(f"{where}: 'path' must be a string and 'enabled' true or false")
             if not isinstance(settings, dict):
                 raise _Invalid(f"{where}: 'config' must be a table")
-            if name not in PLUGINS:
-                raise _Invalid(
-                    f"{where}: no plugin named {name!r}; this version's capabilities are "
-                    f"{', '.join(PLUGINS)} (plugins loaded from a path arrive in a later version)"
-                )
-            if path:
+            if not _PLUGIN_NAME.fullmatch(name):
+                raise _Invalid(f"{where}: a plugin name is a-z, 0-9 and '-', at most 32")
+            if name in PLUGINS and path:
                 raise _Invalid(f"{where}: {name!r} is built in; give it no 'path'")
-            if settings:
+            if name in PLUGINS and settings:
                 raise _Invalid(f"{where}: {name!r} takes no 'config'; set its [{name}] keys")
+            if path and not _PLUGIN_PATH.fullmatch(path):
+                raise _Invalid(
+                    f"{where}: 'path' is a module path (package.module:Class) or a Python file "
+                    "(/path/to/plugin.py:Class)"
+                )
+            if not path and name not in PLUGINS and name not in _installed_plugins():
+                raise _Invalid(
+                    f"{where}: no plugin named {name!r} is installed; give its 'path' "
+                    "(package.module:Class or /path/to/plugin.py:Class)"
+                )
             entries.append(PluginEntry(name, path, enabled, settings))
         return tuple(entries)
+
+
+def _plugin_name(text: str) -> str:
+    if not _PLUGIN_NAME.fullmatch(text):
+        raise _Invalid()
+    return text
+
+
+def _installed_plugins() -> set[str]:
+    """Names of the plugins installed in this environment (the kizuna.plugins entry points)."""
+    return {point.name for point in entry_points(group="kizuna.plugins")}
 
 
 def _device_name(text: str) -> str:
@@ -748,7 +774,12 @@ _SCHEMA: Final[Mapping[str, Mapping[str, _Field]]] = {
         "max_runs_per_peer": _Field(_Int(1, 4096), 64),
     },
     "plugins": {
-        "enabled": _Field(_List(_Choice(PLUGINS), "plugin names", unique=True), list(PLUGINS)),
+        "enabled": _Field(
+            _List(
+                _Text("a plugin name (a-z, 0-9, '-')", _plugin_name), "plugin names", unique=True
+            ),
+            [*PLUGINS, *BUILTIN_PLUGINS],
+        ),
         # The seed's form, `plugins = [{name, path, enabled, config}]` (TOML: [[plugins]]).
         "entries": _Field(_PluginList(), []),
     },

@@ -43,6 +43,7 @@ async def test_get_node_describes_this_device(daemon: Daemon, client: Kizuna) ->
         "links",
         "streams",
         "commands",
+        "plugins",
     ]
     commands = next(s.detail for s in node.subsystems if s.name == "commands")
     assert "process trees held by a cgroup v2 per run" in commands

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import re
 import secrets
+import signal
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from kizuna_server.commands.allowlist import (
     parse_allowlist,
 )
 from kizuna_server.commands.audit import AuditLog
+from kizuna_server.commands.handlers import MAX_HANDLER_STDIN, HandlerCommand, Invocation, Reply
 from kizuna_server.commands.model import (
     COMMANDS,
     Approval,
@@ -46,6 +48,7 @@ from kizuna_server.commands.model import (
     CommandRunNotFound,
     CommandStarted,
     CommandTimedOut,
+    PluginFailed,
     RunState,
 )
 from kizuna_server.commands.runner import Ending, Outcome, Run, environment
@@ -106,6 +109,9 @@ class _Incoming:
     run: CommandRun
     decision: asyncio.Future[bool]
     program: Run | None = None
+    #: A plugin's command (instead of a program), and its call while it runs.
+    handler: HandlerCommand | None = None
+    call: asyncio.Task[Reply] | None = None
     #: The run's time limit: the command's, or less when the caller asked.
     limit_secs: float = 0.0
 
@@ -133,6 +139,8 @@ class Commands:
             )
         }
         self.audit = AuditLog(config.paths.data_dir / "commands" / "audit.jsonl")
+        #: Commands plugins add (handlers.py), by ID.
+        self.handlers: dict[str, HandlerCommand] = {}
         self._incoming: dict[str, _Incoming] = {}
         self._outgoing: dict[str, CommandRun] = {}
         self._ended: dict[str, CommandRun] = {}
@@ -218,37 +226,39 @@ class Commands:
 
     # --- a peer asks: List ----------------------------------------------------------------
 
+    def register(self, command: HandlerCommand) -> None:
+        """Adds a plugin's command (its ID must not be taken)."""
+        taken = command.command.id in self.allowed or command.command.id in self.handlers
+        if taken:
+            raise ValueError(f"a command {command.command.id!r} exists already")
+        self.handlers[command.command.id] = command
+
+    def unregister(self, owner: str) -> None:
+        """Removes every command the plugin `owner` added."""
+        for command_id in [i for i, h in self.handlers.items() if h.owner == owner]:
+            del self.handlers[command_id]
+
     def serve_list(self, caller: str, *, accepting: bool) -> wire.ListResponse:
-        self._check_caller(caller, accepting=accepting)
-        return wire.ListResponse(
-            commands=[self._spec(command, caller) for command in self.allowed.values()]
-        )
+        """The owner's commands (with the commands permission) and the plugins' commands the
+        caller may run."""
+        permissions = self._network.permissions_of(caller)
+        permitted = accepting and permissions is not None and permissions.commands
+        handlers = [h for h in self.handlers.values() if permitted or h.gate == "trusted"]
+        if not permitted and (permissions is None or not handlers):
+            self._check_caller(caller, accepting=accepting)
+        commands = [*(self.allowed.values() if permitted else ()), *(h.command for h in handlers)]
+        return wire.ListResponse(commands=[self._spec(command, caller) for command in commands])
 
     def _spec(self, command: AllowedCommand, caller: str) -> wire.CommandSpec:
-        return wire.CommandSpec(
-            id=command.id,
-            description=command.description,
-            parameters=[
-                wire.ParameterSpec(
-                    name=p.name,
-                    description=p.description,
-                    type=_WIRE_TYPES[p.type],
-                    required=p.required,
-                    choices=p.choices,
-                    pattern=p.pattern,
-                    min=p.min if p.type == "integer" else 0,
-                    max=p.max if p.type == "integer" else 0,
-                    default=_text(p.default) if p.default is not None else "",
-                )
-                for p in command.parameters
-            ],
-            timeout_ms=round(command.timeout_secs * 1000),
-            risk=_WIRE_RISKS[command.risk],
-            needs_approval=self.needs_approval(command, caller),
-            output_cap_bytes=command.output_cap_bytes,
-        )
+        return spec_of(command, needs_approval=self.needs_approval(command, caller))
 
-    def _check_caller(self, caller: str, *, accepting: bool) -> None:
+    def _check_caller(self, caller: str, *, accepting: bool, command_id: str = "") -> None:
+        """Whether the caller may run commands here (a plugin's command open to every trusted
+        peer needs only trust)."""
+        handler = self.handlers.get(command_id)
+        trusted = self._network.permissions_of(caller) is not None
+        if handler is not None and handler.gate == "trusted" and trusted:
+            return
         if not accepting:
             raise CapabilityOff(
                 f"this device does not run commands for peers: '{COMMANDS}' is not in its "
@@ -283,7 +293,10 @@ class Commands:
             command, argv = self._check_run(incoming, first.start)
             if self.needs_approval(command, caller):
                 await self._await_approval(incoming, command, write)
-            await self._run(incoming, command, argv, context, write)
+            if incoming.handler is not None:
+                await self._call_handler(incoming, incoming.handler, context, write)
+            else:
+                await self._run(incoming, command, argv, context, write)
         except asyncio.CancelledError:
             # The caller went away (or the daemon stops): what runs is stopped below.
             if not run.state.final:
@@ -302,7 +315,7 @@ class Commands:
     def _opened(self, caller: str, start: wire.RunStart, *, accepting: bool) -> _Incoming:
         """The run's record, once the caller may run commands here at all: from here on the
         attempt is audited, refused or not."""
-        self._check_caller(caller, accepting=accepting)
+        self._check_caller(caller, accepting=accepting, command_id=start.command_id)
         if not _RUN_ID.fullmatch(start.run_id):
             raise InvalidArgument("run_id must be 32 lowercase hex characters", field="run_id")
         if start.run_id in self._incoming or start.run_id in self._ended:
@@ -329,6 +342,8 @@ class Commands:
         """The allowed command and its argv, once the arguments fit and the limits allow."""
         run = incoming.run
         command = self.allowed.get(start.command_id)
+        if command is None and (handler := self.handlers.get(start.command_id)) is not None:
+            command, incoming.handler = handler.command, handler
         if command is None:
             raise CommandNotAllowed(
                 f"{run.command_id or 'that command'} is not on this device's allow-list",
@@ -455,6 +470,61 @@ class Commands:
         _record(run, outcome)
         await write(wire.RunResponse(end=_wire_end(outcome)))
 
+    async def _call_handler(
+        self,
+        incoming: _Incoming,
+        handler: HandlerCommand,
+        context: Any,
+        write: Callable[[wire.RunResponse], Any],
+    ) -> None:
+        """A plugin's command: its standard input read whole (at most MAX_HANDLER_STDIN), the
+        handler called within the time limit, its output sent within the output cap. A handler
+        that raises ends the run as failed with PLUGIN_FAILED; the daemon goes on."""
+        run = incoming.run
+        run.state = RunState.RUNNING
+        run.start_time = time.time()
+        started = time.monotonic()
+        self._publish(CommandStarted(run))
+        await write(wire.RunResponse(state=wire.RunState(phase=wire.RunState.PHASE_RUNNING)))
+        stdin = await _read_stdin(context)
+        incoming.call = asyncio.ensure_future(
+            handler.handler(Invocation(run.peer_id, run.peer_name, dict(run.arguments), stdin))
+        )
+        ending = Ending.EXITED
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(incoming.call), incoming.limit_secs)
+        except TimeoutError:
+            incoming.call.cancel()
+            ending, reply = Ending.TIMED_OUT, Reply(exit_code=-signal.SIGKILL)
+        except asyncio.CancelledError:
+            if not incoming.call.done():  # the caller went away
+                incoming.call.cancel()
+                raise
+            ending, reply = Ending.CANCELLED, Reply(exit_code=-signal.SIGTERM)
+        except Exception as exc:
+            log.exception("plugin %s: command %s failed", handler.owner, handler.command.id)
+            raise PluginFailed(
+                f"the {handler.owner} plugin failed running {handler.command.id}: "
+                f"{type(exc).__name__}: {exc}",
+                plugin=handler.owner,
+            ) from None
+        room = handler.command.output_cap_bytes
+        for name, data in (("stdout", reply.stdout), ("stderr", reply.stderr)):
+            kept, room = data[:room], max(0, room - len(data))
+            if kept:
+                response = wire.RunResponse(stdout=kept) if name == "stdout" else None
+                await write(response or wire.RunResponse(stderr=kept))
+        outcome = Outcome(
+            ending,
+            reply.exit_code,
+            time.monotonic() - started,
+            len(reply.stdout),
+            len(reply.stderr),
+            len(reply.stdout) + len(reply.stderr) > handler.command.output_cap_bytes,
+        )
+        _record(run, outcome)
+        await write(wire.RunResponse(end=_wire_end(outcome)))
+
     async def _retire(self, incoming: _Incoming) -> None:
         run = incoming.run
         run.end_time = time.time()
@@ -476,6 +546,8 @@ class Commands:
             incoming.run.approval = Approval.DENIED
         if incoming.program is not None:
             incoming.program.cancel()
+        if incoming.call is not None:
+            incoming.call.cancel()
         log.info("command run %s stopped: %s", incoming.run.id, why)
 
     async def _revoked(self, peer_id: str, permissions: Permissions | None) -> None:
@@ -709,6 +781,48 @@ async def _feed(context: Any, program: Run) -> None:
             await program.close_stdin()
         elif part == "cancel":
             program.cancel()
+
+
+def spec_of(command: AllowedCommand, *, needs_approval: bool) -> wire.CommandSpec:
+    """A command as peers see it."""
+    return wire.CommandSpec(
+        id=command.id,
+        description=command.description,
+        parameters=[
+            wire.ParameterSpec(
+                name=p.name,
+                description=p.description,
+                type=_WIRE_TYPES[p.type],
+                required=p.required,
+                choices=p.choices,
+                pattern=p.pattern,
+                min=p.min if p.type == "integer" else 0,
+                max=p.max if p.type == "integer" else 0,
+                default=_text(p.default) if p.default is not None else "",
+            )
+            for p in command.parameters
+        ],
+        timeout_ms=round(command.timeout_secs * 1000),
+        risk=_WIRE_RISKS[command.risk],
+        needs_approval=needs_approval,
+        output_cap_bytes=command.output_cap_bytes,
+    )
+
+
+async def _read_stdin(context: Any) -> bytes:
+    """A handler's standard input: everything until its end (or the caller's half-close)."""
+    data = bytearray()
+    while True:
+        request = await context.read()
+        if request is EOF or request.WhichOneof("part") in ("close_stdin", "cancel"):
+            return bytes(data)
+        if request.WhichOneof("part") == "stdin":
+            data += request.stdin
+            if len(data) > MAX_HANDLER_STDIN:
+                raise InvalidArgument(
+                    f"a plugin's command takes at most {MAX_HANDLER_STDIN >> 20} MiB of input",
+                    field="stdin",
+                )
 
 
 def _record(run: CommandRun, outcome: Outcome) -> None:

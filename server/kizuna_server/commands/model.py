@@ -50,6 +50,12 @@ class CommandRunNotFound(KizunaError):
         super().__init__(f"no command run {run_id} waits or runs here", run_id=run_id)
 
 
+class PluginFailed(KizunaError):
+    """A plugin raised, took too long, or is not running (metadata: `plugin`)."""
+
+    reason = "PLUGIN_FAILED"
+
+
 class CommandTimedOut(KizunaError):
     """Carried in a timed-out run's `error` (metadata: `command`)."""
 

@@ -27,7 +27,7 @@ MAX_HINTS: Final = 4
 #: Ports below this are never dialled because an announcement says so (THREATS #16).
 MIN_ANNOUNCED_PORT: Final = 1024
 #: Capabilities kept from a peer's Hello, and the longest name one may have.
-MAX_CAPABILITIES: Final = 8
+MAX_CAPABILITIES: Final = 16
 _MAX_CAPABILITY: Final = 32
 # Control, format (bidi overrides, zero-width), separators other than space, surrogates,
 # private-use and unassigned characters are removed from names.

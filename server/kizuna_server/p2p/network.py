@@ -193,6 +193,12 @@ class PeerNetwork:
             self._device_info.capabilities.append(capability)
         return True
 
+    def announce(self, capability: str) -> None:
+        """Offers a capability a plugin brings (the plugin is on: plugins.enabled listed it).
+        Called before `start`."""
+        if capability not in self._device_info.capabilities:
+            self._device_info.capabilities.append(capability)
+
     @property
     def capabilities(self) -> tuple[str, ...]:
         """What this device offers to peers (see `offer`)."""

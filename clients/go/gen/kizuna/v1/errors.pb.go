@@ -129,6 +129,11 @@ const (
 	ErrorReason_ERROR_REASON_COMMAND_DENIED ErrorReason = 104
 	// NOT_FOUND. No run with that ID waits or runs here. Metadata: `run_id`.
 	ErrorReason_ERROR_REASON_COMMAND_RUN_NOT_FOUND ErrorReason = 105
+	// NOT_FOUND. No plugin of that name is loaded. Metadata: `plugin`.
+	ErrorReason_ERROR_REASON_PLUGIN_NOT_FOUND ErrorReason = 110
+	// FAILED_PRECONDITION. The plugin raised, took too long, or is not running. Metadata:
+	// `plugin`.
+	ErrorReason_ERROR_REASON_PLUGIN_FAILED ErrorReason = 111
 )
 
 // Enum value maps for ErrorReason.
@@ -174,6 +179,8 @@ var (
 		103: "ERROR_REASON_COMMAND_FAILED_TO_START",
 		104: "ERROR_REASON_COMMAND_DENIED",
 		105: "ERROR_REASON_COMMAND_RUN_NOT_FOUND",
+		110: "ERROR_REASON_PLUGIN_NOT_FOUND",
+		111: "ERROR_REASON_PLUGIN_FAILED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":               0,
@@ -216,6 +223,8 @@ var (
 		"ERROR_REASON_COMMAND_FAILED_TO_START":   103,
 		"ERROR_REASON_COMMAND_DENIED":            104,
 		"ERROR_REASON_COMMAND_RUN_NOT_FOUND":     105,
+		"ERROR_REASON_PLUGIN_NOT_FOUND":          110,
+		"ERROR_REASON_PLUGIN_FAILED":             111,
 	}
 )
 
@@ -322,7 +331,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x03(\v2\x1e.kizuna.v1.Error.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xc6\v\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x89\f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -363,7 +372,9 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\x1eERROR_REASON_COMMAND_TIMED_OUT\x10f\x12(\n" +
 	"$ERROR_REASON_COMMAND_FAILED_TO_START\x10g\x12\x1f\n" +
 	"\x1bERROR_REASON_COMMAND_DENIED\x10h\x12&\n" +
-	"\"ERROR_REASON_COMMAND_RUN_NOT_FOUND\x10iB\x8b\x01\n" +
+	"\"ERROR_REASON_COMMAND_RUN_NOT_FOUND\x10i\x12!\n" +
+	"\x1dERROR_REASON_PLUGIN_NOT_FOUND\x10n\x12\x1e\n" +
+	"\x1aERROR_REASON_PLUGIN_FAILED\x10oB\x8b\x01\n" +
 	"\rcom.kizuna.v1B\vErrorsProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 

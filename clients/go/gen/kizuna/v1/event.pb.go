@@ -9,6 +9,7 @@ package kizunav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -86,6 +87,8 @@ const (
 	EventType_EVENT_TYPE_COMMAND_EXECUTED EventType = 51
 	// Event.command_approval_requested.
 	EventType_EVENT_TYPE_COMMAND_APPROVAL_REQUESTED EventType = 52
+	// Event.plugin_event.
+	EventType_EVENT_TYPE_PLUGIN_EVENT EventType = 60
 )
 
 // Enum value maps for EventType.
@@ -121,6 +124,7 @@ var (
 		50: "EVENT_TYPE_COMMAND_STARTED",
 		51: "EVENT_TYPE_COMMAND_EXECUTED",
 		52: "EVENT_TYPE_COMMAND_APPROVAL_REQUESTED",
+		60: "EVENT_TYPE_PLUGIN_EVENT",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":                0,
@@ -153,6 +157,7 @@ var (
 		"EVENT_TYPE_COMMAND_STARTED":            50,
 		"EVENT_TYPE_COMMAND_EXECUTED":           51,
 		"EVENT_TYPE_COMMAND_APPROVAL_REQUESTED": 52,
+		"EVENT_TYPE_PLUGIN_EVENT":               60,
 	}
 )
 
@@ -226,6 +231,7 @@ type Event struct {
 	//	*Event_CommandStarted
 	//	*Event_CommandExecuted
 	//	*Event_CommandApprovalRequested
+	//	*Event_PluginEvent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -550,6 +556,15 @@ func (x *Event) GetCommandApprovalRequested() *CommandApprovalRequested {
 	return nil
 }
 
+func (x *Event) GetPluginEvent() *PluginEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PluginEvent); ok {
+			return x.PluginEvent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -700,6 +715,11 @@ type Event_CommandApprovalRequested struct {
 	CommandApprovalRequested *CommandApprovalRequested `protobuf:"bytes,62,opt,name=command_approval_requested,json=commandApprovalRequested,proto3,oneof"`
 }
 
+type Event_PluginEvent struct {
+	// Something a plugin reports (a text arrived, the clipboard changed, a plugin failed).
+	PluginEvent *PluginEvent `protobuf:"bytes,70,opt,name=plugin_event,json=pluginEvent,proto3,oneof"`
+}
+
 func (*Event_NodeStateChanged) isEvent_Payload() {}
 
 func (*Event_Error) isEvent_Payload() {}
@@ -757,6 +777,8 @@ func (*Event_CommandStarted) isEvent_Payload() {}
 func (*Event_CommandExecuted) isEvent_Payload() {}
 
 func (*Event_CommandApprovalRequested) isEvent_Payload() {}
+
+func (*Event_PluginEvent) isEvent_Payload() {}
 
 // The daemon changed state.
 type NodeStateChanged struct {
@@ -2109,6 +2131,80 @@ func (x *CommandExecuted) GetRun() *CommandRun {
 	return nil
 }
 
+// Something a plugin reports. `type` is the plugin's own name for it ("text_received",
+// "clipboard_received", "failed"); `data` its fields, as the plugin documents them.
+type PluginEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plugin's name.
+	Plugin string `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	// What happened.
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// The peer it is about, if any.
+	PeerId string `protobuf:"bytes,3,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Details.
+	Data          *structpb.Struct `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginEvent) Reset() {
+	*x = PluginEvent{}
+	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginEvent) ProtoMessage() {}
+
+func (x *PluginEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginEvent.ProtoReflect.Descriptor instead.
+func (*PluginEvent) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PluginEvent) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
+}
+
+func (x *PluginEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PluginEvent) GetPeerId() string {
+	if x != nil {
+		return x.PeerId
+	}
+	return ""
+}
+
+func (x *PluginEvent) GetData() *structpb.Struct {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 // A peer's run waits for approval: ApproveCommandRun or DenyCommandRun, before
 // run.approval_deadline (then it is denied).
 type CommandApprovalRequested struct {
@@ -2121,7 +2217,7 @@ type CommandApprovalRequested struct {
 
 func (x *CommandApprovalRequested) Reset() {
 	*x = CommandApprovalRequested{}
-	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	mi := &file_kizuna_v1_event_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2229,7 @@ func (x *CommandApprovalRequested) String() string {
 func (*CommandApprovalRequested) ProtoMessage() {}
 
 func (x *CommandApprovalRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_event_proto_msgTypes[28]
+	mi := &file_kizuna_v1_event_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2242,7 @@ func (x *CommandApprovalRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandApprovalRequested.ProtoReflect.Descriptor instead.
 func (*CommandApprovalRequested) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{28}
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommandApprovalRequested) GetRun() *CommandRun {
@@ -2160,7 +2256,7 @@ var File_kizuna_v1_event_proto protoreflect.FileDescriptor
 
 const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\x80\x11\n" +
+	"\x15kizuna/v1/event.proto\x12\tkizuna.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kizuna/v1/command.proto\x1a\x16kizuna/v1/errors.proto\x1a\x14kizuna/v1/node.proto\x1a\x14kizuna/v1/peer.proto\x1a\x16kizuna/v1/stream.proto\x1a\x18kizuna/v1/transfer.proto\"\xbd\x11\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
@@ -2194,7 +2290,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\rcapture_ended\x187 \x01(\v2\x17.kizuna.v1.CaptureEndedH\x00R\fcaptureEnded\x12D\n" +
 	"\x0fcommand_started\x18< \x01(\v2\x19.kizuna.v1.CommandStartedH\x00R\x0ecommandStarted\x12G\n" +
 	"\x10command_executed\x18= \x01(\v2\x1a.kizuna.v1.CommandExecutedH\x00R\x0fcommandExecuted\x12c\n" +
-	"\x1acommand_approval_requested\x18> \x01(\v2#.kizuna.v1.CommandApprovalRequestedH\x00R\x18commandApprovalRequestedB\t\n" +
+	"\x1acommand_approval_requested\x18> \x01(\v2#.kizuna.v1.CommandApprovalRequestedH\x00R\x18commandApprovalRequested\x12;\n" +
+	"\fplugin_event\x18F \x01(\v2\x16.kizuna.v1.PluginEventH\x00R\vpluginEventB\t\n" +
 	"\apayload\"W\n" +
 	"\x10NodeStateChanged\x12+\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x15.kizuna.v1.Node.StateR\x05state\x12\x16\n" +
@@ -2261,9 +2358,14 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x0eCommandStarted\x12'\n" +
 	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\":\n" +
 	"\x0fCommandExecuted\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\"C\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run\"\x7f\n" +
+	"\vPluginEvent\x12\x16\n" +
+	"\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
+	"\apeer_id\x18\x03 \x01(\tR\x06peerId\x12+\n" +
+	"\x04data\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x04data\"C\n" +
 	"\x18CommandApprovalRequested\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xcd\a\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.kizuna.v1.CommandRunR\x03run*\xea\a\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dEVENT_TYPE_NODE_STATE_CHANGED\x10\x01\x12\x14\n" +
@@ -2295,7 +2397,8 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x18EVENT_TYPE_CAPTURE_ENDED\x10-\x12\x1e\n" +
 	"\x1aEVENT_TYPE_COMMAND_STARTED\x102\x12\x1f\n" +
 	"\x1bEVENT_TYPE_COMMAND_EXECUTED\x103\x12)\n" +
-	"%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x104B\x8a\x01\n" +
+	"%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x104\x12\x1b\n" +
+	"\x17EVENT_TYPE_PLUGIN_EVENT\x10<B\x8a\x01\n" +
 	"\rcom.kizuna.v1B\n" +
 	"EventProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
@@ -2313,7 +2416,7 @@ func file_kizuna_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_kizuna_v1_event_proto_goTypes = []any{
 	(EventType)(0),                   // 0: kizuna.v1.EventType
 	(*Event)(nil),                    // 1: kizuna.v1.Event
@@ -2344,19 +2447,21 @@ var file_kizuna_v1_event_proto_goTypes = []any{
 	(*CaptureEnded)(nil),             // 26: kizuna.v1.CaptureEnded
 	(*CommandStarted)(nil),           // 27: kizuna.v1.CommandStarted
 	(*CommandExecuted)(nil),          // 28: kizuna.v1.CommandExecuted
-	(*CommandApprovalRequested)(nil), // 29: kizuna.v1.CommandApprovalRequested
-	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
-	(*TransferProgress)(nil),         // 31: kizuna.v1.TransferProgress
-	(Node_State)(0),                  // 32: kizuna.v1.Node.State
-	(*Error)(nil),                    // 33: kizuna.v1.Error
-	(*Peer)(nil),                     // 34: kizuna.v1.Peer
-	(*Pairing)(nil),                  // 35: kizuna.v1.Pairing
-	(*Transfer)(nil),                 // 36: kizuna.v1.Transfer
-	(*Stream)(nil),                   // 37: kizuna.v1.Stream
-	(*CommandRun)(nil),               // 38: kizuna.v1.CommandRun
+	(*PluginEvent)(nil),              // 29: kizuna.v1.PluginEvent
+	(*CommandApprovalRequested)(nil), // 30: kizuna.v1.CommandApprovalRequested
+	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
+	(*TransferProgress)(nil),         // 32: kizuna.v1.TransferProgress
+	(Node_State)(0),                  // 33: kizuna.v1.Node.State
+	(*Error)(nil),                    // 34: kizuna.v1.Error
+	(*Peer)(nil),                     // 35: kizuna.v1.Peer
+	(*Pairing)(nil),                  // 36: kizuna.v1.Pairing
+	(*Transfer)(nil),                 // 37: kizuna.v1.Transfer
+	(*Stream)(nil),                   // 38: kizuna.v1.Stream
+	(*CommandRun)(nil),               // 39: kizuna.v1.CommandRun
+	(*structpb.Struct)(nil),          // 40: google.protobuf.Struct
 }
 var file_kizuna_v1_event_proto_depIdxs = []int32{
-	30, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
+	31, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
 	3,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
 	4,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
@@ -2371,7 +2476,7 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	13, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
 	14, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
 	15, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
-	31, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
+	32, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
 	16, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
 	18, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
 	19, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
@@ -2385,41 +2490,43 @@ var file_kizuna_v1_event_proto_depIdxs = []int32{
 	26, // 26: kizuna.v1.Event.capture_ended:type_name -> kizuna.v1.CaptureEnded
 	27, // 27: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
 	28, // 28: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
-	29, // 29: kizuna.v1.Event.command_approval_requested:type_name -> kizuna.v1.CommandApprovalRequested
-	32, // 30: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
-	33, // 31: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
-	34, // 32: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
-	34, // 33: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
-	34, // 34: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
-	34, // 35: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
-	34, // 36: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
-	33, // 37: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
-	35, // 38: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
-	35, // 39: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
-	34, // 40: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
-	35, // 41: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
-	36, // 42: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
-	36, // 43: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
-	36, // 44: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
-	36, // 45: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
-	36, // 46: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
-	36, // 47: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
-	36, // 48: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
-	37, // 49: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
-	37, // 50: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
-	37, // 51: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
-	37, // 52: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
-	37, // 53: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
-	37, // 54: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
-	33, // 55: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
-	38, // 56: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
-	38, // 57: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
-	38, // 58: kizuna.v1.CommandApprovalRequested.run:type_name -> kizuna.v1.CommandRun
-	59, // [59:59] is the sub-list for method output_type
-	59, // [59:59] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	30, // 29: kizuna.v1.Event.command_approval_requested:type_name -> kizuna.v1.CommandApprovalRequested
+	29, // 30: kizuna.v1.Event.plugin_event:type_name -> kizuna.v1.PluginEvent
+	33, // 31: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
+	34, // 32: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
+	35, // 33: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
+	35, // 34: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
+	35, // 35: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
+	35, // 36: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
+	35, // 37: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
+	34, // 38: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
+	36, // 39: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
+	36, // 40: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
+	35, // 41: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
+	36, // 42: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
+	37, // 43: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
+	37, // 44: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
+	37, // 45: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
+	37, // 46: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
+	37, // 47: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
+	37, // 48: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
+	37, // 49: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
+	38, // 50: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
+	38, // 51: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
+	38, // 52: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
+	38, // 53: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
+	38, // 54: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
+	38, // 55: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
+	34, // 56: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
+	39, // 57: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
+	39, // 58: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
+	40, // 59: kizuna.v1.PluginEvent.data:type_name -> google.protobuf.Struct
+	39, // 60: kizuna.v1.CommandApprovalRequested.run:type_name -> kizuna.v1.CommandRun
+	61, // [61:61] is the sub-list for method output_type
+	61, // [61:61] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_proto_init() }
@@ -2463,6 +2570,7 @@ func file_kizuna_v1_event_proto_init() {
 		(*Event_CommandStarted)(nil),
 		(*Event_CommandExecuted)(nil),
 		(*Event_CommandApprovalRequested)(nil),
+		(*Event_PluginEvent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2470,7 +2578,7 @@ func file_kizuna_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_proto_rawDesc), len(file_kizuna_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
