@@ -27,6 +27,7 @@ from google.protobuf import json_format
 from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
+from kizuna_server.cli_commands import add_commands as add_command_commands
 from kizuna_server.cli_peers import add_commands as add_peer_commands
 from kizuna_server.cli_streams import add_commands as add_stream_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
@@ -172,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     add_peer_commands(commands, common, _client, safe)
     add_transfer_commands(commands, common, _client, safe)
     add_stream_commands(commands, common, _client, safe)
+    add_command_commands(commands, common, _client, safe)
     return parser
 
 

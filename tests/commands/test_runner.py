@@ -27,11 +27,14 @@ import os, sys, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        with open(sys.argv[1], "w") as f:
+        with open(sys.argv[1] + ".tmp", "w") as f:
             f.write(str(os.getpid()))
+        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
         time.sleep(600)
     os._exit(0)
 os.wait()
+while not os.path.exists(sys.argv[1]):  # the grandchild is on its own now: wait for its pid
+    time.sleep(0.01)
 if sys.argv[2] == "sleep":
     print("ready", flush=True)
     time.sleep(600)

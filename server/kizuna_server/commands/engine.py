@@ -309,6 +309,10 @@ class Commands:
                 run.state = RunState.DENIED if isinstance(error, CommandDenied) else RunState.FAILED
             run.error = error
             raise
+        except Exception:  # the call broke under a write, or a bug: the record still ends
+            if not run.state.final:
+                run.state = RunState.FAILED
+            raise
         finally:
             await self._retire(incoming)
 
@@ -428,10 +432,18 @@ class Commands:
     ) -> None:
         run = incoming.run
         assert self._containment is not None
+        caller_gone = False
 
         async def on_output(name: str, chunk: bytes) -> None:
+            nonlocal caller_gone
+            if caller_gone:
+                return  # counted by the runner, passed to nobody
             response = wire.RunResponse(stdout=chunk) if name == "stdout" else None
-            await write(response or wire.RunResponse(stderr=chunk))
+            try:
+                await write(response or wire.RunResponse(stderr=chunk))
+            except Exception:  # the call ended under the write (grpc's own error types)
+                caller_gone = True
+                program.cancel()
 
         program = Run(
             argv,
@@ -468,7 +480,8 @@ class Commands:
         finally:
             feeding.cancel()
         _record(run, outcome)
-        await write(wire.RunResponse(end=_wire_end(outcome)))
+        if not caller_gone:
+            await write(wire.RunResponse(end=_wire_end(outcome)))
 
     async def _call_handler(
         self,
@@ -551,12 +564,17 @@ class Commands:
         log.info("command run %s stopped: %s", incoming.run.id, why)
 
     async def _revoked(self, peer_id: str, permissions: Permissions | None) -> None:
-        """The peer was forgotten or lost the commands permission: its runs here stop."""
+        """The peer was forgotten (its runs here stop) or lost the commands permission (those
+        of its runs that needed it stop; a plugin's command open to trusted peers goes on)."""
         if permissions is not None and permissions.commands:
             return
         for incoming in list(self._incoming.values()):
-            if incoming.run.peer_id == peer_id:
-                self._stop_one(incoming, "the peer may no longer run commands here")
+            if incoming.run.peer_id != peer_id:
+                continue
+            handler = incoming.handler
+            if permissions is not None and handler is not None and handler.gate == "trusted":
+                continue
+            self._stop_one(incoming, "the peer may no longer run commands here")
 
     # --- this device asks a peer ------------------------------------------------------------
 
@@ -659,20 +677,32 @@ class PeerRun:
         self._pending: wire.RunResponse | None = None
         self._writes = asyncio.Lock()
         self._stdin_closed = False
+        #: The peer said the run waits for its owner (so a start means approved).
+        self._asked = False
 
     async def first(self) -> None:
-        """Waits for the peer's first answer (waiting for approval, or running)."""
-        self._pending = await self._read()
+        """Waits for the peer's first answer (waiting for approval, or running) and applies
+        it, so the run shows where it is before any output is read."""
+        response = await self._read()
+        if response is not None and response.WhichOneof("part") == "state":
+            self._apply_state(response.state)
+        else:
+            self._pending = response
 
     async def _read(self) -> wire.RunResponse | None:
+        """The next answer; None once this side withdrew a run that was waiting."""
         try:
             response = await self._call.read()
         except grpc.aio.AioRpcError as exc:
+            if self.run.state is RunState.CANCELLED:
+                return None
             self._fail(self._engine._refusal(exc, self.run.peer_id))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
+            if self.run.state is RunState.CANCELLED:
+                return None
             self._fail(PeerUnreachable("the link to the peer closed during the run"))
         if response is EOF:
             self._fail(PeerUnreachable("the peer ended the run without saying how it ended"))
@@ -689,6 +719,36 @@ class PeerRun:
         self._engine._finished(run)
         raise error
 
+    def _apply_state(self, state: wire.RunState) -> None:
+        run = self.run
+        if state.phase == wire.RunState.PHASE_RUNNING:
+            run.approval = Approval.GRANTED if self._asked else Approval.NOT_NEEDED
+            run.state = RunState.RUNNING
+            run.start_time = time.time()
+            self._engine._publish(CommandStarted(run))
+        else:
+            self._asked = True
+            run.state = RunState.AWAITING_APPROVAL
+            run.approval = Approval.PENDING
+            run.approval_deadline = time.time() + state.approval_timeout_ms / 1000
+
+    def _apply_end(self, end: wire.RunEnd) -> None:
+        run = self.run
+        if run.approval is Approval.PENDING:
+            run.approval = Approval.GRANTED if self._asked else Approval.NOT_NEEDED
+        run.state = _WIRE_ENDINGS.get(end.ending, RunState.FAILED)
+        run.exit_code = end.exit_code
+        run.seconds = end.duration_us / 1e6
+        run.stdout_bytes = end.stdout_bytes
+        run.stderr_bytes = end.stderr_bytes
+        run.truncated = end.output_truncated
+        if run.state is RunState.TIMED_OUT:
+            run.error = CommandTimedOut(
+                f"{run.command_id} ran past its time limit and was stopped",
+                command=run.command_id,
+            )
+        self._engine._finished(run)
+
     async def output(self) -> AsyncIterator[tuple[str, bytes]]:
         """("state", b"") when the run's state changed, ("stdout"|"stderr", bytes) as the
         program writes; ends after the run ended (`run` then holds how)."""
@@ -697,42 +757,16 @@ class PeerRun:
             while True:
                 response = self._pending or await self._read()
                 self._pending = None
-                assert response is not None
+                if response is None:  # withdrawn here while it waited
+                    return
                 part = response.WhichOneof("part")
                 if part in ("stdout", "stderr"):
                     yield part, getattr(response, part)
                 elif part == "state":
-                    if response.state.phase == wire.RunState.PHASE_RUNNING:
-                        if run.approval is Approval.PENDING:
-                            run.approval = Approval.NOT_NEEDED
-                        elif run.state is RunState.AWAITING_APPROVAL:
-                            run.approval = Approval.GRANTED
-                        run.state = RunState.RUNNING
-                        run.start_time = time.time()
-                        self._engine._publish(CommandStarted(run))
-                    else:
-                        run.state = RunState.AWAITING_APPROVAL
-                        run.approval = Approval.PENDING
-                        run.approval_deadline = (
-                            time.time() + response.state.approval_timeout_ms / 1000
-                        )
+                    self._apply_state(response.state)
                     yield "state", b""
                 elif part == "end":
-                    end = response.end
-                    if run.approval is Approval.PENDING:
-                        run.approval = Approval.NOT_NEEDED
-                    run.state = _WIRE_ENDINGS.get(end.ending, RunState.FAILED)
-                    run.exit_code = end.exit_code
-                    run.seconds = end.duration_us / 1e6
-                    run.stdout_bytes = end.stdout_bytes
-                    run.stderr_bytes = end.stderr_bytes
-                    run.truncated = end.output_truncated
-                    if run.state is RunState.TIMED_OUT:
-                        run.error = CommandTimedOut(
-                            f"{run.command_id} ran past its time limit and was stopped",
-                            command=run.command_id,
-                        )
-                    self._engine._finished(run)
+                    self._apply_end(response.end)
                     return
         finally:
             if not run.state.final:  # the app went away: the peer stops the run

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +49,10 @@ ENTRY_POINT_GROUP: Final = "kizuna.plugins"
 LIFECYCLE_SECS: Final = 10.0
 #: Longest one on_event call may take.
 EVENT_SECS: Final = 5.0
+#: Events one plugin may publish: a burst of this many, refilled at this many a second. More
+#: are dropped (counted, logged once a burst) so that a plugin cannot flood the event log.
+PUBLISH_BURST: Final = 200
+PUBLISH_RATE: Final = 50.0
 
 
 class PluginNotFound(KizunaError):
@@ -78,6 +83,10 @@ class Loaded:
     commands: dict[str, HandlerCommand] = field(default_factory=dict)
     local: dict[str, HandlerCommand] = field(default_factory=dict)
     events: asyncio.Task[None] | None = None
+    #: Publishing budget (PUBLISH_BURST, PUBLISH_RATE) and what was dropped.
+    tokens: float = PUBLISH_BURST
+    refilled: float = 0.0
+    dropped: int = 0
 
 
 def discover(entries: tuple[PluginEntry, ...]) -> dict[str, Loaded]:
@@ -204,7 +213,18 @@ class Plugins:
         ensure_private_directory(data_dir)
 
         def publish(kind: str, data: Mapping[str, Any], peer_id: str = "") -> None:
-            self._host.publish(PluginEvent(name, kind, peer_id, dict(data)))
+            now = time.monotonic()
+            loaded.tokens = min(
+                PUBLISH_BURST, loaded.tokens + (now - loaded.refilled) * PUBLISH_RATE
+            )
+            loaded.refilled = now
+            if loaded.tokens < 1:
+                if loaded.dropped % PUBLISH_BURST == 0:
+                    log.warning("plugin %s publishes too fast; its events are dropped", name)
+                loaded.dropped += 1
+                return
+            loaded.tokens -= 1
+            self._host.publish(PluginEvent(name, str(kind)[:64], peer_id, dict(data)))
 
         async def run_on_peer(
             peer_id: str,
