@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class PluginServiceStub:
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 
@@ -51,7 +51,7 @@ class PluginServiceStub:
 
 class PluginServiceServicer:
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 
@@ -94,7 +94,7 @@ def add_PluginServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class PluginService:
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 

@@ -28,7 +28,7 @@ GRPC_VERSION: str
 
 class PluginServiceStub:
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 
@@ -47,7 +47,7 @@ class PluginServiceStub:
 @_typing.type_check_only
 class PluginServiceAsyncStub(PluginServiceStub):
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 
@@ -62,7 +62,7 @@ class PluginServiceAsyncStub(PluginServiceStub):
 
 class PluginServiceServicer(metaclass=_abc_1.ABCMeta):
     """PluginService lists the plugins this daemon loaded and calls their local commands: what a
-    plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+    plugin offers the apps and the person on its own device (`kizuna texts` reads the text
     plugin's inbox through it). What a plugin offers peers are commands in CommandService.
     """
 

@@ -29,6 +29,7 @@ from kizuna_client._layout import resolve_layout
 from kizuna_server import __version__
 from kizuna_server.cli_commands import add_commands as add_command_commands
 from kizuna_server.cli_peers import add_commands as add_peer_commands
+from kizuna_server.cli_plugins import add_commands as add_plugin_commands
 from kizuna_server.cli_streams import add_commands as add_stream_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
 from kizuna_server.core.memory import cap_arenas, reuse_large_buffers
@@ -174,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     add_transfer_commands(commands, common, _client, safe)
     add_stream_commands(commands, common, _client, safe)
     add_command_commands(commands, common, _client, safe)
+    add_plugin_commands(commands, common, _client, safe)
     return parser
 
 

@@ -46,8 +46,6 @@ _SHORT = SHORT
 #: Seconds `exec` waits for the run's end after Ctrl-C (the peer sends SIGTERM to the whole tree,
 #: then SIGKILL 2 s later).
 _CANCEL_SECS = 15.0
-#: Seconds between looks at a run that has not started (is it waiting for approval?).
-_POLL_SECS = 0.05
 #: The daemon's longest time limit (a day).
 _MAX_TIMEOUT_SECS = 86_400
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
@@ -597,9 +595,9 @@ async def _follow(handle: RemoteCommand, name: str, command: str) -> None:
 
     Output is read in a task of its own: cancelling a gRPC read (or write) cancels the whole
     call, and after Ctrl-C the call must go on to carry the cancel and the run's end."""
+    _announce(handle.run, name, command)
     output = asyncio.ensure_future(_pass_output(handle))
     feeding = asyncio.ensure_future(_pass_input(handle))
-    announcing = asyncio.ensure_future(_announce(handle, name, command))
     try:
         await asyncio.wait({output})
     except asyncio.CancelledError:
@@ -607,9 +605,8 @@ async def _follow(handle: RemoteCommand, name: str, command: str) -> None:
         await _cancel(handle, output, name, command)
         raise
     finally:
-        for task in (feeding, announcing):
-            task.cancel()
-        await asyncio.gather(feeding, announcing, return_exceptions=True)
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
     output.result()
 
 
@@ -659,21 +656,14 @@ async def _pass_input(handle: RemoteCommand) -> None:
     await asyncio.shield(handle.close_stdin())
 
 
-async def _announce(handle: RemoteCommand, name: str, command: str) -> None:
-    """Says that the run waits for the peer's owner, once the daemon says so.
-
-    Iterating the run yields output only, and `run` changes as the daemon's messages arrive:
-    it is looked at a few times a second until the run starts."""
-    while handle.run.state == Run.STATE_AWAITING_APPROVAL:
-        left = _seconds_left(handle.run)
-        if left is not None:
-            print(
-                f"waiting for {name}'s owner to approve {command} (up to {max(0, round(left))} s)…",
-                file=sys.stderr,
-                flush=True,
-            )
-            return
-        await asyncio.sleep(_POLL_SECS)
+def _announce(run: command_pb2.CommandRun, name: str, command: str) -> None:
+    """Says that the run waits for the peer's owner, if it does (the daemon's first message
+    says where the run stands)."""
+    if run.state != Run.STATE_AWAITING_APPROVAL:
+        return
+    left = _seconds_left(run)
+    within = f" (up to {max(0, round(left))} s)" if left is not None else ""
+    print(f"waiting for {name}'s owner to approve {command}{within}…", file=sys.stderr, flush=True)
 
 
 # --- commands, runs ---------------------------------------------------------------------------

@@ -107,10 +107,13 @@ def commands_of(
 ) -> list[tuple[CommandInfo, Callable[[Invocation], Awaitable[Reply]]]]:
     """The marked handlers of a plugin instance, bound, in definition order."""
     found = []
-    for attribute in dir(type(plugin)):
-        info = getattr(getattr(type(plugin), attribute), _MARK, None)
-        if isinstance(info, CommandInfo):
-            found.append((info, getattr(plugin, attribute)))
+    seen: set[str] = set()
+    for cls in type(plugin).__mro__:
+        for attribute, value in vars(cls).items():
+            info = getattr(value, _MARK, None)
+            if isinstance(info, CommandInfo) and attribute not in seen:
+                seen.add(attribute)
+                found.append((info, getattr(plugin, attribute)))
     return found
 
 

@@ -23,7 +23,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from kizuna_client.v1 import event_pb2
+from kizuna_client.v1.event_service_pb2 import SubscribeEventsResponse
 from kizuna_server.commands.allowlist import (
     AllowedCommand,
     AllowListError,
@@ -159,6 +159,7 @@ class Plugins:
                     plugin=name,
                 )
                 log.warning("plugins.enabled names %r, which is not installed", name)
+                self._host.publish(PluginEvent(name, "failed", "", {"error": loaded.error.message}))
                 continue
             await self._start(loaded)
 
@@ -166,15 +167,17 @@ class Plugins:
         try:
             plugin = _instance(await asyncio.to_thread(loaded.load))
             loaded.description = plugin.description
-            loaded.capabilities = tuple(plugin.capabilities)
             for info, handler in commands_of(plugin):
                 described = self._described(loaded.name, info, handler)
                 (loaded.local if info.local else loaded.commands)[info.id] = described
             context = self._context(loaded)
             await asyncio.wait_for(plugin.start(context), LIFECYCLE_SECS)
         except Exception as exc:
+            loaded.commands.clear()
+            loaded.local.clear()
             self._failed(loaded, "could not start", exc)
             return
+        loaded.capabilities = tuple(plugin.capabilities)
         loaded.plugin = plugin
         loaded.state = PluginState.RUNNING
         for described in loaded.commands.values():
@@ -280,7 +283,8 @@ class Plugins:
                 wake.clear()
                 while (batch := subscription.take()) is not None:
                     for entry in batch.entries:
-                        event = event_pb2.Event.FromString(entry.encoded)
+                        # The log keeps each event as a one-event SubscribeEventsResponse.
+                        (event,) = SubscribeEventsResponse.FromString(entry.encoded).events
                         try:
                             await asyncio.wait_for(plugin.on_event(event), EVENT_SECS)
                         except Exception as exc:  # reported; the plugin keeps its next event

@@ -48,7 +48,8 @@ class DeviceInfo(_message.Message):
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Capabilities the sender offers: those of "transfers", "streams", "commands" that are in its
-        plugins.enabled and that its version has built. The receiver keeps at most 8, each a short
+        plugins.enabled and that its version has built, and those its running plugins declare
+        ("text", "clipboard", ...). The receiver keeps at most 16, each a short
         lower-case word; what a peer may use is still its permission on the receiving side.
         """
 

@@ -28,7 +28,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // PluginService lists the plugins this daemon loaded and calls their local commands: what a
-// plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+// plugin offers the apps and the person on its own device (`kizuna texts` reads the text
 // plugin's inbox through it). What a plugin offers peers are commands in CommandService.
 type PluginServiceClient interface {
 	// Lists the plugins this daemon knows: loaded, failed or disabled.
@@ -72,7 +72,7 @@ func (c *pluginServiceClient) CallPlugin(ctx context.Context, in *CallPluginRequ
 // for forward compatibility.
 //
 // PluginService lists the plugins this daemon loaded and calls their local commands: what a
-// plugin offers the apps and the person on its own device (`kizuna inbox` reads the text
+// plugin offers the apps and the person on its own device (`kizuna texts` reads the text
 // plugin's inbox through it). What a plugin offers peers are commands in CommandService.
 type PluginServiceServer interface {
 	// Lists the plugins this daemon knows: loaded, failed or disabled.

@@ -33,7 +33,8 @@ type DeviceInfo struct {
 	// Highest kizuna.peer.v1 protocol version the sender speaks.
 	ProtocolVersion uint32 `protobuf:"varint,3,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// Capabilities the sender offers: those of "transfers", "streams", "commands" that are in its
-	// plugins.enabled and that its version has built. The receiver keeps at most 8, each a short
+	// plugins.enabled and that its version has built, and those its running plugins declare
+	// ("text", "clipboard", ...). The receiver keeps at most 16, each a short
 	// lower-case word; what a peer may use is still its permission on the receiving side.
 	Capabilities []string `protobuf:"bytes,4,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// Software version, for diagnostics.
