@@ -119,8 +119,9 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Metadata: `command`, `argument`.
     """
     ERROR_REASON_COMMAND_TIMED_OUT: _ErrorReason.ValueType  # 102
-    """The command ran longer than its time limit and was stopped. Found in CommandRun.error
-    (the call itself returns the run and its output so far). Metadata: `command`.
+    """DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped. Carried
+    in CommandRun.error: RunCommand itself returns the run and its output so far. Metadata:
+    `command`.
     """
     ERROR_REASON_COMMAND_FAILED_TO_START: _ErrorReason.ValueType  # 103
     """FAILED_PRECONDITION. The program could not start on the peer (not installed, or its
@@ -247,8 +248,9 @@ ERROR_REASON_COMMAND_ARGUMENTS_INVALID: ErrorReason.ValueType  # 101
 Metadata: `command`, `argument`.
 """
 ERROR_REASON_COMMAND_TIMED_OUT: ErrorReason.ValueType  # 102
-"""The command ran longer than its time limit and was stopped. Found in CommandRun.error
-(the call itself returns the run and its output so far). Metadata: `command`.
+"""DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped. Carried
+in CommandRun.error: RunCommand itself returns the run and its output so far. Metadata:
+`command`.
 """
 ERROR_REASON_COMMAND_FAILED_TO_START: ErrorReason.ValueType  # 103
 """FAILED_PRECONDITION. The program could not start on the peer (not installed, or its

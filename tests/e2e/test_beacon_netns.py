@@ -33,6 +33,7 @@ from kizuna_server.core.device_id import device_id_from_public_key_der
 from kizuna_server.p2p.beacon import GROUP_V4, MAGIC, MAX_BEACON_BYTES, encode_beacon
 from tests import netns
 from tests.e2e.peerlan import LINK_PORT, REPO, Device, PeerLan, Program, pair
+from tests.p2p.peerpair import OFFERED
 
 pytestmark = pytest.mark.netns
 
@@ -118,9 +119,9 @@ async def test_two_daemons_find_each_other_by_the_beacon_alone_then_pair_and_lin
         assert (await a.api.connect_to_peer(b.device_id)).peer.connection == "connected"
         back = await b.wait_peer(a, lambda p: p.connected, "alpha connected (dialled back)")
         assert back.certificate_fingerprint == a.fingerprint
-        assert (list(back.capabilities), back.user_name) == (["transfers", "streams"], "Alice")
+        assert (list(back.capabilities), back.user_name) == ([*OFFERED], "Alice")
         seen = await a.api.peer(b.device_id)
-        assert (list(seen.capabilities), seen.user_name) == (["transfers", "streams"], "")
+        assert (list(seen.capabilities), seen.user_name) == ([*OFFERED], "")
 
         loop = asyncio.get_running_loop()
         since, began = len(a.events), loop.time()

@@ -28,6 +28,9 @@ WAIT = 15.0
 #: and reconnect backoff never grows beyond it.
 INTERVAL_SECS = 1
 
+#: What a daemon with the default plugins.enabled offers peers, in its Hello's order.
+OFFERED = ("transfers", "streams", "commands", "text", "clipboard")
+
 
 class EventRecorder:
     """Every event a daemon publishes from `start()` on, kept in order for `wait_for`."""

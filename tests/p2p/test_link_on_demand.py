@@ -18,6 +18,7 @@ from kizuna_client.errors import PeerUnreachableError, SubsystemUnavailableError
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS
 from tests.p2p.peerpair import (
+    OFFERED,
     WAIT,
     Node,
     Nodes,
@@ -145,8 +146,8 @@ async def test_dialling_a_peer_is_bounded_by_connection_timeout_secs(
 async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
     nodes: Nodes, tmp_path: Path
 ) -> None:
-    """Alpha offers what it has built of plugins.enabled (transfers and streams; commands are
-    not built yet); beta turned every plugin off, so it offers nothing and refuses offers with
+    """Alpha offers what it has built of plugins.enabled and what its plugins declare; beta
+    turned every plugin off, so it offers nothing and refuses offers with
     a clear error. Each shows the other's person as the other's Hello described it, sanitised
     (beta's is hostile: escape sequences, a bidi override, 110 characters)."""
     a = await nodes.start("alpha", {"identity": {"user_name": "Alice Example"}})
@@ -154,7 +155,7 @@ async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
     hostile = "\x1b[31mMallory\u202e" + "x" * 100
     assert b.daemon.peers is not None
     b.daemon.peers._device_info.user_name = hostile  # as a modified peer would send it
-    assert a.daemon.peers is not None and a.daemon.peers.capabilities == ("transfers", "streams")
+    assert a.daemon.peers is not None and a.daemon.peers.capabilities == OFFERED
     assert b.daemon.peers.capabilities == ()
     await pair(a, b)
     await wait_connected(a, b)
@@ -165,7 +166,7 @@ async def test_the_hello_says_what_a_peer_offers_and_who_uses_it(
 
     await eventually(described, what="both sides to learn the other's person")
     seen_by_a, seen_by_b = await a.client.peer(b.id), await b.client.peer(a.id)
-    assert list(seen_by_b.capabilities) == ["transfers", "streams"]
+    assert tuple(seen_by_b.capabilities) == OFFERED
     assert list(seen_by_a.capabilities) == []
     assert seen_by_b.user_name == "Alice Example"
     assert seen_by_a.user_name == sanitize_name(hostile)

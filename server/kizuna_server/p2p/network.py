@@ -103,6 +103,7 @@ class PeerNetwork:
         self.on_connected: list[Callable[[str], None]] = []
         #: Awaited when what a peer may do shrinks: with its permissions now, or None when it
         #: is no longer trusted (capabilities end the work it may no longer do, at once).
+        self._announced: set[str] = set()
         self.on_revoked: list[Callable[[str, Permissions | None], Awaitable[None]]] = []
         self._servers: list[grpc.aio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -189,8 +190,10 @@ class PeerNetwork:
         it is offered. Called by the composition root before `start`."""
         if capability not in self.config.plugins.enabled:
             return False
-        if capability not in self._device_info.capabilities:
-            self._device_info.capabilities.append(capability)
+        offered = self._device_info.capabilities
+        if capability not in offered:  # before what plugins announced: built-ins come first
+            plugins = sum(1 for name in offered if name in self._announced)
+            offered.insert(len(offered) - plugins, capability)
         return True
 
     def announce(self, capability: str) -> None:
@@ -198,6 +201,7 @@ class PeerNetwork:
         Called before `start`."""
         if capability not in self._device_info.capabilities:
             self._device_info.capabilities.append(capability)
+            self._announced.add(capability)
 
     @property
     def capabilities(self) -> tuple[str, ...]:

@@ -118,8 +118,9 @@ const (
 	// INVALID_ARGUMENT. Arguments do not match the command's declared parameters.
 	// Metadata: `command`, `argument`.
 	ErrorReason_ERROR_REASON_COMMAND_ARGUMENTS_INVALID ErrorReason = 101
-	// The command ran longer than its time limit and was stopped. Found in CommandRun.error
-	// (the call itself returns the run and its output so far). Metadata: `command`.
+	// DEADLINE_EXCEEDED. The command ran longer than its time limit and was stopped. Carried
+	// in CommandRun.error: RunCommand itself returns the run and its output so far. Metadata:
+	// `command`.
 	ErrorReason_ERROR_REASON_COMMAND_TIMED_OUT ErrorReason = 102
 	// FAILED_PRECONDITION. The program could not start on the peer (not installed, or its
 	// working folder is missing). Metadata: `command`.
