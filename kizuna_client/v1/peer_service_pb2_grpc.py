@@ -207,7 +207,8 @@ class PeerServiceServicer:
 
     def TrustPeer(self, request, context):
         """Trusts a device by its full device ID, compared out of band, without interactive pairing.
-        The certificate is pinned at the first connection and must match the ID.
+        The certificate is pinned at the first connection and must match the ID. Publishes
+        peer_updated (also for a device not seen yet), as every trust change does.
         Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

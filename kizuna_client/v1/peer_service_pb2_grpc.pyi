@@ -85,7 +85,8 @@ class PeerServiceStub:
     """
     TrustPeer: _grpc.UnaryUnaryMultiCallable[_peer_service_pb2.TrustPeerRequest, _peer_service_pb2.TrustPeerResponse]
     """Trusts a device by its full device ID, compared out of band, without interactive pairing.
-    The certificate is pinned at the first connection and must match the ID.
+    The certificate is pinned at the first connection and must match the ID. Publishes
+    peer_updated (also for a device not seen yet), as every trust change does.
     Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
     """
     UpdatePeerPermissions: _grpc.UnaryUnaryMultiCallable[_peer_service_pb2.UpdatePeerPermissionsRequest, _peer_service_pb2.UpdatePeerPermissionsResponse]
@@ -155,7 +156,8 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """
     TrustPeer: _aio.UnaryUnaryMultiCallable[_peer_service_pb2.TrustPeerRequest, _peer_service_pb2.TrustPeerResponse]  # type: ignore[assignment]
     """Trusts a device by its full device ID, compared out of band, without interactive pairing.
-    The certificate is pinned at the first connection and must match the ID.
+    The certificate is pinned at the first connection and must match the ID. Publishes
+    peer_updated (also for a device not seen yet), as every trust change does.
     Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
     """
     UpdatePeerPermissions: _aio.UnaryUnaryMultiCallable[_peer_service_pb2.UpdatePeerPermissionsRequest, _peer_service_pb2.UpdatePeerPermissionsResponse]  # type: ignore[assignment]
@@ -294,7 +296,8 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_peer_service_pb2.TrustPeerResponse, _abc.Awaitable[_peer_service_pb2.TrustPeerResponse]]:
         """Trusts a device by its full device ID, compared out of band, without interactive pairing.
-        The certificate is pinned at the first connection and must match the ID.
+        The certificate is pinned at the first connection and must match the ID. Publishes
+        peer_updated (also for a device not seen yet), as every trust change does.
         Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
         """
 

@@ -46,18 +46,20 @@ async def test_go_client_reads_node_events_and_error_reasons(
         "-socket",
         str(daemon.config.api.socket_path),
         "-events",
-        "1",
+        "2",
         "-peers",
         "-peer",
         "A" * 52,
     )
     assert code == 0, err
-    node, event = (json.loads(line) for line in out.splitlines())
+    node, first, second = (json.loads(line) for line in out.splitlines())
     assert daemon.identity is not None
     assert node["deviceId"] == daemon.identity.device_id
     assert node["state"] == "STATE_READY"
-    assert event["nodeStateChanged"]["state"] == "STATE_READY"
-    assert event["runId"] == daemon.run_id
+    # -events replays the run from its first event (sequence 1, not skipped).
+    assert (first["sequence"], first["nodeStateChanged"]["state"]) == ("1", "STATE_STARTING")
+    assert second["nodeStateChanged"]["state"] == "STATE_READY"
+    assert first["runId"] == daemon.run_id
     # No peers known (the list prints nothing); an unknown peer's error reaches Go with the same
     # ErrorInfo reason Python reads.
     assert "PEER_NOT_FOUND" in err

@@ -670,8 +670,15 @@ async def test_trust_by_id_on_both_sides_links_without_pairing(nodes: Nodes) -> 
     with pytest.raises(InvalidArgumentError):
         await a.client.trust_peer(a.id)
 
+    mark = a.events.mark()
     trusted = await a.client.trust_peer(format_device_id(b.id).lower())
     assert (trusted.device_id, trusted.trust, trusted.source) == (b.id, "trusted", "trust_store")
+    # Every trust change is an event, also for a device this one has not seen yet (issue 14).
+    event = await a.events.wait_for(
+        "peer_updated", lambda p: p.peer.device_id == b.id, after=mark, within=5
+    )
+    updated: Any = event.payload
+    assert updated.peer.trust == peer_pb2.Peer.TRUST_TRUSTED
     assert trusted.certificate_fingerprint == ""  # pinned at first contact
     await a.client.add_peer(b.address, persist=False)
     # B has not trusted A yet: it says so, and A cannot link.

@@ -530,7 +530,7 @@ class PeerNetwork:
                 )
             )
         await self._gate.changed()
-        self._roster.updated_if_known(device_id)
+        self._roster.updated(device_id)  # every trust change is an event, seen device or not
         self._links.want(device_id)
         return self._roster.snapshot(device_id)
 

@@ -72,11 +72,10 @@ func main() {
 	}
 
 	if *events > 0 {
-		// Sequence numbers start at 1 in each run: after_sequence 0 with this run's ID would mean
-		// "live only", so replay from before the first event instead.
+		// from_start replays the current run from its first event (sequence 1); after_sequence
+		// 1 would skip that event, and after_sequence 0 alone means live events only.
 		stream, err := kizunav1.NewEventServiceClient(conn).SubscribeEvents(ctx, &kizunav1.SubscribeEventsRequest{
-			AfterSequence: 1,
-			RunId:         "",
+			FromStart: true,
 		})
 		if err != nil {
 			fail(err)

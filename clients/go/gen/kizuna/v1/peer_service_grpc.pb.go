@@ -80,7 +80,8 @@ type PeerServiceClient interface {
 	// Errors: PAIRING_NOT_FOUND.
 	CancelPairing(ctx context.Context, in *CancelPairingRequest, opts ...grpc.CallOption) (*CancelPairingResponse, error)
 	// Trusts a device by its full device ID, compared out of band, without interactive pairing.
-	// The certificate is pinned at the first connection and must match the ID.
+	// The certificate is pinned at the first connection and must match the ID. Publishes
+	// peer_updated (also for a device not seen yet), as every trust change does.
 	// Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
 	TrustPeer(ctx context.Context, in *TrustPeerRequest, opts ...grpc.CallOption) (*TrustPeerResponse, error)
 	// Changes what a trusted peer may do on this device.
@@ -285,7 +286,8 @@ type PeerServiceServer interface {
 	// Errors: PAIRING_NOT_FOUND.
 	CancelPairing(context.Context, *CancelPairingRequest) (*CancelPairingResponse, error)
 	// Trusts a device by its full device ID, compared out of band, without interactive pairing.
-	// The certificate is pinned at the first connection and must match the ID.
+	// The certificate is pinned at the first connection and must match the ID. Publishes
+	// peer_updated (also for a device not seen yet), as every trust change does.
 	// Errors: INVALID_ARGUMENT (malformed ID), PAIRING_NOT_ALLOWED.
 	TrustPeer(context.Context, *TrustPeerRequest) (*TrustPeerResponse, error)
 	// Changes what a trusted peer may do on this device.
