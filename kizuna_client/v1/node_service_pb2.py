@@ -27,14 +27,14 @@ from kizuna_client.v1 import config_pb2 as kizuna_dot_v1_dot_config__pb2
 from kizuna_client.v1 import node_pb2 as kizuna_dot_v1_dot_node__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckizuna/v1/node_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16kizuna/v1/config.proto\x1a\x14kizuna/v1/node.proto\"\x10\n\x0eGetNodeRequest\"6\n\x0fGetNodeResponse\x12#\n\x04node\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.NodeR\x04node\"\x12\n\x10GetConfigRequest\">\n\x11GetConfigResponse\x12)\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.ConfigR\x06\x63onfig\"Z\n\x0fShutdownRequest\x12/\n\x05grace\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x05grace\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x12\n\x10ShutdownResponse2\xdc\x01\n\x0bNodeService\x12@\n\x07GetNode\x12\x19.kizuna.v1.GetNodeRequest\x1a\x1a.kizuna.v1.GetNodeResponse\x12\x46\n\tGetConfig\x12\x1b.kizuna.v1.GetConfigRequest\x1a\x1c.kizuna.v1.GetConfigResponse\x12\x43\n\x08Shutdown\x12\x1a.kizuna.v1.ShutdownRequest\x1a\x1b.kizuna.v1.ShutdownResponseB\x90\x01\n\rcom.kizuna.v1B\x10NodeServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckizuna/v1/node_service.proto\x12\tkizuna.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16kizuna/v1/config.proto\x1a\x14kizuna/v1/node.proto\"\x10\n\x0eGetNodeRequest\"6\n\x0fGetNodeResponse\x12#\n\x04node\x18\x01 \x01(\x0b\x32\x0f.kizuna.v1.NodeR\x04node\"\x12\n\x10GetConfigRequest\">\n\x11GetConfigResponse\x12)\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x11.kizuna.v1.ConfigR\x06\x63onfig\"Z\n\x0fShutdownRequest\x12/\n\x05grace\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x05grace\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x12\n\x10ShutdownResponse2\xdc\x01\n\x0bNodeService\x12@\n\x07GetNode\x12\x19.kizuna.v1.GetNodeRequest\x1a\x1a.kizuna.v1.GetNodeResponse\x12\x46\n\tGetConfig\x12\x1b.kizuna.v1.GetConfigRequest\x1a\x1c.kizuna.v1.GetConfigResponse\x12\x43\n\x08Shutdown\x12\x1a.kizuna.v1.ShutdownRequest\x1a\x1b.kizuna.v1.ShutdownResponseB\x90\x01\n\rdev.kizuna.v1B\x10NodeServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna_client.v1.node_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\rcom.kizuna.v1B\020NodeServiceProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\rdev.kizuna.v1B\020NodeServiceProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
   _globals['_GETNODEREQUEST']._serialized_start=121
   _globals['_GETNODEREQUEST']._serialized_end=137
   _globals['_GETNODERESPONSE']._serialized_start=139

@@ -24,14 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bkizuna/peer/v1/beacon.proto\x12\x0ekizuna.peer.v1\"\xfe\x01\n\x06\x42\x65\x61\x63on\x12\x1b\n\tdevice_id\x18\x01 \x01(\tR\x08\x64\x65viceId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n\x0b\x64\x65vice_type\x18\x03 \x01(\tR\ndeviceType\x12)\n\x10protocol_version\x18\x04 \x01(\rR\x0fprotocolVersion\x12\x1b\n\tlink_port\x18\x05 \x01(\rR\x08linkPort\x12!\n\x0cpairing_port\x18\x06 \x01(\rR\x0bpairingPort\x12\x1c\n\taddresses\x18\x07 \x03(\x0cR\taddresses\x12\x19\n\x08ttl_secs\x18\x08 \x01(\rR\x07ttlSecsB\xa8\x01\n\x12\x63om.kizuna.peer.v1B\x0b\x42\x65\x61\x63onProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bkizuna/peer/v1/beacon.proto\x12\x0ekizuna.peer.v1\"\xfe\x01\n\x06\x42\x65\x61\x63on\x12\x1b\n\tdevice_id\x18\x01 \x01(\tR\x08\x64\x65viceId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n\x0b\x64\x65vice_type\x18\x03 \x01(\tR\ndeviceType\x12)\n\x10protocol_version\x18\x04 \x01(\rR\x0fprotocolVersion\x12\x1b\n\tlink_port\x18\x05 \x01(\rR\x08linkPort\x12!\n\x0cpairing_port\x18\x06 \x01(\rR\x0bpairingPort\x12\x1c\n\taddresses\x18\x07 \x03(\x0cR\taddresses\x12\x19\n\x08ttl_secs\x18\x08 \x01(\rR\x07ttlSecsB\xa8\x01\n\x12\x64\x65v.kizuna.peer.v1B\x0b\x42\x65\x61\x63onProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna_server.p2p.wire.beacon_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\022com.kizuna.peer.v1B\013BeaconProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\022dev.kizuna.peer.v1B\013BeaconProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
   _globals['_BEACON']._serialized_start=48
   _globals['_BEACON']._serialized_end=302
 # @@protoc_insertion_point(module_scope)

@@ -25,14 +25,14 @@ _sym_db = _symbol_database.Default()
 from kizuna_server.p2p.wire import device_pb2 as kizuna_dot_peer_dot_v1_dot_device__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kizuna/peer/v1/link_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"_\n\x0cHelloRequest\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x02 \x01(\rR\x08linkPort\"n\n\rHelloResponse\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12)\n\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion2S\n\x0bLinkService\x12\x44\n\x05Hello\x12\x1c.kizuna.peer.v1.HelloRequest\x1a\x1d.kizuna.peer.v1.HelloResponseB\xad\x01\n\x12\x63om.kizuna.peer.v1B\x10LinkServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kizuna/peer/v1/link_service.proto\x12\x0ekizuna.peer.v1\x1a\x1bkizuna/peer/v1/device.proto\"_\n\x0cHelloRequest\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12\x1b\n\tlink_port\x18\x02 \x01(\rR\x08linkPort\"n\n\rHelloResponse\x12\x32\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x1a.kizuna.peer.v1.DeviceInfoR\x06\x64\x65vice\x12)\n\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion2S\n\x0bLinkService\x12\x44\n\x05Hello\x12\x1c.kizuna.peer.v1.HelloRequest\x1a\x1d.kizuna.peer.v1.HelloResponseB\xad\x01\n\x12\x64\x65v.kizuna.peer.v1B\x10LinkServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna_server.p2p.wire.link_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\022com.kizuna.peer.v1B\020LinkServiceProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\022dev.kizuna.peer.v1B\020LinkServiceProtoP\001Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\242\002\003KPX\252\002\016Kizuna.Peer.V1\312\002\016Kizuna\\Peer\\V1\342\002\032Kizuna\\Peer\\V1\\GPBMetadata\352\002\020Kizuna::Peer::V1'
   _globals['_HELLOREQUEST']._serialized_start=82
   _globals['_HELLOREQUEST']._serialized_end=177
   _globals['_HELLORESPONSE']._serialized_start=179

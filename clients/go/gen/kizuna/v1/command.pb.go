@@ -950,7 +950,7 @@ const file_kizuna_v1_command_proto_rawDesc = "" +
 	"\x10COMMAND_RISK_LOW\x10\x01\x12\x17\n" +
 	"\x13COMMAND_RISK_MEDIUM\x10\x02\x12\x15\n" +
 	"\x11COMMAND_RISK_HIGH\x10\x03B\x8c\x01\n" +
-	"\rcom.kizuna.v1B\fCommandProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\fCommandProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -999,7 +999,7 @@ const file_kizuna_v1_command_service_proto_rawDesc = "" +
 	"\x0fListCommandRuns\x12!.kizuna.v1.ListCommandRunsRequest\x1a\".kizuna.v1.ListCommandRunsResponse\x12^\n" +
 	"\x11ApproveCommandRun\x12#.kizuna.v1.ApproveCommandRunRequest\x1a$.kizuna.v1.ApproveCommandRunResponse\x12U\n" +
 	"\x0eDenyCommandRun\x12 .kizuna.v1.DenyCommandRunRequest\x1a!.kizuna.v1.DenyCommandRunResponseB\x93\x01\n" +
-	"\rcom.kizuna.v1B\x13CommandServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x13CommandServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -1380,7 +1380,7 @@ const file_kizuna_v1_config_proto_rawDesc = "" +
 	"\x11TRUST_MODE_MANUAL\x10\x01\x12\x18\n" +
 	"\x14TRUST_MODE_TRUST_ALL\x10\x02\x12\x1d\n" +
 	"\x19TRUST_MODE_ALLOWLIST_ONLY\x10\x03B\x8b\x01\n" +
-	"\rcom.kizuna.v1B\vConfigProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\vConfigProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

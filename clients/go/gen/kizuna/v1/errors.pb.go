@@ -376,7 +376,7 @@ const file_kizuna_v1_errors_proto_rawDesc = "" +
 	"\"ERROR_REASON_COMMAND_RUN_NOT_FOUND\x10i\x12!\n" +
 	"\x1dERROR_REASON_PLUGIN_NOT_FOUND\x10n\x12\x1e\n" +
 	"\x1aERROR_REASON_PLUGIN_FAILED\x10oB\x8b\x01\n" +
-	"\rcom.kizuna.v1B\vErrorsProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\vErrorsProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

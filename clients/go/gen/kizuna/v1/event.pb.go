@@ -2399,7 +2399,7 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\x1bEVENT_TYPE_COMMAND_EXECUTED\x103\x12)\n" +
 	"%EVENT_TYPE_COMMAND_APPROVAL_REQUESTED\x104\x12\x1b\n" +
 	"\x17EVENT_TYPE_PLUGIN_EVENT\x10<B\x8a\x01\n" +
-	"\rcom.kizuna.v1B\n" +
+	"\rdev.kizuna.v1B\n" +
 	"EventProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 

@@ -309,7 +309,7 @@ const file_kizuna_v1_event_service_proto_rawDesc = "" +
 	"\x05start\x18\x03 \x01(\v2\x1c.kizuna.v1.SubscriptionStartR\x05start2j\n" +
 	"\fEventService\x12Z\n" +
 	"\x0fSubscribeEvents\x12!.kizuna.v1.SubscribeEventsRequest\x1a\".kizuna.v1.SubscribeEventsResponse0\x01B\x91\x01\n" +
-	"\rcom.kizuna.v1B\x11EventServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x11EventServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -607,7 +607,7 @@ const file_kizuna_v1_node_proto_rawDesc = "" +
 	"\x12DEVICE_TYPE_SERVER\x10\x05\x12\x12\n" +
 	"\x0eDEVICE_TYPE_TV\x10\x06\x12\x15\n" +
 	"\x11DEVICE_TYPE_OTHER\x10\aB\x89\x01\n" +
-	"\rcom.kizuna.v1B\tNodeProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\tNodeProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -300,7 +300,7 @@ const file_kizuna_v1_node_service_proto_rawDesc = "" +
 	"\aGetNode\x12\x19.kizuna.v1.GetNodeRequest\x1a\x1a.kizuna.v1.GetNodeResponse\x12F\n" +
 	"\tGetConfig\x12\x1b.kizuna.v1.GetConfigRequest\x1a\x1c.kizuna.v1.GetConfigResponse\x12C\n" +
 	"\bShutdown\x12\x1a.kizuna.v1.ShutdownRequest\x1a\x1b.kizuna.v1.ShutdownResponseB\x90\x01\n" +
-	"\rcom.kizuna.v1B\x10NodeServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x10NodeServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -803,7 +803,7 @@ const file_kizuna_v1_peer_proto_rawDesc = "" +
 	"\rSTATE_EXPIRED\x10\x05\x12\x13\n" +
 	"\x0fSTATE_CANCELLED\x10\x06\x12\x10\n" +
 	"\fSTATE_FAILED\x10\aB\x89\x01\n" +
-	"\rcom.kizuna.v1B\tPeerProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\tPeerProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

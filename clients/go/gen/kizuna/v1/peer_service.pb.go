@@ -1425,7 +1425,7 @@ const file_kizuna_v1_peer_service_proto_rawDesc = "" +
 	"\x15UpdatePeerPermissions\x12'.kizuna.v1.UpdatePeerPermissionsRequest\x1a(.kizuna.v1.UpdatePeerPermissionsResponse\x12I\n" +
 	"\n" +
 	"ForgetPeer\x12\x1c.kizuna.v1.ForgetPeerRequest\x1a\x1d.kizuna.v1.ForgetPeerResponseB\x90\x01\n" +
-	"\rcom.kizuna.v1B\x10PeerServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x10PeerServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

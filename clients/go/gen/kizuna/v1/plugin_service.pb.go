@@ -445,7 +445,7 @@ const file_kizuna_v1_plugin_service_proto_rawDesc = "" +
 	"\vListPlugins\x12\x1d.kizuna.v1.ListPluginsRequest\x1a\x1e.kizuna.v1.ListPluginsResponse\x12I\n" +
 	"\n" +
 	"CallPlugin\x12\x1c.kizuna.v1.CallPluginRequest\x1a\x1d.kizuna.v1.CallPluginResponseB\x92\x01\n" +
-	"\rcom.kizuna.v1B\x12PluginServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x12PluginServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -1012,7 +1012,7 @@ const file_kizuna_v1_stream_proto_rawDesc = "" +
 	"\x1cSTREAM_TRANSPORT_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15STREAM_TRANSPORT_LINK\x10\x01\x12\x1b\n" +
 	"\x17STREAM_TRANSPORT_WEBRTC\x10\x02B\x8b\x01\n" +
-	"\rcom.kizuna.v1B\vStreamProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\vStreamProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -944,7 +944,7 @@ const file_kizuna_v1_stream_service_proto_rawDesc = "" +
 	"\vCloseStream\x12\x1d.kizuna.v1.CloseStreamRequest\x1a\x1e.kizuna.v1.CloseStreamResponse\x12F\n" +
 	"\tGetStream\x12\x1b.kizuna.v1.GetStreamRequest\x1a\x1c.kizuna.v1.GetStreamResponse\x12L\n" +
 	"\vListStreams\x12\x1d.kizuna.v1.ListStreamsRequest\x1a\x1e.kizuna.v1.ListStreamsResponseB\x92\x01\n" +
-	"\rcom.kizuna.v1B\x12StreamServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x12StreamServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -973,7 +973,7 @@ const file_kizuna_v1_transfer_proto_rawDesc = "" +
 	"\x17COMPRESSION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10COMPRESSION_AUTO\x10\x01\x12\x14\n" +
 	"\x10COMPRESSION_NONE\x10\x02B\x8d\x01\n" +
-	"\rcom.kizuna.v1B\rTransferProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\rTransferProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

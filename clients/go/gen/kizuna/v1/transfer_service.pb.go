@@ -1499,7 +1499,7 @@ const file_kizuna_v1_transfer_service_proto_rawDesc = "" +
 	"\x0eCancelTransfer\x12 .kizuna.v1.CancelTransferRequest\x1a!.kizuna.v1.CancelTransferResponse\x12R\n" +
 	"\rPauseTransfer\x12\x1f.kizuna.v1.PauseTransferRequest\x1a .kizuna.v1.PauseTransferResponse\x12U\n" +
 	"\x0eResumeTransfer\x12 .kizuna.v1.ResumeTransferRequest\x1a!.kizuna.v1.ResumeTransferResponseB\x94\x01\n" +
-	"\rcom.kizuna.v1B\x14TransferServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
+	"\rdev.kizuna.v1B\x14TransferServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
 var (

@@ -153,7 +153,7 @@ const file_kizuna_peer_v1_beacon_proto_rawDesc = "" +
 	"\fpairing_port\x18\x06 \x01(\rR\vpairingPort\x12\x1c\n" +
 	"\taddresses\x18\a \x03(\fR\taddresses\x12\x19\n" +
 	"\bttl_secs\x18\b \x01(\rR\attlSecsB\xa8\x01\n" +
-	"\x12com.kizuna.peer.v1B\vBeaconProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\vBeaconProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_beacon_proto_rawDescOnce sync.Once

@@ -1299,7 +1299,7 @@ const file_kizuna_peer_v1_command_service_proto_rawDesc = "" +
 	"\x0eCommandService\x12A\n" +
 	"\x04List\x12\x1b.kizuna.peer.v1.ListRequest\x1a\x1c.kizuna.peer.v1.ListResponse\x12B\n" +
 	"\x03Run\x12\x1a.kizuna.peer.v1.RunRequest\x1a\x1b.kizuna.peer.v1.RunResponse(\x010\x01B\xb0\x01\n" +
-	"\x12com.kizuna.peer.v1B\x13CommandServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\x13CommandServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_command_service_proto_rawDescOnce sync.Once

@@ -132,7 +132,7 @@ const file_kizuna_peer_v1_device_proto_rawDesc = "" +
 	"\fcapabilities\x18\x04 \x03(\tR\fcapabilities\x12)\n" +
 	"\x10software_version\x18\x05 \x01(\tR\x0fsoftwareVersion\x12\x1b\n" +
 	"\tuser_name\x18\x06 \x01(\tR\buserNameB\xa8\x01\n" +
-	"\x12com.kizuna.peer.v1B\vDeviceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\vDeviceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_device_proto_rawDescOnce sync.Once

@@ -144,7 +144,7 @@ const file_kizuna_peer_v1_link_service_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion2S\n" +
 	"\vLinkService\x12D\n" +
 	"\x05Hello\x12\x1c.kizuna.peer.v1.HelloRequest\x1a\x1d.kizuna.peer.v1.HelloResponseB\xad\x01\n" +
-	"\x12com.kizuna.peer.v1B\x10LinkServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\x10LinkServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_link_service_proto_rawDescOnce sync.Once

@@ -689,7 +689,7 @@ const file_kizuna_peer_v1_pairing_service_proto_rawDesc = "" +
 	"\x0ePairingService\x12P\n" +
 	"\tIntroduce\x12 .kizuna.peer.v1.IntroduceRequest\x1a!.kizuna.peer.v1.IntroduceResponse\x12E\n" +
 	"\x04Pair\x12\x1b.kizuna.peer.v1.PairRequest\x1a\x1c.kizuna.peer.v1.PairResponse(\x010\x01B\xb0\x01\n" +
-	"\x12com.kizuna.peer.v1B\x13PairingServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\x13PairingServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_pairing_service_proto_rawDescOnce sync.Once

@@ -985,7 +985,7 @@ const file_kizuna_peer_v1_stream_service_proto_rawDesc = "" +
 	"\x18STREAM_DELIVERY_BUFFERED\x10\x032V\n" +
 	"\rStreamService\x12E\n" +
 	"\x04Open\x12\x1b.kizuna.peer.v1.OpenRequest\x1a\x1c.kizuna.peer.v1.OpenResponse(\x010\x01B\xaf\x01\n" +
-	"\x12com.kizuna.peer.v1B\x12StreamServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\x12StreamServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_stream_service_proto_rawDescOnce sync.Once

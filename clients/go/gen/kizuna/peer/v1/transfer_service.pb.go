@@ -1091,7 +1091,7 @@ const file_kizuna_peer_v1_transfer_service_proto_rawDesc = "" +
 	"\x05Offer\x12\x1c.kizuna.peer.v1.OfferRequest\x1a\x1d.kizuna.peer.v1.OfferResponse\x12F\n" +
 	"\x05Fetch\x12\x1c.kizuna.peer.v1.FetchRequest\x1a\x1d.kizuna.peer.v1.FetchResponse0\x01\x12G\n" +
 	"\x06Notify\x12\x1d.kizuna.peer.v1.NotifyRequest\x1a\x1e.kizuna.peer.v1.NotifyResponseB\xb1\x01\n" +
-	"\x12com.kizuna.peer.v1B\x14TransferServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
+	"\x12dev.kizuna.peer.v1B\x14TransferServiceProtoP\x01Z+kizuna/clients/go/gen/kizuna/peer/v1;peerv1\xa2\x02\x03KPX\xaa\x02\x0eKizuna.Peer.V1\xca\x02\x0eKizuna\\Peer\\V1\xe2\x02\x1aKizuna\\Peer\\V1\\GPBMetadata\xea\x02\x10Kizuna::Peer::V1b\x06proto3"
 
 var (
 	file_kizuna_peer_v1_transfer_service_proto_rawDescOnce sync.Once
