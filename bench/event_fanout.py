@@ -43,7 +43,13 @@ from bench._common import (
     write_result,
 )
 from kizuna_client import EventGap, EventSubscription, Kizuna
-from kizuna_client.v1 import errors_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
+from kizuna_client.v1 import (
+    errors_pb2,
+    event_pb2,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    node_pb2,
+)
 
 NAME = "event_fanout"
 SCRIPT = str(Path(__file__).resolve())
@@ -53,7 +59,7 @@ TARGET_P99_MS = 25.0
 QUEUE_SIZE = 4096
 #: Text of each published event; with the envelope a one-event response is about 130 bytes.
 EVENT_MESSAGE = "benchmark event: the quick brown fox jumps over the lazy dog"
-EVENT_SUBSYSTEM = "bench"
+EVENT_SUBSYSTEM = "transfers"
 BARE_SERVICE = "bench.Fanout"
 BARE_METHOD = f"/{BARE_SERVICE}/Subscribe"
 #: Same receive limit as kizuna_client, so both kinds of reader get identical channels.
@@ -215,7 +221,7 @@ async def bare_role(args: argparse.Namespace) -> None:
             sequence=sequence,
             time=stamp,
             run_id=run_id,
-            error=event_pb2.ErrorOccurred(error=error, subsystem=EVENT_SUBSYSTEM),
+            error=event_pb2.ErrorOccurred(error=error, subsystem=node_pb2.SUBSYSTEM_NAME_TRANSFERS),
         )
         return event_service_pb2.SubscribeEventsResponse(events=[event]).SerializeToString()
 

@@ -42,6 +42,8 @@ from bench._common import (
     write_result,
 )
 from kizuna_client import Kizuna, KizunaEvent
+from kizuna_client.types import enum_name
+from kizuna_client.v1 import event_pb2
 from tests import netns
 
 NAME = "peer_discovery"
@@ -477,7 +479,9 @@ async def daemon_run(
         )
         goodbye = lost_at - stop_sent
         goodbye_published = lost_event.message.time.ToNanoseconds() / 1e9 - stop_sent_wall
-        reason = lost_event.message.peer_lost.reason
+        reason = enum_name(
+            event_pb2.PeerLost.Reason, lost_event.message.peer_lost.reason, "REASON_"
+        )
     still_online = False
     if math.isnan(goodbye):
         listed = {p.device_id: p for p in await client.discover_peers()}

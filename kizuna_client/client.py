@@ -116,9 +116,6 @@ BROWSE_ROUND = 3.0
 _COMPRESSIONS = ("auto", "none")
 #: Upload chunk size: 1 MiB messages are where gRPC's throughput levels off.
 _UPLOAD_CHUNK = 1024 * 1024
-#: Initial metadata of UploadTransfer: the transfer's ID and how much of each file arrived.
-_UPLOAD_ID_KEY = "kizuna-transfer-id"
-_UPLOAD_OFFSETS_KEY = "kizuna-upload-offsets"
 
 
 class Kizuna:
@@ -782,7 +779,7 @@ class Kizuna:
         call = upload(metadata=self._metadata)
         try:
             await call.write(transfer_service_pb2.UploadTransferRequest(header=header))
-            offsets = _upload_offsets(await call.initial_metadata(), len(items))
+            offsets = _upload_offsets(await call.read(), len(items))
             for index, (_, value) in enumerate(items):
                 async for offset, data in _upload_chunks(value, offsets[index], chunk_size):
                     chunk = transfer_service_pb2.UploadChunk(
@@ -790,10 +787,12 @@ class Kizuna:
                     )
                     await call.write(transfer_service_pb2.UploadTransferRequest(chunk=chunk))
             await call.done_writing()
-            response = await call
+            response = await call.read()
         except grpc.aio.AioRpcError as exc:
             raise await ended_with(call, exc) from None
-        return TransferHandle(self, TransferInfo.from_proto(response.transfer))
+        if response is _EOF or response.WhichOneof("part") != "finished":
+            raise KizunaError("the daemon ended the upload without its final answer")
+        return TransferHandle(self, TransferInfo.from_proto(response.finished))
 
     def transfer(self, transfer_id: str) -> TransferHandle:
         """A handle on an existing transfer (either direction), to follow or control it."""
@@ -1684,14 +1683,15 @@ async def ended_with(call: Any, failure: grpc.aio.AioRpcError) -> KizunaError:
     return error_from_rpc(final)
 
 
-def _upload_offsets(metadata: Any, count: int) -> list[int]:
-    """Per file, the bytes the daemon already holds (a continued upload skips them)."""
-    for key, value in metadata or ():
-        if key == _UPLOAD_OFFSETS_KEY and value:
-            offsets = [int(part) for part in str(value).split(",")]
-            if len(offsets) == count:
-                return offsets
-    return [0] * count
+def _upload_offsets(first: Any, count: int) -> list[int]:
+    """Per file, the bytes the daemon already holds (a continued upload skips them), from the
+    daemon's first answer (`started`)."""
+    if first is _EOF or first.WhichOneof("part") != "started":
+        raise KizunaError("the daemon did not start the upload (no `started` answer)")
+    offsets = [int(n) for n in first.started.offsets]
+    if len(offsets) != count:
+        raise KizunaError(f"the daemon gave {len(offsets)} offsets for {count} files")
+    return offsets
 
 
 async def _upload_chunks(

@@ -88,7 +88,11 @@ class NodeInfo:
                 for e in node.api_endpoints
             ),
             subsystems=tuple(
-                Subsystem(s.name, enum_name(node_pb2.Subsystem.State, s.state, "STATE_"), s.detail)
+                Subsystem(
+                    enum_name(node_pb2.SubsystemName, s.name, "SUBSYSTEM_NAME_"),
+                    enum_name(node_pb2.Subsystem.State, s.state, "STATE_"),
+                    s.detail,
+                )
                 for s in node.subsystems
             ),
             start_time=_time(node.start_time, node.HasField("start_time")),
@@ -482,7 +486,8 @@ class EventGap:
 
     @classmethod
     def from_proto(cls, gap: event_service_pb2.EventGap) -> EventGap:
-        return cls(gap.first_sequence, gap.last_sequence, gap.reason)
+        reason = enum_name(event_service_pb2.EventGap.Reason, gap.reason, "REASON_")
+        return cls(gap.first_sequence, gap.last_sequence, reason)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_PAIRING_REJECTED: _ErrorReason.ValueType  # 42
     """ABORTED. The other side rejected or cancelled the pairing."""
     ERROR_REASON_PAIRING_LOCKED_OUT: _ErrorReason.ValueType  # 43
-    """RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`."""
+    """RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+    seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+    with the same delay.
+    """
     ERROR_REASON_PAIRING_NOT_ALLOWED: _ErrorReason.ValueType  # 44
     """FAILED_PRECONDITION. The trust mode does not allow interactive pairing. Metadata: `trust_mode`."""
     ERROR_REASON_TRANSFER_NOT_FOUND: _ErrorReason.ValueType  # 60
@@ -203,7 +206,10 @@ ERROR_REASON_PAIRING_EXPIRED: ErrorReason.ValueType  # 41
 ERROR_REASON_PAIRING_REJECTED: ErrorReason.ValueType  # 42
 """ABORTED. The other side rejected or cancelled the pairing."""
 ERROR_REASON_PAIRING_LOCKED_OUT: ErrorReason.ValueType  # 43
-"""RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`."""
+"""RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+with the same delay.
+"""
 ERROR_REASON_PAIRING_NOT_ALLOWED: ErrorReason.ValueType  # 44
 """FAILED_PRECONDITION. The trust mode does not allow interactive pairing. Metadata: `trust_mode`."""
 ERROR_REASON_TRANSFER_NOT_FOUND: ErrorReason.ValueType  # 60

@@ -413,8 +413,8 @@ class ErrorOccurred(_message.Message):
 
     ERROR_FIELD_NUMBER: _builtins.int
     SUBSYSTEM_FIELD_NUMBER: _builtins.int
-    subsystem: _builtins.str
-    """Subsystem it happened in, as in Subsystem.name."""
+    subsystem: _node_pb2.SubsystemName.ValueType
+    """Subsystem it happened in."""
     @_builtins.property
     def error(self) -> _errors_pb2.Error:
         """What failed."""
@@ -423,7 +423,7 @@ class ErrorOccurred(_message.Message):
         self,
         *,
         error: _errors_pb2.Error | None = ...,
-        subsystem: _builtins.str = ...,
+        subsystem: _node_pb2.SubsystemName.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -487,10 +487,37 @@ class PeerLost(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    class _Reason:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[PeerLost._Reason.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        REASON_UNSPECIFIED: PeerLost._Reason.ValueType  # 0
+        """Not set."""
+        REASON_GOODBYE: PeerLost._Reason.ValueType  # 1
+        """It announced that it is leaving (mDNS goodbye or the beacon's)."""
+        REASON_EXPIRED: PeerLost._Reason.ValueType  # 2
+        """It was not heard from within discovery.timeout_secs."""
+        REASON_REMOVED: PeerLost._Reason.ValueType  # 3
+        """Its manually added address was removed (RemovePeer)."""
+
+    class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
+        """Why a peer is gone."""
+
+    REASON_UNSPECIFIED: PeerLost.Reason.ValueType  # 0
+    """Not set."""
+    REASON_GOODBYE: PeerLost.Reason.ValueType  # 1
+    """It announced that it is leaving (mDNS goodbye or the beacon's)."""
+    REASON_EXPIRED: PeerLost.Reason.ValueType  # 2
+    """It was not heard from within discovery.timeout_secs."""
+    REASON_REMOVED: PeerLost.Reason.ValueType  # 3
+    """Its manually added address was removed (RemovePeer)."""
+
     PEER_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
-    reason: _builtins.str
-    """"goodbye", "expired" or "removed"."""
+    reason: Global___PeerLost.Reason.ValueType
+    """Why the peer is gone."""
     @_builtins.property
     def peer(self) -> _peer_pb2.Peer:
         """The peer, as last known."""
@@ -499,7 +526,7 @@ class PeerLost(_message.Message):
         self,
         *,
         peer: _peer_pb2.Peer | None = ...,
-        reason: _builtins.str = ...,
+        reason: Global___PeerLost.Reason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["peer", b"peer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

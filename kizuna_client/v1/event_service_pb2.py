@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from kizuna_client.v1 import event_pb2 as kizuna_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkizuna/v1/event_service.proto\x12\tkizuna.v1\x1a\x15kizuna/v1/event.proto\"\xa1\x01\n\x16SubscribeEventsRequest\x12%\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x04R\rafterSequence\x12*\n\x05types\x18\x02 \x03(\x0e\x32\x14.kizuna.v1.EventTypeR\x05types\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1d\n\nfrom_start\x18\x04 \x01(\x08R\tfromStart\"n\n\x08\x45ventGap\x12%\n\x0e\x66irst_sequence\x18\x01 \x01(\x04R\rfirstSequence\x12#\n\rlast_sequence\x18\x02 \x01(\x04R\x0clastSequence\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"O\n\x11SubscriptionStart\x12\x15\n\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n\rlast_sequence\x18\x02 \x01(\x04R\x0clastSequence\"\x9e\x01\n\x17SubscribeEventsResponse\x12%\n\x03gap\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.EventGapR\x03gap\x12(\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x10.kizuna.v1.EventR\x06\x65vents\x12\x32\n\x05start\x18\x03 \x01(\x0b\x32\x1c.kizuna.v1.SubscriptionStartR\x05start2j\n\x0c\x45ventService\x12Z\n\x0fSubscribeEvents\x12!.kizuna.v1.SubscribeEventsRequest\x1a\".kizuna.v1.SubscribeEventsResponse0\x01\x42\x91\x01\n\rdev.kizuna.v1B\x11\x45ventServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkizuna/v1/event_service.proto\x12\tkizuna.v1\x1a\x15kizuna/v1/event.proto\"\xa1\x01\n\x16SubscribeEventsRequest\x12%\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x04R\rafterSequence\x12*\n\x05types\x18\x02 \x03(\x0e\x32\x14.kizuna.v1.EventTypeR\x05types\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1d\n\nfrom_start\x18\x04 \x01(\x08R\tfromStart\"\xf7\x01\n\x08\x45ventGap\x12%\n\x0e\x66irst_sequence\x18\x01 \x01(\x04R\rfirstSequence\x12#\n\rlast_sequence\x18\x02 \x01(\x04R\x0clastSequence\x12\x32\n\x06reason\x18\x03 \x01(\x0e\x32\x1a.kizuna.v1.EventGap.ReasonR\x06reason\"k\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14REASON_SLOW_CONSUMER\x10\x01\x12\x19\n\x15REASON_REPLAY_EXPIRED\x10\x02\x12\x14\n\x10REASON_RESTARTED\x10\x03\"O\n\x11SubscriptionStart\x12\x15\n\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n\rlast_sequence\x18\x02 \x01(\x04R\x0clastSequence\"\x9e\x01\n\x17SubscribeEventsResponse\x12%\n\x03gap\x18\x01 \x01(\x0b\x32\x13.kizuna.v1.EventGapR\x03gap\x12(\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x10.kizuna.v1.EventR\x06\x65vents\x12\x32\n\x05start\x18\x03 \x01(\x0b\x32\x1c.kizuna.v1.SubscriptionStartR\x05start2j\n\x0c\x45ventService\x12Z\n\x0fSubscribeEvents\x12!.kizuna.v1.SubscribeEventsRequest\x1a\".kizuna.v1.SubscribeEventsResponse0\x01\x42\x91\x01\n\rdev.kizuna.v1B\x11\x45ventServiceProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\rdev.kizuna.v1B\021EventServiceProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
   _globals['_SUBSCRIBEEVENTSREQUEST']._serialized_start=68
   _globals['_SUBSCRIBEEVENTSREQUEST']._serialized_end=229
-  _globals['_EVENTGAP']._serialized_start=231
-  _globals['_EVENTGAP']._serialized_end=341
-  _globals['_SUBSCRIPTIONSTART']._serialized_start=343
-  _globals['_SUBSCRIPTIONSTART']._serialized_end=422
-  _globals['_SUBSCRIBEEVENTSRESPONSE']._serialized_start=425
-  _globals['_SUBSCRIBEEVENTSRESPONSE']._serialized_end=583
-  _globals['_EVENTSERVICE']._serialized_start=585
-  _globals['_EVENTSERVICE']._serialized_end=691
+  _globals['_EVENTGAP']._serialized_start=232
+  _globals['_EVENTGAP']._serialized_end=479
+  _globals['_EVENTGAP_REASON']._serialized_start=372
+  _globals['_EVENTGAP_REASON']._serialized_end=479
+  _globals['_SUBSCRIPTIONSTART']._serialized_start=481
+  _globals['_SUBSCRIPTIONSTART']._serialized_end=560
+  _globals['_SUBSCRIBEEVENTSRESPONSE']._serialized_start=563
+  _globals['_SUBSCRIBEEVENTSRESPONSE']._serialized_end=721
+  _globals['_EVENTSERVICE']._serialized_start=723
+  _globals['_EVENTSERVICE']._serialized_end=829
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kizuna_client.v1 import event_pb2 as _event_pb2
 import builtins as _builtins
 import sys
@@ -68,6 +69,33 @@ class EventGap(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    class _Reason:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[EventGap._Reason.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        REASON_UNSPECIFIED: EventGap._Reason.ValueType  # 0
+        """Not set."""
+        REASON_SLOW_CONSUMER: EventGap._Reason.ValueType  # 1
+        """The subscriber's queue overflowed: it read too slowly."""
+        REASON_REPLAY_EXPIRED: EventGap._Reason.ValueType  # 2
+        """The events left the replay buffer (api.event_replay_size) before they were asked for."""
+        REASON_RESTARTED: EventGap._Reason.ValueType  # 3
+        """The daemon restarted since the run_id the subscriber gave."""
+
+    class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
+        """Why events were missed."""
+
+    REASON_UNSPECIFIED: EventGap.Reason.ValueType  # 0
+    """Not set."""
+    REASON_SLOW_CONSUMER: EventGap.Reason.ValueType  # 1
+    """The subscriber's queue overflowed: it read too slowly."""
+    REASON_REPLAY_EXPIRED: EventGap.Reason.ValueType  # 2
+    """The events left the replay buffer (api.event_replay_size) before they were asked for."""
+    REASON_RESTARTED: EventGap.Reason.ValueType  # 3
+    """The daemon restarted since the run_id the subscriber gave."""
+
     FIRST_SEQUENCE_FIELD_NUMBER: _builtins.int
     LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
@@ -75,16 +103,14 @@ class EventGap(_message.Message):
     """First missing sequence."""
     last_sequence: _builtins.int
     """Last missing sequence."""
-    reason: _builtins.str
-    """"slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-    replay buffer) or "restarted" (the daemon restarted since run_id).
-    """
+    reason: Global___EventGap.Reason.ValueType
+    """Why they were missed."""
     def __init__(
         self,
         *,
         first_sequence: _builtins.int = ...,
         last_sequence: _builtins.int = ...,
-        reason: _builtins.str = ...,
+        reason: Global___EventGap.Reason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

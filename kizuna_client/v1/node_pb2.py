@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kizuna/v1/node.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\x08\x45ndpoint\x12;\n\ttransport\x18\x01 \x01(\x0e\x32\x1d.kizuna.v1.Endpoint.TransportR\ttransport\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x61\x64\x64ress\x12%\n\x0erequires_token\x18\x03 \x01(\x08R\rrequiresToken\"M\n\tTransport\x12\x19\n\x15TRANSPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eTRANSPORT_UNIX\x10\x01\x12\x11\n\rTRANSPORT_TCP\x10\x02\"\xfe\x01\n\tSubsystem\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32\x1a.kizuna.v1.Subsystem.StateR\x05state\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\x92\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_DISABLED\x10\x01\x12\x12\n\x0eSTATE_STARTING\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x12\n\x0eSTATE_DEGRADED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05\x12\x11\n\rSTATE_STOPPED\x10\x06\"\x86\x05\n\x04Node\x12\x1b\n\tdevice_id\x18\x01 \x01(\tR\x08\x64\x65viceId\x12*\n\x11\x64\x65vice_id_display\x18\x02 \x01(\tR\x0f\x64\x65viceIdDisplay\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x36\n\x0b\x64\x65vice_type\x18\x04 \x01(\x0e\x32\x15.kizuna.v1.DeviceTypeR\ndeviceType\x12\x37\n\x17\x63\x65rtificate_fingerprint\x18\x05 \x01(\tR\x16\x63\x65rtificateFingerprint\x12\x18\n\x07version\x18\x06 \x01(\tR\x07version\x12)\n\x10protocol_version\x18\x07 \x01(\rR\x0fprotocolVersion\x12\x38\n\rapi_endpoints\x18\x08 \x03(\x0b\x32\x13.kizuna.v1.EndpointR\x0c\x61piEndpoints\x12:\n\x0epeer_endpoints\x18\t \x03(\x0b\x32\x13.kizuna.v1.EndpointR\rpeerEndpoints\x12\x39\n\nstart_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12+\n\x05state\x18\x0b \x01(\x0e\x32\x15.kizuna.v1.Node.StateR\x05state\x12\x34\n\nsubsystems\x18\x0c \x03(\x0b\x32\x14.kizuna.v1.SubsystemR\nsubsystems\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_STARTING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x12\n\x0eSTATE_STOPPING\x10\x03*\xcc\x01\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x45VICE_TYPE_DESKTOP\x10\x01\x12\x16\n\x12\x44\x45VICE_TYPE_LAPTOP\x10\x02\x12\x15\n\x11\x44\x45VICE_TYPE_PHONE\x10\x03\x12\x16\n\x12\x44\x45VICE_TYPE_TABLET\x10\x04\x12\x16\n\x12\x44\x45VICE_TYPE_SERVER\x10\x05\x12\x12\n\x0e\x44\x45VICE_TYPE_TV\x10\x06\x12\x15\n\x11\x44\x45VICE_TYPE_OTHER\x10\x07\x42\x89\x01\n\rdev.kizuna.v1B\tNodeProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kizuna/v1/node.proto\x12\tkizuna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\x08\x45ndpoint\x12;\n\ttransport\x18\x01 \x01(\x0e\x32\x1d.kizuna.v1.Endpoint.TransportR\ttransport\x12\x18\n\x07\x61\x64\x64ress\x18\x02 \x01(\tR\x07\x61\x64\x64ress\x12%\n\x0erequires_token\x18\x03 \x01(\x08R\rrequiresToken\"M\n\tTransport\x12\x19\n\x15TRANSPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eTRANSPORT_UNIX\x10\x01\x12\x11\n\rTRANSPORT_TCP\x10\x02\"\x98\x02\n\tSubsystem\x12,\n\x04name\x18\x01 \x01(\x0e\x32\x18.kizuna.v1.SubsystemNameR\x04name\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32\x1a.kizuna.v1.Subsystem.StateR\x05state\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\x92\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_DISABLED\x10\x01\x12\x12\n\x0eSTATE_STARTING\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x12\n\x0eSTATE_DEGRADED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05\x12\x11\n\rSTATE_STOPPED\x10\x06\"\x86\x05\n\x04Node\x12\x1b\n\tdevice_id\x18\x01 \x01(\tR\x08\x64\x65viceId\x12*\n\x11\x64\x65vice_id_display\x18\x02 \x01(\tR\x0f\x64\x65viceIdDisplay\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x36\n\x0b\x64\x65vice_type\x18\x04 \x01(\x0e\x32\x15.kizuna.v1.DeviceTypeR\ndeviceType\x12\x37\n\x17\x63\x65rtificate_fingerprint\x18\x05 \x01(\tR\x16\x63\x65rtificateFingerprint\x12\x18\n\x07version\x18\x06 \x01(\tR\x07version\x12)\n\x10protocol_version\x18\x07 \x01(\rR\x0fprotocolVersion\x12\x38\n\rapi_endpoints\x18\x08 \x03(\x0b\x32\x13.kizuna.v1.EndpointR\x0c\x61piEndpoints\x12:\n\x0epeer_endpoints\x18\t \x03(\x0b\x32\x13.kizuna.v1.EndpointR\rpeerEndpoints\x12\x39\n\nstart_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12+\n\x05state\x18\x0b \x01(\x0e\x32\x15.kizuna.v1.Node.StateR\x05state\x12\x34\n\nsubsystems\x18\x0c \x03(\x0b\x32\x14.kizuna.v1.SubsystemR\nsubsystems\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_STARTING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x12\n\x0eSTATE_STOPPING\x10\x03*\xcc\x01\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x45VICE_TYPE_DESKTOP\x10\x01\x12\x16\n\x12\x44\x45VICE_TYPE_LAPTOP\x10\x02\x12\x15\n\x11\x44\x45VICE_TYPE_PHONE\x10\x03\x12\x16\n\x12\x44\x45VICE_TYPE_TABLET\x10\x04\x12\x16\n\x12\x44\x45VICE_TYPE_SERVER\x10\x05\x12\x12\n\x0e\x44\x45VICE_TYPE_TV\x10\x06\x12\x15\n\x11\x44\x45VICE_TYPE_OTHER\x10\x07*\xb0\x02\n\rSubsystemName\x12\x1e\n\x1aSUBSYSTEM_NAME_UNSPECIFIED\x10\x00\x12\x1b\n\x17SUBSYSTEM_NAME_IDENTITY\x10\x01\x12\x1c\n\x18SUBSYSTEM_NAME_LOCAL_API\x10\x02\x12\x19\n\x15SUBSYSTEM_NAME_EVENTS\x10\x03\x12\x1c\n\x18SUBSYSTEM_NAME_DISCOVERY\x10\x04\x12\x18\n\x14SUBSYSTEM_NAME_LINKS\x10\x05\x12\x1c\n\x18SUBSYSTEM_NAME_TRANSFERS\x10\x06\x12\x1a\n\x16SUBSYSTEM_NAME_STREAMS\x10\x07\x12\x1b\n\x17SUBSYSTEM_NAME_COMMANDS\x10\x08\x12\x1a\n\x16SUBSYSTEM_NAME_PLUGINS\x10\tB\x89\x01\n\rdev.kizuna.v1B\tNodeProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\nKizuna::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,18 +33,20 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kizuna_client.v1.node_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\rdev.kizuna.v1B\tNodeProtoP\001Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1'
-  _globals['_DEVICETYPE']._serialized_start=1193
-  _globals['_DEVICETYPE']._serialized_end=1397
+  _globals['_DEVICETYPE']._serialized_start=1219
+  _globals['_DEVICETYPE']._serialized_end=1423
+  _globals['_SUBSYSTEMNAME']._serialized_start=1426
+  _globals['_SUBSYSTEMNAME']._serialized_end=1730
   _globals['_ENDPOINT']._serialized_start=69
   _globals['_ENDPOINT']._serialized_end=284
   _globals['_ENDPOINT_TRANSPORT']._serialized_start=207
   _globals['_ENDPOINT_TRANSPORT']._serialized_end=284
   _globals['_SUBSYSTEM']._serialized_start=287
-  _globals['_SUBSYSTEM']._serialized_end=541
-  _globals['_SUBSYSTEM_STATE']._serialized_start=395
-  _globals['_SUBSYSTEM_STATE']._serialized_end=541
-  _globals['_NODE']._serialized_start=544
-  _globals['_NODE']._serialized_end=1190
-  _globals['_NODE_STATE']._serialized_start=1103
-  _globals['_NODE_STATE']._serialized_end=1190
+  _globals['_SUBSYSTEM']._serialized_end=567
+  _globals['_SUBSYSTEM_STATE']._serialized_start=421
+  _globals['_SUBSYSTEM_STATE']._serialized_end=567
+  _globals['_NODE']._serialized_start=570
+  _globals['_NODE']._serialized_end=1216
+  _globals['_NODE_STATE']._serialized_start=1129
+  _globals['_NODE_STATE']._serialized_end=1216
 # @@protoc_insertion_point(module_scope)

@@ -64,6 +64,58 @@ DEVICE_TYPE_OTHER: DeviceType.ValueType  # 7
 """Anything else."""
 Global___DeviceType: _TypeAlias = DeviceType  # noqa: Y015
 
+class _SubsystemName:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubsystemNameEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubsystemName.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSYSTEM_NAME_UNSPECIFIED: _SubsystemName.ValueType  # 0
+    """Not set."""
+    SUBSYSTEM_NAME_IDENTITY: _SubsystemName.ValueType  # 1
+    """The device's key and certificate."""
+    SUBSYSTEM_NAME_LOCAL_API: _SubsystemName.ValueType  # 2
+    """This API: its Unix socket and optional loopback TCP listener."""
+    SUBSYSTEM_NAME_EVENTS: _SubsystemName.ValueType  # 3
+    """The event log and its subscribers."""
+    SUBSYSTEM_NAME_DISCOVERY: _SubsystemName.ValueType  # 4
+    """Finding peers: mDNS and the UDP beacon."""
+    SUBSYSTEM_NAME_LINKS: _SubsystemName.ValueType  # 5
+    """Mutual-TLS links to peers and the peer port."""
+    SUBSYSTEM_NAME_TRANSFERS: _SubsystemName.ValueType  # 6
+    """File transfers."""
+    SUBSYSTEM_NAME_STREAMS: _SubsystemName.ValueType  # 7
+    """Live streams and captures."""
+    SUBSYSTEM_NAME_COMMANDS: _SubsystemName.ValueType  # 8
+    """Remote commands."""
+    SUBSYSTEM_NAME_PLUGINS: _SubsystemName.ValueType  # 9
+    """The plugin host."""
+
+class SubsystemName(_SubsystemName, metaclass=_SubsystemNameEnumTypeWrapper):
+    """The parts of a daemon that report their health (Subsystem) and errors (ErrorOccurred)."""
+
+SUBSYSTEM_NAME_UNSPECIFIED: SubsystemName.ValueType  # 0
+"""Not set."""
+SUBSYSTEM_NAME_IDENTITY: SubsystemName.ValueType  # 1
+"""The device's key and certificate."""
+SUBSYSTEM_NAME_LOCAL_API: SubsystemName.ValueType  # 2
+"""This API: its Unix socket and optional loopback TCP listener."""
+SUBSYSTEM_NAME_EVENTS: SubsystemName.ValueType  # 3
+"""The event log and its subscribers."""
+SUBSYSTEM_NAME_DISCOVERY: SubsystemName.ValueType  # 4
+"""Finding peers: mDNS and the UDP beacon."""
+SUBSYSTEM_NAME_LINKS: SubsystemName.ValueType  # 5
+"""Mutual-TLS links to peers and the peer port."""
+SUBSYSTEM_NAME_TRANSFERS: SubsystemName.ValueType  # 6
+"""File transfers."""
+SUBSYSTEM_NAME_STREAMS: SubsystemName.ValueType  # 7
+"""Live streams and captures."""
+SUBSYSTEM_NAME_COMMANDS: SubsystemName.ValueType  # 8
+"""Remote commands."""
+SUBSYSTEM_NAME_PLUGINS: SubsystemName.ValueType  # 9
+"""The plugin host."""
+Global___SubsystemName: _TypeAlias = SubsystemName  # noqa: Y015
+
 @_typing.final
 class Endpoint(_message.Message):
     """Where a listener accepts connections."""
@@ -165,8 +217,8 @@ class Subsystem(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
-    name: _builtins.str
-    """Stable machine name, for example "local_api", "events", "identity", "discovery"."""
+    name: Global___SubsystemName.ValueType
+    """Which part."""
     state: Global___Subsystem.State.ValueType
     """Current state."""
     detail: _builtins.str
@@ -174,7 +226,7 @@ class Subsystem(_message.Message):
     def __init__(
         self,
         *,
-        name: _builtins.str = ...,
+        name: Global___SubsystemName.ValueType = ...,
         state: Global___Subsystem.State.ValueType = ...,
         detail: _builtins.str = ...,
     ) -> None: ...

@@ -222,27 +222,73 @@ Global___UploadChunk: _TypeAlias = UploadChunk  # noqa: Y015
 
 @_typing.final
 class UploadTransferResponse(_message.Message):
-    """Response for UploadTransfer."""
+    """One message of an UploadTransfer response stream: `started` first, `finished` last."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    TRANSFER_FIELD_NUMBER: _builtins.int
+    STARTED_FIELD_NUMBER: _builtins.int
+    FINISHED_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def transfer(self) -> _transfer_pb2.Transfer:
-        """The transfer the upload feeds."""
+    def started(self) -> Global___UploadStarted:
+        """Sent once, right after the header is accepted."""
+
+    @_builtins.property
+    def finished(self) -> _transfer_pb2.Transfer:
+        """Sent once, after the client closed its side with every byte sent: the transfer the
+        upload feeds, as it stands then.
+        """
 
     def __init__(
         self,
         *,
+        started: Global___UploadStarted | None = ...,
+        finished: _transfer_pb2.Transfer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finished", b"finished", "part", b"part", "started", b"started"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finished", b"finished", "part", b"part", "started", b"started"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["started", "finished"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___UploadTransferResponse: _TypeAlias = UploadTransferResponse  # noqa: Y015
+
+@_typing.final
+class UploadStarted(_message.Message):
+    """The daemon's first answer to an UploadTransfer: where the upload stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSFER_ID_FIELD_NUMBER: _builtins.int
+    OFFSETS_FIELD_NUMBER: _builtins.int
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    transfer_id: _builtins.str
+    """The transfer the upload feeds (new, or the one being continued)."""
+    @_builtins.property
+    def offsets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Bytes of each file (in header order) the daemon already holds; send each file's chunks
+        from its offset. All zero for a new upload.
+        """
+
+    @_builtins.property
+    def transfer(self) -> _transfer_pb2.Transfer:
+        """The transfer as it stands when the header is accepted."""
+
+    def __init__(
+        self,
+        *,
+        transfer_id: _builtins.str = ...,
+        offsets: _abc.Iterable[_builtins.int] | None = ...,
         transfer: _transfer_pb2.Transfer | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transfer", b"transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transfer", b"transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offsets", b"offsets", "transfer", b"transfer", "transfer_id", b"transfer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___UploadTransferResponse: _TypeAlias = UploadTransferResponse  # noqa: Y015
+Global___UploadStarted: _TypeAlias = UploadStarted  # noqa: Y015
 
 @_typing.final
 class GetTransferRequest(_message.Message):

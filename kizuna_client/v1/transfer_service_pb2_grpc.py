@@ -42,7 +42,7 @@ class TransferServiceStub:
                 request_serializer=kizuna_dot_v1_dot_transfer__service__pb2.CreateTransferRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.CreateTransferResponse.FromString,
                 _registered_method=True)
-        self.UploadTransfer = channel.stream_unary(
+        self.UploadTransfer = channel.stream_stream(
                 '/kizuna.v1.TransferService/UploadTransfer',
                 request_serializer=kizuna_dot_v1_dot_transfer__service__pb2.UploadTransferRequest.SerializeToString,
                 response_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.UploadTransferResponse.FromString,
@@ -112,13 +112,15 @@ class TransferServiceServicer:
     def UploadTransfer(self, request_iterator, context):
         """Offers bytes the client streams itself, for apps that do not share a filesystem with the
         daemon. The first message is a header; chunks follow in order. The transfer is offered as
-        soon as the header arrives (the peer may pull while the upload goes on). Right after the
-        header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-        `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-        interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-        files, then each file's chunks from its offset.
+        soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+        twice: `started` right after the header (the transfer's ID and how many bytes of each file
+        it already holds, before any data is sent), then `finished` once every byte has arrived and
+        the client has closed its side. To continue an interrupted upload, send a header with the
+        same request_id (or its transfer_id) and the same files, then each file's chunks from the
+        offset `started` gives.
         Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-        declared), TRANSFER_NOT_FOUND.
+        declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+        TRANSFER_INVALID_STATE (continuing an upload that ended).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -206,7 +208,7 @@ def add_TransferServiceServicer_to_server(servicer, server):
                     request_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.CreateTransferRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_transfer__service__pb2.CreateTransferResponse.SerializeToString,
             ),
-            'UploadTransfer': grpc.stream_unary_rpc_method_handler(
+            'UploadTransfer': grpc.stream_stream_rpc_method_handler(
                     servicer.UploadTransfer,
                     request_deserializer=kizuna_dot_v1_dot_transfer__service__pb2.UploadTransferRequest.FromString,
                     response_serializer=kizuna_dot_v1_dot_transfer__service__pb2.UploadTransferResponse.SerializeToString,
@@ -308,7 +310,7 @@ class TransferService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_unary(
+        return grpc.experimental.stream_stream(
             request_iterator,
             target,
             '/kizuna.v1.TransferService/UploadTransfer',

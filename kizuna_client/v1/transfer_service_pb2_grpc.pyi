@@ -41,16 +41,18 @@ class TransferServiceStub:
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, SOURCE_NOT_READABLE,
     PERMISSION_DENIED_BY_PEER, INVALID_ARGUMENT (no paths).
     """
-    UploadTransfer: _grpc.StreamUnaryMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]
+    UploadTransfer: _grpc.StreamStreamMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]
     """Offers bytes the client streams itself, for apps that do not share a filesystem with the
     daemon. The first message is a header; chunks follow in order. The transfer is offered as
-    soon as the header arrives (the peer may pull while the upload goes on). Right after the
-    header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-    `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-    interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-    files, then each file's chunks from its offset.
+    soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+    twice: `started` right after the header (the transfer's ID and how many bytes of each file
+    it already holds, before any data is sent), then `finished` once every byte has arrived and
+    the client has closed its side. To continue an interrupted upload, send a header with the
+    same request_id (or its transfer_id) and the same files, then each file's chunks from the
+    offset `started` gives.
     Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-    declared), TRANSFER_NOT_FOUND.
+    declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+    TRANSFER_INVALID_STATE (continuing an upload that ended).
     """
     GetTransfer: _grpc.UnaryUnaryMultiCallable[_transfer_service_pb2.GetTransferRequest, _transfer_service_pb2.GetTransferResponse]
     """Returns one transfer.
@@ -104,16 +106,18 @@ class TransferServiceAsyncStub(TransferServiceStub):
     Errors: PEER_NOT_FOUND, PEER_NOT_TRUSTED, PEER_UNREACHABLE, SOURCE_NOT_READABLE,
     PERMISSION_DENIED_BY_PEER, INVALID_ARGUMENT (no paths).
     """
-    UploadTransfer: _aio.StreamUnaryMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]  # type: ignore[assignment]
+    UploadTransfer: _aio.StreamStreamMultiCallable[_transfer_service_pb2.UploadTransferRequest, _transfer_service_pb2.UploadTransferResponse]  # type: ignore[assignment]
     """Offers bytes the client streams itself, for apps that do not share a filesystem with the
     daemon. The first message is a header; chunks follow in order. The transfer is offered as
-    soon as the header arrives (the peer may pull while the upload goes on). Right after the
-    header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-    `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-    interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-    files, then each file's chunks from its offset.
+    soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+    twice: `started` right after the header (the transfer's ID and how many bytes of each file
+    it already holds, before any data is sent), then `finished` once every byte has arrived and
+    the client has closed its side. To continue an interrupted upload, send a header with the
+    same request_id (or its transfer_id) and the same files, then each file's chunks from the
+    offset `started` gives.
     Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-    declared), TRANSFER_NOT_FOUND.
+    declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+    TRANSFER_INVALID_STATE (continuing an upload that ended).
     """
     GetTransfer: _aio.UnaryUnaryMultiCallable[_transfer_service_pb2.GetTransferRequest, _transfer_service_pb2.GetTransferResponse]  # type: ignore[assignment]
     """Returns one transfer.
@@ -176,16 +180,18 @@ class TransferServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request_iterator: _MaybeAsyncIterator[_transfer_service_pb2.UploadTransferRequest],
         context: _ServicerContext,
-    ) -> _typing.Union[_transfer_service_pb2.UploadTransferResponse, _abc.Awaitable[_transfer_service_pb2.UploadTransferResponse]]:
+    ) -> _typing.Union[_abc.Iterator[_transfer_service_pb2.UploadTransferResponse], _abc.AsyncIterator[_transfer_service_pb2.UploadTransferResponse]]:
         """Offers bytes the client streams itself, for apps that do not share a filesystem with the
         daemon. The first message is a header; chunks follow in order. The transfer is offered as
-        soon as the header arrives (the peer may pull while the upload goes on). Right after the
-        header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-        `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-        interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-        files, then each file's chunks from its offset.
+        soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+        twice: `started` right after the header (the transfer's ID and how many bytes of each file
+        it already holds, before any data is sent), then `finished` once every byte has arrived and
+        the client has closed its side. To continue an interrupted upload, send a header with the
+        same request_id (or its transfer_id) and the same files, then each file's chunks from the
+        offset `started` gives.
         Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-        declared), TRANSFER_NOT_FOUND.
+        declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+        TRANSFER_INVALID_STATE (continuing an upload that ended).
         """
 
     @_abc_1.abstractmethod

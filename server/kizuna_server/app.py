@@ -24,7 +24,6 @@ from typing import Any
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from kizuna_client.v1 import (
     event_service_pb2,
@@ -56,6 +55,7 @@ from kizuna_server.rpc.convert import node_to_proto, node_with_status
 from kizuna_server.rpc.events import EventServicer, encode_for_subscribers
 from kizuna_server.rpc.node import NodeServicer
 from kizuna_server.rpc.peers import PeerServicer
+from kizuna_server.rpc.reflection import enable_reflection
 from kizuna_server.rpc.token import load_or_create_token
 from kizuna_server.streams.capability import StreamsCapability
 from kizuna_server.transfers.capability import TransfersCapability
@@ -348,12 +348,8 @@ class Daemon:
         for capability in self.capabilities:
             capability.add_api_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [
-                *self._service_names(),
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
+        enable_reflection(
+            [*self._service_names(), health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
             server,
         )
         return server

@@ -47,3 +47,21 @@ def test_status_carries_reason_and_metadata() -> None:
         {"peer_id": "X"},
     )
     assert status.code == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+def test_a_lockout_names_its_delay_in_metadata_and_in_retry_info() -> None:
+    """PAIRING_LOCKED_OUT: `retry_after_secs` in ErrorInfo's metadata (the key its proto comment
+    names) and the same delay as google.rpc.RetryInfo, the form generic clients understand."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    from kizuna_server.core.pairing import PairingLockedOut
+
+    code, _, details = status_for(PairingLockedOut(42))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    status = status_pb2.Status.FromString(details)
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info) and status.details[1].Unpack(retry)
+    assert (info.reason, info.metadata["retry_after_secs"]) == ("PAIRING_LOCKED_OUT", "42")
+    assert retry.retry_delay.seconds == 42
+    errors_proto = Path(__file__).parents[2] / "proto/kizuna/v1/errors.proto"
+    assert "Metadata: `retry_after_secs`" in errors_proto.read_text()

@@ -29,6 +29,7 @@ import pytest
 
 from kizuna_client import KizunaEvent, PeerInfo
 from kizuna_client.errors import PeerIdentityMismatchError
+from kizuna_client.v1 import event_pb2
 from kizuna_server.core.device_id import device_id_from_public_key_der
 from kizuna_server.p2p.beacon import GROUP_V4, MAGIC, MAX_BEACON_BYTES, encode_beacon
 from tests import netns
@@ -128,7 +129,7 @@ async def test_two_daemons_find_each_other_by_the_beacon_alone_then_pair_and_lin
         await b.stop()
         lost = await a.wait_event("peer_lost", _about(b.device_id, "peer_lost"), since=since)
         lost_secs = loop.time() - began
-        assert lost.message.peer_lost.reason == "goodbye"
+        assert lost.message.peer_lost.reason == event_pb2.PeerLost.REASON_GOODBYE
         assert lost_secs < 3, f"gone after {lost_secs:.2f}s (beacons live 3 s)"
         # The goodbye may arrive a moment before the link's end is noticed.
         gone = await a.wait_peer(b, lambda p: not p.online, "shows beta offline", limit=3)

@@ -22,6 +22,7 @@ from kizuna_client.errors import (
     PeerIdentityMismatchError,
     PeerNotTrustedError,
 )
+from kizuna_client.v1 import event_pb2
 from kizuna_server.core.device_id import device_id_from_public_key_der
 from kizuna_server.p2p.tls import HANDSHAKE_TIMEOUT_SECS
 from tests import netns
@@ -190,7 +191,7 @@ async def test_goodbye_marks_a_stopped_peer_gone_at_once() -> None:
         await b.stop()
         lost = await a.wait_event("peer_lost", _about(b, "peer_lost"), since=since)
         lost_secs = loop.time() - began
-        assert lost.message.peer_lost.reason == "goodbye"
+        assert lost.message.peer_lost.reason == event_pb2.PeerLost.REASON_GOODBYE
         assert not lost.message.peer_lost.peer.online
         assert lost_secs < 3, f"gone after {lost_secs:.2f}s (records live 3 s)"
 
@@ -217,7 +218,7 @@ async def test_killed_peer_is_noticed() -> None:
         # handshake timeout (5 s) for a peer that refuses connections.
         assert down_secs < 2, f"link reported down after {down_secs:.2f}s"
         lost = await a.wait_event("peer_lost", _about(b, "peer_lost"), since=since, limit=15)
-        assert lost.message.peer_lost.reason == "expired"
+        assert lost.message.peer_lost.reason == event_pb2.PeerLost.REASON_EXPIRED
         gone = await a.peer(b.device_id)
         assert gone is not None and not gone.online and gone.connection != "connected"
 

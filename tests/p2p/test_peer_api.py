@@ -43,7 +43,7 @@ from kizuna_client import (
     PeerNotTrustedError,
     PeerUnreachableError,
 )
-from kizuna_client.v1 import node_pb2, peer_pb2, peer_service_pb2
+from kizuna_client.v1 import event_pb2, node_pb2, peer_pb2, peer_service_pb2
 from kizuna_server.calls.errors import reason_from_trailers
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
@@ -825,7 +825,7 @@ async def test_remove_peer_drops_the_entry_and_keeps_trust(nodes: Nodes) -> None
     await a.client.remove_peer(b.id)
 
     lost = await a.events.wait_for("peer_lost", lambda p: p.peer.device_id == b.id, after=mark)
-    assert lost.message.peer_lost.reason == "removed"
+    assert lost.message.peer_lost.reason == event_pb2.PeerLost.REASON_REMOVED
     peer = await a.client.peer(b.id)
     assert (peer.trust, peer.certificate_fingerprint) == ("trusted", b.fingerprint)
     assert (await read_json(a.data_dir / "addresses.json"))["addresses"] == []

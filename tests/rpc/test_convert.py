@@ -1,6 +1,6 @@
 """Conversions: every event type maps to an Event payload field, and back."""
 
-from kizuna_client.v1 import event_pb2
+from kizuna_client.v1 import event_pb2, node_pb2
 from kizuna_server.core.events import ErrorOccurred, NodeStateChanged
 from kizuna_server.rpc.convert import encode_event, event_type_names
 
@@ -36,8 +36,9 @@ def test_encode_builds_the_event_once_with_time_and_run() -> None:
     )
     assert event.time.ToNanoseconds() == 1700000000_250000000
     assert event.node_state_changed.state == 2
-    error = encode(8, 0.0, ErrorOccurred(reason="INTERNAL", message="m", subsystem="s"))
-    assert error.error.error.message == "m" and error.error.subsystem == "s"
+    error = encode(8, 0.0, ErrorOccurred(reason="INTERNAL", message="m", subsystem="streams"))
+    assert error.error.error.message == "m"
+    assert error.error.subsystem == node_pb2.SUBSYSTEM_NAME_STREAMS
 
 
 def test_concatenated_chunks_parse_as_one_batched_response() -> None:
@@ -55,4 +56,4 @@ def test_concatenated_chunks_parse_as_one_batched_response() -> None:
     assert [e.sequence for e in response.events] == [5, 6, 7]
     assert [e.error.error.message for e in response.events] == ["m0", "m1", "m2"]
     assert (response.gap.first_sequence, response.gap.last_sequence) == (2, 4)
-    assert response.gap.reason == "slow_consumer"
+    assert response.gap.reason == event_service_pb2.EventGap.REASON_SLOW_CONSUMER

@@ -157,6 +157,6 @@ async def test_discovery_on_a_missing_interface_says_why(home: Path) -> None:
     assert links.state == "running"  # static peers and AddPeer still work
     assert isinstance(error, KizunaEvent) and error.type == "error"
     payload = error.message.error
-    assert payload.subsystem == "discovery"
+    assert payload.subsystem == node_pb2.SUBSYSTEM_NAME_DISCOVERY
     assert payload.error.reason == errors_pb2.ERROR_REASON_SUBSYSTEM_UNAVAILABLE
     assert "nosuch0" in payload.error.message

@@ -543,10 +543,14 @@ async def test_an_interrupted_upload_continues_where_it_stopped(
     upload: Any = a.client.transfer_service.UploadTransfer
     call = upload()
     await call.write(api.UploadTransferRequest(header=header))
-    first = dict(await call.initial_metadata())
+    # The typed first answer comes before any data is sent: the ID and nothing held yet.
+    first = await call.read()
+    assert first.WhichOneof("part") == "started"
+    assert list(first.started.offsets) == [0]
+    transfer_id = first.started.transfer_id
+    assert first.started.transfer.id == transfer_id
     half = api.UploadChunk(file_index=0, offset=0, data=data[: 1024 * 1024])
     await call.write(api.UploadTransferRequest(chunk=half))
-    transfer_id = first["kizuna-transfer-id"]
 
     async def spooled() -> bool | None:
         spool = a.data_dir / "spool" / transfer_id / "0"
@@ -554,6 +558,16 @@ async def test_an_interrupted_upload_continues_where_it_stopped(
 
     await eventually(spooled, what="the first MiB in the spool")
     call.cancel()  # the app goes away mid-upload
+
+    # Coming back with the same request_id: the same transfer, continued from the first MiB.
+    again = upload()
+    await again.write(api.UploadTransferRequest(header=header))
+    resumed = await again.read()
+    assert (resumed.started.transfer_id, list(resumed.started.offsets)) == (
+        transfer_id,
+        [1024 * 1024],
+    )
+    again.cancel()
 
     handle = await a.client.upload_transfer(b.id, {"clip.raw": data}, request_id="upload-1")
     assert handle.id == transfer_id

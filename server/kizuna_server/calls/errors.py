@@ -7,7 +7,7 @@ Every failed call carries a `google.rpc.Status` whose details hold an `ErrorInfo
 from collections.abc import Mapping
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from kizuna_client.v1 import errors_pb2
@@ -83,10 +83,20 @@ def status_for(error: KizunaError) -> tuple[grpc.StatusCode, str, bytes]:
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=DOMAIN, metadata=dict(error.metadata)
     )
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    status = status_pb2.Status(code=code.value[0], message=error.message, details=[detail])
+    details = [_packed(info)]
+    retry_after = error.metadata.get("retry_after_secs", "")
+    if retry_after.isdigit():
+        # The standard form of "try again later", beside the metadata key the reason names.
+        delay = duration_pb2.Duration(seconds=int(retry_after))
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
+    status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
     return code, error.message, status.SerializeToString()
+
+
+def _packed(message: error_details_pb2.ErrorInfo | error_details_pb2.RetryInfo) -> any_pb2.Any:
+    detail = any_pb2.Any()
+    detail.Pack(message)
+    return detail
 
 
 def error_to_proto(error: KizunaError) -> errors_pb2.Error:

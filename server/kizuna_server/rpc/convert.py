@@ -33,6 +33,17 @@ def _enum(enum_type: Any, prefix: str, value: str) -> Any:
     return enum_type.Value(f"{prefix}{value.upper()}")
 
 
+def subsystem_name(name: str) -> node_pb2.SubsystemName.ValueType:
+    """The SubsystemName of an internal subsystem name ("local_api"); UNSPECIFIED if unknown."""
+    return _SUBSYSTEMS.get(name, node_pb2.SUBSYSTEM_NAME_UNSPECIFIED)
+
+
+_SUBSYSTEMS = {
+    name.removeprefix("SUBSYSTEM_NAME_").lower(): number
+    for name, number in node_pb2.SubsystemName.items()
+}
+
+
 # --- events -----------------------------------------------------------------------------------
 
 _ENCODERS: dict[str, Callable[[Any], Message]] = {}
@@ -84,7 +95,7 @@ def _error_occurred(payload: ErrorOccurred) -> Message:
             message=payload.message,
             metadata=dict(payload.metadata),
         ),
-        subsystem=payload.subsystem,
+        subsystem=subsystem_name(payload.subsystem),
     )
 
 
@@ -139,7 +150,7 @@ def node_with_status(
     node.state = _node_state(state)
     node.subsystems.extend(
         node_pb2.Subsystem(
-            name=s.name,
+            name=subsystem_name(s.name),
             state=_enum(node_pb2.Subsystem.State, "STATE_", s.state.value),
             detail=s.detail,
         )

@@ -131,5 +131,5 @@ def _gap_chunk(gap: Gap) -> bytes:
     response = event_service_pb2.SubscribeEventsResponse()
     response.gap.first_sequence = gap.first_sequence
     response.gap.last_sequence = gap.last_sequence
-    response.gap.reason = gap.reason
+    response.gap.reason = event_service_pb2.EventGap.Reason.Value(f"REASON_{gap.reason.upper()}")
     return response.SerializeToString()

@@ -120,7 +120,11 @@ register_event(
 )
 register_event(PeerUpdated.event_type, lambda e: event_pb2.PeerUpdated(peer=peer_to_proto(e.peer)))
 register_event(
-    PeerLost.event_type, lambda e: event_pb2.PeerLost(peer=peer_to_proto(e.peer), reason=e.reason)
+    PeerLost.event_type,
+    lambda e: event_pb2.PeerLost(
+        peer=peer_to_proto(e.peer),
+        reason=event_pb2.PeerLost.Reason.Value(f"REASON_{e.reason.upper()}"),
+    ),
 )
 register_event(
     PeerConnected.event_type, lambda e: event_pb2.PeerConnected(peer=peer_to_proto(e.peer))

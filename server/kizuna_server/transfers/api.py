@@ -204,11 +204,17 @@ class TransferServicer(service_grpc.TransferServiceServicer):
         )
         return transfer_service_pb2.CreateTransferResponse(transfer=transfer_to_proto(transfer))
 
-    async def UploadTransfer(
-        self, request_iterator: Any, context: Any
-    ) -> transfer_service_pb2.UploadTransferResponse:
-        transfer = await self._uploads.receive(request_iterator, context)
-        return transfer_service_pb2.UploadTransferResponse(transfer=transfer_to_proto(transfer))
+    async def UploadTransfer(self, request_iterator: Any, context: Any) -> None:  # type: ignore[override]
+        # Read and written through `context` (started first, finished last), as RunCommandStream.
+        async def started(transfer: Transfer, offsets: list[int]) -> None:
+            first = transfer_service_pb2.UploadStarted(
+                transfer_id=transfer.id, offsets=offsets, transfer=transfer_to_proto(transfer)
+            )
+            await context.write(transfer_service_pb2.UploadTransferResponse(started=first))
+
+        transfer = await self._uploads.receive(context, started)
+        finished = transfer_service_pb2.UploadTransferResponse(finished=transfer_to_proto(transfer))
+        await context.write(finished)
 
     async def GetTransfer(
         self, request: transfer_service_pb2.GetTransferRequest, context: Any

@@ -3,8 +3,8 @@
 The bytes are spooled to DATA/spool/<transfer id>/<index> as they arrive and offered at once:
 the peer can accept and start pulling while the app is still uploading (a Fetch waits for bytes
 not spooled yet). The spool survives a restart, so an interrupted upload continues with a header
-naming its transfer_id from each file's bytes_done; the daemon sends the transfer's ID in the
-call's initial metadata (`kizuna-transfer-id`) right after the header, before any data.
+naming its transfer_id (or request_id) from each file's offset; the daemon's first answer,
+`started`, gives the transfer's ID and those offsets right after the header, before any data.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,10 +36,6 @@ from kizuna_server.transfers.source import Growing
 if TYPE_CHECKING:
     from kizuna_server.transfers.engine import Transfers
 
-#: Initial-metadata key carrying the transfer's ID as soon as the header is accepted.
-TRANSFER_ID_HEADER: Final = "kizuna-transfer-id"
-#: ... and how many bytes of each file the spool already holds (a continued upload skips them).
-OFFSETS_HEADER: Final = "kizuna-upload-offsets"
 #: An upload chunk holds at most this much (the API's message limit is 8 MiB).
 MAX_UPLOAD_CHUNK: Final = 4 * CHUNK_BYTES
 #: A peer pulling bytes the app has not uploaded yet waits this long before the transfer fails.
@@ -103,7 +100,16 @@ class Uploads:
     def __init__(self, transfers: Transfers) -> None:
         self._transfers = transfers
 
-    async def receive(self, requests: Any, context: Any) -> Transfer:
+    async def receive(
+        self,
+        context: Any,
+        started: Callable[[Transfer, list[int]], Awaitable[None]],
+    ) -> Transfer:
+        """Reads one UploadTransfer call to its end; returns the transfer once every byte is in.
+
+        `started` is awaited with the transfer and each file's offset (bytes already held) as
+        soon as the header is accepted, before any data is read.
+        """
         first = await context.read()
         if first is _EOF or first.WhichOneof("part") != "header":
             raise InvalidArgument("the first message must be a header", field="header")
@@ -112,12 +118,7 @@ class Uploads:
             transfer, spool = self._continued(header, self._transfers.get(header.transfer_id))
         else:
             transfer, spool = await self._started(header)
-        await context.send_initial_metadata(
-            (
-                (TRANSFER_ID_HEADER, transfer.id),
-                (OFFSETS_HEADER, ",".join(str(n) for n in spool.arrived)),
-            )
-        )
+        await started(transfer, list(spool.arrived))
         files = {i: open_spool(spool, i) for i in range(len(spool.sizes))}
         try:
             while (message := await context.read()) is not _EOF:

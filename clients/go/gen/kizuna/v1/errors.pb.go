@@ -79,7 +79,9 @@ const (
 	ErrorReason_ERROR_REASON_PAIRING_EXPIRED ErrorReason = 41
 	// ABORTED. The other side rejected or cancelled the pairing.
 	ErrorReason_ERROR_REASON_PAIRING_REJECTED ErrorReason = 42
-	// RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`.
+	// RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+	// seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+	// with the same delay.
 	ErrorReason_ERROR_REASON_PAIRING_LOCKED_OUT ErrorReason = 43
 	// FAILED_PRECONDITION. The trust mode does not allow interactive pairing. Metadata: `trust_mode`.
 	ErrorReason_ERROR_REASON_PAIRING_NOT_ALLOWED ErrorReason = 44

@@ -188,6 +188,63 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{0}
 }
 
+// Why a peer is gone.
+type PeerLost_Reason int32
+
+const (
+	// Not set.
+	PeerLost_REASON_UNSPECIFIED PeerLost_Reason = 0
+	// It announced that it is leaving (mDNS goodbye or the beacon's).
+	PeerLost_REASON_GOODBYE PeerLost_Reason = 1
+	// It was not heard from within discovery.timeout_secs.
+	PeerLost_REASON_EXPIRED PeerLost_Reason = 2
+	// Its manually added address was removed (RemovePeer).
+	PeerLost_REASON_REMOVED PeerLost_Reason = 3
+)
+
+// Enum value maps for PeerLost_Reason.
+var (
+	PeerLost_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "REASON_GOODBYE",
+		2: "REASON_EXPIRED",
+		3: "REASON_REMOVED",
+	}
+	PeerLost_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED": 0,
+		"REASON_GOODBYE":     1,
+		"REASON_EXPIRED":     2,
+		"REASON_REMOVED":     3,
+	}
+)
+
+func (x PeerLost_Reason) Enum() *PeerLost_Reason {
+	p := new(PeerLost_Reason)
+	*p = x
+	return p
+}
+
+func (x PeerLost_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PeerLost_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_event_proto_enumTypes[1].Descriptor()
+}
+
+func (PeerLost_Reason) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_event_proto_enumTypes[1]
+}
+
+func (x PeerLost_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PeerLost_Reason.Descriptor instead.
+func (PeerLost_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_proto_rawDescGZIP(), []int{5, 0}
+}
+
 // Something that happened in the daemon. Sequence numbers are consecutive across all event
 // types, starting at 1 for each daemon run; `run_id` changes when the daemon restarts.
 type Event struct {
@@ -840,8 +897,8 @@ type ErrorOccurred struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What failed.
 	Error *Error `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	// Subsystem it happened in, as in Subsystem.name.
-	Subsystem     string `protobuf:"bytes,2,opt,name=subsystem,proto3" json:"subsystem,omitempty"`
+	// Subsystem it happened in.
+	Subsystem     SubsystemName `protobuf:"varint,2,opt,name=subsystem,proto3,enum=kizuna.v1.SubsystemName" json:"subsystem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,11 +940,11 @@ func (x *ErrorOccurred) GetError() *Error {
 	return nil
 }
 
-func (x *ErrorOccurred) GetSubsystem() string {
+func (x *ErrorOccurred) GetSubsystem() SubsystemName {
 	if x != nil {
 		return x.Subsystem
 	}
-	return ""
+	return SubsystemName_SUBSYSTEM_NAME_UNSPECIFIED
 }
 
 // A peer appeared.
@@ -987,8 +1044,8 @@ type PeerLost struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The peer, as last known.
 	Peer *Peer `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
-	// "goodbye", "expired" or "removed".
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why the peer is gone.
+	Reason        PeerLost_Reason `protobuf:"varint,2,opt,name=reason,proto3,enum=kizuna.v1.PeerLost_Reason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1030,11 +1087,11 @@ func (x *PeerLost) GetPeer() *Peer {
 	return nil
 }
 
-func (x *PeerLost) GetReason() string {
+func (x *PeerLost) GetReason() PeerLost_Reason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return PeerLost_REASON_UNSPECIFIED
 }
 
 // A link came up.
@@ -2295,17 +2352,22 @@ const file_kizuna_v1_event_proto_rawDesc = "" +
 	"\apayload\"W\n" +
 	"\x10NodeStateChanged\x12+\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x15.kizuna.v1.Node.StateR\x05state\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"U\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"o\n" +
 	"\rErrorOccurred\x12&\n" +
-	"\x05error\x18\x01 \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x12\x1c\n" +
-	"\tsubsystem\x18\x02 \x01(\tR\tsubsystem\"5\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.kizuna.v1.ErrorR\x05error\x126\n" +
+	"\tsubsystem\x18\x02 \x01(\x0e2\x18.kizuna.v1.SubsystemNameR\tsubsystem\"5\n" +
 	"\x0ePeerDiscovered\x12#\n" +
 	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\"2\n" +
 	"\vPeerUpdated\x12#\n" +
-	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\"G\n" +
+	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\"\xc1\x01\n" +
 	"\bPeerLost\x12#\n" +
-	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"4\n" +
+	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\x122\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1a.kizuna.v1.PeerLost.ReasonR\x06reason\"\\\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eREASON_GOODBYE\x10\x01\x12\x12\n" +
+	"\x0eREASON_EXPIRED\x10\x02\x12\x12\n" +
+	"\x0eREASON_REMOVED\x10\x03\"4\n" +
 	"\rPeerConnected\x12#\n" +
 	"\x04peer\x18\x01 \x01(\v2\x0f.kizuna.v1.PeerR\x04peer\"_\n" +
 	"\x10PeerDisconnected\x12#\n" +
@@ -2415,118 +2477,122 @@ func file_kizuna_v1_event_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_event_proto_rawDescData
 }
 
-var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_kizuna_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_kizuna_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_kizuna_v1_event_proto_goTypes = []any{
 	(EventType)(0),                   // 0: kizuna.v1.EventType
-	(*Event)(nil),                    // 1: kizuna.v1.Event
-	(*NodeStateChanged)(nil),         // 2: kizuna.v1.NodeStateChanged
-	(*ErrorOccurred)(nil),            // 3: kizuna.v1.ErrorOccurred
-	(*PeerDiscovered)(nil),           // 4: kizuna.v1.PeerDiscovered
-	(*PeerUpdated)(nil),              // 5: kizuna.v1.PeerUpdated
-	(*PeerLost)(nil),                 // 6: kizuna.v1.PeerLost
-	(*PeerConnected)(nil),            // 7: kizuna.v1.PeerConnected
-	(*PeerDisconnected)(nil),         // 8: kizuna.v1.PeerDisconnected
-	(*PeerIdentityMismatch)(nil),     // 9: kizuna.v1.PeerIdentityMismatch
-	(*PeerForgotten)(nil),            // 10: kizuna.v1.PeerForgotten
-	(*PairingRequested)(nil),         // 11: kizuna.v1.PairingRequested
-	(*PairingCompleted)(nil),         // 12: kizuna.v1.PairingCompleted
-	(*PairingFailed)(nil),            // 13: kizuna.v1.PairingFailed
-	(*TransferOffered)(nil),          // 14: kizuna.v1.TransferOffered
-	(*TransferStarted)(nil),          // 15: kizuna.v1.TransferStarted
-	(*TransferPaused)(nil),           // 16: kizuna.v1.TransferPaused
-	(*TransferQueued)(nil),           // 17: kizuna.v1.TransferQueued
-	(*TransferCompleted)(nil),        // 18: kizuna.v1.TransferCompleted
-	(*TransferFailed)(nil),           // 19: kizuna.v1.TransferFailed
-	(*TransferCancelled)(nil),        // 20: kizuna.v1.TransferCancelled
-	(*StreamOffered)(nil),            // 21: kizuna.v1.StreamOffered
-	(*StreamStarted)(nil),            // 22: kizuna.v1.StreamStarted
-	(*StreamEnded)(nil),              // 23: kizuna.v1.StreamEnded
-	(*StreamStatsUpdated)(nil),       // 24: kizuna.v1.StreamStatsUpdated
-	(*CaptureStarted)(nil),           // 25: kizuna.v1.CaptureStarted
-	(*CaptureEnded)(nil),             // 26: kizuna.v1.CaptureEnded
-	(*CommandStarted)(nil),           // 27: kizuna.v1.CommandStarted
-	(*CommandExecuted)(nil),          // 28: kizuna.v1.CommandExecuted
-	(*PluginEvent)(nil),              // 29: kizuna.v1.PluginEvent
-	(*CommandApprovalRequested)(nil), // 30: kizuna.v1.CommandApprovalRequested
-	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
-	(*TransferProgress)(nil),         // 32: kizuna.v1.TransferProgress
-	(Node_State)(0),                  // 33: kizuna.v1.Node.State
-	(*Error)(nil),                    // 34: kizuna.v1.Error
-	(*Peer)(nil),                     // 35: kizuna.v1.Peer
-	(*Pairing)(nil),                  // 36: kizuna.v1.Pairing
-	(*Transfer)(nil),                 // 37: kizuna.v1.Transfer
-	(*Stream)(nil),                   // 38: kizuna.v1.Stream
-	(*CommandRun)(nil),               // 39: kizuna.v1.CommandRun
-	(*structpb.Struct)(nil),          // 40: google.protobuf.Struct
+	(PeerLost_Reason)(0),             // 1: kizuna.v1.PeerLost.Reason
+	(*Event)(nil),                    // 2: kizuna.v1.Event
+	(*NodeStateChanged)(nil),         // 3: kizuna.v1.NodeStateChanged
+	(*ErrorOccurred)(nil),            // 4: kizuna.v1.ErrorOccurred
+	(*PeerDiscovered)(nil),           // 5: kizuna.v1.PeerDiscovered
+	(*PeerUpdated)(nil),              // 6: kizuna.v1.PeerUpdated
+	(*PeerLost)(nil),                 // 7: kizuna.v1.PeerLost
+	(*PeerConnected)(nil),            // 8: kizuna.v1.PeerConnected
+	(*PeerDisconnected)(nil),         // 9: kizuna.v1.PeerDisconnected
+	(*PeerIdentityMismatch)(nil),     // 10: kizuna.v1.PeerIdentityMismatch
+	(*PeerForgotten)(nil),            // 11: kizuna.v1.PeerForgotten
+	(*PairingRequested)(nil),         // 12: kizuna.v1.PairingRequested
+	(*PairingCompleted)(nil),         // 13: kizuna.v1.PairingCompleted
+	(*PairingFailed)(nil),            // 14: kizuna.v1.PairingFailed
+	(*TransferOffered)(nil),          // 15: kizuna.v1.TransferOffered
+	(*TransferStarted)(nil),          // 16: kizuna.v1.TransferStarted
+	(*TransferPaused)(nil),           // 17: kizuna.v1.TransferPaused
+	(*TransferQueued)(nil),           // 18: kizuna.v1.TransferQueued
+	(*TransferCompleted)(nil),        // 19: kizuna.v1.TransferCompleted
+	(*TransferFailed)(nil),           // 20: kizuna.v1.TransferFailed
+	(*TransferCancelled)(nil),        // 21: kizuna.v1.TransferCancelled
+	(*StreamOffered)(nil),            // 22: kizuna.v1.StreamOffered
+	(*StreamStarted)(nil),            // 23: kizuna.v1.StreamStarted
+	(*StreamEnded)(nil),              // 24: kizuna.v1.StreamEnded
+	(*StreamStatsUpdated)(nil),       // 25: kizuna.v1.StreamStatsUpdated
+	(*CaptureStarted)(nil),           // 26: kizuna.v1.CaptureStarted
+	(*CaptureEnded)(nil),             // 27: kizuna.v1.CaptureEnded
+	(*CommandStarted)(nil),           // 28: kizuna.v1.CommandStarted
+	(*CommandExecuted)(nil),          // 29: kizuna.v1.CommandExecuted
+	(*PluginEvent)(nil),              // 30: kizuna.v1.PluginEvent
+	(*CommandApprovalRequested)(nil), // 31: kizuna.v1.CommandApprovalRequested
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*TransferProgress)(nil),         // 33: kizuna.v1.TransferProgress
+	(Node_State)(0),                  // 34: kizuna.v1.Node.State
+	(*Error)(nil),                    // 35: kizuna.v1.Error
+	(SubsystemName)(0),               // 36: kizuna.v1.SubsystemName
+	(*Peer)(nil),                     // 37: kizuna.v1.Peer
+	(*Pairing)(nil),                  // 38: kizuna.v1.Pairing
+	(*Transfer)(nil),                 // 39: kizuna.v1.Transfer
+	(*Stream)(nil),                   // 40: kizuna.v1.Stream
+	(*CommandRun)(nil),               // 41: kizuna.v1.CommandRun
+	(*structpb.Struct)(nil),          // 42: google.protobuf.Struct
 }
 var file_kizuna_v1_event_proto_depIdxs = []int32{
-	31, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
-	2,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
-	3,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
-	4,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
-	5,  // 4: kizuna.v1.Event.peer_updated:type_name -> kizuna.v1.PeerUpdated
-	6,  // 5: kizuna.v1.Event.peer_lost:type_name -> kizuna.v1.PeerLost
-	7,  // 6: kizuna.v1.Event.peer_connected:type_name -> kizuna.v1.PeerConnected
-	8,  // 7: kizuna.v1.Event.peer_disconnected:type_name -> kizuna.v1.PeerDisconnected
-	9,  // 8: kizuna.v1.Event.peer_identity_mismatch:type_name -> kizuna.v1.PeerIdentityMismatch
-	10, // 9: kizuna.v1.Event.peer_forgotten:type_name -> kizuna.v1.PeerForgotten
-	11, // 10: kizuna.v1.Event.pairing_requested:type_name -> kizuna.v1.PairingRequested
-	12, // 11: kizuna.v1.Event.pairing_completed:type_name -> kizuna.v1.PairingCompleted
-	13, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
-	14, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
-	15, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
-	32, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
-	16, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
-	18, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
-	19, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
-	20, // 19: kizuna.v1.Event.transfer_cancelled:type_name -> kizuna.v1.TransferCancelled
-	17, // 20: kizuna.v1.Event.transfer_queued:type_name -> kizuna.v1.TransferQueued
-	21, // 21: kizuna.v1.Event.stream_offered:type_name -> kizuna.v1.StreamOffered
-	22, // 22: kizuna.v1.Event.stream_started:type_name -> kizuna.v1.StreamStarted
-	23, // 23: kizuna.v1.Event.stream_ended:type_name -> kizuna.v1.StreamEnded
-	24, // 24: kizuna.v1.Event.stream_stats:type_name -> kizuna.v1.StreamStatsUpdated
-	25, // 25: kizuna.v1.Event.capture_started:type_name -> kizuna.v1.CaptureStarted
-	26, // 26: kizuna.v1.Event.capture_ended:type_name -> kizuna.v1.CaptureEnded
-	27, // 27: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
-	28, // 28: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
-	30, // 29: kizuna.v1.Event.command_approval_requested:type_name -> kizuna.v1.CommandApprovalRequested
-	29, // 30: kizuna.v1.Event.plugin_event:type_name -> kizuna.v1.PluginEvent
-	33, // 31: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
-	34, // 32: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
-	35, // 33: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
-	35, // 34: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
-	35, // 35: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
-	35, // 36: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
-	35, // 37: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
-	34, // 38: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
-	36, // 39: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
-	36, // 40: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
-	35, // 41: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
-	36, // 42: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
-	37, // 43: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
-	37, // 44: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
-	37, // 45: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
-	37, // 46: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
-	37, // 47: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
-	37, // 48: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
-	37, // 49: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
-	38, // 50: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
-	38, // 51: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
-	38, // 52: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
-	38, // 53: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
-	38, // 54: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
-	38, // 55: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
-	34, // 56: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
-	39, // 57: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
-	39, // 58: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
-	40, // 59: kizuna.v1.PluginEvent.data:type_name -> google.protobuf.Struct
-	39, // 60: kizuna.v1.CommandApprovalRequested.run:type_name -> kizuna.v1.CommandRun
-	61, // [61:61] is the sub-list for method output_type
-	61, // [61:61] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	32, // 0: kizuna.v1.Event.time:type_name -> google.protobuf.Timestamp
+	3,  // 1: kizuna.v1.Event.node_state_changed:type_name -> kizuna.v1.NodeStateChanged
+	4,  // 2: kizuna.v1.Event.error:type_name -> kizuna.v1.ErrorOccurred
+	5,  // 3: kizuna.v1.Event.peer_discovered:type_name -> kizuna.v1.PeerDiscovered
+	6,  // 4: kizuna.v1.Event.peer_updated:type_name -> kizuna.v1.PeerUpdated
+	7,  // 5: kizuna.v1.Event.peer_lost:type_name -> kizuna.v1.PeerLost
+	8,  // 6: kizuna.v1.Event.peer_connected:type_name -> kizuna.v1.PeerConnected
+	9,  // 7: kizuna.v1.Event.peer_disconnected:type_name -> kizuna.v1.PeerDisconnected
+	10, // 8: kizuna.v1.Event.peer_identity_mismatch:type_name -> kizuna.v1.PeerIdentityMismatch
+	11, // 9: kizuna.v1.Event.peer_forgotten:type_name -> kizuna.v1.PeerForgotten
+	12, // 10: kizuna.v1.Event.pairing_requested:type_name -> kizuna.v1.PairingRequested
+	13, // 11: kizuna.v1.Event.pairing_completed:type_name -> kizuna.v1.PairingCompleted
+	14, // 12: kizuna.v1.Event.pairing_failed:type_name -> kizuna.v1.PairingFailed
+	15, // 13: kizuna.v1.Event.transfer_offered:type_name -> kizuna.v1.TransferOffered
+	16, // 14: kizuna.v1.Event.transfer_started:type_name -> kizuna.v1.TransferStarted
+	33, // 15: kizuna.v1.Event.transfer_progress:type_name -> kizuna.v1.TransferProgress
+	17, // 16: kizuna.v1.Event.transfer_paused:type_name -> kizuna.v1.TransferPaused
+	19, // 17: kizuna.v1.Event.transfer_completed:type_name -> kizuna.v1.TransferCompleted
+	20, // 18: kizuna.v1.Event.transfer_failed:type_name -> kizuna.v1.TransferFailed
+	21, // 19: kizuna.v1.Event.transfer_cancelled:type_name -> kizuna.v1.TransferCancelled
+	18, // 20: kizuna.v1.Event.transfer_queued:type_name -> kizuna.v1.TransferQueued
+	22, // 21: kizuna.v1.Event.stream_offered:type_name -> kizuna.v1.StreamOffered
+	23, // 22: kizuna.v1.Event.stream_started:type_name -> kizuna.v1.StreamStarted
+	24, // 23: kizuna.v1.Event.stream_ended:type_name -> kizuna.v1.StreamEnded
+	25, // 24: kizuna.v1.Event.stream_stats:type_name -> kizuna.v1.StreamStatsUpdated
+	26, // 25: kizuna.v1.Event.capture_started:type_name -> kizuna.v1.CaptureStarted
+	27, // 26: kizuna.v1.Event.capture_ended:type_name -> kizuna.v1.CaptureEnded
+	28, // 27: kizuna.v1.Event.command_started:type_name -> kizuna.v1.CommandStarted
+	29, // 28: kizuna.v1.Event.command_executed:type_name -> kizuna.v1.CommandExecuted
+	31, // 29: kizuna.v1.Event.command_approval_requested:type_name -> kizuna.v1.CommandApprovalRequested
+	30, // 30: kizuna.v1.Event.plugin_event:type_name -> kizuna.v1.PluginEvent
+	34, // 31: kizuna.v1.NodeStateChanged.state:type_name -> kizuna.v1.Node.State
+	35, // 32: kizuna.v1.ErrorOccurred.error:type_name -> kizuna.v1.Error
+	36, // 33: kizuna.v1.ErrorOccurred.subsystem:type_name -> kizuna.v1.SubsystemName
+	37, // 34: kizuna.v1.PeerDiscovered.peer:type_name -> kizuna.v1.Peer
+	37, // 35: kizuna.v1.PeerUpdated.peer:type_name -> kizuna.v1.Peer
+	37, // 36: kizuna.v1.PeerLost.peer:type_name -> kizuna.v1.Peer
+	1,  // 37: kizuna.v1.PeerLost.reason:type_name -> kizuna.v1.PeerLost.Reason
+	37, // 38: kizuna.v1.PeerConnected.peer:type_name -> kizuna.v1.Peer
+	37, // 39: kizuna.v1.PeerDisconnected.peer:type_name -> kizuna.v1.Peer
+	35, // 40: kizuna.v1.PeerDisconnected.error:type_name -> kizuna.v1.Error
+	38, // 41: kizuna.v1.PairingRequested.pairing:type_name -> kizuna.v1.Pairing
+	38, // 42: kizuna.v1.PairingCompleted.pairing:type_name -> kizuna.v1.Pairing
+	37, // 43: kizuna.v1.PairingCompleted.peer:type_name -> kizuna.v1.Peer
+	38, // 44: kizuna.v1.PairingFailed.pairing:type_name -> kizuna.v1.Pairing
+	39, // 45: kizuna.v1.TransferOffered.transfer:type_name -> kizuna.v1.Transfer
+	39, // 46: kizuna.v1.TransferStarted.transfer:type_name -> kizuna.v1.Transfer
+	39, // 47: kizuna.v1.TransferPaused.transfer:type_name -> kizuna.v1.Transfer
+	39, // 48: kizuna.v1.TransferQueued.transfer:type_name -> kizuna.v1.Transfer
+	39, // 49: kizuna.v1.TransferCompleted.transfer:type_name -> kizuna.v1.Transfer
+	39, // 50: kizuna.v1.TransferFailed.transfer:type_name -> kizuna.v1.Transfer
+	39, // 51: kizuna.v1.TransferCancelled.transfer:type_name -> kizuna.v1.Transfer
+	40, // 52: kizuna.v1.StreamOffered.stream:type_name -> kizuna.v1.Stream
+	40, // 53: kizuna.v1.StreamStarted.stream:type_name -> kizuna.v1.Stream
+	40, // 54: kizuna.v1.StreamEnded.stream:type_name -> kizuna.v1.Stream
+	40, // 55: kizuna.v1.StreamStatsUpdated.stream:type_name -> kizuna.v1.Stream
+	40, // 56: kizuna.v1.CaptureStarted.stream:type_name -> kizuna.v1.Stream
+	40, // 57: kizuna.v1.CaptureEnded.stream:type_name -> kizuna.v1.Stream
+	35, // 58: kizuna.v1.CaptureEnded.error:type_name -> kizuna.v1.Error
+	41, // 59: kizuna.v1.CommandStarted.run:type_name -> kizuna.v1.CommandRun
+	41, // 60: kizuna.v1.CommandExecuted.run:type_name -> kizuna.v1.CommandRun
+	42, // 61: kizuna.v1.PluginEvent.data:type_name -> google.protobuf.Struct
+	41, // 62: kizuna.v1.CommandApprovalRequested.run:type_name -> kizuna.v1.CommandRun
+	63, // [63:63] is the sub-list for method output_type
+	63, // [63:63] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_proto_init() }
@@ -2577,7 +2643,7 @@ func file_kizuna_v1_event_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_proto_rawDesc), len(file_kizuna_v1_event_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,

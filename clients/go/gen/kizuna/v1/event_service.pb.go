@@ -21,6 +21,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Why events were missed.
+type EventGap_Reason int32
+
+const (
+	// Not set.
+	EventGap_REASON_UNSPECIFIED EventGap_Reason = 0
+	// The subscriber's queue overflowed: it read too slowly.
+	EventGap_REASON_SLOW_CONSUMER EventGap_Reason = 1
+	// The events left the replay buffer (api.event_replay_size) before they were asked for.
+	EventGap_REASON_REPLAY_EXPIRED EventGap_Reason = 2
+	// The daemon restarted since the run_id the subscriber gave.
+	EventGap_REASON_RESTARTED EventGap_Reason = 3
+)
+
+// Enum value maps for EventGap_Reason.
+var (
+	EventGap_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "REASON_SLOW_CONSUMER",
+		2: "REASON_REPLAY_EXPIRED",
+		3: "REASON_RESTARTED",
+	}
+	EventGap_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED":    0,
+		"REASON_SLOW_CONSUMER":  1,
+		"REASON_REPLAY_EXPIRED": 2,
+		"REASON_RESTARTED":      3,
+	}
+)
+
+func (x EventGap_Reason) Enum() *EventGap_Reason {
+	p := new(EventGap_Reason)
+	*p = x
+	return p
+}
+
+func (x EventGap_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventGap_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_event_service_proto_enumTypes[0].Descriptor()
+}
+
+func (EventGap_Reason) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_event_service_proto_enumTypes[0]
+}
+
+func (x EventGap_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventGap_Reason.Descriptor instead.
+func (EventGap_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_event_service_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // Request for SubscribeEvents.
 type SubscribeEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -105,9 +162,8 @@ type EventGap struct {
 	FirstSequence uint64 `protobuf:"varint,1,opt,name=first_sequence,json=firstSequence,proto3" json:"first_sequence,omitempty"`
 	// Last missing sequence.
 	LastSequence uint64 `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
-	// "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-	// replay buffer) or "restarted" (the daemon restarted since run_id).
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why they were missed.
+	Reason        EventGap_Reason `protobuf:"varint,3,opt,name=reason,proto3,enum=kizuna.v1.EventGap_Reason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -156,11 +212,11 @@ func (x *EventGap) GetLastSequence() uint64 {
 	return 0
 }
 
-func (x *EventGap) GetReason() string {
+func (x *EventGap) GetReason() EventGap_Reason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return EventGap_REASON_UNSPECIFIED
 }
 
 // Where a subscription starts. Sent alone, as the first message of every SubscribeEvents stream.
@@ -295,11 +351,16 @@ const file_kizuna_v1_event_service_proto_rawDesc = "" +
 	"\x05types\x18\x02 \x03(\x0e2\x14.kizuna.v1.EventTypeR\x05types\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1d\n" +
 	"\n" +
-	"from_start\x18\x04 \x01(\bR\tfromStart\"n\n" +
+	"from_start\x18\x04 \x01(\bR\tfromStart\"\xf7\x01\n" +
 	"\bEventGap\x12%\n" +
 	"\x0efirst_sequence\x18\x01 \x01(\x04R\rfirstSequence\x12#\n" +
-	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"O\n" +
+	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x122\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x1a.kizuna.v1.EventGap.ReasonR\x06reason\"k\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14REASON_SLOW_CONSUMER\x10\x01\x12\x19\n" +
+	"\x15REASON_REPLAY_EXPIRED\x10\x02\x12\x14\n" +
+	"\x10REASON_RESTARTED\x10\x03\"O\n" +
 	"\x11SubscriptionStart\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\"\x9e\x01\n" +
@@ -324,27 +385,30 @@ func file_kizuna_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_event_service_proto_rawDescData
 }
 
+var file_kizuna_v1_event_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_kizuna_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_kizuna_v1_event_service_proto_goTypes = []any{
-	(*SubscribeEventsRequest)(nil),  // 0: kizuna.v1.SubscribeEventsRequest
-	(*EventGap)(nil),                // 1: kizuna.v1.EventGap
-	(*SubscriptionStart)(nil),       // 2: kizuna.v1.SubscriptionStart
-	(*SubscribeEventsResponse)(nil), // 3: kizuna.v1.SubscribeEventsResponse
-	(EventType)(0),                  // 4: kizuna.v1.EventType
-	(*Event)(nil),                   // 5: kizuna.v1.Event
+	(EventGap_Reason)(0),            // 0: kizuna.v1.EventGap.Reason
+	(*SubscribeEventsRequest)(nil),  // 1: kizuna.v1.SubscribeEventsRequest
+	(*EventGap)(nil),                // 2: kizuna.v1.EventGap
+	(*SubscriptionStart)(nil),       // 3: kizuna.v1.SubscriptionStart
+	(*SubscribeEventsResponse)(nil), // 4: kizuna.v1.SubscribeEventsResponse
+	(EventType)(0),                  // 5: kizuna.v1.EventType
+	(*Event)(nil),                   // 6: kizuna.v1.Event
 }
 var file_kizuna_v1_event_service_proto_depIdxs = []int32{
-	4, // 0: kizuna.v1.SubscribeEventsRequest.types:type_name -> kizuna.v1.EventType
-	1, // 1: kizuna.v1.SubscribeEventsResponse.gap:type_name -> kizuna.v1.EventGap
-	5, // 2: kizuna.v1.SubscribeEventsResponse.events:type_name -> kizuna.v1.Event
-	2, // 3: kizuna.v1.SubscribeEventsResponse.start:type_name -> kizuna.v1.SubscriptionStart
-	0, // 4: kizuna.v1.EventService.SubscribeEvents:input_type -> kizuna.v1.SubscribeEventsRequest
-	3, // 5: kizuna.v1.EventService.SubscribeEvents:output_type -> kizuna.v1.SubscribeEventsResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: kizuna.v1.SubscribeEventsRequest.types:type_name -> kizuna.v1.EventType
+	0, // 1: kizuna.v1.EventGap.reason:type_name -> kizuna.v1.EventGap.Reason
+	2, // 2: kizuna.v1.SubscribeEventsResponse.gap:type_name -> kizuna.v1.EventGap
+	6, // 3: kizuna.v1.SubscribeEventsResponse.events:type_name -> kizuna.v1.Event
+	3, // 4: kizuna.v1.SubscribeEventsResponse.start:type_name -> kizuna.v1.SubscriptionStart
+	1, // 5: kizuna.v1.EventService.SubscribeEvents:input_type -> kizuna.v1.SubscribeEventsRequest
+	4, // 6: kizuna.v1.EventService.SubscribeEvents:output_type -> kizuna.v1.SubscribeEventsResponse
+	6, // [6:7] is the sub-list for method output_type
+	5, // [5:6] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_event_service_proto_init() }
@@ -358,13 +422,14 @@ func file_kizuna_v1_event_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_event_service_proto_rawDesc), len(file_kizuna_v1_event_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_kizuna_v1_event_service_proto_goTypes,
 		DependencyIndexes: file_kizuna_v1_event_service_proto_depIdxs,
+		EnumInfos:         file_kizuna_v1_event_service_proto_enumTypes,
 		MessageInfos:      file_kizuna_v1_event_service_proto_msgTypes,
 	}.Build()
 	File_kizuna_v1_event_service_proto = out.File

@@ -95,6 +95,87 @@ func (DeviceType) EnumDescriptor() ([]byte, []int) {
 	return file_kizuna_v1_node_proto_rawDescGZIP(), []int{0}
 }
 
+// The parts of a daemon that report their health (Subsystem) and errors (ErrorOccurred).
+type SubsystemName int32
+
+const (
+	// Not set.
+	SubsystemName_SUBSYSTEM_NAME_UNSPECIFIED SubsystemName = 0
+	// The device's key and certificate.
+	SubsystemName_SUBSYSTEM_NAME_IDENTITY SubsystemName = 1
+	// This API: its Unix socket and optional loopback TCP listener.
+	SubsystemName_SUBSYSTEM_NAME_LOCAL_API SubsystemName = 2
+	// The event log and its subscribers.
+	SubsystemName_SUBSYSTEM_NAME_EVENTS SubsystemName = 3
+	// Finding peers: mDNS and the UDP beacon.
+	SubsystemName_SUBSYSTEM_NAME_DISCOVERY SubsystemName = 4
+	// Mutual-TLS links to peers and the peer port.
+	SubsystemName_SUBSYSTEM_NAME_LINKS SubsystemName = 5
+	// File transfers.
+	SubsystemName_SUBSYSTEM_NAME_TRANSFERS SubsystemName = 6
+	// Live streams and captures.
+	SubsystemName_SUBSYSTEM_NAME_STREAMS SubsystemName = 7
+	// Remote commands.
+	SubsystemName_SUBSYSTEM_NAME_COMMANDS SubsystemName = 8
+	// The plugin host.
+	SubsystemName_SUBSYSTEM_NAME_PLUGINS SubsystemName = 9
+)
+
+// Enum value maps for SubsystemName.
+var (
+	SubsystemName_name = map[int32]string{
+		0: "SUBSYSTEM_NAME_UNSPECIFIED",
+		1: "SUBSYSTEM_NAME_IDENTITY",
+		2: "SUBSYSTEM_NAME_LOCAL_API",
+		3: "SUBSYSTEM_NAME_EVENTS",
+		4: "SUBSYSTEM_NAME_DISCOVERY",
+		5: "SUBSYSTEM_NAME_LINKS",
+		6: "SUBSYSTEM_NAME_TRANSFERS",
+		7: "SUBSYSTEM_NAME_STREAMS",
+		8: "SUBSYSTEM_NAME_COMMANDS",
+		9: "SUBSYSTEM_NAME_PLUGINS",
+	}
+	SubsystemName_value = map[string]int32{
+		"SUBSYSTEM_NAME_UNSPECIFIED": 0,
+		"SUBSYSTEM_NAME_IDENTITY":    1,
+		"SUBSYSTEM_NAME_LOCAL_API":   2,
+		"SUBSYSTEM_NAME_EVENTS":      3,
+		"SUBSYSTEM_NAME_DISCOVERY":   4,
+		"SUBSYSTEM_NAME_LINKS":       5,
+		"SUBSYSTEM_NAME_TRANSFERS":   6,
+		"SUBSYSTEM_NAME_STREAMS":     7,
+		"SUBSYSTEM_NAME_COMMANDS":    8,
+		"SUBSYSTEM_NAME_PLUGINS":     9,
+	}
+)
+
+func (x SubsystemName) Enum() *SubsystemName {
+	p := new(SubsystemName)
+	*p = x
+	return p
+}
+
+func (x SubsystemName) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubsystemName) Descriptor() protoreflect.EnumDescriptor {
+	return file_kizuna_v1_node_proto_enumTypes[1].Descriptor()
+}
+
+func (SubsystemName) Type() protoreflect.EnumType {
+	return &file_kizuna_v1_node_proto_enumTypes[1]
+}
+
+func (x SubsystemName) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubsystemName.Descriptor instead.
+func (SubsystemName) EnumDescriptor() ([]byte, []int) {
+	return file_kizuna_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
 // The transport of an endpoint.
 type Endpoint_Transport int32
 
@@ -132,11 +213,11 @@ func (x Endpoint_Transport) String() string {
 }
 
 func (Endpoint_Transport) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_node_proto_enumTypes[1].Descriptor()
+	return file_kizuna_v1_node_proto_enumTypes[2].Descriptor()
 }
 
 func (Endpoint_Transport) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_node_proto_enumTypes[1]
+	return &file_kizuna_v1_node_proto_enumTypes[2]
 }
 
 func (x Endpoint_Transport) Number() protoreflect.EnumNumber {
@@ -201,11 +282,11 @@ func (x Subsystem_State) String() string {
 }
 
 func (Subsystem_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_node_proto_enumTypes[2].Descriptor()
+	return file_kizuna_v1_node_proto_enumTypes[3].Descriptor()
 }
 
 func (Subsystem_State) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_node_proto_enumTypes[2]
+	return &file_kizuna_v1_node_proto_enumTypes[3]
 }
 
 func (x Subsystem_State) Number() protoreflect.EnumNumber {
@@ -258,11 +339,11 @@ func (x Node_State) String() string {
 }
 
 func (Node_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_kizuna_v1_node_proto_enumTypes[3].Descriptor()
+	return file_kizuna_v1_node_proto_enumTypes[4].Descriptor()
 }
 
 func (Node_State) Type() protoreflect.EnumType {
-	return &file_kizuna_v1_node_proto_enumTypes[3]
+	return &file_kizuna_v1_node_proto_enumTypes[4]
 }
 
 func (x Node_State) Number() protoreflect.EnumNumber {
@@ -341,8 +422,8 @@ func (x *Endpoint) GetRequiresToken() bool {
 // The health of one part of the daemon.
 type Subsystem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Stable machine name, for example "local_api", "events", "identity", "discovery".
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Which part.
+	Name SubsystemName `protobuf:"varint,1,opt,name=name,proto3,enum=kizuna.v1.SubsystemName" json:"name,omitempty"`
 	// Current state.
 	State Subsystem_State `protobuf:"varint,2,opt,name=state,proto3,enum=kizuna.v1.Subsystem_State" json:"state,omitempty"`
 	// Human-readable detail: what it does, or what went wrong and what to do about it.
@@ -381,11 +462,11 @@ func (*Subsystem) Descriptor() ([]byte, []int) {
 	return file_kizuna_v1_node_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *Subsystem) GetName() string {
+func (x *Subsystem) GetName() SubsystemName {
 	if x != nil {
 		return x.Name
 	}
-	return ""
+	return SubsystemName_SUBSYSTEM_NAME_UNSPECIFIED
 }
 
 func (x *Subsystem) GetState() Subsystem_State {
@@ -561,9 +642,9 @@ const file_kizuna_v1_node_proto_rawDesc = "" +
 	"\tTransport\x12\x19\n" +
 	"\x15TRANSPORT_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eTRANSPORT_UNIX\x10\x01\x12\x11\n" +
-	"\rTRANSPORT_TCP\x10\x02\"\xfe\x01\n" +
-	"\tSubsystem\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
+	"\rTRANSPORT_TCP\x10\x02\"\x98\x02\n" +
+	"\tSubsystem\x12,\n" +
+	"\x04name\x18\x01 \x01(\x0e2\x18.kizuna.v1.SubsystemNameR\x04name\x120\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1a.kizuna.v1.Subsystem.StateR\x05state\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x92\x01\n" +
 	"\x05State\x12\x15\n" +
@@ -606,7 +687,18 @@ const file_kizuna_v1_node_proto_rawDesc = "" +
 	"\x12DEVICE_TYPE_TABLET\x10\x04\x12\x16\n" +
 	"\x12DEVICE_TYPE_SERVER\x10\x05\x12\x12\n" +
 	"\x0eDEVICE_TYPE_TV\x10\x06\x12\x15\n" +
-	"\x11DEVICE_TYPE_OTHER\x10\aB\x89\x01\n" +
+	"\x11DEVICE_TYPE_OTHER\x10\a*\xb0\x02\n" +
+	"\rSubsystemName\x12\x1e\n" +
+	"\x1aSUBSYSTEM_NAME_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17SUBSYSTEM_NAME_IDENTITY\x10\x01\x12\x1c\n" +
+	"\x18SUBSYSTEM_NAME_LOCAL_API\x10\x02\x12\x19\n" +
+	"\x15SUBSYSTEM_NAME_EVENTS\x10\x03\x12\x1c\n" +
+	"\x18SUBSYSTEM_NAME_DISCOVERY\x10\x04\x12\x18\n" +
+	"\x14SUBSYSTEM_NAME_LINKS\x10\x05\x12\x1c\n" +
+	"\x18SUBSYSTEM_NAME_TRANSFERS\x10\x06\x12\x1a\n" +
+	"\x16SUBSYSTEM_NAME_STREAMS\x10\a\x12\x1b\n" +
+	"\x17SUBSYSTEM_NAME_COMMANDS\x10\b\x12\x1a\n" +
+	"\x16SUBSYSTEM_NAME_PLUGINS\x10\tB\x89\x01\n" +
 	"\rdev.kizuna.v1B\tNodeProtoP\x01Z(kizuna/clients/go/gen/kizuna/v1;kizunav1\xa2\x02\x03KXX\xaa\x02\tKizuna.V1\xca\x02\tKizuna\\V1\xe2\x02\x15Kizuna\\V1\\GPBMetadata\xea\x02\n" +
 	"Kizuna::V1b\x06proto3"
 
@@ -622,32 +714,34 @@ func file_kizuna_v1_node_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_node_proto_rawDescData
 }
 
-var file_kizuna_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_kizuna_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_kizuna_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_kizuna_v1_node_proto_goTypes = []any{
 	(DeviceType)(0),               // 0: kizuna.v1.DeviceType
-	(Endpoint_Transport)(0),       // 1: kizuna.v1.Endpoint.Transport
-	(Subsystem_State)(0),          // 2: kizuna.v1.Subsystem.State
-	(Node_State)(0),               // 3: kizuna.v1.Node.State
-	(*Endpoint)(nil),              // 4: kizuna.v1.Endpoint
-	(*Subsystem)(nil),             // 5: kizuna.v1.Subsystem
-	(*Node)(nil),                  // 6: kizuna.v1.Node
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(SubsystemName)(0),            // 1: kizuna.v1.SubsystemName
+	(Endpoint_Transport)(0),       // 2: kizuna.v1.Endpoint.Transport
+	(Subsystem_State)(0),          // 3: kizuna.v1.Subsystem.State
+	(Node_State)(0),               // 4: kizuna.v1.Node.State
+	(*Endpoint)(nil),              // 5: kizuna.v1.Endpoint
+	(*Subsystem)(nil),             // 6: kizuna.v1.Subsystem
+	(*Node)(nil),                  // 7: kizuna.v1.Node
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_kizuna_v1_node_proto_depIdxs = []int32{
-	1, // 0: kizuna.v1.Endpoint.transport:type_name -> kizuna.v1.Endpoint.Transport
-	2, // 1: kizuna.v1.Subsystem.state:type_name -> kizuna.v1.Subsystem.State
-	0, // 2: kizuna.v1.Node.device_type:type_name -> kizuna.v1.DeviceType
-	4, // 3: kizuna.v1.Node.api_endpoints:type_name -> kizuna.v1.Endpoint
-	4, // 4: kizuna.v1.Node.peer_endpoints:type_name -> kizuna.v1.Endpoint
-	7, // 5: kizuna.v1.Node.start_time:type_name -> google.protobuf.Timestamp
-	3, // 6: kizuna.v1.Node.state:type_name -> kizuna.v1.Node.State
-	5, // 7: kizuna.v1.Node.subsystems:type_name -> kizuna.v1.Subsystem
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	2, // 0: kizuna.v1.Endpoint.transport:type_name -> kizuna.v1.Endpoint.Transport
+	1, // 1: kizuna.v1.Subsystem.name:type_name -> kizuna.v1.SubsystemName
+	3, // 2: kizuna.v1.Subsystem.state:type_name -> kizuna.v1.Subsystem.State
+	0, // 3: kizuna.v1.Node.device_type:type_name -> kizuna.v1.DeviceType
+	5, // 4: kizuna.v1.Node.api_endpoints:type_name -> kizuna.v1.Endpoint
+	5, // 5: kizuna.v1.Node.peer_endpoints:type_name -> kizuna.v1.Endpoint
+	8, // 6: kizuna.v1.Node.start_time:type_name -> google.protobuf.Timestamp
+	4, // 7: kizuna.v1.Node.state:type_name -> kizuna.v1.Node.State
+	6, // 8: kizuna.v1.Node.subsystems:type_name -> kizuna.v1.Subsystem
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_node_proto_init() }
@@ -660,7 +754,7 @@ func file_kizuna_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_node_proto_rawDesc), len(file_kizuna_v1_node_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -448,11 +448,16 @@ func (x *UploadChunk) GetData() []byte {
 	return nil
 }
 
-// Response for UploadTransfer.
+// One message of an UploadTransfer response stream: `started` first, `finished` last.
 type UploadTransferResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The transfer the upload feeds.
-	Transfer      *Transfer `protobuf:"bytes,1,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	// Which answer this is.
+	//
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadTransferResponse_Started
+	//	*UploadTransferResponse_Finished
+	Part          isUploadTransferResponse_Part `protobuf_oneof:"part"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,7 +492,109 @@ func (*UploadTransferResponse) Descriptor() ([]byte, []int) {
 	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *UploadTransferResponse) GetTransfer() *Transfer {
+func (x *UploadTransferResponse) GetPart() isUploadTransferResponse_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadTransferResponse) GetStarted() *UploadStarted {
+	if x != nil {
+		if x, ok := x.Part.(*UploadTransferResponse_Started); ok {
+			return x.Started
+		}
+	}
+	return nil
+}
+
+func (x *UploadTransferResponse) GetFinished() *Transfer {
+	if x != nil {
+		if x, ok := x.Part.(*UploadTransferResponse_Finished); ok {
+			return x.Finished
+		}
+	}
+	return nil
+}
+
+type isUploadTransferResponse_Part interface {
+	isUploadTransferResponse_Part()
+}
+
+type UploadTransferResponse_Started struct {
+	// Sent once, right after the header is accepted.
+	Started *UploadStarted `protobuf:"bytes,2,opt,name=started,proto3,oneof"`
+}
+
+type UploadTransferResponse_Finished struct {
+	// Sent once, after the client closed its side with every byte sent: the transfer the
+	// upload feeds, as it stands then.
+	Finished *Transfer `protobuf:"bytes,1,opt,name=finished,proto3,oneof"`
+}
+
+func (*UploadTransferResponse_Started) isUploadTransferResponse_Part() {}
+
+func (*UploadTransferResponse_Finished) isUploadTransferResponse_Part() {}
+
+// The daemon's first answer to an UploadTransfer: where the upload stands.
+type UploadStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfer the upload feeds (new, or the one being continued).
+	TransferId string `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	// Bytes of each file (in header order) the daemon already holds; send each file's chunks
+	// from its offset. All zero for a new upload.
+	Offsets []uint64 `protobuf:"varint,2,rep,packed,name=offsets,proto3" json:"offsets,omitempty"`
+	// The transfer as it stands when the header is accepted.
+	Transfer      *Transfer `protobuf:"bytes,3,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadStarted) Reset() {
+	*x = UploadStarted{}
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadStarted) ProtoMessage() {}
+
+func (x *UploadStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadStarted.ProtoReflect.Descriptor instead.
+func (*UploadStarted) Descriptor() ([]byte, []int) {
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UploadStarted) GetTransferId() string {
+	if x != nil {
+		return x.TransferId
+	}
+	return ""
+}
+
+func (x *UploadStarted) GetOffsets() []uint64 {
+	if x != nil {
+		return x.Offsets
+	}
+	return nil
+}
+
+func (x *UploadStarted) GetTransfer() *Transfer {
 	if x != nil {
 		return x.Transfer
 	}
@@ -505,7 +612,7 @@ type GetTransferRequest struct {
 
 func (x *GetTransferRequest) Reset() {
 	*x = GetTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[7]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +624,7 @@ func (x *GetTransferRequest) String() string {
 func (*GetTransferRequest) ProtoMessage() {}
 
 func (x *GetTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[7]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +637,7 @@ func (x *GetTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTransferRequest.ProtoReflect.Descriptor instead.
 func (*GetTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{7}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTransferRequest) GetTransferId() string {
@@ -551,7 +658,7 @@ type GetTransferResponse struct {
 
 func (x *GetTransferResponse) Reset() {
 	*x = GetTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[8]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +670,7 @@ func (x *GetTransferResponse) String() string {
 func (*GetTransferResponse) ProtoMessage() {}
 
 func (x *GetTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[8]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +683,7 @@ func (x *GetTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTransferResponse.ProtoReflect.Descriptor instead.
 func (*GetTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{8}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTransferResponse) GetTransfer() *Transfer {
@@ -602,7 +709,7 @@ type ListTransferFilesRequest struct {
 
 func (x *ListTransferFilesRequest) Reset() {
 	*x = ListTransferFilesRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +721,7 @@ func (x *ListTransferFilesRequest) String() string {
 func (*ListTransferFilesRequest) ProtoMessage() {}
 
 func (x *ListTransferFilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[9]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +734,7 @@ func (x *ListTransferFilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransferFilesRequest.ProtoReflect.Descriptor instead.
 func (*ListTransferFilesRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{9}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListTransferFilesRequest) GetTransferId() string {
@@ -664,7 +771,7 @@ type ListTransferFilesResponse struct {
 
 func (x *ListTransferFilesResponse) Reset() {
 	*x = ListTransferFilesResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +783,7 @@ func (x *ListTransferFilesResponse) String() string {
 func (*ListTransferFilesResponse) ProtoMessage() {}
 
 func (x *ListTransferFilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[10]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +796,7 @@ func (x *ListTransferFilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransferFilesResponse.ProtoReflect.Descriptor instead.
 func (*ListTransferFilesResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{10}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTransferFilesResponse) GetFiles() []*TransferFile {
@@ -723,7 +830,7 @@ type ListTransfersRequest struct {
 
 func (x *ListTransfersRequest) Reset() {
 	*x = ListTransfersRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -735,7 +842,7 @@ func (x *ListTransfersRequest) String() string {
 func (*ListTransfersRequest) ProtoMessage() {}
 
 func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[11]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -748,7 +855,7 @@ func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersRequest.ProtoReflect.Descriptor instead.
 func (*ListTransfersRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{11}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTransfersRequest) GetPageSize() uint32 {
@@ -792,7 +899,7 @@ type ListTransfersResponse struct {
 
 func (x *ListTransfersResponse) Reset() {
 	*x = ListTransfersResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +911,7 @@ func (x *ListTransfersResponse) String() string {
 func (*ListTransfersResponse) ProtoMessage() {}
 
 func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[12]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +924,7 @@ func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersResponse.ProtoReflect.Descriptor instead.
 func (*ListTransfersResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{12}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTransfersResponse) GetTransfers() []*Transfer {
@@ -845,7 +952,7 @@ type WatchTransferRequest struct {
 
 func (x *WatchTransferRequest) Reset() {
 	*x = WatchTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +964,7 @@ func (x *WatchTransferRequest) String() string {
 func (*WatchTransferRequest) ProtoMessage() {}
 
 func (x *WatchTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[13]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +977,7 @@ func (x *WatchTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTransferRequest.ProtoReflect.Descriptor instead.
 func (*WatchTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{13}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchTransferRequest) GetTransferId() string {
@@ -891,7 +998,7 @@ type WatchTransferResponse struct {
 
 func (x *WatchTransferResponse) Reset() {
 	*x = WatchTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1010,7 @@ func (x *WatchTransferResponse) String() string {
 func (*WatchTransferResponse) ProtoMessage() {}
 
 func (x *WatchTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[14]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1023,7 @@ func (x *WatchTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTransferResponse.ProtoReflect.Descriptor instead.
 func (*WatchTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{14}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchTransferResponse) GetProgress() *TransferProgress {
@@ -939,7 +1046,7 @@ type AcceptTransferRequest struct {
 
 func (x *AcceptTransferRequest) Reset() {
 	*x = AcceptTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1058,7 @@ func (x *AcceptTransferRequest) String() string {
 func (*AcceptTransferRequest) ProtoMessage() {}
 
 func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[15]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1071,7 @@ func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferRequest.ProtoReflect.Descriptor instead.
 func (*AcceptTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{15}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AcceptTransferRequest) GetTransferId() string {
@@ -992,7 +1099,7 @@ type AcceptTransferResponse struct {
 
 func (x *AcceptTransferResponse) Reset() {
 	*x = AcceptTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1111,7 @@ func (x *AcceptTransferResponse) String() string {
 func (*AcceptTransferResponse) ProtoMessage() {}
 
 func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[16]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1124,7 @@ func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferResponse.ProtoReflect.Descriptor instead.
 func (*AcceptTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{16}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AcceptTransferResponse) GetTransfer() *Transfer {
@@ -1040,7 +1147,7 @@ type RejectTransferRequest struct {
 
 func (x *RejectTransferRequest) Reset() {
 	*x = RejectTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1159,7 @@ func (x *RejectTransferRequest) String() string {
 func (*RejectTransferRequest) ProtoMessage() {}
 
 func (x *RejectTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[17]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1172,7 @@ func (x *RejectTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTransferRequest.ProtoReflect.Descriptor instead.
 func (*RejectTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{17}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RejectTransferRequest) GetTransferId() string {
@@ -1091,7 +1198,7 @@ type RejectTransferResponse struct {
 
 func (x *RejectTransferResponse) Reset() {
 	*x = RejectTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1210,7 @@ func (x *RejectTransferResponse) String() string {
 func (*RejectTransferResponse) ProtoMessage() {}
 
 func (x *RejectTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[18]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1223,7 @@ func (x *RejectTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectTransferResponse.ProtoReflect.Descriptor instead.
 func (*RejectTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{18}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{19}
 }
 
 // Request for CancelTransfer.
@@ -1130,7 +1237,7 @@ type CancelTransferRequest struct {
 
 func (x *CancelTransferRequest) Reset() {
 	*x = CancelTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1249,7 @@ func (x *CancelTransferRequest) String() string {
 func (*CancelTransferRequest) ProtoMessage() {}
 
 func (x *CancelTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[19]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1262,7 @@ func (x *CancelTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTransferRequest.ProtoReflect.Descriptor instead.
 func (*CancelTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{19}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelTransferRequest) GetTransferId() string {
@@ -1176,7 +1283,7 @@ type CancelTransferResponse struct {
 
 func (x *CancelTransferResponse) Reset() {
 	*x = CancelTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1295,7 @@ func (x *CancelTransferResponse) String() string {
 func (*CancelTransferResponse) ProtoMessage() {}
 
 func (x *CancelTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[20]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1308,7 @@ func (x *CancelTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTransferResponse.ProtoReflect.Descriptor instead.
 func (*CancelTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{20}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelTransferResponse) GetTransfer() *Transfer {
@@ -1222,7 +1329,7 @@ type PauseTransferRequest struct {
 
 func (x *PauseTransferRequest) Reset() {
 	*x = PauseTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1341,7 @@ func (x *PauseTransferRequest) String() string {
 func (*PauseTransferRequest) ProtoMessage() {}
 
 func (x *PauseTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[21]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1354,7 @@ func (x *PauseTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseTransferRequest.ProtoReflect.Descriptor instead.
 func (*PauseTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{21}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PauseTransferRequest) GetTransferId() string {
@@ -1268,7 +1375,7 @@ type PauseTransferResponse struct {
 
 func (x *PauseTransferResponse) Reset() {
 	*x = PauseTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1387,7 @@ func (x *PauseTransferResponse) String() string {
 func (*PauseTransferResponse) ProtoMessage() {}
 
 func (x *PauseTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[22]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1400,7 @@ func (x *PauseTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseTransferResponse.ProtoReflect.Descriptor instead.
 func (*PauseTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{22}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PauseTransferResponse) GetTransfer() *Transfer {
@@ -1314,7 +1421,7 @@ type ResumeTransferRequest struct {
 
 func (x *ResumeTransferRequest) Reset() {
 	*x = ResumeTransferRequest{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1433,7 @@ func (x *ResumeTransferRequest) String() string {
 func (*ResumeTransferRequest) ProtoMessage() {}
 
 func (x *ResumeTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[23]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1446,7 @@ func (x *ResumeTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTransferRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{23}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ResumeTransferRequest) GetTransferId() string {
@@ -1360,7 +1467,7 @@ type ResumeTransferResponse struct {
 
 func (x *ResumeTransferResponse) Reset() {
 	*x = ResumeTransferResponse{}
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1479,7 @@ func (x *ResumeTransferResponse) String() string {
 func (*ResumeTransferResponse) ProtoMessage() {}
 
 func (x *ResumeTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[24]
+	mi := &file_kizuna_v1_transfer_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1492,7 @@ func (x *ResumeTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTransferResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{24}
+	return file_kizuna_v1_transfer_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ResumeTransferResponse) GetTransfer() *Transfer {
@@ -1430,9 +1537,16 @@ const file_kizuna_v1_transfer_service_proto_rawDesc = "" +
 	"\n" +
 	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"I\n" +
-	"\x16UploadTransferResponse\x12/\n" +
-	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"5\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\x89\x01\n" +
+	"\x16UploadTransferResponse\x124\n" +
+	"\astarted\x18\x02 \x01(\v2\x18.kizuna.v1.UploadStartedH\x00R\astarted\x121\n" +
+	"\bfinished\x18\x01 \x01(\v2\x13.kizuna.v1.TransferH\x00R\bfinishedB\x06\n" +
+	"\x04part\"{\n" +
+	"\rUploadStarted\x12\x1f\n" +
+	"\vtransfer_id\x18\x01 \x01(\tR\n" +
+	"transferId\x12\x18\n" +
+	"\aoffsets\x18\x02 \x03(\x04R\aoffsets\x12/\n" +
+	"\btransfer\x18\x03 \x01(\v2\x13.kizuna.v1.TransferR\btransfer\"5\n" +
 	"\x12GetTransferRequest\x12\x1f\n" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\"F\n" +
@@ -1486,10 +1600,10 @@ const file_kizuna_v1_transfer_service_proto_rawDesc = "" +
 	"\vtransfer_id\x18\x01 \x01(\tR\n" +
 	"transferId\"I\n" +
 	"\x16ResumeTransferResponse\x12/\n" +
-	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer2\xc9\a\n" +
+	"\btransfer\x18\x01 \x01(\v2\x13.kizuna.v1.TransferR\btransfer2\xcb\a\n" +
 	"\x0fTransferService\x12U\n" +
-	"\x0eCreateTransfer\x12 .kizuna.v1.CreateTransferRequest\x1a!.kizuna.v1.CreateTransferResponse\x12W\n" +
-	"\x0eUploadTransfer\x12 .kizuna.v1.UploadTransferRequest\x1a!.kizuna.v1.UploadTransferResponse(\x01\x12L\n" +
+	"\x0eCreateTransfer\x12 .kizuna.v1.CreateTransferRequest\x1a!.kizuna.v1.CreateTransferResponse\x12Y\n" +
+	"\x0eUploadTransfer\x12 .kizuna.v1.UploadTransferRequest\x1a!.kizuna.v1.UploadTransferResponse(\x010\x01\x12L\n" +
 	"\vGetTransfer\x12\x1d.kizuna.v1.GetTransferRequest\x1a\x1e.kizuna.v1.GetTransferResponse\x12R\n" +
 	"\rListTransfers\x12\x1f.kizuna.v1.ListTransfersRequest\x1a .kizuna.v1.ListTransfersResponse\x12^\n" +
 	"\x11ListTransferFiles\x12#.kizuna.v1.ListTransferFilesRequest\x1a$.kizuna.v1.ListTransferFilesResponse\x12T\n" +
@@ -1514,7 +1628,7 @@ func file_kizuna_v1_transfer_service_proto_rawDescGZIP() []byte {
 	return file_kizuna_v1_transfer_service_proto_rawDescData
 }
 
-var file_kizuna_v1_transfer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_kizuna_v1_transfer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kizuna_v1_transfer_service_proto_goTypes = []any{
 	(*CreateTransferRequest)(nil),     // 0: kizuna.v1.CreateTransferRequest
 	(*CreateTransferResponse)(nil),    // 1: kizuna.v1.CreateTransferResponse
@@ -1523,78 +1637,81 @@ var file_kizuna_v1_transfer_service_proto_goTypes = []any{
 	(*UploadFile)(nil),                // 4: kizuna.v1.UploadFile
 	(*UploadChunk)(nil),               // 5: kizuna.v1.UploadChunk
 	(*UploadTransferResponse)(nil),    // 6: kizuna.v1.UploadTransferResponse
-	(*GetTransferRequest)(nil),        // 7: kizuna.v1.GetTransferRequest
-	(*GetTransferResponse)(nil),       // 8: kizuna.v1.GetTransferResponse
-	(*ListTransferFilesRequest)(nil),  // 9: kizuna.v1.ListTransferFilesRequest
-	(*ListTransferFilesResponse)(nil), // 10: kizuna.v1.ListTransferFilesResponse
-	(*ListTransfersRequest)(nil),      // 11: kizuna.v1.ListTransfersRequest
-	(*ListTransfersResponse)(nil),     // 12: kizuna.v1.ListTransfersResponse
-	(*WatchTransferRequest)(nil),      // 13: kizuna.v1.WatchTransferRequest
-	(*WatchTransferResponse)(nil),     // 14: kizuna.v1.WatchTransferResponse
-	(*AcceptTransferRequest)(nil),     // 15: kizuna.v1.AcceptTransferRequest
-	(*AcceptTransferResponse)(nil),    // 16: kizuna.v1.AcceptTransferResponse
-	(*RejectTransferRequest)(nil),     // 17: kizuna.v1.RejectTransferRequest
-	(*RejectTransferResponse)(nil),    // 18: kizuna.v1.RejectTransferResponse
-	(*CancelTransferRequest)(nil),     // 19: kizuna.v1.CancelTransferRequest
-	(*CancelTransferResponse)(nil),    // 20: kizuna.v1.CancelTransferResponse
-	(*PauseTransferRequest)(nil),      // 21: kizuna.v1.PauseTransferRequest
-	(*PauseTransferResponse)(nil),     // 22: kizuna.v1.PauseTransferResponse
-	(*ResumeTransferRequest)(nil),     // 23: kizuna.v1.ResumeTransferRequest
-	(*ResumeTransferResponse)(nil),    // 24: kizuna.v1.ResumeTransferResponse
-	(Compression)(0),                  // 25: kizuna.v1.Compression
-	(*Transfer)(nil),                  // 26: kizuna.v1.Transfer
-	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
-	(*TransferFile)(nil),              // 28: kizuna.v1.TransferFile
-	(Transfer_Direction)(0),           // 29: kizuna.v1.Transfer.Direction
-	(Transfer_State)(0),               // 30: kizuna.v1.Transfer.State
-	(*TransferProgress)(nil),          // 31: kizuna.v1.TransferProgress
+	(*UploadStarted)(nil),             // 7: kizuna.v1.UploadStarted
+	(*GetTransferRequest)(nil),        // 8: kizuna.v1.GetTransferRequest
+	(*GetTransferResponse)(nil),       // 9: kizuna.v1.GetTransferResponse
+	(*ListTransferFilesRequest)(nil),  // 10: kizuna.v1.ListTransferFilesRequest
+	(*ListTransferFilesResponse)(nil), // 11: kizuna.v1.ListTransferFilesResponse
+	(*ListTransfersRequest)(nil),      // 12: kizuna.v1.ListTransfersRequest
+	(*ListTransfersResponse)(nil),     // 13: kizuna.v1.ListTransfersResponse
+	(*WatchTransferRequest)(nil),      // 14: kizuna.v1.WatchTransferRequest
+	(*WatchTransferResponse)(nil),     // 15: kizuna.v1.WatchTransferResponse
+	(*AcceptTransferRequest)(nil),     // 16: kizuna.v1.AcceptTransferRequest
+	(*AcceptTransferResponse)(nil),    // 17: kizuna.v1.AcceptTransferResponse
+	(*RejectTransferRequest)(nil),     // 18: kizuna.v1.RejectTransferRequest
+	(*RejectTransferResponse)(nil),    // 19: kizuna.v1.RejectTransferResponse
+	(*CancelTransferRequest)(nil),     // 20: kizuna.v1.CancelTransferRequest
+	(*CancelTransferResponse)(nil),    // 21: kizuna.v1.CancelTransferResponse
+	(*PauseTransferRequest)(nil),      // 22: kizuna.v1.PauseTransferRequest
+	(*PauseTransferResponse)(nil),     // 23: kizuna.v1.PauseTransferResponse
+	(*ResumeTransferRequest)(nil),     // 24: kizuna.v1.ResumeTransferRequest
+	(*ResumeTransferResponse)(nil),    // 25: kizuna.v1.ResumeTransferResponse
+	(Compression)(0),                  // 26: kizuna.v1.Compression
+	(*Transfer)(nil),                  // 27: kizuna.v1.Transfer
+	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
+	(*TransferFile)(nil),              // 29: kizuna.v1.TransferFile
+	(Transfer_Direction)(0),           // 30: kizuna.v1.Transfer.Direction
+	(Transfer_State)(0),               // 31: kizuna.v1.Transfer.State
+	(*TransferProgress)(nil),          // 32: kizuna.v1.TransferProgress
 }
 var file_kizuna_v1_transfer_service_proto_depIdxs = []int32{
-	25, // 0: kizuna.v1.CreateTransferRequest.compression:type_name -> kizuna.v1.Compression
-	26, // 1: kizuna.v1.CreateTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	26, // 0: kizuna.v1.CreateTransferRequest.compression:type_name -> kizuna.v1.Compression
+	27, // 1: kizuna.v1.CreateTransferResponse.transfer:type_name -> kizuna.v1.Transfer
 	3,  // 2: kizuna.v1.UploadTransferRequest.header:type_name -> kizuna.v1.UploadHeader
 	5,  // 3: kizuna.v1.UploadTransferRequest.chunk:type_name -> kizuna.v1.UploadChunk
 	4,  // 4: kizuna.v1.UploadHeader.files:type_name -> kizuna.v1.UploadFile
-	25, // 5: kizuna.v1.UploadHeader.compression:type_name -> kizuna.v1.Compression
-	27, // 6: kizuna.v1.UploadFile.mtime:type_name -> google.protobuf.Timestamp
-	26, // 7: kizuna.v1.UploadTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	26, // 8: kizuna.v1.GetTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	28, // 9: kizuna.v1.ListTransferFilesResponse.files:type_name -> kizuna.v1.TransferFile
-	29, // 10: kizuna.v1.ListTransfersRequest.direction:type_name -> kizuna.v1.Transfer.Direction
-	30, // 11: kizuna.v1.ListTransfersRequest.states:type_name -> kizuna.v1.Transfer.State
-	26, // 12: kizuna.v1.ListTransfersResponse.transfers:type_name -> kizuna.v1.Transfer
-	31, // 13: kizuna.v1.WatchTransferResponse.progress:type_name -> kizuna.v1.TransferProgress
-	26, // 14: kizuna.v1.AcceptTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	26, // 15: kizuna.v1.CancelTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	26, // 16: kizuna.v1.PauseTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	26, // 17: kizuna.v1.ResumeTransferResponse.transfer:type_name -> kizuna.v1.Transfer
-	0,  // 18: kizuna.v1.TransferService.CreateTransfer:input_type -> kizuna.v1.CreateTransferRequest
-	2,  // 19: kizuna.v1.TransferService.UploadTransfer:input_type -> kizuna.v1.UploadTransferRequest
-	7,  // 20: kizuna.v1.TransferService.GetTransfer:input_type -> kizuna.v1.GetTransferRequest
-	11, // 21: kizuna.v1.TransferService.ListTransfers:input_type -> kizuna.v1.ListTransfersRequest
-	9,  // 22: kizuna.v1.TransferService.ListTransferFiles:input_type -> kizuna.v1.ListTransferFilesRequest
-	13, // 23: kizuna.v1.TransferService.WatchTransfer:input_type -> kizuna.v1.WatchTransferRequest
-	15, // 24: kizuna.v1.TransferService.AcceptTransfer:input_type -> kizuna.v1.AcceptTransferRequest
-	17, // 25: kizuna.v1.TransferService.RejectTransfer:input_type -> kizuna.v1.RejectTransferRequest
-	19, // 26: kizuna.v1.TransferService.CancelTransfer:input_type -> kizuna.v1.CancelTransferRequest
-	21, // 27: kizuna.v1.TransferService.PauseTransfer:input_type -> kizuna.v1.PauseTransferRequest
-	23, // 28: kizuna.v1.TransferService.ResumeTransfer:input_type -> kizuna.v1.ResumeTransferRequest
-	1,  // 29: kizuna.v1.TransferService.CreateTransfer:output_type -> kizuna.v1.CreateTransferResponse
-	6,  // 30: kizuna.v1.TransferService.UploadTransfer:output_type -> kizuna.v1.UploadTransferResponse
-	8,  // 31: kizuna.v1.TransferService.GetTransfer:output_type -> kizuna.v1.GetTransferResponse
-	12, // 32: kizuna.v1.TransferService.ListTransfers:output_type -> kizuna.v1.ListTransfersResponse
-	10, // 33: kizuna.v1.TransferService.ListTransferFiles:output_type -> kizuna.v1.ListTransferFilesResponse
-	14, // 34: kizuna.v1.TransferService.WatchTransfer:output_type -> kizuna.v1.WatchTransferResponse
-	16, // 35: kizuna.v1.TransferService.AcceptTransfer:output_type -> kizuna.v1.AcceptTransferResponse
-	18, // 36: kizuna.v1.TransferService.RejectTransfer:output_type -> kizuna.v1.RejectTransferResponse
-	20, // 37: kizuna.v1.TransferService.CancelTransfer:output_type -> kizuna.v1.CancelTransferResponse
-	22, // 38: kizuna.v1.TransferService.PauseTransfer:output_type -> kizuna.v1.PauseTransferResponse
-	24, // 39: kizuna.v1.TransferService.ResumeTransfer:output_type -> kizuna.v1.ResumeTransferResponse
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	26, // 5: kizuna.v1.UploadHeader.compression:type_name -> kizuna.v1.Compression
+	28, // 6: kizuna.v1.UploadFile.mtime:type_name -> google.protobuf.Timestamp
+	7,  // 7: kizuna.v1.UploadTransferResponse.started:type_name -> kizuna.v1.UploadStarted
+	27, // 8: kizuna.v1.UploadTransferResponse.finished:type_name -> kizuna.v1.Transfer
+	27, // 9: kizuna.v1.UploadStarted.transfer:type_name -> kizuna.v1.Transfer
+	27, // 10: kizuna.v1.GetTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	29, // 11: kizuna.v1.ListTransferFilesResponse.files:type_name -> kizuna.v1.TransferFile
+	30, // 12: kizuna.v1.ListTransfersRequest.direction:type_name -> kizuna.v1.Transfer.Direction
+	31, // 13: kizuna.v1.ListTransfersRequest.states:type_name -> kizuna.v1.Transfer.State
+	27, // 14: kizuna.v1.ListTransfersResponse.transfers:type_name -> kizuna.v1.Transfer
+	32, // 15: kizuna.v1.WatchTransferResponse.progress:type_name -> kizuna.v1.TransferProgress
+	27, // 16: kizuna.v1.AcceptTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	27, // 17: kizuna.v1.CancelTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	27, // 18: kizuna.v1.PauseTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	27, // 19: kizuna.v1.ResumeTransferResponse.transfer:type_name -> kizuna.v1.Transfer
+	0,  // 20: kizuna.v1.TransferService.CreateTransfer:input_type -> kizuna.v1.CreateTransferRequest
+	2,  // 21: kizuna.v1.TransferService.UploadTransfer:input_type -> kizuna.v1.UploadTransferRequest
+	8,  // 22: kizuna.v1.TransferService.GetTransfer:input_type -> kizuna.v1.GetTransferRequest
+	12, // 23: kizuna.v1.TransferService.ListTransfers:input_type -> kizuna.v1.ListTransfersRequest
+	10, // 24: kizuna.v1.TransferService.ListTransferFiles:input_type -> kizuna.v1.ListTransferFilesRequest
+	14, // 25: kizuna.v1.TransferService.WatchTransfer:input_type -> kizuna.v1.WatchTransferRequest
+	16, // 26: kizuna.v1.TransferService.AcceptTransfer:input_type -> kizuna.v1.AcceptTransferRequest
+	18, // 27: kizuna.v1.TransferService.RejectTransfer:input_type -> kizuna.v1.RejectTransferRequest
+	20, // 28: kizuna.v1.TransferService.CancelTransfer:input_type -> kizuna.v1.CancelTransferRequest
+	22, // 29: kizuna.v1.TransferService.PauseTransfer:input_type -> kizuna.v1.PauseTransferRequest
+	24, // 30: kizuna.v1.TransferService.ResumeTransfer:input_type -> kizuna.v1.ResumeTransferRequest
+	1,  // 31: kizuna.v1.TransferService.CreateTransfer:output_type -> kizuna.v1.CreateTransferResponse
+	6,  // 32: kizuna.v1.TransferService.UploadTransfer:output_type -> kizuna.v1.UploadTransferResponse
+	9,  // 33: kizuna.v1.TransferService.GetTransfer:output_type -> kizuna.v1.GetTransferResponse
+	13, // 34: kizuna.v1.TransferService.ListTransfers:output_type -> kizuna.v1.ListTransfersResponse
+	11, // 35: kizuna.v1.TransferService.ListTransferFiles:output_type -> kizuna.v1.ListTransferFilesResponse
+	15, // 36: kizuna.v1.TransferService.WatchTransfer:output_type -> kizuna.v1.WatchTransferResponse
+	17, // 37: kizuna.v1.TransferService.AcceptTransfer:output_type -> kizuna.v1.AcceptTransferResponse
+	19, // 38: kizuna.v1.TransferService.RejectTransfer:output_type -> kizuna.v1.RejectTransferResponse
+	21, // 39: kizuna.v1.TransferService.CancelTransfer:output_type -> kizuna.v1.CancelTransferResponse
+	23, // 40: kizuna.v1.TransferService.PauseTransfer:output_type -> kizuna.v1.PauseTransferResponse
+	25, // 41: kizuna.v1.TransferService.ResumeTransfer:output_type -> kizuna.v1.ResumeTransferResponse
+	31, // [31:42] is the sub-list for method output_type
+	20, // [20:31] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_kizuna_v1_transfer_service_proto_init() }
@@ -1607,13 +1724,17 @@ func file_kizuna_v1_transfer_service_proto_init() {
 		(*UploadTransferRequest_Header)(nil),
 		(*UploadTransferRequest_Chunk)(nil),
 	}
+	file_kizuna_v1_transfer_service_proto_msgTypes[6].OneofWrappers = []any{
+		(*UploadTransferResponse_Started)(nil),
+		(*UploadTransferResponse_Finished)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kizuna_v1_transfer_service_proto_rawDesc), len(file_kizuna_v1_transfer_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

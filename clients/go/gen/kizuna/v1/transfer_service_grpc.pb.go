@@ -46,14 +46,16 @@ type TransferServiceClient interface {
 	CreateTransfer(ctx context.Context, in *CreateTransferRequest, opts ...grpc.CallOption) (*CreateTransferResponse, error)
 	// Offers bytes the client streams itself, for apps that do not share a filesystem with the
 	// daemon. The first message is a header; chunks follow in order. The transfer is offered as
-	// soon as the header arrives (the peer may pull while the upload goes on). Right after the
-	// header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-	// `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-	// interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-	// files, then each file's chunks from its offset.
+	// soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+	// twice: `started` right after the header (the transfer's ID and how many bytes of each file
+	// it already holds, before any data is sent), then `finished` once every byte has arrived and
+	// the client has closed its side. To continue an interrupted upload, send a header with the
+	// same request_id (or its transfer_id) and the same files, then each file's chunks from the
+	// offset `started` gives.
 	// Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-	// declared), TRANSFER_NOT_FOUND.
-	UploadTransfer(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadTransferRequest, UploadTransferResponse], error)
+	// declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+	// TRANSFER_INVALID_STATE (continuing an upload that ended).
+	UploadTransfer(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[UploadTransferRequest, UploadTransferResponse], error)
 	// Returns one transfer.
 	// Errors: TRANSFER_NOT_FOUND.
 	GetTransfer(ctx context.Context, in *GetTransferRequest, opts ...grpc.CallOption) (*GetTransferResponse, error)
@@ -103,7 +105,7 @@ func (c *transferServiceClient) CreateTransfer(ctx context.Context, in *CreateTr
 	return out, nil
 }
 
-func (c *transferServiceClient) UploadTransfer(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadTransferRequest, UploadTransferResponse], error) {
+func (c *transferServiceClient) UploadTransfer(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[UploadTransferRequest, UploadTransferResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &TransferService_ServiceDesc.Streams[0], TransferService_UploadTransfer_FullMethodName, cOpts...)
 	if err != nil {
@@ -114,7 +116,7 @@ func (c *transferServiceClient) UploadTransfer(ctx context.Context, opts ...grpc
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type TransferService_UploadTransferClient = grpc.ClientStreamingClient[UploadTransferRequest, UploadTransferResponse]
+type TransferService_UploadTransferClient = grpc.BidiStreamingClient[UploadTransferRequest, UploadTransferResponse]
 
 func (c *transferServiceClient) GetTransfer(ctx context.Context, in *GetTransferRequest, opts ...grpc.CallOption) (*GetTransferResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -229,14 +231,16 @@ type TransferServiceServer interface {
 	CreateTransfer(context.Context, *CreateTransferRequest) (*CreateTransferResponse, error)
 	// Offers bytes the client streams itself, for apps that do not share a filesystem with the
 	// daemon. The first message is a header; chunks follow in order. The transfer is offered as
-	// soon as the header arrives (the peer may pull while the upload goes on). Right after the
-	// header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-	// `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-	// interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-	// files, then each file's chunks from its offset.
+	// soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+	// twice: `started` right after the header (the transfer's ID and how many bytes of each file
+	// it already holds, before any data is sent), then `finished` once every byte has arrived and
+	// the client has closed its side. To continue an interrupted upload, send a header with the
+	// same request_id (or its transfer_id) and the same files, then each file's chunks from the
+	// offset `started` gives.
 	// Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-	// declared), TRANSFER_NOT_FOUND.
-	UploadTransfer(grpc.ClientStreamingServer[UploadTransferRequest, UploadTransferResponse]) error
+	// declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+	// TRANSFER_INVALID_STATE (continuing an upload that ended).
+	UploadTransfer(grpc.BidiStreamingServer[UploadTransferRequest, UploadTransferResponse]) error
 	// Returns one transfer.
 	// Errors: TRANSFER_NOT_FOUND.
 	GetTransfer(context.Context, *GetTransferRequest) (*GetTransferResponse, error)
@@ -279,7 +283,7 @@ type UnimplementedTransferServiceServer struct{}
 func (UnimplementedTransferServiceServer) CreateTransfer(context.Context, *CreateTransferRequest) (*CreateTransferResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateTransfer not implemented")
 }
-func (UnimplementedTransferServiceServer) UploadTransfer(grpc.ClientStreamingServer[UploadTransferRequest, UploadTransferResponse]) error {
+func (UnimplementedTransferServiceServer) UploadTransfer(grpc.BidiStreamingServer[UploadTransferRequest, UploadTransferResponse]) error {
 	return status.Error(codes.Unimplemented, "method UploadTransfer not implemented")
 }
 func (UnimplementedTransferServiceServer) GetTransfer(context.Context, *GetTransferRequest) (*GetTransferResponse, error) {
@@ -353,7 +357,7 @@ func _TransferService_UploadTransfer_Handler(srv interface{}, stream grpc.Server
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type TransferService_UploadTransferServer = grpc.ClientStreamingServer[UploadTransferRequest, UploadTransferResponse]
+type TransferService_UploadTransferServer = grpc.BidiStreamingServer[UploadTransferRequest, UploadTransferResponse]
 
 func _TransferService_GetTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetTransferRequest)
@@ -558,6 +562,7 @@ var TransferService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "UploadTransfer",
 			Handler:       _TransferService_UploadTransfer_Handler,
+			ServerStreams: true,
 			ClientStreams: true,
 		},
 		{

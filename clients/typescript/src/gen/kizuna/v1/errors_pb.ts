@@ -209,7 +209,9 @@ export enum ErrorReason {
   PAIRING_REJECTED = 42,
 
   /**
-   * RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`.
+   * RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+   * seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+   * with the same delay.
    *
    * @generated from enum value: ERROR_REASON_PAIRING_LOCKED_OUT = 43;
    */

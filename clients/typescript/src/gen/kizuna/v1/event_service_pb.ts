@@ -2,8 +2,8 @@
 // @generated from file kizuna/v1/event_service.proto (package kizuna.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Event, EventType } from "./event_pb.js";
 import { file_kizuna_v1_event } from "./event_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kizuna/v1/event_service.proto.
  */
 export const file_kizuna_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1raXp1bmEvdjEvZXZlbnRfc2VydmljZS5wcm90bxIJa2l6dW5hLnYxInkKFlN1YnNjcmliZUV2ZW50c1JlcXVlc3QSFgoOYWZ0ZXJfc2VxdWVuY2UYASABKAQSIwoFdHlwZXMYAiADKA4yFC5raXp1bmEudjEuRXZlbnRUeXBlEg4KBnJ1bl9pZBgDIAEoCRISCgpmcm9tX3N0YXJ0GAQgASgIIkkKCEV2ZW50R2FwEhYKDmZpcnN0X3NlcXVlbmNlGAEgASgEEhUKDWxhc3Rfc2VxdWVuY2UYAiABKAQSDgoGcmVhc29uGAMgASgJIjoKEVN1YnNjcmlwdGlvblN0YXJ0Eg4KBnJ1bl9pZBgBIAEoCRIVCg1sYXN0X3NlcXVlbmNlGAIgASgEIooBChdTdWJzY3JpYmVFdmVudHNSZXNwb25zZRIgCgNnYXAYASABKAsyEy5raXp1bmEudjEuRXZlbnRHYXASIAoGZXZlbnRzGAIgAygLMhAua2l6dW5hLnYxLkV2ZW50EisKBXN0YXJ0GAMgASgLMhwua2l6dW5hLnYxLlN1YnNjcmlwdGlvblN0YXJ0MmoKDEV2ZW50U2VydmljZRJaCg9TdWJzY3JpYmVFdmVudHMSIS5raXp1bmEudjEuU3Vic2NyaWJlRXZlbnRzUmVxdWVzdBoiLmtpenVuYS52MS5TdWJzY3JpYmVFdmVudHNSZXNwb25zZTABQpEBCg1kZXYua2l6dW5hLnYxQhFFdmVudFNlcnZpY2VQcm90b1ABWihraXp1bmEvY2xpZW50cy9nby9nZW4va2l6dW5hL3YxO2tpenVuYXYxogIDS1hYqgIJS2l6dW5hLlYxygIJS2l6dW5hXFYx4gIVS2l6dW5hXFYxXEdQQk1ldGFkYXRh6gIKS2l6dW5hOjpWMWIGcHJvdG8z", [file_kizuna_v1_event]);
+  fileDesc("Ch1raXp1bmEvdjEvZXZlbnRfc2VydmljZS5wcm90bxIJa2l6dW5hLnYxInkKFlN1YnNjcmliZUV2ZW50c1JlcXVlc3QSFgoOYWZ0ZXJfc2VxdWVuY2UYASABKAQSIwoFdHlwZXMYAiADKA4yFC5raXp1bmEudjEuRXZlbnRUeXBlEg4KBnJ1bl9pZBgDIAEoCRISCgpmcm9tX3N0YXJ0GAQgASgIItIBCghFdmVudEdhcBIWCg5maXJzdF9zZXF1ZW5jZRgBIAEoBBIVCg1sYXN0X3NlcXVlbmNlGAIgASgEEioKBnJlYXNvbhgDIAEoDjIaLmtpenVuYS52MS5FdmVudEdhcC5SZWFzb24iawoGUmVhc29uEhYKElJFQVNPTl9VTlNQRUNJRklFRBAAEhgKFFJFQVNPTl9TTE9XX0NPTlNVTUVSEAESGQoVUkVBU09OX1JFUExBWV9FWFBJUkVEEAISFAoQUkVBU09OX1JFU1RBUlRFRBADIjoKEVN1YnNjcmlwdGlvblN0YXJ0Eg4KBnJ1bl9pZBgBIAEoCRIVCg1sYXN0X3NlcXVlbmNlGAIgASgEIooBChdTdWJzY3JpYmVFdmVudHNSZXNwb25zZRIgCgNnYXAYASABKAsyEy5raXp1bmEudjEuRXZlbnRHYXASIAoGZXZlbnRzGAIgAygLMhAua2l6dW5hLnYxLkV2ZW50EisKBXN0YXJ0GAMgASgLMhwua2l6dW5hLnYxLlN1YnNjcmlwdGlvblN0YXJ0MmoKDEV2ZW50U2VydmljZRJaCg9TdWJzY3JpYmVFdmVudHMSIS5raXp1bmEudjEuU3Vic2NyaWJlRXZlbnRzUmVxdWVzdBoiLmtpenVuYS52MS5TdWJzY3JpYmVFdmVudHNSZXNwb25zZTABQpEBCg1kZXYua2l6dW5hLnYxQhFFdmVudFNlcnZpY2VQcm90b1ABWihraXp1bmEvY2xpZW50cy9nby9nZW4va2l6dW5hL3YxO2tpenVuYXYxogIDS1hYqgIJS2l6dW5hLlYxygIJS2l6dW5hXFYx4gIVS2l6dW5hXFYxXEdQQk1ldGFkYXRh6gIKS2l6dW5hOjpWMWIGcHJvdG8z", [file_kizuna_v1_event]);
 
 /**
  * Request for SubscribeEvents.
@@ -81,12 +81,11 @@ export type EventGap = Message<"kizuna.v1.EventGap"> & {
   lastSequence: bigint;
 
   /**
-   * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-   * replay buffer) or "restarted" (the daemon restarted since run_id).
+   * Why they were missed.
    *
-   * @generated from field: string reason = 3;
+   * @generated from field: kizuna.v1.EventGap.Reason reason = 3;
    */
-  reason: string;
+  reason: EventGap_Reason;
 };
 
 /**
@@ -95,6 +94,47 @@ export type EventGap = Message<"kizuna.v1.EventGap"> & {
  */
 export const EventGapSchema: GenMessage<EventGap> = /*@__PURE__*/
   messageDesc(file_kizuna_v1_event_service, 1);
+
+/**
+ * Why events were missed.
+ *
+ * @generated from enum kizuna.v1.EventGap.Reason
+ */
+export enum EventGap_Reason {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The subscriber's queue overflowed: it read too slowly.
+   *
+   * @generated from enum value: REASON_SLOW_CONSUMER = 1;
+   */
+  SLOW_CONSUMER = 1,
+
+  /**
+   * The events left the replay buffer (api.event_replay_size) before they were asked for.
+   *
+   * @generated from enum value: REASON_REPLAY_EXPIRED = 2;
+   */
+  REPLAY_EXPIRED = 2,
+
+  /**
+   * The daemon restarted since the run_id the subscriber gave.
+   *
+   * @generated from enum value: REASON_RESTARTED = 3;
+   */
+  RESTARTED = 3,
+}
+
+/**
+ * Describes the enum kizuna.v1.EventGap.Reason.
+ */
+export const EventGap_ReasonSchema: GenEnum<EventGap_Reason> = /*@__PURE__*/
+  enumDesc(file_kizuna_v1_event_service, 1, 0);
 
 /**
  * Where a subscription starts. Sent alone, as the first message of every SubscribeEvents stream.

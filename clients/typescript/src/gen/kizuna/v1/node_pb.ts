@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kizuna/v1/node.proto.
  */
 export const file_kizuna_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChRraXp1bmEvdjEvbm9kZS5wcm90bxIJa2l6dW5hLnYxIrQBCghFbmRwb2ludBIwCgl0cmFuc3BvcnQYASABKA4yHS5raXp1bmEudjEuRW5kcG9pbnQuVHJhbnNwb3J0Eg8KB2FkZHJlc3MYAiABKAkSFgoOcmVxdWlyZXNfdG9rZW4YAyABKAgiTQoJVHJhbnNwb3J0EhkKFVRSQU5TUE9SVF9VTlNQRUNJRklFRBAAEhIKDlRSQU5TUE9SVF9VTklYEAESEQoNVFJBTlNQT1JUX1RDUBACIukBCglTdWJzeXN0ZW0SDAoEbmFtZRgBIAEoCRIpCgVzdGF0ZRgCIAEoDjIaLmtpenVuYS52MS5TdWJzeXN0ZW0uU3RhdGUSDgoGZGV0YWlsGAMgASgJIpIBCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEhIKDlNUQVRFX0RJU0FCTEVEEAESEgoOU1RBVEVfU1RBUlRJTkcQAhIRCg1TVEFURV9SVU5OSU5HEAMSEgoOU1RBVEVfREVHUkFERUQQBBIQCgxTVEFURV9GQUlMRUQQBRIRCg1TVEFURV9TVE9QUEVEEAYi7AMKBE5vZGUSEQoJZGV2aWNlX2lkGAEgASgJEhkKEWRldmljZV9pZF9kaXNwbGF5GAIgASgJEgwKBG5hbWUYAyABKAkSKgoLZGV2aWNlX3R5cGUYBCABKA4yFS5raXp1bmEudjEuRGV2aWNlVHlwZRIfChdjZXJ0aWZpY2F0ZV9maW5nZXJwcmludBgFIAEoCRIPCgd2ZXJzaW9uGAYgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YByABKA0SKgoNYXBpX2VuZHBvaW50cxgIIAMoCzITLmtpenVuYS52MS5FbmRwb2ludBIrCg5wZWVyX2VuZHBvaW50cxgJIAMoCzITLmtpenVuYS52MS5FbmRwb2ludBIuCgpzdGFydF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgVzdGF0ZRgLIAEoDjIVLmtpenVuYS52MS5Ob2RlLlN0YXRlEigKCnN1YnN5c3RlbXMYDCADKAsyFC5raXp1bmEudjEuU3Vic3lzdGVtIlcKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEgoOU1RBVEVfU1RBUlRJTkcQARIPCgtTVEFURV9SRUFEWRACEhIKDlNUQVRFX1NUT1BQSU5HEAMqzAEKCkRldmljZVR5cGUSGwoXREVWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNERVZJQ0VfVFlQRV9ERVNLVE9QEAESFgoSREVWSUNFX1RZUEVfTEFQVE9QEAISFQoRREVWSUNFX1RZUEVfUEhPTkUQAxIWChJERVZJQ0VfVFlQRV9UQUJMRVQQBBIWChJERVZJQ0VfVFlQRV9TRVJWRVIQBRISCg5ERVZJQ0VfVFlQRV9UVhAGEhUKEURFVklDRV9UWVBFX09USEVSEAdCiQEKDWRldi5raXp1bmEudjFCCU5vZGVQcm90b1ABWihraXp1bmEvY2xpZW50cy9nby9nZW4va2l6dW5hL3YxO2tpenVuYXYxogIDS1hYqgIJS2l6dW5hLlYxygIJS2l6dW5hXFYx4gIVS2l6dW5hXFYxXEdQQk1ldGFkYXRh6gIKS2l6dW5hOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChRraXp1bmEvdjEvbm9kZS5wcm90bxIJa2l6dW5hLnYxIrQBCghFbmRwb2ludBIwCgl0cmFuc3BvcnQYASABKA4yHS5raXp1bmEudjEuRW5kcG9pbnQuVHJhbnNwb3J0Eg8KB2FkZHJlc3MYAiABKAkSFgoOcmVxdWlyZXNfdG9rZW4YAyABKAgiTQoJVHJhbnNwb3J0EhkKFVRSQU5TUE9SVF9VTlNQRUNJRklFRBAAEhIKDlRSQU5TUE9SVF9VTklYEAESEQoNVFJBTlNQT1JUX1RDUBACIoMCCglTdWJzeXN0ZW0SJgoEbmFtZRgBIAEoDjIYLmtpenVuYS52MS5TdWJzeXN0ZW1OYW1lEikKBXN0YXRlGAIgASgOMhoua2l6dW5hLnYxLlN1YnN5c3RlbS5TdGF0ZRIOCgZkZXRhaWwYAyABKAkikgEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEgoOU1RBVEVfRElTQUJMRUQQARISCg5TVEFURV9TVEFSVElORxACEhEKDVNUQVRFX1JVTk5JTkcQAxISCg5TVEFURV9ERUdSQURFRBAEEhAKDFNUQVRFX0ZBSUxFRBAFEhEKDVNUQVRFX1NUT1BQRUQQBiLsAwoETm9kZRIRCglkZXZpY2VfaWQYASABKAkSGQoRZGV2aWNlX2lkX2Rpc3BsYXkYAiABKAkSDAoEbmFtZRgDIAEoCRIqCgtkZXZpY2VfdHlwZRgEIAEoDjIVLmtpenVuYS52MS5EZXZpY2VUeXBlEh8KF2NlcnRpZmljYXRlX2ZpbmdlcnByaW50GAUgASgJEg8KB3ZlcnNpb24YBiABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgHIAEoDRIqCg1hcGlfZW5kcG9pbnRzGAggAygLMhMua2l6dW5hLnYxLkVuZHBvaW50EisKDnBlZXJfZW5kcG9pbnRzGAkgAygLMhMua2l6dW5hLnYxLkVuZHBvaW50Ei4KCnN0YXJ0X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKBXN0YXRlGAsgASgOMhUua2l6dW5hLnYxLk5vZGUuU3RhdGUSKAoKc3Vic3lzdGVtcxgMIAMoCzIULmtpenVuYS52MS5TdWJzeXN0ZW0iVwoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABISCg5TVEFURV9TVEFSVElORxABEg8KC1NUQVRFX1JFQURZEAISEgoOU1RBVEVfU1RPUFBJTkcQAyrMAQoKRGV2aWNlVHlwZRIbChdERVZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0RFVklDRV9UWVBFX0RFU0tUT1AQARIWChJERVZJQ0VfVFlQRV9MQVBUT1AQAhIVChFERVZJQ0VfVFlQRV9QSE9ORRADEhYKEkRFVklDRV9UWVBFX1RBQkxFVBAEEhYKEkRFVklDRV9UWVBFX1NFUlZFUhAFEhIKDkRFVklDRV9UWVBFX1RWEAYSFQoRREVWSUNFX1RZUEVfT1RIRVIQByqwAgoNU3Vic3lzdGVtTmFtZRIeChpTVUJTWVNURU1fTkFNRV9VTlNQRUNJRklFRBAAEhsKF1NVQlNZU1RFTV9OQU1FX0lERU5USVRZEAESHAoYU1VCU1lTVEVNX05BTUVfTE9DQUxfQVBJEAISGQoVU1VCU1lTVEVNX05BTUVfRVZFTlRTEAMSHAoYU1VCU1lTVEVNX05BTUVfRElTQ09WRVJZEAQSGAoUU1VCU1lTVEVNX05BTUVfTElOS1MQBRIcChhTVUJTWVNURU1fTkFNRV9UUkFOU0ZFUlMQBhIaChZTVUJTWVNURU1fTkFNRV9TVFJFQU1TEAcSGwoXU1VCU1lTVEVNX05BTUVfQ09NTUFORFMQCBIaChZTVUJTWVNURU1fTkFNRV9QTFVHSU5TEAlCiQEKDWRldi5raXp1bmEudjFCCU5vZGVQcm90b1ABWihraXp1bmEvY2xpZW50cy9nby9nZW4va2l6dW5hL3YxO2tpenVuYXYxogIDS1hYqgIJS2l6dW5hLlYxygIJS2l6dW5hXFYx4gIVS2l6dW5hXFYxXEdQQk1ldGFkYXRh6gIKS2l6dW5hOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Where a listener accepts connections.
@@ -90,11 +90,11 @@ export const Endpoint_TransportSchema: GenEnum<Endpoint_Transport> = /*@__PURE__
  */
 export type Subsystem = Message<"kizuna.v1.Subsystem"> & {
   /**
-   * Stable machine name, for example "local_api", "events", "identity", "discovery".
+   * Which part.
    *
-   * @generated from field: string name = 1;
+   * @generated from field: kizuna.v1.SubsystemName name = 1;
    */
-  name: string;
+  name: SubsystemName;
 
   /**
    * Current state.
@@ -389,4 +389,87 @@ export enum DeviceType {
  */
 export const DeviceTypeSchema: GenEnum<DeviceType> = /*@__PURE__*/
   enumDesc(file_kizuna_v1_node, 0);
+
+/**
+ * The parts of a daemon that report their health (Subsystem) and errors (ErrorOccurred).
+ *
+ * @generated from enum kizuna.v1.SubsystemName
+ */
+export enum SubsystemName {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The device's key and certificate.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_IDENTITY = 1;
+   */
+  IDENTITY = 1,
+
+  /**
+   * This API: its Unix socket and optional loopback TCP listener.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_LOCAL_API = 2;
+   */
+  LOCAL_API = 2,
+
+  /**
+   * The event log and its subscribers.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_EVENTS = 3;
+   */
+  EVENTS = 3,
+
+  /**
+   * Finding peers: mDNS and the UDP beacon.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_DISCOVERY = 4;
+   */
+  DISCOVERY = 4,
+
+  /**
+   * Mutual-TLS links to peers and the peer port.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_LINKS = 5;
+   */
+  LINKS = 5,
+
+  /**
+   * File transfers.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_TRANSFERS = 6;
+   */
+  TRANSFERS = 6,
+
+  /**
+   * Live streams and captures.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_STREAMS = 7;
+   */
+  STREAMS = 7,
+
+  /**
+   * Remote commands.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_COMMANDS = 8;
+   */
+  COMMANDS = 8,
+
+  /**
+   * The plugin host.
+   *
+   * @generated from enum value: SUBSYSTEM_NAME_PLUGINS = 9;
+   */
+  PLUGINS = 9,
+}
+
+/**
+ * Describes the enum kizuna.v1.SubsystemName.
+ */
+export const SubsystemNameSchema: GenEnum<SubsystemName> = /*@__PURE__*/
+  enumDesc(file_kizuna_v1_node, 1);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kizuna/v1/transfer_service.proto.
  */
 export const file_kizuna_v1_transfer_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBraXp1bmEvdjEvdHJhbnNmZXJfc2VydmljZS5wcm90bxIJa2l6dW5hLnYxIngKFUNyZWF0ZVRyYW5zZmVyUmVxdWVzdBIPCgdwZWVyX2lkGAEgASgJEg0KBXBhdGhzGAIgAygJEisKC2NvbXByZXNzaW9uGAMgASgOMhYua2l6dW5hLnYxLkNvbXByZXNzaW9uEhIKCnJlcXVlc3RfaWQYBCABKAkiPwoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciJzChVVcGxvYWRUcmFuc2ZlclJlcXVlc3QSKQoGaGVhZGVyGAEgASgLMhcua2l6dW5hLnYxLlVwbG9hZEhlYWRlckgAEicKBWNodW5rGAIgASgLMhYua2l6dW5hLnYxLlVwbG9hZENodW5rSABCBgoEcGFydCKbAQoMVXBsb2FkSGVhZGVyEg8KB3BlZXJfaWQYASABKAkSJAoFZmlsZXMYAiADKAsyFS5raXp1bmEudjEuVXBsb2FkRmlsZRIrCgtjb21wcmVzc2lvbhgDIAEoDjIWLmtpenVuYS52MS5Db21wcmVzc2lvbhISCgpyZXF1ZXN0X2lkGAQgASgJEhMKC3RyYW5zZmVyX2lkGAUgASgJImEKClVwbG9hZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRzaXplGAIgASgEEgwKBG1vZGUYAyABKA0SKQoFbXRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KC1VwbG9hZENodW5rEhIKCmZpbGVfaW5kZXgYASABKA0SDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwiPwoWVXBsb2FkVHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciIpChJHZXRUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkiPAoTR2V0VHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciJWChhMaXN0VHJhbnNmZXJGaWxlc1JlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiXAoZTGlzdFRyYW5zZmVyRmlsZXNSZXNwb25zZRImCgVmaWxlcxgBIAMoCzIXLmtpenVuYS52MS5UcmFuc2ZlckZpbGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpoBChRMaXN0VHJhbnNmZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCRIwCglkaXJlY3Rpb24YAyABKA4yHS5raXp1bmEudjEuVHJhbnNmZXIuRGlyZWN0aW9uEikKBnN0YXRlcxgEIAMoDjIZLmtpenVuYS52MS5UcmFuc2Zlci5TdGF0ZSJYChVMaXN0VHJhbnNmZXJzUmVzcG9uc2USJgoJdHJhbnNmZXJzGAEgAygLMhMua2l6dW5hLnYxLlRyYW5zZmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIrChRXYXRjaFRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCSJGChVXYXRjaFRyYW5zZmVyUmVzcG9uc2USLQoIcHJvZ3Jlc3MYASABKAsyGy5raXp1bmEudjEuVHJhbnNmZXJQcm9ncmVzcyI7ChVBY2NlcHRUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkSDQoFcGF0aHMYAiADKAkiPwoWQWNjZXB0VHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciI8ChVSZWplY3RUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhgKFlJlamVjdFRyYW5zZmVyUmVzcG9uc2UiLAoVQ2FuY2VsVHJhbnNmZXJSZXF1ZXN0EhMKC3RyYW5zZmVyX2lkGAEgASgJIj8KFkNhbmNlbFRyYW5zZmVyUmVzcG9uc2USJQoIdHJhbnNmZXIYASABKAsyEy5raXp1bmEudjEuVHJhbnNmZXIiKwoUUGF1c2VUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkiPgoVUGF1c2VUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMua2l6dW5hLnYxLlRyYW5zZmVyIiwKFVJlc3VtZVRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCSI/ChZSZXN1bWVUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMua2l6dW5hLnYxLlRyYW5zZmVyMskHCg9UcmFuc2ZlclNlcnZpY2USVQoOQ3JlYXRlVHJhbnNmZXISIC5raXp1bmEudjEuQ3JlYXRlVHJhbnNmZXJSZXF1ZXN0GiEua2l6dW5hLnYxLkNyZWF0ZVRyYW5zZmVyUmVzcG9uc2USVwoOVXBsb2FkVHJhbnNmZXISIC5raXp1bmEudjEuVXBsb2FkVHJhbnNmZXJSZXF1ZXN0GiEua2l6dW5hLnYxLlVwbG9hZFRyYW5zZmVyUmVzcG9uc2UoARJMCgtHZXRUcmFuc2ZlchIdLmtpenVuYS52MS5HZXRUcmFuc2ZlclJlcXVlc3QaHi5raXp1bmEudjEuR2V0VHJhbnNmZXJSZXNwb25zZRJSCg1MaXN0VHJhbnNmZXJzEh8ua2l6dW5hLnYxLkxpc3RUcmFuc2ZlcnNSZXF1ZXN0GiAua2l6dW5hLnYxLkxpc3RUcmFuc2ZlcnNSZXNwb25zZRJeChFMaXN0VHJhbnNmZXJGaWxlcxIjLmtpenVuYS52MS5MaXN0VHJhbnNmZXJGaWxlc1JlcXVlc3QaJC5raXp1bmEudjEuTGlzdFRyYW5zZmVyRmlsZXNSZXNwb25zZRJUCg1XYXRjaFRyYW5zZmVyEh8ua2l6dW5hLnYxLldhdGNoVHJhbnNmZXJSZXF1ZXN0GiAua2l6dW5hLnYxLldhdGNoVHJhbnNmZXJSZXNwb25zZTABElUKDkFjY2VwdFRyYW5zZmVyEiAua2l6dW5hLnYxLkFjY2VwdFRyYW5zZmVyUmVxdWVzdBohLmtpenVuYS52MS5BY2NlcHRUcmFuc2ZlclJlc3BvbnNlElUKDlJlamVjdFRyYW5zZmVyEiAua2l6dW5hLnYxLlJlamVjdFRyYW5zZmVyUmVxdWVzdBohLmtpenVuYS52MS5SZWplY3RUcmFuc2ZlclJlc3BvbnNlElUKDkNhbmNlbFRyYW5zZmVyEiAua2l6dW5hLnYxLkNhbmNlbFRyYW5zZmVyUmVxdWVzdBohLmtpenVuYS52MS5DYW5jZWxUcmFuc2ZlclJlc3BvbnNlElIKDVBhdXNlVHJhbnNmZXISHy5raXp1bmEudjEuUGF1c2VUcmFuc2ZlclJlcXVlc3QaIC5raXp1bmEudjEuUGF1c2VUcmFuc2ZlclJlc3BvbnNlElUKDlJlc3VtZVRyYW5zZmVyEiAua2l6dW5hLnYxLlJlc3VtZVRyYW5zZmVyUmVxdWVzdBohLmtpenVuYS52MS5SZXN1bWVUcmFuc2ZlclJlc3BvbnNlQpQBCg1kZXYua2l6dW5hLnYxQhRUcmFuc2ZlclNlcnZpY2VQcm90b1ABWihraXp1bmEvY2xpZW50cy9nby9nZW4va2l6dW5hL3YxO2tpenVuYXYxogIDS1hYqgIJS2l6dW5hLlYxygIJS2l6dW5hXFYx4gIVS2l6dW5hXFYxXEdQQk1ldGFkYXRh6gIKS2l6dW5hOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_kizuna_v1_transfer]);
+  fileDesc("CiBraXp1bmEvdjEvdHJhbnNmZXJfc2VydmljZS5wcm90bxIJa2l6dW5hLnYxIngKFUNyZWF0ZVRyYW5zZmVyUmVxdWVzdBIPCgdwZWVyX2lkGAEgASgJEg0KBXBhdGhzGAIgAygJEisKC2NvbXByZXNzaW9uGAMgASgOMhYua2l6dW5hLnYxLkNvbXByZXNzaW9uEhIKCnJlcXVlc3RfaWQYBCABKAkiPwoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciJzChVVcGxvYWRUcmFuc2ZlclJlcXVlc3QSKQoGaGVhZGVyGAEgASgLMhcua2l6dW5hLnYxLlVwbG9hZEhlYWRlckgAEicKBWNodW5rGAIgASgLMhYua2l6dW5hLnYxLlVwbG9hZENodW5rSABCBgoEcGFydCKbAQoMVXBsb2FkSGVhZGVyEg8KB3BlZXJfaWQYASABKAkSJAoFZmlsZXMYAiADKAsyFS5raXp1bmEudjEuVXBsb2FkRmlsZRIrCgtjb21wcmVzc2lvbhgDIAEoDjIWLmtpenVuYS52MS5Db21wcmVzc2lvbhISCgpyZXF1ZXN0X2lkGAQgASgJEhMKC3RyYW5zZmVyX2lkGAUgASgJImEKClVwbG9hZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRzaXplGAIgASgEEgwKBG1vZGUYAyABKA0SKQoFbXRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KC1VwbG9hZENodW5rEhIKCmZpbGVfaW5kZXgYASABKA0SDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwidgoWVXBsb2FkVHJhbnNmZXJSZXNwb25zZRIrCgdzdGFydGVkGAIgASgLMhgua2l6dW5hLnYxLlVwbG9hZFN0YXJ0ZWRIABInCghmaW5pc2hlZBgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlckgAQgYKBHBhcnQiXAoNVXBsb2FkU3RhcnRlZBITCgt0cmFuc2Zlcl9pZBgBIAEoCRIPCgdvZmZzZXRzGAIgAygEEiUKCHRyYW5zZmVyGAMgASgLMhMua2l6dW5hLnYxLlRyYW5zZmVyIikKEkdldFRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCSI8ChNHZXRUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMua2l6dW5hLnYxLlRyYW5zZmVyIlYKGExpc3RUcmFuc2ZlckZpbGVzUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJcChlMaXN0VHJhbnNmZXJGaWxlc1Jlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcua2l6dW5hLnYxLlRyYW5zZmVyRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimgEKFExpc3RUcmFuc2ZlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEjAKCWRpcmVjdGlvbhgDIAEoDjIdLmtpenVuYS52MS5UcmFuc2Zlci5EaXJlY3Rpb24SKQoGc3RhdGVzGAQgAygOMhkua2l6dW5hLnYxLlRyYW5zZmVyLlN0YXRlIlgKFUxpc3RUcmFuc2ZlcnNSZXNwb25zZRImCgl0cmFuc2ZlcnMYASADKAsyEy5raXp1bmEudjEuVHJhbnNmZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIisKFFdhdGNoVHJhbnNmZXJSZXF1ZXN0EhMKC3RyYW5zZmVyX2lkGAEgASgJIkYKFVdhdGNoVHJhbnNmZXJSZXNwb25zZRItCghwcm9ncmVzcxgBIAEoCzIbLmtpenVuYS52MS5UcmFuc2ZlclByb2dyZXNzIjsKFUFjY2VwdFRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCRINCgVwYXRocxgCIAMoCSI/ChZBY2NlcHRUcmFuc2ZlclJlc3BvbnNlEiUKCHRyYW5zZmVyGAEgASgLMhMua2l6dW5hLnYxLlRyYW5zZmVyIjwKFVJlamVjdFRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiGAoWUmVqZWN0VHJhbnNmZXJSZXNwb25zZSIsChVDYW5jZWxUcmFuc2ZlclJlcXVlc3QSEwoLdHJhbnNmZXJfaWQYASABKAkiPwoWQ2FuY2VsVHJhbnNmZXJSZXNwb25zZRIlCgh0cmFuc2ZlchgBIAEoCzITLmtpenVuYS52MS5UcmFuc2ZlciIrChRQYXVzZVRyYW5zZmVyUmVxdWVzdBITCgt0cmFuc2Zlcl9pZBgBIAEoCSI+ChVQYXVzZVRyYW5zZmVyUmVzcG9uc2USJQoIdHJhbnNmZXIYASABKAsyEy5raXp1bmEudjEuVHJhbnNmZXIiLAoVUmVzdW1lVHJhbnNmZXJSZXF1ZXN0EhMKC3RyYW5zZmVyX2lkGAEgASgJIj8KFlJlc3VtZVRyYW5zZmVyUmVzcG9uc2USJQoIdHJhbnNmZXIYASABKAsyEy5raXp1bmEudjEuVHJhbnNmZXIyywcKD1RyYW5zZmVyU2VydmljZRJVCg5DcmVhdGVUcmFuc2ZlchIgLmtpenVuYS52MS5DcmVhdGVUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRJZCg5VcGxvYWRUcmFuc2ZlchIgLmtpenVuYS52MS5VcGxvYWRUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuVXBsb2FkVHJhbnNmZXJSZXNwb25zZSgBMAESTAoLR2V0VHJhbnNmZXISHS5raXp1bmEudjEuR2V0VHJhbnNmZXJSZXF1ZXN0Gh4ua2l6dW5hLnYxLkdldFRyYW5zZmVyUmVzcG9uc2USUgoNTGlzdFRyYW5zZmVycxIfLmtpenVuYS52MS5MaXN0VHJhbnNmZXJzUmVxdWVzdBogLmtpenVuYS52MS5MaXN0VHJhbnNmZXJzUmVzcG9uc2USXgoRTGlzdFRyYW5zZmVyRmlsZXMSIy5raXp1bmEudjEuTGlzdFRyYW5zZmVyRmlsZXNSZXF1ZXN0GiQua2l6dW5hLnYxLkxpc3RUcmFuc2ZlckZpbGVzUmVzcG9uc2USVAoNV2F0Y2hUcmFuc2ZlchIfLmtpenVuYS52MS5XYXRjaFRyYW5zZmVyUmVxdWVzdBogLmtpenVuYS52MS5XYXRjaFRyYW5zZmVyUmVzcG9uc2UwARJVCg5BY2NlcHRUcmFuc2ZlchIgLmtpenVuYS52MS5BY2NlcHRUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuQWNjZXB0VHJhbnNmZXJSZXNwb25zZRJVCg5SZWplY3RUcmFuc2ZlchIgLmtpenVuYS52MS5SZWplY3RUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuUmVqZWN0VHJhbnNmZXJSZXNwb25zZRJVCg5DYW5jZWxUcmFuc2ZlchIgLmtpenVuYS52MS5DYW5jZWxUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuQ2FuY2VsVHJhbnNmZXJSZXNwb25zZRJSCg1QYXVzZVRyYW5zZmVyEh8ua2l6dW5hLnYxLlBhdXNlVHJhbnNmZXJSZXF1ZXN0GiAua2l6dW5hLnYxLlBhdXNlVHJhbnNmZXJSZXNwb25zZRJVCg5SZXN1bWVUcmFuc2ZlchIgLmtpenVuYS52MS5SZXN1bWVUcmFuc2ZlclJlcXVlc3QaIS5raXp1bmEudjEuUmVzdW1lVHJhbnNmZXJSZXNwb25zZUKUAQoNZGV2LmtpenVuYS52MUIUVHJhbnNmZXJTZXJ2aWNlUHJvdG9QAVooa2l6dW5hL2NsaWVudHMvZ28vZ2VuL2tpenVuYS92MTtraXp1bmF2MaICA0tYWKoCCUtpenVuYS5WMcoCCUtpenVuYVxWMeICFUtpenVuYVxWMVxHUEJNZXRhZGF0YeoCCktpenVuYTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_kizuna_v1_transfer]);
 
 /**
  * Request for CreateTransfer.
@@ -244,17 +244,34 @@ export const UploadChunkSchema: GenMessage<UploadChunk> = /*@__PURE__*/
   messageDesc(file_kizuna_v1_transfer_service, 5);
 
 /**
- * Response for UploadTransfer.
+ * One message of an UploadTransfer response stream: `started` first, `finished` last.
  *
  * @generated from message kizuna.v1.UploadTransferResponse
  */
 export type UploadTransferResponse = Message<"kizuna.v1.UploadTransferResponse"> & {
   /**
-   * The transfer the upload feeds.
+   * Which answer this is.
    *
-   * @generated from field: kizuna.v1.Transfer transfer = 1;
+   * @generated from oneof kizuna.v1.UploadTransferResponse.part
    */
-  transfer?: Transfer | undefined;
+  part: {
+    /**
+     * Sent once, right after the header is accepted.
+     *
+     * @generated from field: kizuna.v1.UploadStarted started = 2;
+     */
+    value: UploadStarted;
+    case: "started";
+  } | {
+    /**
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     *
+     * @generated from field: kizuna.v1.Transfer finished = 1;
+     */
+    value: Transfer;
+    case: "finished";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -263,6 +280,42 @@ export type UploadTransferResponse = Message<"kizuna.v1.UploadTransferResponse">
  */
 export const UploadTransferResponseSchema: GenMessage<UploadTransferResponse> = /*@__PURE__*/
   messageDesc(file_kizuna_v1_transfer_service, 6);
+
+/**
+ * The daemon's first answer to an UploadTransfer: where the upload stands.
+ *
+ * @generated from message kizuna.v1.UploadStarted
+ */
+export type UploadStarted = Message<"kizuna.v1.UploadStarted"> & {
+  /**
+   * The transfer the upload feeds (new, or the one being continued).
+   *
+   * @generated from field: string transfer_id = 1;
+   */
+  transferId: string;
+
+  /**
+   * Bytes of each file (in header order) the daemon already holds; send each file's chunks
+   * from its offset. All zero for a new upload.
+   *
+   * @generated from field: repeated uint64 offsets = 2;
+   */
+  offsets: bigint[];
+
+  /**
+   * The transfer as it stands when the header is accepted.
+   *
+   * @generated from field: kizuna.v1.Transfer transfer = 3;
+   */
+  transfer?: Transfer | undefined;
+};
+
+/**
+ * Describes the message kizuna.v1.UploadStarted.
+ * Use `create(UploadStartedSchema)` to create a new message.
+ */
+export const UploadStartedSchema: GenMessage<UploadStarted> = /*@__PURE__*/
+  messageDesc(file_kizuna_v1_transfer_service, 7);
 
 /**
  * Request for GetTransfer.
@@ -283,7 +336,7 @@ export type GetTransferRequest = Message<"kizuna.v1.GetTransferRequest"> & {
  * Use `create(GetTransferRequestSchema)` to create a new message.
  */
 export const GetTransferRequestSchema: GenMessage<GetTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 7);
+  messageDesc(file_kizuna_v1_transfer_service, 8);
 
 /**
  * Response for GetTransfer.
@@ -304,7 +357,7 @@ export type GetTransferResponse = Message<"kizuna.v1.GetTransferResponse"> & {
  * Use `create(GetTransferResponseSchema)` to create a new message.
  */
 export const GetTransferResponseSchema: GenMessage<GetTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 8);
+  messageDesc(file_kizuna_v1_transfer_service, 9);
 
 /**
  * Request for ListTransferFiles.
@@ -340,7 +393,7 @@ export type ListTransferFilesRequest = Message<"kizuna.v1.ListTransferFilesReque
  * Use `create(ListTransferFilesRequestSchema)` to create a new message.
  */
 export const ListTransferFilesRequestSchema: GenMessage<ListTransferFilesRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 9);
+  messageDesc(file_kizuna_v1_transfer_service, 10);
 
 /**
  * Response for ListTransferFiles.
@@ -368,7 +421,7 @@ export type ListTransferFilesResponse = Message<"kizuna.v1.ListTransferFilesResp
  * Use `create(ListTransferFilesResponseSchema)` to create a new message.
  */
 export const ListTransferFilesResponseSchema: GenMessage<ListTransferFilesResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 10);
+  messageDesc(file_kizuna_v1_transfer_service, 11);
 
 /**
  * Request for ListTransfers.
@@ -410,7 +463,7 @@ export type ListTransfersRequest = Message<"kizuna.v1.ListTransfersRequest"> & {
  * Use `create(ListTransfersRequestSchema)` to create a new message.
  */
 export const ListTransfersRequestSchema: GenMessage<ListTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 11);
+  messageDesc(file_kizuna_v1_transfer_service, 12);
 
 /**
  * Response for ListTransfers.
@@ -438,7 +491,7 @@ export type ListTransfersResponse = Message<"kizuna.v1.ListTransfersResponse"> &
  * Use `create(ListTransfersResponseSchema)` to create a new message.
  */
 export const ListTransfersResponseSchema: GenMessage<ListTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 12);
+  messageDesc(file_kizuna_v1_transfer_service, 13);
 
 /**
  * Request for WatchTransfer.
@@ -459,7 +512,7 @@ export type WatchTransferRequest = Message<"kizuna.v1.WatchTransferRequest"> & {
  * Use `create(WatchTransferRequestSchema)` to create a new message.
  */
 export const WatchTransferRequestSchema: GenMessage<WatchTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 13);
+  messageDesc(file_kizuna_v1_transfer_service, 14);
 
 /**
  * One message of a WatchTransfer stream.
@@ -480,7 +533,7 @@ export type WatchTransferResponse = Message<"kizuna.v1.WatchTransferResponse"> &
  * Use `create(WatchTransferResponseSchema)` to create a new message.
  */
 export const WatchTransferResponseSchema: GenMessage<WatchTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 14);
+  messageDesc(file_kizuna_v1_transfer_service, 15);
 
 /**
  * Request for AcceptTransfer.
@@ -508,7 +561,7 @@ export type AcceptTransferRequest = Message<"kizuna.v1.AcceptTransferRequest"> &
  * Use `create(AcceptTransferRequestSchema)` to create a new message.
  */
 export const AcceptTransferRequestSchema: GenMessage<AcceptTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 15);
+  messageDesc(file_kizuna_v1_transfer_service, 16);
 
 /**
  * Response for AcceptTransfer.
@@ -529,7 +582,7 @@ export type AcceptTransferResponse = Message<"kizuna.v1.AcceptTransferResponse">
  * Use `create(AcceptTransferResponseSchema)` to create a new message.
  */
 export const AcceptTransferResponseSchema: GenMessage<AcceptTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 16);
+  messageDesc(file_kizuna_v1_transfer_service, 17);
 
 /**
  * Request for RejectTransfer.
@@ -557,7 +610,7 @@ export type RejectTransferRequest = Message<"kizuna.v1.RejectTransferRequest"> &
  * Use `create(RejectTransferRequestSchema)` to create a new message.
  */
 export const RejectTransferRequestSchema: GenMessage<RejectTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 17);
+  messageDesc(file_kizuna_v1_transfer_service, 18);
 
 /**
  * Response for RejectTransfer.
@@ -572,7 +625,7 @@ export type RejectTransferResponse = Message<"kizuna.v1.RejectTransferResponse">
  * Use `create(RejectTransferResponseSchema)` to create a new message.
  */
 export const RejectTransferResponseSchema: GenMessage<RejectTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 18);
+  messageDesc(file_kizuna_v1_transfer_service, 19);
 
 /**
  * Request for CancelTransfer.
@@ -593,7 +646,7 @@ export type CancelTransferRequest = Message<"kizuna.v1.CancelTransferRequest"> &
  * Use `create(CancelTransferRequestSchema)` to create a new message.
  */
 export const CancelTransferRequestSchema: GenMessage<CancelTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 19);
+  messageDesc(file_kizuna_v1_transfer_service, 20);
 
 /**
  * Response for CancelTransfer.
@@ -614,7 +667,7 @@ export type CancelTransferResponse = Message<"kizuna.v1.CancelTransferResponse">
  * Use `create(CancelTransferResponseSchema)` to create a new message.
  */
 export const CancelTransferResponseSchema: GenMessage<CancelTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 20);
+  messageDesc(file_kizuna_v1_transfer_service, 21);
 
 /**
  * Request for PauseTransfer.
@@ -635,7 +688,7 @@ export type PauseTransferRequest = Message<"kizuna.v1.PauseTransferRequest"> & {
  * Use `create(PauseTransferRequestSchema)` to create a new message.
  */
 export const PauseTransferRequestSchema: GenMessage<PauseTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 21);
+  messageDesc(file_kizuna_v1_transfer_service, 22);
 
 /**
  * Response for PauseTransfer.
@@ -656,7 +709,7 @@ export type PauseTransferResponse = Message<"kizuna.v1.PauseTransferResponse"> &
  * Use `create(PauseTransferResponseSchema)` to create a new message.
  */
 export const PauseTransferResponseSchema: GenMessage<PauseTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 22);
+  messageDesc(file_kizuna_v1_transfer_service, 23);
 
 /**
  * Request for ResumeTransfer.
@@ -677,7 +730,7 @@ export type ResumeTransferRequest = Message<"kizuna.v1.ResumeTransferRequest"> &
  * Use `create(ResumeTransferRequestSchema)` to create a new message.
  */
 export const ResumeTransferRequestSchema: GenMessage<ResumeTransferRequest> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 23);
+  messageDesc(file_kizuna_v1_transfer_service, 24);
 
 /**
  * Response for ResumeTransfer.
@@ -698,7 +751,7 @@ export type ResumeTransferResponse = Message<"kizuna.v1.ResumeTransferResponse">
  * Use `create(ResumeTransferResponseSchema)` to create a new message.
  */
 export const ResumeTransferResponseSchema: GenMessage<ResumeTransferResponse> = /*@__PURE__*/
-  messageDesc(file_kizuna_v1_transfer_service, 24);
+  messageDesc(file_kizuna_v1_transfer_service, 25);
 
 /**
  * TransferService sends files and folders to peers, answers incoming offers and controls
@@ -723,18 +776,20 @@ export const TransferService: GenService<{
   /**
    * Offers bytes the client streams itself, for apps that do not share a filesystem with the
    * daemon. The first message is a header; chunks follow in order. The transfer is offered as
-   * soon as the header arrives (the peer may pull while the upload goes on). Right after the
-   * header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-   * `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-   * interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-   * files, then each file's chunks from its offset.
+   * soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+   * twice: `started` right after the header (the transfer's ID and how many bytes of each file
+   * it already holds, before any data is sent), then `finished` once every byte has arrived and
+   * the client has closed its side. To continue an interrupted upload, send a header with the
+   * same request_id (or its transfer_id) and the same files, then each file's chunks from the
+   * offset `started` gives.
    * Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-   * declared), TRANSFER_NOT_FOUND.
+   * declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+   * TRANSFER_INVALID_STATE (continuing an upload that ended).
    *
    * @generated from rpc kizuna.v1.TransferService.UploadTransfer
    */
   uploadTransfer: {
-    methodKind: "client_streaming";
+    methodKind: "bidi_streaming";
     input: typeof UploadTransferRequestSchema;
     output: typeof UploadTransferResponseSchema;
   },

@@ -32,7 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ErrorOccurred() {
-    subsystem_ = "";
+    subsystem_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -93,50 +93,29 @@ private static final long serialVersionUID = 0L;
   }
 
   public static final int SUBSYSTEM_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object subsystem_ = "";
+  private int subsystem_ = 0;
   /**
    * <pre>
-   * Subsystem it happened in, as in Subsystem.name.
+   * Subsystem it happened in.
    * </pre>
    *
-   * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-   * @return The subsystem.
+   * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+   * @return The enum numeric value on the wire for subsystem.
    */
-  @java.lang.Override
-  public java.lang.String getSubsystem() {
-    java.lang.Object ref = subsystem_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      subsystem_ = s;
-      return s;
-    }
+  @java.lang.Override public int getSubsystemValue() {
+    return subsystem_;
   }
   /**
    * <pre>
-   * Subsystem it happened in, as in Subsystem.name.
+   * Subsystem it happened in.
    * </pre>
    *
-   * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-   * @return The bytes for subsystem.
+   * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+   * @return The subsystem.
    */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getSubsystemBytes() {
-    java.lang.Object ref = subsystem_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      subsystem_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  @java.lang.Override public dev.kizuna.v1.SubsystemName getSubsystem() {
+    dev.kizuna.v1.SubsystemName result = dev.kizuna.v1.SubsystemName.forNumber(subsystem_);
+    return result == null ? dev.kizuna.v1.SubsystemName.UNRECOGNIZED : result;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -156,8 +135,8 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(1, getError());
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(subsystem_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, subsystem_);
+    if (subsystem_ != dev.kizuna.v1.SubsystemName.SUBSYSTEM_NAME_UNSPECIFIED.getNumber()) {
+      output.writeEnum(2, subsystem_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -167,8 +146,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getError());
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(subsystem_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, subsystem_);
+    if (subsystem_ != dev.kizuna.v1.SubsystemName.SUBSYSTEM_NAME_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(2, subsystem_);
     }
     return size;
   }
@@ -199,8 +179,7 @@ private static final long serialVersionUID = 0L;
       if (!getError()
           .equals(other.getError())) return false;
     }
-    if (!getSubsystem()
-        .equals(other.getSubsystem())) return false;
+    if (subsystem_ != other.subsystem_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -217,7 +196,7 @@ private static final long serialVersionUID = 0L;
       hash = (53 * hash) + getError().hashCode();
     }
     hash = (37 * hash) + SUBSYSTEM_FIELD_NUMBER;
-    hash = (53 * hash) + getSubsystem().hashCode();
+    hash = (53 * hash) + subsystem_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -364,7 +343,7 @@ private static final long serialVersionUID = 0L;
         errorBuilder_.dispose();
         errorBuilder_ = null;
       }
-      subsystem_ = "";
+      subsystem_ = 0;
       return this;
     }
 
@@ -426,10 +405,8 @@ private static final long serialVersionUID = 0L;
       if (other.hasError()) {
         mergeError(other.getError());
       }
-      if (!other.getSubsystem().isEmpty()) {
-        subsystem_ = other.subsystem_;
-        bitField0_ |= 0x00000002;
-        onChanged();
+      if (other.subsystem_ != 0) {
+        setSubsystemValue(other.getSubsystemValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -462,11 +439,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              subsystem_ = input.readStringRequireUtf8();
+            case 16: {
+              subsystem_ = input.readEnum();
               bitField0_ |= 0x00000002;
               break;
-            } // case 18
+            } // case 16
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -639,60 +616,28 @@ private static final long serialVersionUID = 0L;
       return errorBuilder_;
     }
 
-    private java.lang.Object subsystem_ = "";
+    private int subsystem_ = 0;
     /**
      * <pre>
-     * Subsystem it happened in, as in Subsystem.name.
+     * Subsystem it happened in.
      * </pre>
      *
-     * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-     * @return The subsystem.
+     * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+     * @return The enum numeric value on the wire for subsystem.
      */
-    public java.lang.String getSubsystem() {
-      java.lang.Object ref = subsystem_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        subsystem_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
+    @java.lang.Override public int getSubsystemValue() {
+      return subsystem_;
     }
     /**
      * <pre>
-     * Subsystem it happened in, as in Subsystem.name.
+     * Subsystem it happened in.
      * </pre>
      *
-     * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-     * @return The bytes for subsystem.
-     */
-    public com.google.protobuf.ByteString
-        getSubsystemBytes() {
-      java.lang.Object ref = subsystem_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        subsystem_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * Subsystem it happened in, as in Subsystem.name.
-     * </pre>
-     *
-     * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-     * @param value The subsystem to set.
+     * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+     * @param value The enum numeric value on the wire for subsystem to set.
      * @return This builder for chaining.
      */
-    public Builder setSubsystem(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
+    public Builder setSubsystemValue(int value) {
       subsystem_ = value;
       bitField0_ |= 0x00000002;
       onChanged();
@@ -700,33 +645,45 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Subsystem it happened in, as in Subsystem.name.
+     * Subsystem it happened in.
      * </pre>
      *
-     * <code>string subsystem = 2 [json_name = "subsystem"];</code>
+     * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+     * @return The subsystem.
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.SubsystemName getSubsystem() {
+      dev.kizuna.v1.SubsystemName result = dev.kizuna.v1.SubsystemName.forNumber(subsystem_);
+      return result == null ? dev.kizuna.v1.SubsystemName.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Subsystem it happened in.
+     * </pre>
+     *
+     * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+     * @param value The subsystem to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setSubsystem(dev.kizuna.v1.SubsystemName value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000002;
+      subsystem_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Subsystem it happened in.
+     * </pre>
+     *
+     * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
      * @return This builder for chaining.
      */
     public Builder clearSubsystem() {
-      subsystem_ = getDefaultInstance().getSubsystem();
       bitField0_ = (bitField0_ & ~0x00000002);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * Subsystem it happened in, as in Subsystem.name.
-     * </pre>
-     *
-     * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-     * @param value The bytes for subsystem to set.
-     * @return This builder for chaining.
-     */
-    public Builder setSubsystemBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      subsystem_ = value;
-      bitField0_ |= 0x00000002;
+      subsystem_ = 0;
       onChanged();
       return this;
     }

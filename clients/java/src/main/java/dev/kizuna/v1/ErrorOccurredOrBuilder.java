@@ -39,21 +39,20 @@ public interface ErrorOccurredOrBuilder extends
 
   /**
    * <pre>
-   * Subsystem it happened in, as in Subsystem.name.
+   * Subsystem it happened in.
    * </pre>
    *
-   * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-   * @return The subsystem.
+   * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+   * @return The enum numeric value on the wire for subsystem.
    */
-  java.lang.String getSubsystem();
+  int getSubsystemValue();
   /**
    * <pre>
-   * Subsystem it happened in, as in Subsystem.name.
+   * Subsystem it happened in.
    * </pre>
    *
-   * <code>string subsystem = 2 [json_name = "subsystem"];</code>
-   * @return The bytes for subsystem.
+   * <code>.kizuna.v1.SubsystemName subsystem = 2 [json_name = "subsystem"];</code>
+   * @return The subsystem.
    */
-  com.google.protobuf.ByteString
-      getSubsystemBytes();
+  dev.kizuna.v1.SubsystemName getSubsystem();
 }

@@ -191,7 +191,9 @@ public enum ErrorReason
   ERROR_REASON_PAIRING_REJECTED(42),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`.
+   * RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+   * seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+   * with the same delay.
    * </pre>
    *
    * <code>ERROR_REASON_PAIRING_LOCKED_OUT = 43;</code>
@@ -555,7 +557,9 @@ public enum ErrorReason
   public static final int ERROR_REASON_PAIRING_REJECTED_VALUE = 42;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. Too many failed pairing attempts; retry after `retry_after_secs`.
+   * RESOURCE_EXHAUSTED. Too many failed pairing attempts. Metadata: `retry_after_secs` (whole
+   * seconds until a new attempt is allowed); the status also carries a google.rpc.RetryInfo
+   * with the same delay.
    * </pre>
    *
    * <code>ERROR_REASON_PAIRING_LOCKED_OUT = 43;</code>

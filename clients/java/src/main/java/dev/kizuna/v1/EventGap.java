@@ -32,7 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private EventGap() {
-    reason_ = "";
+    reason_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -51,6 +51,177 @@ private static final long serialVersionUID = 0L;
     return dev.kizuna.v1.EventServiceProto.internal_static_kizuna_v1_EventGap_fieldAccessorTable
         .ensureFieldAccessorsInitialized(
             dev.kizuna.v1.EventGap.class, dev.kizuna.v1.EventGap.Builder.class);
+  }
+
+  /**
+   * <pre>
+   * Why events were missed.
+   * </pre>
+   *
+   * Protobuf enum {@code kizuna.v1.EventGap.Reason}
+   */
+  public enum Reason
+      implements com.google.protobuf.ProtocolMessageEnum {
+    /**
+     * <pre>
+     * Not set.
+     * </pre>
+     *
+     * <code>REASON_UNSPECIFIED = 0;</code>
+     */
+    REASON_UNSPECIFIED(0),
+    /**
+     * <pre>
+     * The subscriber's queue overflowed: it read too slowly.
+     * </pre>
+     *
+     * <code>REASON_SLOW_CONSUMER = 1;</code>
+     */
+    REASON_SLOW_CONSUMER(1),
+    /**
+     * <pre>
+     * The events left the replay buffer (api.event_replay_size) before they were asked for.
+     * </pre>
+     *
+     * <code>REASON_REPLAY_EXPIRED = 2;</code>
+     */
+    REASON_REPLAY_EXPIRED(2),
+    /**
+     * <pre>
+     * The daemon restarted since the run_id the subscriber gave.
+     * </pre>
+     *
+     * <code>REASON_RESTARTED = 3;</code>
+     */
+    REASON_RESTARTED(3),
+    UNRECOGNIZED(-1),
+    ;
+
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "Reason");
+    }
+    /**
+     * <pre>
+     * Not set.
+     * </pre>
+     *
+     * <code>REASON_UNSPECIFIED = 0;</code>
+     */
+    public static final int REASON_UNSPECIFIED_VALUE = 0;
+    /**
+     * <pre>
+     * The subscriber's queue overflowed: it read too slowly.
+     * </pre>
+     *
+     * <code>REASON_SLOW_CONSUMER = 1;</code>
+     */
+    public static final int REASON_SLOW_CONSUMER_VALUE = 1;
+    /**
+     * <pre>
+     * The events left the replay buffer (api.event_replay_size) before they were asked for.
+     * </pre>
+     *
+     * <code>REASON_REPLAY_EXPIRED = 2;</code>
+     */
+    public static final int REASON_REPLAY_EXPIRED_VALUE = 2;
+    /**
+     * <pre>
+     * The daemon restarted since the run_id the subscriber gave.
+     * </pre>
+     *
+     * <code>REASON_RESTARTED = 3;</code>
+     */
+    public static final int REASON_RESTARTED_VALUE = 3;
+
+
+    public final int getNumber() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalArgumentException(
+            "Can't get the number of an unknown enum value.");
+      }
+      return value;
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     * @deprecated Use {@link #forNumber(int)} instead.
+     */
+    @java.lang.Deprecated
+    public static Reason valueOf(int value) {
+      return forNumber(value);
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     */
+    public static Reason forNumber(int value) {
+      switch (value) {
+        case 0: return REASON_UNSPECIFIED;
+        case 1: return REASON_SLOW_CONSUMER;
+        case 2: return REASON_REPLAY_EXPIRED;
+        case 3: return REASON_RESTARTED;
+        default: return null;
+      }
+    }
+
+    public static com.google.protobuf.Internal.EnumLiteMap<Reason>
+        internalGetValueMap() {
+      return internalValueMap;
+    }
+    private static final com.google.protobuf.Internal.EnumLiteMap<
+        Reason> internalValueMap =
+          new com.google.protobuf.Internal.EnumLiteMap<Reason>() {
+            public Reason findValueByNumber(int number) {
+              return Reason.forNumber(number);
+            }
+          };
+
+    public final com.google.protobuf.Descriptors.EnumValueDescriptor
+        getValueDescriptor() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalStateException(
+            "Can't get the descriptor of an unrecognized enum value.");
+      }
+      return getDescriptor().getValue(ordinal());
+    }
+    public final com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptorForType() {
+      return getDescriptor();
+    }
+    public static com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptor() {
+      return dev.kizuna.v1.EventGap.getDescriptor().getEnumType(0);
+    }
+
+    private static final Reason[] VALUES = values();
+
+    public static Reason valueOf(
+        com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+      if (desc.getType() != getDescriptor()) {
+        throw new java.lang.IllegalArgumentException(
+          "EnumValueDescriptor is not for this type.");
+      }
+      if (desc.getIndex() == -1) {
+        return UNRECOGNIZED;
+      }
+      return VALUES[desc.getIndex()];
+    }
+
+    private final int value;
+
+    private Reason(int value) {
+      this.value = value;
+    }
+
+    // @@protoc_insertion_point(enum_scope:kizuna.v1.EventGap.Reason)
   }
 
   public static final int FIRST_SEQUENCE_FIELD_NUMBER = 1;
@@ -84,52 +255,29 @@ private static final long serialVersionUID = 0L;
   }
 
   public static final int REASON_FIELD_NUMBER = 3;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object reason_ = "";
+  private int reason_ = 0;
   /**
    * <pre>
-   * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-   * replay buffer) or "restarted" (the daemon restarted since run_id).
+   * Why they were missed.
    * </pre>
    *
-   * <code>string reason = 3 [json_name = "reason"];</code>
-   * @return The reason.
+   * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+   * @return The enum numeric value on the wire for reason.
    */
-  @java.lang.Override
-  public java.lang.String getReason() {
-    java.lang.Object ref = reason_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      reason_ = s;
-      return s;
-    }
+  @java.lang.Override public int getReasonValue() {
+    return reason_;
   }
   /**
    * <pre>
-   * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-   * replay buffer) or "restarted" (the daemon restarted since run_id).
+   * Why they were missed.
    * </pre>
    *
-   * <code>string reason = 3 [json_name = "reason"];</code>
-   * @return The bytes for reason.
+   * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+   * @return The reason.
    */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getReasonBytes() {
-    java.lang.Object ref = reason_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      reason_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  @java.lang.Override public dev.kizuna.v1.EventGap.Reason getReason() {
+    dev.kizuna.v1.EventGap.Reason result = dev.kizuna.v1.EventGap.Reason.forNumber(reason_);
+    return result == null ? dev.kizuna.v1.EventGap.Reason.UNRECOGNIZED : result;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -152,8 +300,8 @@ private static final long serialVersionUID = 0L;
     if (lastSequence_ != 0L) {
       output.writeUInt64(2, lastSequence_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reason_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 3, reason_);
+    if (reason_ != dev.kizuna.v1.EventGap.Reason.REASON_UNSPECIFIED.getNumber()) {
+      output.writeEnum(3, reason_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -167,8 +315,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeUInt64Size(2, lastSequence_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reason_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, reason_);
+    if (reason_ != dev.kizuna.v1.EventGap.Reason.REASON_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(3, reason_);
     }
     return size;
   }
@@ -198,8 +347,7 @@ private static final long serialVersionUID = 0L;
         != other.getFirstSequence()) return false;
     if (getLastSequence()
         != other.getLastSequence()) return false;
-    if (!getReason()
-        .equals(other.getReason())) return false;
+    if (reason_ != other.reason_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -218,7 +366,7 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getLastSequence());
     hash = (37 * hash) + REASON_FIELD_NUMBER;
-    hash = (53 * hash) + getReason().hashCode();
+    hash = (53 * hash) + reason_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -356,7 +504,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       firstSequence_ = 0L;
       lastSequence_ = 0L;
-      reason_ = "";
+      reason_ = 0;
       return this;
     }
 
@@ -419,10 +567,8 @@ private static final long serialVersionUID = 0L;
       if (other.getLastSequence() != 0L) {
         setLastSequence(other.getLastSequence());
       }
-      if (!other.getReason().isEmpty()) {
-        reason_ = other.reason_;
-        bitField0_ |= 0x00000004;
-        onChanged();
+      if (other.reason_ != 0) {
+        setReasonValue(other.getReasonValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -458,11 +604,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
-            case 26: {
-              reason_ = input.readStringRequireUtf8();
+            case 24: {
+              reason_ = input.readEnum();
               bitField0_ |= 0x00000004;
               break;
-            } // case 26
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -568,63 +714,28 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object reason_ = "";
+    private int reason_ = 0;
     /**
      * <pre>
-     * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-     * replay buffer) or "restarted" (the daemon restarted since run_id).
+     * Why they were missed.
      * </pre>
      *
-     * <code>string reason = 3 [json_name = "reason"];</code>
-     * @return The reason.
+     * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+     * @return The enum numeric value on the wire for reason.
      */
-    public java.lang.String getReason() {
-      java.lang.Object ref = reason_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        reason_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
+    @java.lang.Override public int getReasonValue() {
+      return reason_;
     }
     /**
      * <pre>
-     * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-     * replay buffer) or "restarted" (the daemon restarted since run_id).
+     * Why they were missed.
      * </pre>
      *
-     * <code>string reason = 3 [json_name = "reason"];</code>
-     * @return The bytes for reason.
-     */
-    public com.google.protobuf.ByteString
-        getReasonBytes() {
-      java.lang.Object ref = reason_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        reason_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-     * replay buffer) or "restarted" (the daemon restarted since run_id).
-     * </pre>
-     *
-     * <code>string reason = 3 [json_name = "reason"];</code>
-     * @param value The reason to set.
+     * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+     * @param value The enum numeric value on the wire for reason to set.
      * @return This builder for chaining.
      */
-    public Builder setReason(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
+    public Builder setReasonValue(int value) {
       reason_ = value;
       bitField0_ |= 0x00000004;
       onChanged();
@@ -632,35 +743,45 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-     * replay buffer) or "restarted" (the daemon restarted since run_id).
+     * Why they were missed.
      * </pre>
      *
-     * <code>string reason = 3 [json_name = "reason"];</code>
+     * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+     * @return The reason.
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.EventGap.Reason getReason() {
+      dev.kizuna.v1.EventGap.Reason result = dev.kizuna.v1.EventGap.Reason.forNumber(reason_);
+      return result == null ? dev.kizuna.v1.EventGap.Reason.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Why they were missed.
+     * </pre>
+     *
+     * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+     * @param value The reason to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setReason(dev.kizuna.v1.EventGap.Reason value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000004;
+      reason_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why they were missed.
+     * </pre>
+     *
+     * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
      * @return This builder for chaining.
      */
     public Builder clearReason() {
-      reason_ = getDefaultInstance().getReason();
       bitField0_ = (bitField0_ & ~0x00000004);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-     * replay buffer) or "restarted" (the daemon restarted since run_id).
-     * </pre>
-     *
-     * <code>string reason = 3 [json_name = "reason"];</code>
-     * @param value The bytes for reason to set.
-     * @return This builder for chaining.
-     */
-    public Builder setReasonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      reason_ = value;
-      bitField0_ |= 0x00000004;
+      reason_ = 0;
       onChanged();
       return this;
     }

@@ -32,23 +32,20 @@ public interface EventGapOrBuilder extends
 
   /**
    * <pre>
-   * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-   * replay buffer) or "restarted" (the daemon restarted since run_id).
+   * Why they were missed.
    * </pre>
    *
-   * <code>string reason = 3 [json_name = "reason"];</code>
-   * @return The reason.
+   * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+   * @return The enum numeric value on the wire for reason.
    */
-  java.lang.String getReason();
+  int getReasonValue();
   /**
    * <pre>
-   * "slow_consumer" (the subscriber's queue overflowed), "replay_expired" (the events left the
-   * replay buffer) or "restarted" (the daemon restarted since run_id).
+   * Why they were missed.
    * </pre>
    *
-   * <code>string reason = 3 [json_name = "reason"];</code>
-   * @return The bytes for reason.
+   * <code>.kizuna.v1.EventGap.Reason reason = 3 [json_name = "reason"];</code>
+   * @return The reason.
    */
-  com.google.protobuf.ByteString
-      getReasonBytes();
+  dev.kizuna.v1.EventGap.Reason getReason();
 }

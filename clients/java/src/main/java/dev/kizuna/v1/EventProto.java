@@ -249,89 +249,93 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
       "v1.PluginEventH\000R\013pluginEventB\t\n\007payload" +
       "\"W\n\020NodeStateChanged\022+\n\005state\030\001 \001(\0162\025.ki" +
       "zuna.v1.Node.StateR\005state\022\026\n\006reason\030\002 \001(" +
-      "\tR\006reason\"U\n\rErrorOccurred\022&\n\005error\030\001 \001(" +
-      "\0132\020.kizuna.v1.ErrorR\005error\022\034\n\tsubsystem\030" +
-      "\002 \001(\tR\tsubsystem\"5\n\016PeerDiscovered\022#\n\004pe" +
-      "er\030\001 \001(\0132\017.kizuna.v1.PeerR\004peer\"2\n\013PeerU" +
-      "pdated\022#\n\004peer\030\001 \001(\0132\017.kizuna.v1.PeerR\004p" +
-      "eer\"G\n\010PeerLost\022#\n\004peer\030\001 \001(\0132\017.kizuna.v" +
-      "1.PeerR\004peer\022\026\n\006reason\030\002 \001(\tR\006reason\"4\n\r" +
-      "PeerConnected\022#\n\004peer\030\001 \001(\0132\017.kizuna.v1." +
-      "PeerR\004peer\"_\n\020PeerDisconnected\022#\n\004peer\030\001" +
-      " \001(\0132\017.kizuna.v1.PeerR\004peer\022&\n\005error\030\002 \001" +
-      "(\0132\020.kizuna.v1.ErrorR\005error\"\261\001\n\024PeerIden" +
-      "tityMismatch\022\027\n\007peer_id\030\001 \001(\tR\006peerId\0221\n" +
-      "\024expected_fingerprint\030\002 \001(\tR\023expectedFin" +
-      "gerprint\0223\n\025presented_fingerprint\030\003 \001(\tR" +
-      "\024presentedFingerprint\022\030\n\007address\030\004 \001(\tR\007" +
-      "address\"(\n\rPeerForgotten\022\027\n\007peer_id\030\001 \001(" +
-      "\tR\006peerId\"@\n\020PairingRequested\022,\n\007pairing" +
-      "\030\001 \001(\0132\022.kizuna.v1.PairingR\007pairing\"e\n\020P" +
-      "airingCompleted\022,\n\007pairing\030\001 \001(\0132\022.kizun" +
-      "a.v1.PairingR\007pairing\022#\n\004peer\030\002 \001(\0132\017.ki" +
-      "zuna.v1.PeerR\004peer\"=\n\rPairingFailed\022,\n\007p" +
-      "airing\030\001 \001(\0132\022.kizuna.v1.PairingR\007pairin" +
-      "g\"B\n\017TransferOffered\022/\n\010transfer\030\001 \001(\0132\023" +
-      ".kizuna.v1.TransferR\010transfer\"B\n\017Transfe" +
-      "rStarted\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.T" +
-      "ransferR\010transfer\"A\n\016TransferPaused\022/\n\010t" +
-      "ransfer\030\001 \001(\0132\023.kizuna.v1.TransferR\010tran" +
-      "sfer\"A\n\016TransferQueued\022/\n\010transfer\030\001 \001(\013" +
-      "2\023.kizuna.v1.TransferR\010transfer\"D\n\021Trans" +
-      "ferCompleted\022/\n\010transfer\030\001 \001(\0132\023.kizuna." +
-      "v1.TransferR\010transfer\"A\n\016TransferFailed\022" +
-      "/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.TransferR\010" +
-      "transfer\"]\n\021TransferCancelled\022/\n\010transfe" +
-      "r\030\001 \001(\0132\023.kizuna.v1.TransferR\010transfer\022\027" +
-      "\n\007by_peer\030\002 \001(\010R\006byPeer\":\n\rStreamOffered" +
-      "\022)\n\006stream\030\001 \001(\0132\021.kizuna.v1.StreamR\006str" +
-      "eam\":\n\rStreamStarted\022)\n\006stream\030\001 \001(\0132\021.k" +
-      "izuna.v1.StreamR\006stream\"8\n\013StreamEnded\022)" +
-      "\n\006stream\030\001 \001(\0132\021.kizuna.v1.StreamR\006strea" +
-      "m\"?\n\022StreamStatsUpdated\022)\n\006stream\030\001 \001(\0132" +
-      "\021.kizuna.v1.StreamR\006stream\"S\n\016CaptureSta" +
-      "rted\022)\n\006stream\030\001 \001(\0132\021.kizuna.v1.StreamR" +
-      "\006stream\022\026\n\006device\030\002 \001(\tR\006device\"y\n\014Captu" +
-      "reEnded\022)\n\006stream\030\001 \001(\0132\021.kizuna.v1.Stre" +
-      "amR\006stream\022\026\n\006device\030\002 \001(\tR\006device\022&\n\005er" +
-      "ror\030\003 \001(\0132\020.kizuna.v1.ErrorR\005error\"9\n\016Co" +
-      "mmandStarted\022\'\n\003run\030\001 \001(\0132\025.kizuna.v1.Co" +
-      "mmandRunR\003run\":\n\017CommandExecuted\022\'\n\003run\030" +
-      "\001 \001(\0132\025.kizuna.v1.CommandRunR\003run\"\177\n\013Plu" +
-      "ginEvent\022\026\n\006plugin\030\001 \001(\tR\006plugin\022\022\n\004type" +
-      "\030\002 \001(\tR\004type\022\027\n\007peer_id\030\003 \001(\tR\006peerId\022+\n" +
-      "\004data\030\004 \001(\0132\027.google.protobuf.StructR\004da" +
-      "ta\"C\n\030CommandApprovalRequested\022\'\n\003run\030\001 " +
-      "\001(\0132\025.kizuna.v1.CommandRunR\003run*\352\007\n\tEven" +
-      "tType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022!\n\035EVE" +
-      "NT_TYPE_NODE_STATE_CHANGED\020\001\022\024\n\020EVENT_TY" +
-      "PE_ERROR\020\002\022\036\n\032EVENT_TYPE_PEER_DISCOVERED" +
-      "\020\n\022\033\n\027EVENT_TYPE_PEER_UPDATED\020\013\022\030\n\024EVENT" +
-      "_TYPE_PEER_LOST\020\014\022\035\n\031EVENT_TYPE_PEER_CON" +
-      "NECTED\020\r\022 \n\034EVENT_TYPE_PEER_DISCONNECTED" +
-      "\020\016\022%\n!EVENT_TYPE_PEER_IDENTITY_MISMATCH\020" +
-      "\017\022\035\n\031EVENT_TYPE_PEER_FORGOTTEN\020\020\022 \n\034EVEN" +
-      "T_TYPE_PAIRING_REQUESTED\020\024\022 \n\034EVENT_TYPE" +
-      "_PAIRING_COMPLETED\020\025\022\035\n\031EVENT_TYPE_PAIRI" +
-      "NG_FAILED\020\026\022\037\n\033EVENT_TYPE_TRANSFER_OFFER" +
-      "ED\020\036\022\037\n\033EVENT_TYPE_TRANSFER_STARTED\020\037\022 \n" +
-      "\034EVENT_TYPE_TRANSFER_PROGRESS\020 \022\036\n\032EVENT" +
-      "_TYPE_TRANSFER_PAUSED\020!\022!\n\035EVENT_TYPE_TR" +
-      "ANSFER_COMPLETED\020\"\022\036\n\032EVENT_TYPE_TRANSFE" +
-      "R_FAILED\020#\022!\n\035EVENT_TYPE_TRANSFER_CANCEL" +
-      "LED\020$\022\036\n\032EVENT_TYPE_TRANSFER_QUEUED\020%\022\035\n" +
-      "\031EVENT_TYPE_STREAM_OFFERED\020(\022\035\n\031EVENT_TY" +
-      "PE_STREAM_STARTED\020)\022\033\n\027EVENT_TYPE_STREAM" +
-      "_ENDED\020*\022\033\n\027EVENT_TYPE_STREAM_STATS\020+\022\036\n" +
-      "\032EVENT_TYPE_CAPTURE_STARTED\020,\022\034\n\030EVENT_T" +
-      "YPE_CAPTURE_ENDED\020-\022\036\n\032EVENT_TYPE_COMMAN" +
-      "D_STARTED\0202\022\037\n\033EVENT_TYPE_COMMAND_EXECUT" +
-      "ED\0203\022)\n%EVENT_TYPE_COMMAND_APPROVAL_REQU" +
-      "ESTED\0204\022\033\n\027EVENT_TYPE_PLUGIN_EVENT\020<B\212\001\n" +
-      "\rdev.kizuna.v1B\nEventProtoP\001Z(kizuna/cli" +
-      "ents/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tK" +
-      "izuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMeta" +
-      "data\352\002\nKizuna::V1b\006proto3"
+      "\tR\006reason\"o\n\rErrorOccurred\022&\n\005error\030\001 \001(" +
+      "\0132\020.kizuna.v1.ErrorR\005error\0226\n\tsubsystem\030" +
+      "\002 \001(\0162\030.kizuna.v1.SubsystemNameR\tsubsyst" +
+      "em\"5\n\016PeerDiscovered\022#\n\004peer\030\001 \001(\0132\017.kiz" +
+      "una.v1.PeerR\004peer\"2\n\013PeerUpdated\022#\n\004peer" +
+      "\030\001 \001(\0132\017.kizuna.v1.PeerR\004peer\"\301\001\n\010PeerLo" +
+      "st\022#\n\004peer\030\001 \001(\0132\017.kizuna.v1.PeerR\004peer\022" +
+      "2\n\006reason\030\002 \001(\0162\032.kizuna.v1.PeerLost.Rea" +
+      "sonR\006reason\"\\\n\006Reason\022\026\n\022REASON_UNSPECIF" +
+      "IED\020\000\022\022\n\016REASON_GOODBYE\020\001\022\022\n\016REASON_EXPI" +
+      "RED\020\002\022\022\n\016REASON_REMOVED\020\003\"4\n\rPeerConnect" +
+      "ed\022#\n\004peer\030\001 \001(\0132\017.kizuna.v1.PeerR\004peer\"" +
+      "_\n\020PeerDisconnected\022#\n\004peer\030\001 \001(\0132\017.kizu" +
+      "na.v1.PeerR\004peer\022&\n\005error\030\002 \001(\0132\020.kizuna" +
+      ".v1.ErrorR\005error\"\261\001\n\024PeerIdentityMismatc" +
+      "h\022\027\n\007peer_id\030\001 \001(\tR\006peerId\0221\n\024expected_f" +
+      "ingerprint\030\002 \001(\tR\023expectedFingerprint\0223\n" +
+      "\025presented_fingerprint\030\003 \001(\tR\024presentedF" +
+      "ingerprint\022\030\n\007address\030\004 \001(\tR\007address\"(\n\r" +
+      "PeerForgotten\022\027\n\007peer_id\030\001 \001(\tR\006peerId\"@" +
+      "\n\020PairingRequested\022,\n\007pairing\030\001 \001(\0132\022.ki" +
+      "zuna.v1.PairingR\007pairing\"e\n\020PairingCompl" +
+      "eted\022,\n\007pairing\030\001 \001(\0132\022.kizuna.v1.Pairin" +
+      "gR\007pairing\022#\n\004peer\030\002 \001(\0132\017.kizuna.v1.Pee" +
+      "rR\004peer\"=\n\rPairingFailed\022,\n\007pairing\030\001 \001(" +
+      "\0132\022.kizuna.v1.PairingR\007pairing\"B\n\017Transf" +
+      "erOffered\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1." +
+      "TransferR\010transfer\"B\n\017TransferStarted\022/\n" +
+      "\010transfer\030\001 \001(\0132\023.kizuna.v1.TransferR\010tr" +
+      "ansfer\"A\n\016TransferPaused\022/\n\010transfer\030\001 \001" +
+      "(\0132\023.kizuna.v1.TransferR\010transfer\"A\n\016Tra" +
+      "nsferQueued\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v" +
+      "1.TransferR\010transfer\"D\n\021TransferComplete" +
+      "d\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.Transfer" +
+      "R\010transfer\"A\n\016TransferFailed\022/\n\010transfer" +
+      "\030\001 \001(\0132\023.kizuna.v1.TransferR\010transfer\"]\n" +
+      "\021TransferCancelled\022/\n\010transfer\030\001 \001(\0132\023.k" +
+      "izuna.v1.TransferR\010transfer\022\027\n\007by_peer\030\002" +
+      " \001(\010R\006byPeer\":\n\rStreamOffered\022)\n\006stream\030" +
+      "\001 \001(\0132\021.kizuna.v1.StreamR\006stream\":\n\rStre" +
+      "amStarted\022)\n\006stream\030\001 \001(\0132\021.kizuna.v1.St" +
+      "reamR\006stream\"8\n\013StreamEnded\022)\n\006stream\030\001 " +
+      "\001(\0132\021.kizuna.v1.StreamR\006stream\"?\n\022Stream" +
+      "StatsUpdated\022)\n\006stream\030\001 \001(\0132\021.kizuna.v1" +
+      ".StreamR\006stream\"S\n\016CaptureStarted\022)\n\006str" +
+      "eam\030\001 \001(\0132\021.kizuna.v1.StreamR\006stream\022\026\n\006" +
+      "device\030\002 \001(\tR\006device\"y\n\014CaptureEnded\022)\n\006" +
+      "stream\030\001 \001(\0132\021.kizuna.v1.StreamR\006stream\022" +
+      "\026\n\006device\030\002 \001(\tR\006device\022&\n\005error\030\003 \001(\0132\020" +
+      ".kizuna.v1.ErrorR\005error\"9\n\016CommandStarte" +
+      "d\022\'\n\003run\030\001 \001(\0132\025.kizuna.v1.CommandRunR\003r" +
+      "un\":\n\017CommandExecuted\022\'\n\003run\030\001 \001(\0132\025.kiz" +
+      "una.v1.CommandRunR\003run\"\177\n\013PluginEvent\022\026\n" +
+      "\006plugin\030\001 \001(\tR\006plugin\022\022\n\004type\030\002 \001(\tR\004typ" +
+      "e\022\027\n\007peer_id\030\003 \001(\tR\006peerId\022+\n\004data\030\004 \001(\013" +
+      "2\027.google.protobuf.StructR\004data\"C\n\030Comma" +
+      "ndApprovalRequested\022\'\n\003run\030\001 \001(\0132\025.kizun" +
+      "a.v1.CommandRunR\003run*\352\007\n\tEventType\022\032\n\026EV" +
+      "ENT_TYPE_UNSPECIFIED\020\000\022!\n\035EVENT_TYPE_NOD" +
+      "E_STATE_CHANGED\020\001\022\024\n\020EVENT_TYPE_ERROR\020\002\022" +
+      "\036\n\032EVENT_TYPE_PEER_DISCOVERED\020\n\022\033\n\027EVENT" +
+      "_TYPE_PEER_UPDATED\020\013\022\030\n\024EVENT_TYPE_PEER_" +
+      "LOST\020\014\022\035\n\031EVENT_TYPE_PEER_CONNECTED\020\r\022 \n" +
+      "\034EVENT_TYPE_PEER_DISCONNECTED\020\016\022%\n!EVENT" +
+      "_TYPE_PEER_IDENTITY_MISMATCH\020\017\022\035\n\031EVENT_" +
+      "TYPE_PEER_FORGOTTEN\020\020\022 \n\034EVENT_TYPE_PAIR" +
+      "ING_REQUESTED\020\024\022 \n\034EVENT_TYPE_PAIRING_CO" +
+      "MPLETED\020\025\022\035\n\031EVENT_TYPE_PAIRING_FAILED\020\026" +
+      "\022\037\n\033EVENT_TYPE_TRANSFER_OFFERED\020\036\022\037\n\033EVE" +
+      "NT_TYPE_TRANSFER_STARTED\020\037\022 \n\034EVENT_TYPE" +
+      "_TRANSFER_PROGRESS\020 \022\036\n\032EVENT_TYPE_TRANS" +
+      "FER_PAUSED\020!\022!\n\035EVENT_TYPE_TRANSFER_COMP" +
+      "LETED\020\"\022\036\n\032EVENT_TYPE_TRANSFER_FAILED\020#\022" +
+      "!\n\035EVENT_TYPE_TRANSFER_CANCELLED\020$\022\036\n\032EV" +
+      "ENT_TYPE_TRANSFER_QUEUED\020%\022\035\n\031EVENT_TYPE" +
+      "_STREAM_OFFERED\020(\022\035\n\031EVENT_TYPE_STREAM_S" +
+      "TARTED\020)\022\033\n\027EVENT_TYPE_STREAM_ENDED\020*\022\033\n" +
+      "\027EVENT_TYPE_STREAM_STATS\020+\022\036\n\032EVENT_TYPE" +
+      "_CAPTURE_STARTED\020,\022\034\n\030EVENT_TYPE_CAPTURE" +
+      "_ENDED\020-\022\036\n\032EVENT_TYPE_COMMAND_STARTED\0202" +
+      "\022\037\n\033EVENT_TYPE_COMMAND_EXECUTED\0203\022)\n%EVE" +
+      "NT_TYPE_COMMAND_APPROVAL_REQUESTED\0204\022\033\n\027" +
+      "EVENT_TYPE_PLUGIN_EVENT\020<B\212\001\n\rdev.kizuna" +
+      ".v1B\nEventProtoP\001Z(kizuna/clients/go/gen" +
+      "/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\t" +
+      "Kizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizu" +
+      "na::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

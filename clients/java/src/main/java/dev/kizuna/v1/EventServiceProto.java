@@ -60,23 +60,26 @@ public final class EventServiceProto extends com.google.protobuf.GeneratedFile {
       "ventsRequest\022%\n\016after_sequence\030\001 \001(\004R\raf" +
       "terSequence\022*\n\005types\030\002 \003(\0162\024.kizuna.v1.E" +
       "ventTypeR\005types\022\025\n\006run_id\030\003 \001(\tR\005runId\022\035" +
-      "\n\nfrom_start\030\004 \001(\010R\tfromStart\"n\n\010EventGa" +
-      "p\022%\n\016first_sequence\030\001 \001(\004R\rfirstSequence" +
-      "\022#\n\rlast_sequence\030\002 \001(\004R\014lastSequence\022\026\n" +
-      "\006reason\030\003 \001(\tR\006reason\"O\n\021SubscriptionSta" +
-      "rt\022\025\n\006run_id\030\001 \001(\tR\005runId\022#\n\rlast_sequen" +
-      "ce\030\002 \001(\004R\014lastSequence\"\236\001\n\027SubscribeEven" +
-      "tsResponse\022%\n\003gap\030\001 \001(\0132\023.kizuna.v1.Even" +
-      "tGapR\003gap\022(\n\006events\030\002 \003(\0132\020.kizuna.v1.Ev" +
-      "entR\006events\0222\n\005start\030\003 \001(\0132\034.kizuna.v1.S" +
-      "ubscriptionStartR\005start2j\n\014EventService\022" +
-      "Z\n\017SubscribeEvents\022!.kizuna.v1.Subscribe" +
-      "EventsRequest\032\".kizuna.v1.SubscribeEvent" +
-      "sResponse0\001B\221\001\n\rdev.kizuna.v1B\021EventServ" +
-      "iceProtoP\001Z(kizuna/clients/go/gen/kizuna" +
-      "/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\" +
-      "V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna::V1b" +
-      "\006proto3"
+      "\n\nfrom_start\030\004 \001(\010R\tfromStart\"\367\001\n\010EventG" +
+      "ap\022%\n\016first_sequence\030\001 \001(\004R\rfirstSequenc" +
+      "e\022#\n\rlast_sequence\030\002 \001(\004R\014lastSequence\0222" +
+      "\n\006reason\030\003 \001(\0162\032.kizuna.v1.EventGap.Reas" +
+      "onR\006reason\"k\n\006Reason\022\026\n\022REASON_UNSPECIFI" +
+      "ED\020\000\022\030\n\024REASON_SLOW_CONSUMER\020\001\022\031\n\025REASON" +
+      "_REPLAY_EXPIRED\020\002\022\024\n\020REASON_RESTARTED\020\003\"" +
+      "O\n\021SubscriptionStart\022\025\n\006run_id\030\001 \001(\tR\005ru" +
+      "nId\022#\n\rlast_sequence\030\002 \001(\004R\014lastSequence" +
+      "\"\236\001\n\027SubscribeEventsResponse\022%\n\003gap\030\001 \001(" +
+      "\0132\023.kizuna.v1.EventGapR\003gap\022(\n\006events\030\002 " +
+      "\003(\0132\020.kizuna.v1.EventR\006events\0222\n\005start\030\003" +
+      " \001(\0132\034.kizuna.v1.SubscriptionStartR\005star" +
+      "t2j\n\014EventService\022Z\n\017SubscribeEvents\022!.k" +
+      "izuna.v1.SubscribeEventsRequest\032\".kizuna" +
+      ".v1.SubscribeEventsResponse0\001B\221\001\n\rdev.ki" +
+      "zuna.v1B\021EventServiceProtoP\001Z(kizuna/cli" +
+      "ents/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tK" +
+      "izuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMeta" +
+      "data\352\002\nKizuna::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

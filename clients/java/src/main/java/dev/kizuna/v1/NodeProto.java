@@ -57,38 +57,46 @@ public final class NodeProto extends com.google.protobuf.GeneratedFile {
       "ddress\022%\n\016requires_token\030\003 \001(\010R\rrequires" +
       "Token\"M\n\tTransport\022\031\n\025TRANSPORT_UNSPECIF" +
       "IED\020\000\022\022\n\016TRANSPORT_UNIX\020\001\022\021\n\rTRANSPORT_T" +
-      "CP\020\002\"\376\001\n\tSubsystem\022\022\n\004name\030\001 \001(\tR\004name\0220" +
-      "\n\005state\030\002 \001(\0162\032.kizuna.v1.Subsystem.Stat" +
-      "eR\005state\022\026\n\006detail\030\003 \001(\tR\006detail\"\222\001\n\005Sta" +
-      "te\022\025\n\021STATE_UNSPECIFIED\020\000\022\022\n\016STATE_DISAB" +
-      "LED\020\001\022\022\n\016STATE_STARTING\020\002\022\021\n\rSTATE_RUNNI" +
-      "NG\020\003\022\022\n\016STATE_DEGRADED\020\004\022\020\n\014STATE_FAILED" +
-      "\020\005\022\021\n\rSTATE_STOPPED\020\006\"\206\005\n\004Node\022\033\n\tdevice" +
-      "_id\030\001 \001(\tR\010deviceId\022*\n\021device_id_display" +
-      "\030\002 \001(\tR\017deviceIdDisplay\022\022\n\004name\030\003 \001(\tR\004n" +
-      "ame\0226\n\013device_type\030\004 \001(\0162\025.kizuna.v1.Dev" +
-      "iceTypeR\ndeviceType\0227\n\027certificate_finge" +
-      "rprint\030\005 \001(\tR\026certificateFingerprint\022\030\n\007" +
-      "version\030\006 \001(\tR\007version\022)\n\020protocol_versi" +
-      "on\030\007 \001(\rR\017protocolVersion\0228\n\rapi_endpoin" +
-      "ts\030\010 \003(\0132\023.kizuna.v1.EndpointR\014apiEndpoi" +
-      "nts\022:\n\016peer_endpoints\030\t \003(\0132\023.kizuna.v1." +
-      "EndpointR\rpeerEndpoints\0229\n\nstart_time\030\n " +
-      "\001(\0132\032.google.protobuf.TimestampR\tstartTi" +
-      "me\022+\n\005state\030\013 \001(\0162\025.kizuna.v1.Node.State" +
-      "R\005state\0224\n\nsubsystems\030\014 \003(\0132\024.kizuna.v1." +
-      "SubsystemR\nsubsystems\"W\n\005State\022\025\n\021STATE_" +
-      "UNSPECIFIED\020\000\022\022\n\016STATE_STARTING\020\001\022\017\n\013STA" +
-      "TE_READY\020\002\022\022\n\016STATE_STOPPING\020\003*\314\001\n\nDevic" +
-      "eType\022\033\n\027DEVICE_TYPE_UNSPECIFIED\020\000\022\027\n\023DE" +
-      "VICE_TYPE_DESKTOP\020\001\022\026\n\022DEVICE_TYPE_LAPTO" +
-      "P\020\002\022\025\n\021DEVICE_TYPE_PHONE\020\003\022\026\n\022DEVICE_TYP" +
-      "E_TABLET\020\004\022\026\n\022DEVICE_TYPE_SERVER\020\005\022\022\n\016DE" +
-      "VICE_TYPE_TV\020\006\022\025\n\021DEVICE_TYPE_OTHER\020\007B\211\001" +
-      "\n\rdev.kizuna.v1B\tNodeProtoP\001Z(kizuna/cli" +
-      "ents/go/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tK" +
-      "izuna.V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMeta" +
-      "data\352\002\nKizuna::V1b\006proto3"
+      "CP\020\002\"\230\002\n\tSubsystem\022,\n\004name\030\001 \001(\0162\030.kizun" +
+      "a.v1.SubsystemNameR\004name\0220\n\005state\030\002 \001(\0162" +
+      "\032.kizuna.v1.Subsystem.StateR\005state\022\026\n\006de" +
+      "tail\030\003 \001(\tR\006detail\"\222\001\n\005State\022\025\n\021STATE_UN" +
+      "SPECIFIED\020\000\022\022\n\016STATE_DISABLED\020\001\022\022\n\016STATE" +
+      "_STARTING\020\002\022\021\n\rSTATE_RUNNING\020\003\022\022\n\016STATE_" +
+      "DEGRADED\020\004\022\020\n\014STATE_FAILED\020\005\022\021\n\rSTATE_ST" +
+      "OPPED\020\006\"\206\005\n\004Node\022\033\n\tdevice_id\030\001 \001(\tR\010dev" +
+      "iceId\022*\n\021device_id_display\030\002 \001(\tR\017device" +
+      "IdDisplay\022\022\n\004name\030\003 \001(\tR\004name\0226\n\013device_" +
+      "type\030\004 \001(\0162\025.kizuna.v1.DeviceTypeR\ndevic" +
+      "eType\0227\n\027certificate_fingerprint\030\005 \001(\tR\026" +
+      "certificateFingerprint\022\030\n\007version\030\006 \001(\tR" +
+      "\007version\022)\n\020protocol_version\030\007 \001(\rR\017prot" +
+      "ocolVersion\0228\n\rapi_endpoints\030\010 \003(\0132\023.kiz" +
+      "una.v1.EndpointR\014apiEndpoints\022:\n\016peer_en" +
+      "dpoints\030\t \003(\0132\023.kizuna.v1.EndpointR\rpeer" +
+      "Endpoints\0229\n\nstart_time\030\n \001(\0132\032.google.p" +
+      "rotobuf.TimestampR\tstartTime\022+\n\005state\030\013 " +
+      "\001(\0162\025.kizuna.v1.Node.StateR\005state\0224\n\nsub" +
+      "systems\030\014 \003(\0132\024.kizuna.v1.SubsystemR\nsub" +
+      "systems\"W\n\005State\022\025\n\021STATE_UNSPECIFIED\020\000\022" +
+      "\022\n\016STATE_STARTING\020\001\022\017\n\013STATE_READY\020\002\022\022\n\016" +
+      "STATE_STOPPING\020\003*\314\001\n\nDeviceType\022\033\n\027DEVIC" +
+      "E_TYPE_UNSPECIFIED\020\000\022\027\n\023DEVICE_TYPE_DESK" +
+      "TOP\020\001\022\026\n\022DEVICE_TYPE_LAPTOP\020\002\022\025\n\021DEVICE_" +
+      "TYPE_PHONE\020\003\022\026\n\022DEVICE_TYPE_TABLET\020\004\022\026\n\022" +
+      "DEVICE_TYPE_SERVER\020\005\022\022\n\016DEVICE_TYPE_TV\020\006" +
+      "\022\025\n\021DEVICE_TYPE_OTHER\020\007*\260\002\n\rSubsystemNam" +
+      "e\022\036\n\032SUBSYSTEM_NAME_UNSPECIFIED\020\000\022\033\n\027SUB" +
+      "SYSTEM_NAME_IDENTITY\020\001\022\034\n\030SUBSYSTEM_NAME" +
+      "_LOCAL_API\020\002\022\031\n\025SUBSYSTEM_NAME_EVENTS\020\003\022" +
+      "\034\n\030SUBSYSTEM_NAME_DISCOVERY\020\004\022\030\n\024SUBSYST" +
+      "EM_NAME_LINKS\020\005\022\034\n\030SUBSYSTEM_NAME_TRANSF" +
+      "ERS\020\006\022\032\n\026SUBSYSTEM_NAME_STREAMS\020\007\022\033\n\027SUB" +
+      "SYSTEM_NAME_COMMANDS\020\010\022\032\n\026SUBSYSTEM_NAME" +
+      "_PLUGINS\020\tB\211\001\n\rdev.kizuna.v1B\tNodeProtoP" +
+      "\001Z(kizuna/clients/go/gen/kizuna/v1;kizun" +
+      "av1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKizuna\\V1\342\002\025Kizu" +
+      "na\\V1\\GPBMetadata\352\002\nKizuna::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

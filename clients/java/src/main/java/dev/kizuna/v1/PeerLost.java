@@ -32,7 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private PeerLost() {
-    reason_ = "";
+    reason_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -51,6 +51,177 @@ private static final long serialVersionUID = 0L;
     return dev.kizuna.v1.EventProto.internal_static_kizuna_v1_PeerLost_fieldAccessorTable
         .ensureFieldAccessorsInitialized(
             dev.kizuna.v1.PeerLost.class, dev.kizuna.v1.PeerLost.Builder.class);
+  }
+
+  /**
+   * <pre>
+   * Why a peer is gone.
+   * </pre>
+   *
+   * Protobuf enum {@code kizuna.v1.PeerLost.Reason}
+   */
+  public enum Reason
+      implements com.google.protobuf.ProtocolMessageEnum {
+    /**
+     * <pre>
+     * Not set.
+     * </pre>
+     *
+     * <code>REASON_UNSPECIFIED = 0;</code>
+     */
+    REASON_UNSPECIFIED(0),
+    /**
+     * <pre>
+     * It announced that it is leaving (mDNS goodbye or the beacon's).
+     * </pre>
+     *
+     * <code>REASON_GOODBYE = 1;</code>
+     */
+    REASON_GOODBYE(1),
+    /**
+     * <pre>
+     * It was not heard from within discovery.timeout_secs.
+     * </pre>
+     *
+     * <code>REASON_EXPIRED = 2;</code>
+     */
+    REASON_EXPIRED(2),
+    /**
+     * <pre>
+     * Its manually added address was removed (RemovePeer).
+     * </pre>
+     *
+     * <code>REASON_REMOVED = 3;</code>
+     */
+    REASON_REMOVED(3),
+    UNRECOGNIZED(-1),
+    ;
+
+    static {
+      com.google.protobuf.RuntimeVersion.validateProtobufGencodeVersion(
+        com.google.protobuf.RuntimeVersion.RuntimeDomain.PUBLIC,
+        /* major= */ 4,
+        /* minor= */ 36,
+        /* patch= */ 2,
+        /* suffix= */ "",
+        "Reason");
+    }
+    /**
+     * <pre>
+     * Not set.
+     * </pre>
+     *
+     * <code>REASON_UNSPECIFIED = 0;</code>
+     */
+    public static final int REASON_UNSPECIFIED_VALUE = 0;
+    /**
+     * <pre>
+     * It announced that it is leaving (mDNS goodbye or the beacon's).
+     * </pre>
+     *
+     * <code>REASON_GOODBYE = 1;</code>
+     */
+    public static final int REASON_GOODBYE_VALUE = 1;
+    /**
+     * <pre>
+     * It was not heard from within discovery.timeout_secs.
+     * </pre>
+     *
+     * <code>REASON_EXPIRED = 2;</code>
+     */
+    public static final int REASON_EXPIRED_VALUE = 2;
+    /**
+     * <pre>
+     * Its manually added address was removed (RemovePeer).
+     * </pre>
+     *
+     * <code>REASON_REMOVED = 3;</code>
+     */
+    public static final int REASON_REMOVED_VALUE = 3;
+
+
+    public final int getNumber() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalArgumentException(
+            "Can't get the number of an unknown enum value.");
+      }
+      return value;
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     * @deprecated Use {@link #forNumber(int)} instead.
+     */
+    @java.lang.Deprecated
+    public static Reason valueOf(int value) {
+      return forNumber(value);
+    }
+
+    /**
+     * @param value The numeric wire value of the corresponding enum entry.
+     * @return The enum associated with the given numeric wire value.
+     */
+    public static Reason forNumber(int value) {
+      switch (value) {
+        case 0: return REASON_UNSPECIFIED;
+        case 1: return REASON_GOODBYE;
+        case 2: return REASON_EXPIRED;
+        case 3: return REASON_REMOVED;
+        default: return null;
+      }
+    }
+
+    public static com.google.protobuf.Internal.EnumLiteMap<Reason>
+        internalGetValueMap() {
+      return internalValueMap;
+    }
+    private static final com.google.protobuf.Internal.EnumLiteMap<
+        Reason> internalValueMap =
+          new com.google.protobuf.Internal.EnumLiteMap<Reason>() {
+            public Reason findValueByNumber(int number) {
+              return Reason.forNumber(number);
+            }
+          };
+
+    public final com.google.protobuf.Descriptors.EnumValueDescriptor
+        getValueDescriptor() {
+      if (this == UNRECOGNIZED) {
+        throw new java.lang.IllegalStateException(
+            "Can't get the descriptor of an unrecognized enum value.");
+      }
+      return getDescriptor().getValue(ordinal());
+    }
+    public final com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptorForType() {
+      return getDescriptor();
+    }
+    public static com.google.protobuf.Descriptors.EnumDescriptor
+        getDescriptor() {
+      return dev.kizuna.v1.PeerLost.getDescriptor().getEnumType(0);
+    }
+
+    private static final Reason[] VALUES = values();
+
+    public static Reason valueOf(
+        com.google.protobuf.Descriptors.EnumValueDescriptor desc) {
+      if (desc.getType() != getDescriptor()) {
+        throw new java.lang.IllegalArgumentException(
+          "EnumValueDescriptor is not for this type.");
+      }
+      if (desc.getIndex() == -1) {
+        return UNRECOGNIZED;
+      }
+      return VALUES[desc.getIndex()];
+    }
+
+    private final int value;
+
+    private Reason(int value) {
+      this.value = value;
+    }
+
+    // @@protoc_insertion_point(enum_scope:kizuna.v1.PeerLost.Reason)
   }
 
   private int bitField0_;
@@ -93,50 +264,29 @@ private static final long serialVersionUID = 0L;
   }
 
   public static final int REASON_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object reason_ = "";
+  private int reason_ = 0;
   /**
    * <pre>
-   * "goodbye", "expired" or "removed".
+   * Why the peer is gone.
    * </pre>
    *
-   * <code>string reason = 2 [json_name = "reason"];</code>
-   * @return The reason.
+   * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+   * @return The enum numeric value on the wire for reason.
    */
-  @java.lang.Override
-  public java.lang.String getReason() {
-    java.lang.Object ref = reason_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      reason_ = s;
-      return s;
-    }
+  @java.lang.Override public int getReasonValue() {
+    return reason_;
   }
   /**
    * <pre>
-   * "goodbye", "expired" or "removed".
+   * Why the peer is gone.
    * </pre>
    *
-   * <code>string reason = 2 [json_name = "reason"];</code>
-   * @return The bytes for reason.
+   * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+   * @return The reason.
    */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getReasonBytes() {
-    java.lang.Object ref = reason_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      reason_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  @java.lang.Override public dev.kizuna.v1.PeerLost.Reason getReason() {
+    dev.kizuna.v1.PeerLost.Reason result = dev.kizuna.v1.PeerLost.Reason.forNumber(reason_);
+    return result == null ? dev.kizuna.v1.PeerLost.Reason.UNRECOGNIZED : result;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -156,8 +306,8 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(1, getPeer());
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reason_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, reason_);
+    if (reason_ != dev.kizuna.v1.PeerLost.Reason.REASON_UNSPECIFIED.getNumber()) {
+      output.writeEnum(2, reason_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -167,8 +317,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getPeer());
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reason_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, reason_);
+    if (reason_ != dev.kizuna.v1.PeerLost.Reason.REASON_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(2, reason_);
     }
     return size;
   }
@@ -199,8 +350,7 @@ private static final long serialVersionUID = 0L;
       if (!getPeer()
           .equals(other.getPeer())) return false;
     }
-    if (!getReason()
-        .equals(other.getReason())) return false;
+    if (reason_ != other.reason_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -217,7 +367,7 @@ private static final long serialVersionUID = 0L;
       hash = (53 * hash) + getPeer().hashCode();
     }
     hash = (37 * hash) + REASON_FIELD_NUMBER;
-    hash = (53 * hash) + getReason().hashCode();
+    hash = (53 * hash) + reason_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -364,7 +514,7 @@ private static final long serialVersionUID = 0L;
         peerBuilder_.dispose();
         peerBuilder_ = null;
       }
-      reason_ = "";
+      reason_ = 0;
       return this;
     }
 
@@ -426,10 +576,8 @@ private static final long serialVersionUID = 0L;
       if (other.hasPeer()) {
         mergePeer(other.getPeer());
       }
-      if (!other.getReason().isEmpty()) {
-        reason_ = other.reason_;
-        bitField0_ |= 0x00000002;
-        onChanged();
+      if (other.reason_ != 0) {
+        setReasonValue(other.getReasonValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -462,11 +610,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              reason_ = input.readStringRequireUtf8();
+            case 16: {
+              reason_ = input.readEnum();
               bitField0_ |= 0x00000002;
               break;
-            } // case 18
+            } // case 16
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -639,60 +787,28 @@ private static final long serialVersionUID = 0L;
       return peerBuilder_;
     }
 
-    private java.lang.Object reason_ = "";
+    private int reason_ = 0;
     /**
      * <pre>
-     * "goodbye", "expired" or "removed".
+     * Why the peer is gone.
      * </pre>
      *
-     * <code>string reason = 2 [json_name = "reason"];</code>
-     * @return The reason.
+     * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+     * @return The enum numeric value on the wire for reason.
      */
-    public java.lang.String getReason() {
-      java.lang.Object ref = reason_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        reason_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
+    @java.lang.Override public int getReasonValue() {
+      return reason_;
     }
     /**
      * <pre>
-     * "goodbye", "expired" or "removed".
+     * Why the peer is gone.
      * </pre>
      *
-     * <code>string reason = 2 [json_name = "reason"];</code>
-     * @return The bytes for reason.
-     */
-    public com.google.protobuf.ByteString
-        getReasonBytes() {
-      java.lang.Object ref = reason_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        reason_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * "goodbye", "expired" or "removed".
-     * </pre>
-     *
-     * <code>string reason = 2 [json_name = "reason"];</code>
-     * @param value The reason to set.
+     * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+     * @param value The enum numeric value on the wire for reason to set.
      * @return This builder for chaining.
      */
-    public Builder setReason(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
+    public Builder setReasonValue(int value) {
       reason_ = value;
       bitField0_ |= 0x00000002;
       onChanged();
@@ -700,33 +816,45 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * "goodbye", "expired" or "removed".
+     * Why the peer is gone.
      * </pre>
      *
-     * <code>string reason = 2 [json_name = "reason"];</code>
+     * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+     * @return The reason.
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.PeerLost.Reason getReason() {
+      dev.kizuna.v1.PeerLost.Reason result = dev.kizuna.v1.PeerLost.Reason.forNumber(reason_);
+      return result == null ? dev.kizuna.v1.PeerLost.Reason.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Why the peer is gone.
+     * </pre>
+     *
+     * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+     * @param value The reason to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setReason(dev.kizuna.v1.PeerLost.Reason value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000002;
+      reason_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the peer is gone.
+     * </pre>
+     *
+     * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
      * @return This builder for chaining.
      */
     public Builder clearReason() {
-      reason_ = getDefaultInstance().getReason();
       bitField0_ = (bitField0_ & ~0x00000002);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * "goodbye", "expired" or "removed".
-     * </pre>
-     *
-     * <code>string reason = 2 [json_name = "reason"];</code>
-     * @param value The bytes for reason to set.
-     * @return This builder for chaining.
-     */
-    public Builder setReasonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      reason_ = value;
-      bitField0_ |= 0x00000002;
+      reason_ = 0;
       onChanged();
       return this;
     }

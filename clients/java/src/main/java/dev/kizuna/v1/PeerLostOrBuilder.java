@@ -39,21 +39,20 @@ public interface PeerLostOrBuilder extends
 
   /**
    * <pre>
-   * "goodbye", "expired" or "removed".
+   * Why the peer is gone.
    * </pre>
    *
-   * <code>string reason = 2 [json_name = "reason"];</code>
-   * @return The reason.
+   * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+   * @return The enum numeric value on the wire for reason.
    */
-  java.lang.String getReason();
+  int getReasonValue();
   /**
    * <pre>
-   * "goodbye", "expired" or "removed".
+   * Why the peer is gone.
    * </pre>
    *
-   * <code>string reason = 2 [json_name = "reason"];</code>
-   * @return The bytes for reason.
+   * <code>.kizuna.v1.PeerLost.Reason reason = 2 [json_name = "reason"];</code>
+   * @return The reason.
    */
-  com.google.protobuf.ByteString
-      getReasonBytes();
+  dev.kizuna.v1.PeerLost.Reason getReason();
 }

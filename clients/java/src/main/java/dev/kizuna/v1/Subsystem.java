@@ -32,7 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private Subsystem() {
-    name_ = "";
+    name_ = 0;
     state_ = 0;
     detail_ = "";
   }
@@ -278,50 +278,29 @@ private static final long serialVersionUID = 0L;
   }
 
   public static final int NAME_FIELD_NUMBER = 1;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object name_ = "";
+  private int name_ = 0;
   /**
    * <pre>
-   * Stable machine name, for example "local_api", "events", "identity", "discovery".
+   * Which part.
    * </pre>
    *
-   * <code>string name = 1 [json_name = "name"];</code>
-   * @return The name.
+   * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+   * @return The enum numeric value on the wire for name.
    */
-  @java.lang.Override
-  public java.lang.String getName() {
-    java.lang.Object ref = name_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      name_ = s;
-      return s;
-    }
+  @java.lang.Override public int getNameValue() {
+    return name_;
   }
   /**
    * <pre>
-   * Stable machine name, for example "local_api", "events", "identity", "discovery".
+   * Which part.
    * </pre>
    *
-   * <code>string name = 1 [json_name = "name"];</code>
-   * @return The bytes for name.
+   * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+   * @return The name.
    */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getNameBytes() {
-    java.lang.Object ref = name_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      name_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  @java.lang.Override public dev.kizuna.v1.SubsystemName getName() {
+    dev.kizuna.v1.SubsystemName result = dev.kizuna.v1.SubsystemName.forNumber(name_);
+    return result == null ? dev.kizuna.v1.SubsystemName.UNRECOGNIZED : result;
   }
 
   public static final int STATE_FIELD_NUMBER = 2;
@@ -411,8 +390,8 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(name_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 1, name_);
+    if (name_ != dev.kizuna.v1.SubsystemName.SUBSYSTEM_NAME_UNSPECIFIED.getNumber()) {
+      output.writeEnum(1, name_);
     }
     if (state_ != dev.kizuna.v1.Subsystem.State.STATE_UNSPECIFIED.getNumber()) {
       output.writeEnum(2, state_);
@@ -424,8 +403,9 @@ private static final long serialVersionUID = 0L;
   }
   private int computeSerializedSize_0() {
     int size = 0;
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(name_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(1, name_);
+    if (name_ != dev.kizuna.v1.SubsystemName.SUBSYSTEM_NAME_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(1, name_);
     }
     if (state_ != dev.kizuna.v1.Subsystem.State.STATE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
@@ -458,8 +438,7 @@ private static final long serialVersionUID = 0L;
     }
     dev.kizuna.v1.Subsystem other = (dev.kizuna.v1.Subsystem) obj;
 
-    if (!getName()
-        .equals(other.getName())) return false;
+    if (name_ != other.name_) return false;
     if (state_ != other.state_) return false;
     if (!getDetail()
         .equals(other.getDetail())) return false;
@@ -475,7 +454,7 @@ private static final long serialVersionUID = 0L;
     int hash = 41;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + NAME_FIELD_NUMBER;
-    hash = (53 * hash) + getName().hashCode();
+    hash = (53 * hash) + name_;
     hash = (37 * hash) + STATE_FIELD_NUMBER;
     hash = (53 * hash) + state_;
     hash = (37 * hash) + DETAIL_FIELD_NUMBER;
@@ -615,7 +594,7 @@ private static final long serialVersionUID = 0L;
     public Builder clear() {
       super.clear();
       bitField0_ = 0;
-      name_ = "";
+      name_ = 0;
       state_ = 0;
       detail_ = "";
       return this;
@@ -674,10 +653,8 @@ private static final long serialVersionUID = 0L;
 
     public Builder mergeFrom(dev.kizuna.v1.Subsystem other) {
       if (other == dev.kizuna.v1.Subsystem.getDefaultInstance()) return this;
-      if (!other.getName().isEmpty()) {
-        name_ = other.name_;
-        bitField0_ |= 0x00000001;
-        onChanged();
+      if (other.name_ != 0) {
+        setNameValue(other.getNameValue());
       }
       if (other.state_ != 0) {
         setStateValue(other.getStateValue());
@@ -711,11 +688,11 @@ private static final long serialVersionUID = 0L;
             case 0:
               done = true;
               break;
-            case 10: {
-              name_ = input.readStringRequireUtf8();
+            case 8: {
+              name_ = input.readEnum();
               bitField0_ |= 0x00000001;
               break;
-            } // case 10
+            } // case 8
             case 16: {
               state_ = input.readEnum();
               bitField0_ |= 0x00000002;
@@ -743,60 +720,28 @@ private static final long serialVersionUID = 0L;
     }
     private int bitField0_;
 
-    private java.lang.Object name_ = "";
+    private int name_ = 0;
     /**
      * <pre>
-     * Stable machine name, for example "local_api", "events", "identity", "discovery".
+     * Which part.
      * </pre>
      *
-     * <code>string name = 1 [json_name = "name"];</code>
-     * @return The name.
+     * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+     * @return The enum numeric value on the wire for name.
      */
-    public java.lang.String getName() {
-      java.lang.Object ref = name_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        name_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
+    @java.lang.Override public int getNameValue() {
+      return name_;
     }
     /**
      * <pre>
-     * Stable machine name, for example "local_api", "events", "identity", "discovery".
+     * Which part.
      * </pre>
      *
-     * <code>string name = 1 [json_name = "name"];</code>
-     * @return The bytes for name.
-     */
-    public com.google.protobuf.ByteString
-        getNameBytes() {
-      java.lang.Object ref = name_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        name_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * Stable machine name, for example "local_api", "events", "identity", "discovery".
-     * </pre>
-     *
-     * <code>string name = 1 [json_name = "name"];</code>
-     * @param value The name to set.
+     * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+     * @param value The enum numeric value on the wire for name to set.
      * @return This builder for chaining.
      */
-    public Builder setName(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
+    public Builder setNameValue(int value) {
       name_ = value;
       bitField0_ |= 0x00000001;
       onChanged();
@@ -804,33 +749,45 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Stable machine name, for example "local_api", "events", "identity", "discovery".
+     * Which part.
      * </pre>
      *
-     * <code>string name = 1 [json_name = "name"];</code>
+     * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+     * @return The name.
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.SubsystemName getName() {
+      dev.kizuna.v1.SubsystemName result = dev.kizuna.v1.SubsystemName.forNumber(name_);
+      return result == null ? dev.kizuna.v1.SubsystemName.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Which part.
+     * </pre>
+     *
+     * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+     * @param value The name to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setName(dev.kizuna.v1.SubsystemName value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000001;
+      name_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which part.
+     * </pre>
+     *
+     * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
      * @return This builder for chaining.
      */
     public Builder clearName() {
-      name_ = getDefaultInstance().getName();
       bitField0_ = (bitField0_ & ~0x00000001);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * Stable machine name, for example "local_api", "events", "identity", "discovery".
-     * </pre>
-     *
-     * <code>string name = 1 [json_name = "name"];</code>
-     * @param value The bytes for name to set.
-     * @return This builder for chaining.
-     */
-    public Builder setNameBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      name_ = value;
-      bitField0_ |= 0x00000001;
+      name_ = 0;
       onChanged();
       return this;
     }

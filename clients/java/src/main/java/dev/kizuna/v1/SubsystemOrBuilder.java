@@ -12,23 +12,22 @@ public interface SubsystemOrBuilder extends
 
   /**
    * <pre>
-   * Stable machine name, for example "local_api", "events", "identity", "discovery".
+   * Which part.
    * </pre>
    *
-   * <code>string name = 1 [json_name = "name"];</code>
-   * @return The name.
+   * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+   * @return The enum numeric value on the wire for name.
    */
-  java.lang.String getName();
+  int getNameValue();
   /**
    * <pre>
-   * Stable machine name, for example "local_api", "events", "identity", "discovery".
+   * Which part.
    * </pre>
    *
-   * <code>string name = 1 [json_name = "name"];</code>
-   * @return The bytes for name.
+   * <code>.kizuna.v1.SubsystemName name = 1 [json_name = "name"];</code>
+   * @return The name.
    */
-  com.google.protobuf.ByteString
-      getNameBytes();
+  dev.kizuna.v1.SubsystemName getName();
 
   /**
    * <pre>

@@ -55,7 +55,7 @@ public final class TransferServiceGrpc {
       fullMethodName = SERVICE_NAME + '/' + "UploadTransfer",
       requestType = dev.kizuna.v1.UploadTransferRequest.class,
       responseType = dev.kizuna.v1.UploadTransferResponse.class,
-      methodType = io.grpc.MethodDescriptor.MethodType.CLIENT_STREAMING)
+      methodType = io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING)
   public static io.grpc.MethodDescriptor<dev.kizuna.v1.UploadTransferRequest,
       dev.kizuna.v1.UploadTransferResponse> getUploadTransferMethod() {
     io.grpc.MethodDescriptor<dev.kizuna.v1.UploadTransferRequest, dev.kizuna.v1.UploadTransferResponse> getUploadTransferMethod;
@@ -64,7 +64,7 @@ public final class TransferServiceGrpc {
         if ((getUploadTransferMethod = TransferServiceGrpc.getUploadTransferMethod) == null) {
           TransferServiceGrpc.getUploadTransferMethod = getUploadTransferMethod =
               io.grpc.MethodDescriptor.<dev.kizuna.v1.UploadTransferRequest, dev.kizuna.v1.UploadTransferResponse>newBuilder()
-              .setType(io.grpc.MethodDescriptor.MethodType.CLIENT_STREAMING)
+              .setType(io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "UploadTransfer"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
@@ -442,13 +442,15 @@ public final class TransferServiceGrpc {
      * <pre>
      * Offers bytes the client streams itself, for apps that do not share a filesystem with the
      * daemon. The first message is a header; chunks follow in order. The transfer is offered as
-     * soon as the header arrives (the peer may pull while the upload goes on). Right after the
-     * header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-     * `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-     * interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-     * files, then each file's chunks from its offset.
+     * soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+     * twice: `started` right after the header (the transfer's ID and how many bytes of each file
+     * it already holds, before any data is sent), then `finished` once every byte has arrived and
+     * the client has closed its side. To continue an interrupted upload, send a header with the
+     * same request_id (or its transfer_id) and the same files, then each file's chunks from the
+     * offset `started` gives.
      * Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-     * declared), TRANSFER_NOT_FOUND.
+     * declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+     * TRANSFER_INVALID_STATE (continuing an upload that ended).
      * </pre>
      */
     default io.grpc.stub.StreamObserver<dev.kizuna.v1.UploadTransferRequest> uploadTransfer(
@@ -612,18 +614,20 @@ public final class TransferServiceGrpc {
      * <pre>
      * Offers bytes the client streams itself, for apps that do not share a filesystem with the
      * daemon. The first message is a header; chunks follow in order. The transfer is offered as
-     * soon as the header arrives (the peer may pull while the upload goes on). Right after the
-     * header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-     * `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-     * interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-     * files, then each file's chunks from its offset.
+     * soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+     * twice: `started` right after the header (the transfer's ID and how many bytes of each file
+     * it already holds, before any data is sent), then `finished` once every byte has arrived and
+     * the client has closed its side. To continue an interrupted upload, send a header with the
+     * same request_id (or its transfer_id) and the same files, then each file's chunks from the
+     * offset `started` gives.
      * Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-     * declared), TRANSFER_NOT_FOUND.
+     * declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+     * TRANSFER_INVALID_STATE (continuing an upload that ended).
      * </pre>
      */
     public io.grpc.stub.StreamObserver<dev.kizuna.v1.UploadTransferRequest> uploadTransfer(
         io.grpc.stub.StreamObserver<dev.kizuna.v1.UploadTransferResponse> responseObserver) {
-      return io.grpc.stub.ClientCalls.asyncClientStreamingCall(
+      return io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
           getChannel().newCall(getUploadTransferMethod(), getCallOptions()), responseObserver);
     }
 
@@ -775,19 +779,21 @@ public final class TransferServiceGrpc {
      * <pre>
      * Offers bytes the client streams itself, for apps that do not share a filesystem with the
      * daemon. The first message is a header; chunks follow in order. The transfer is offered as
-     * soon as the header arrives (the peer may pull while the upload goes on). Right after the
-     * header the daemon sends initial metadata: `kizuna-transfer-id` (the transfer's ID) and
-     * `kizuna-upload-offsets` (comma-separated bytes already held per file). To continue an
-     * interrupted upload, send a header with the same request_id (or its transfer_id) and the same
-     * files, then each file's chunks from its offset.
+     * soon as the header arrives (the peer may pull while the upload goes on). The daemon answers
+     * twice: `started` right after the header (the transfer's ID and how many bytes of each file
+     * it already holds, before any data is sent), then `finished` once every byte has arrived and
+     * the client has closed its side. To continue an interrupted upload, send a header with the
+     * same request_id (or its transfer_id) and the same files, then each file's chunks from the
+     * offset `started` gives.
      * Errors: as CreateTransfer, plus INVALID_ARGUMENT (chunk out of order, more bytes than
-     * declared), TRANSFER_NOT_FOUND.
+     * declared, the upload ended before every file was complete), TRANSFER_NOT_FOUND,
+     * TRANSFER_INVALID_STATE (continuing an upload that ended).
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
     public io.grpc.stub.BlockingClientCall<dev.kizuna.v1.UploadTransferRequest, dev.kizuna.v1.UploadTransferResponse>
         uploadTransfer() {
-      return io.grpc.stub.ClientCalls.blockingClientStreamingCall(
+      return io.grpc.stub.ClientCalls.blockingBidiStreamingCall(
           getChannel(), getUploadTransferMethod(), getCallOptions());
     }
 
@@ -1262,7 +1268,7 @@ public final class TransferServiceGrpc {
                 service, METHODID_CREATE_TRANSFER)))
         .addMethod(
           getUploadTransferMethod(),
-          io.grpc.stub.ServerCalls.asyncClientStreamingCall(
+          io.grpc.stub.ServerCalls.asyncBidiStreamingCall(
             new MethodHandlers<
               dev.kizuna.v1.UploadTransferRequest,
               dev.kizuna.v1.UploadTransferResponse>(

@@ -62,6 +62,11 @@ public final class TransferServiceProto extends com.google.protobuf.GeneratedFil
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_kizuna_v1_UploadTransferResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_kizuna_v1_UploadStarted_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_kizuna_v1_UploadStarted_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_kizuna_v1_GetTransferRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -182,74 +187,79 @@ public final class TransferServiceProto extends com.google.protobuf.GeneratedFil
       "\005mtime\030\004 \001(\0132\032.google.protobuf.Timestamp" +
       "R\005mtime\"X\n\013UploadChunk\022\035\n\nfile_index\030\001 \001" +
       "(\rR\tfileIndex\022\026\n\006offset\030\002 \001(\004R\006offset\022\022\n" +
-      "\004data\030\003 \001(\014R\004data\"I\n\026UploadTransferRespo" +
-      "nse\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.Transf" +
-      "erR\010transfer\"5\n\022GetTransferRequest\022\037\n\013tr" +
-      "ansfer_id\030\001 \001(\tR\ntransferId\"F\n\023GetTransf" +
-      "erResponse\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1" +
-      ".TransferR\010transfer\"w\n\030ListTransferFiles" +
-      "Request\022\037\n\013transfer_id\030\001 \001(\tR\ntransferId" +
-      "\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022\035\n\npage_to" +
-      "ken\030\003 \001(\tR\tpageToken\"r\n\031ListTransferFile" +
-      "sResponse\022-\n\005files\030\001 \003(\0132\027.kizuna.v1.Tra" +
-      "nsferFileR\005files\022&\n\017next_page_token\030\002 \001(" +
-      "\tR\rnextPageToken\"\302\001\n\024ListTransfersReques" +
-      "t\022\033\n\tpage_size\030\001 \001(\rR\010pageSize\022\035\n\npage_t" +
-      "oken\030\002 \001(\tR\tpageToken\022;\n\tdirection\030\003 \001(\016" +
-      "2\035.kizuna.v1.Transfer.DirectionR\tdirecti" +
-      "on\0221\n\006states\030\004 \003(\0162\031.kizuna.v1.Transfer." +
-      "StateR\006states\"r\n\025ListTransfersResponse\0221" +
-      "\n\ttransfers\030\001 \003(\0132\023.kizuna.v1.TransferR\t" +
-      "transfers\022&\n\017next_page_token\030\002 \001(\tR\rnext" +
-      "PageToken\"7\n\024WatchTransferRequest\022\037\n\013tra" +
-      "nsfer_id\030\001 \001(\tR\ntransferId\"P\n\025WatchTrans" +
-      "ferResponse\0227\n\010progress\030\001 \001(\0132\033.kizuna.v" +
-      "1.TransferProgressR\010progress\"N\n\025AcceptTr" +
-      "ansferRequest\022\037\n\013transfer_id\030\001 \001(\tR\ntran" +
-      "sferId\022\024\n\005paths\030\002 \003(\tR\005paths\"I\n\026AcceptTr" +
-      "ansferResponse\022/\n\010transfer\030\001 \001(\0132\023.kizun" +
-      "a.v1.TransferR\010transfer\"P\n\025RejectTransfe" +
-      "rRequest\022\037\n\013transfer_id\030\001 \001(\tR\ntransferI" +
-      "d\022\026\n\006reason\030\002 \001(\tR\006reason\"\030\n\026RejectTrans" +
-      "ferResponse\"8\n\025CancelTransferRequest\022\037\n\013" +
-      "transfer_id\030\001 \001(\tR\ntransferId\"I\n\026CancelT" +
-      "ransferResponse\022/\n\010transfer\030\001 \001(\0132\023.kizu" +
-      "na.v1.TransferR\010transfer\"7\n\024PauseTransfe" +
-      "rRequest\022\037\n\013transfer_id\030\001 \001(\tR\ntransferI" +
-      "d\"H\n\025PauseTransferResponse\022/\n\010transfer\030\001" +
-      " \001(\0132\023.kizuna.v1.TransferR\010transfer\"8\n\025R" +
-      "esumeTransferRequest\022\037\n\013transfer_id\030\001 \001(" +
-      "\tR\ntransferId\"I\n\026ResumeTransferResponse\022" +
-      "/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.TransferR\010" +
-      "transfer2\311\007\n\017TransferService\022U\n\016CreateTr" +
-      "ansfer\022 .kizuna.v1.CreateTransferRequest" +
-      "\032!.kizuna.v1.CreateTransferResponse\022W\n\016U" +
-      "ploadTransfer\022 .kizuna.v1.UploadTransfer" +
-      "Request\032!.kizuna.v1.UploadTransferRespon" +
-      "se(\001\022L\n\013GetTransfer\022\035.kizuna.v1.GetTrans" +
-      "ferRequest\032\036.kizuna.v1.GetTransferRespon" +
-      "se\022R\n\rListTransfers\022\037.kizuna.v1.ListTran" +
-      "sfersRequest\032 .kizuna.v1.ListTransfersRe" +
-      "sponse\022^\n\021ListTransferFiles\022#.kizuna.v1." +
-      "ListTransferFilesRequest\032$.kizuna.v1.Lis" +
-      "tTransferFilesResponse\022T\n\rWatchTransfer\022" +
-      "\037.kizuna.v1.WatchTransferRequest\032 .kizun" +
-      "a.v1.WatchTransferResponse0\001\022U\n\016AcceptTr" +
-      "ansfer\022 .kizuna.v1.AcceptTransferRequest" +
-      "\032!.kizuna.v1.AcceptTransferResponse\022U\n\016R" +
-      "ejectTransfer\022 .kizuna.v1.RejectTransfer" +
-      "Request\032!.kizuna.v1.RejectTransferRespon" +
-      "se\022U\n\016CancelTransfer\022 .kizuna.v1.CancelT" +
-      "ransferRequest\032!.kizuna.v1.CancelTransfe" +
-      "rResponse\022R\n\rPauseTransfer\022\037.kizuna.v1.P" +
-      "auseTransferRequest\032 .kizuna.v1.PauseTra" +
-      "nsferResponse\022U\n\016ResumeTransfer\022 .kizuna" +
-      ".v1.ResumeTransferRequest\032!.kizuna.v1.Re" +
-      "sumeTransferResponseB\224\001\n\rdev.kizuna.v1B\024" +
-      "TransferServiceProtoP\001Z(kizuna/clients/g" +
-      "o/gen/kizuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna." +
-      "V1\312\002\tKizuna\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002" +
-      "\nKizuna::V1b\006proto3"
+      "\004data\030\003 \001(\014R\004data\"\211\001\n\026UploadTransferResp" +
+      "onse\0224\n\007started\030\002 \001(\0132\030.kizuna.v1.Upload" +
+      "StartedH\000R\007started\0221\n\010finished\030\001 \001(\0132\023.k" +
+      "izuna.v1.TransferH\000R\010finishedB\006\n\004part\"{\n" +
+      "\rUploadStarted\022\037\n\013transfer_id\030\001 \001(\tR\ntra" +
+      "nsferId\022\030\n\007offsets\030\002 \003(\004R\007offsets\022/\n\010tra" +
+      "nsfer\030\003 \001(\0132\023.kizuna.v1.TransferR\010transf" +
+      "er\"5\n\022GetTransferRequest\022\037\n\013transfer_id\030" +
+      "\001 \001(\tR\ntransferId\"F\n\023GetTransferResponse" +
+      "\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.TransferR" +
+      "\010transfer\"w\n\030ListTransferFilesRequest\022\037\n" +
+      "\013transfer_id\030\001 \001(\tR\ntransferId\022\033\n\tpage_s" +
+      "ize\030\002 \001(\rR\010pageSize\022\035\n\npage_token\030\003 \001(\tR" +
+      "\tpageToken\"r\n\031ListTransferFilesResponse\022" +
+      "-\n\005files\030\001 \003(\0132\027.kizuna.v1.TransferFileR" +
+      "\005files\022&\n\017next_page_token\030\002 \001(\tR\rnextPag" +
+      "eToken\"\302\001\n\024ListTransfersRequest\022\033\n\tpage_" +
+      "size\030\001 \001(\rR\010pageSize\022\035\n\npage_token\030\002 \001(\t" +
+      "R\tpageToken\022;\n\tdirection\030\003 \001(\0162\035.kizuna." +
+      "v1.Transfer.DirectionR\tdirection\0221\n\006stat" +
+      "es\030\004 \003(\0162\031.kizuna.v1.Transfer.StateR\006sta" +
+      "tes\"r\n\025ListTransfersResponse\0221\n\ttransfer" +
+      "s\030\001 \003(\0132\023.kizuna.v1.TransferR\ttransfers\022" +
+      "&\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"" +
+      "7\n\024WatchTransferRequest\022\037\n\013transfer_id\030\001" +
+      " \001(\tR\ntransferId\"P\n\025WatchTransferRespons" +
+      "e\0227\n\010progress\030\001 \001(\0132\033.kizuna.v1.Transfer" +
+      "ProgressR\010progress\"N\n\025AcceptTransferRequ" +
+      "est\022\037\n\013transfer_id\030\001 \001(\tR\ntransferId\022\024\n\005" +
+      "paths\030\002 \003(\tR\005paths\"I\n\026AcceptTransferResp" +
+      "onse\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.Trans" +
+      "ferR\010transfer\"P\n\025RejectTransferRequest\022\037" +
+      "\n\013transfer_id\030\001 \001(\tR\ntransferId\022\026\n\006reaso" +
+      "n\030\002 \001(\tR\006reason\"\030\n\026RejectTransferRespons" +
+      "e\"8\n\025CancelTransferRequest\022\037\n\013transfer_i" +
+      "d\030\001 \001(\tR\ntransferId\"I\n\026CancelTransferRes" +
+      "ponse\022/\n\010transfer\030\001 \001(\0132\023.kizuna.v1.Tran" +
+      "sferR\010transfer\"7\n\024PauseTransferRequest\022\037" +
+      "\n\013transfer_id\030\001 \001(\tR\ntransferId\"H\n\025Pause" +
+      "TransferResponse\022/\n\010transfer\030\001 \001(\0132\023.kiz" +
+      "una.v1.TransferR\010transfer\"8\n\025ResumeTrans" +
+      "ferRequest\022\037\n\013transfer_id\030\001 \001(\tR\ntransfe" +
+      "rId\"I\n\026ResumeTransferResponse\022/\n\010transfe" +
+      "r\030\001 \001(\0132\023.kizuna.v1.TransferR\010transfer2\313" +
+      "\007\n\017TransferService\022U\n\016CreateTransfer\022 .k" +
+      "izuna.v1.CreateTransferRequest\032!.kizuna." +
+      "v1.CreateTransferResponse\022Y\n\016UploadTrans" +
+      "fer\022 .kizuna.v1.UploadTransferRequest\032!." +
+      "kizuna.v1.UploadTransferResponse(\0010\001\022L\n\013" +
+      "GetTransfer\022\035.kizuna.v1.GetTransferReque" +
+      "st\032\036.kizuna.v1.GetTransferResponse\022R\n\rLi" +
+      "stTransfers\022\037.kizuna.v1.ListTransfersReq" +
+      "uest\032 .kizuna.v1.ListTransfersResponse\022^" +
+      "\n\021ListTransferFiles\022#.kizuna.v1.ListTran" +
+      "sferFilesRequest\032$.kizuna.v1.ListTransfe" +
+      "rFilesResponse\022T\n\rWatchTransfer\022\037.kizuna" +
+      ".v1.WatchTransferRequest\032 .kizuna.v1.Wat" +
+      "chTransferResponse0\001\022U\n\016AcceptTransfer\022 " +
+      ".kizuna.v1.AcceptTransferRequest\032!.kizun" +
+      "a.v1.AcceptTransferResponse\022U\n\016RejectTra" +
+      "nsfer\022 .kizuna.v1.RejectTransferRequest\032" +
+      "!.kizuna.v1.RejectTransferResponse\022U\n\016Ca" +
+      "ncelTransfer\022 .kizuna.v1.CancelTransferR" +
+      "equest\032!.kizuna.v1.CancelTransferRespons" +
+      "e\022R\n\rPauseTransfer\022\037.kizuna.v1.PauseTran" +
+      "sferRequest\032 .kizuna.v1.PauseTransferRes" +
+      "ponse\022U\n\016ResumeTransfer\022 .kizuna.v1.Resu" +
+      "meTransferRequest\032!.kizuna.v1.ResumeTran" +
+      "sferResponseB\224\001\n\rdev.kizuna.v1B\024Transfer" +
+      "ServiceProtoP\001Z(kizuna/clients/go/gen/ki" +
+      "zuna/v1;kizunav1\242\002\003KXX\252\002\tKizuna.V1\312\002\tKiz" +
+      "una\\V1\342\002\025Kizuna\\V1\\GPBMetadata\352\002\nKizuna:" +
+      ":V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -298,111 +308,117 @@ public final class TransferServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_kizuna_v1_UploadTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_UploadTransferResponse_descriptor,
-        new java.lang.String[] { "Transfer", });
-    internal_static_kizuna_v1_GetTransferRequest_descriptor =
+        new java.lang.String[] { "Started", "Finished", "Part", });
+    internal_static_kizuna_v1_UploadStarted_descriptor =
       getDescriptor().getMessageType(7);
+    internal_static_kizuna_v1_UploadStarted_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_kizuna_v1_UploadStarted_descriptor,
+        new java.lang.String[] { "TransferId", "Offsets", "Transfer", });
+    internal_static_kizuna_v1_GetTransferRequest_descriptor =
+      getDescriptor().getMessageType(8);
     internal_static_kizuna_v1_GetTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_GetTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", });
     internal_static_kizuna_v1_GetTransferResponse_descriptor =
-      getDescriptor().getMessageType(8);
+      getDescriptor().getMessageType(9);
     internal_static_kizuna_v1_GetTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_GetTransferResponse_descriptor,
         new java.lang.String[] { "Transfer", });
     internal_static_kizuna_v1_ListTransferFilesRequest_descriptor =
-      getDescriptor().getMessageType(9);
+      getDescriptor().getMessageType(10);
     internal_static_kizuna_v1_ListTransferFilesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ListTransferFilesRequest_descriptor,
         new java.lang.String[] { "TransferId", "PageSize", "PageToken", });
     internal_static_kizuna_v1_ListTransferFilesResponse_descriptor =
-      getDescriptor().getMessageType(10);
+      getDescriptor().getMessageType(11);
     internal_static_kizuna_v1_ListTransferFilesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ListTransferFilesResponse_descriptor,
         new java.lang.String[] { "Files", "NextPageToken", });
     internal_static_kizuna_v1_ListTransfersRequest_descriptor =
-      getDescriptor().getMessageType(11);
+      getDescriptor().getMessageType(12);
     internal_static_kizuna_v1_ListTransfersRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ListTransfersRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", "Direction", "States", });
     internal_static_kizuna_v1_ListTransfersResponse_descriptor =
-      getDescriptor().getMessageType(12);
+      getDescriptor().getMessageType(13);
     internal_static_kizuna_v1_ListTransfersResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ListTransfersResponse_descriptor,
         new java.lang.String[] { "Transfers", "NextPageToken", });
     internal_static_kizuna_v1_WatchTransferRequest_descriptor =
-      getDescriptor().getMessageType(13);
+      getDescriptor().getMessageType(14);
     internal_static_kizuna_v1_WatchTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_WatchTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", });
     internal_static_kizuna_v1_WatchTransferResponse_descriptor =
-      getDescriptor().getMessageType(14);
+      getDescriptor().getMessageType(15);
     internal_static_kizuna_v1_WatchTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_WatchTransferResponse_descriptor,
         new java.lang.String[] { "Progress", });
     internal_static_kizuna_v1_AcceptTransferRequest_descriptor =
-      getDescriptor().getMessageType(15);
+      getDescriptor().getMessageType(16);
     internal_static_kizuna_v1_AcceptTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_AcceptTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", "Paths", });
     internal_static_kizuna_v1_AcceptTransferResponse_descriptor =
-      getDescriptor().getMessageType(16);
+      getDescriptor().getMessageType(17);
     internal_static_kizuna_v1_AcceptTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_AcceptTransferResponse_descriptor,
         new java.lang.String[] { "Transfer", });
     internal_static_kizuna_v1_RejectTransferRequest_descriptor =
-      getDescriptor().getMessageType(17);
+      getDescriptor().getMessageType(18);
     internal_static_kizuna_v1_RejectTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_RejectTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", "Reason", });
     internal_static_kizuna_v1_RejectTransferResponse_descriptor =
-      getDescriptor().getMessageType(18);
+      getDescriptor().getMessageType(19);
     internal_static_kizuna_v1_RejectTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_RejectTransferResponse_descriptor,
         new java.lang.String[] { });
     internal_static_kizuna_v1_CancelTransferRequest_descriptor =
-      getDescriptor().getMessageType(19);
+      getDescriptor().getMessageType(20);
     internal_static_kizuna_v1_CancelTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_CancelTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", });
     internal_static_kizuna_v1_CancelTransferResponse_descriptor =
-      getDescriptor().getMessageType(20);
+      getDescriptor().getMessageType(21);
     internal_static_kizuna_v1_CancelTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_CancelTransferResponse_descriptor,
         new java.lang.String[] { "Transfer", });
     internal_static_kizuna_v1_PauseTransferRequest_descriptor =
-      getDescriptor().getMessageType(21);
+      getDescriptor().getMessageType(22);
     internal_static_kizuna_v1_PauseTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_PauseTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", });
     internal_static_kizuna_v1_PauseTransferResponse_descriptor =
-      getDescriptor().getMessageType(22);
+      getDescriptor().getMessageType(23);
     internal_static_kizuna_v1_PauseTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_PauseTransferResponse_descriptor,
         new java.lang.String[] { "Transfer", });
     internal_static_kizuna_v1_ResumeTransferRequest_descriptor =
-      getDescriptor().getMessageType(23);
+      getDescriptor().getMessageType(24);
     internal_static_kizuna_v1_ResumeTransferRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ResumeTransferRequest_descriptor,
         new java.lang.String[] { "TransferId", });
     internal_static_kizuna_v1_ResumeTransferResponse_descriptor =
-      getDescriptor().getMessageType(24);
+      getDescriptor().getMessageType(25);
     internal_static_kizuna_v1_ResumeTransferResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_kizuna_v1_ResumeTransferResponse_descriptor,

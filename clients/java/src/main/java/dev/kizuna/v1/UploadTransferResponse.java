@@ -7,7 +7,7 @@ package dev.kizuna.v1;
 
 /**
  * <pre>
- * Response for UploadTransfer.
+ * One message of an UploadTransfer response stream: `started` first, `finished` last.
  * </pre>
  *
  * Protobuf type {@code kizuna.v1.UploadTransferResponse}
@@ -52,43 +52,135 @@ private static final long serialVersionUID = 0L;
             dev.kizuna.v1.UploadTransferResponse.class, dev.kizuna.v1.UploadTransferResponse.Builder.class);
   }
 
-  private int bitField0_;
-  public static final int TRANSFER_FIELD_NUMBER = 1;
-  private dev.kizuna.v1.Transfer transfer_;
+  private int partCase_ = 0;
+  @SuppressWarnings("serial")
+  private java.lang.Object part_;
+  public enum PartCase
+      implements com.google.protobuf.Internal.EnumLite,
+          com.google.protobuf.AbstractMessage.InternalOneOfEnum {
+    STARTED(2),
+    FINISHED(1),
+    PART_NOT_SET(0);
+    private final int value;
+    private PartCase(int value) {
+      this.value = value;
+    }
+    /**
+     * @param value The number of the enum to look for.
+     * @return The enum associated with the given number.
+     * @deprecated Use {@link #forNumber(int)} instead.
+     */
+    @java.lang.Deprecated
+    public static PartCase valueOf(int value) {
+      return forNumber(value);
+    }
+
+    public static PartCase forNumber(int value) {
+      switch (value) {
+        case 2: return STARTED;
+        case 1: return FINISHED;
+        case 0: return PART_NOT_SET;
+        default: return null;
+      }
+    }
+    public int getNumber() {
+      return this.value;
+    }
+  };
+
+  public PartCase
+  getPartCase() {
+    return PartCase.forNumber(
+        partCase_);
+  }
+
+  public static final int STARTED_FIELD_NUMBER = 2;
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-   * @return Whether the transfer field is set.
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+   * @return Whether the started field is set.
    */
   @java.lang.Override
-  public boolean hasTransfer() {
-    return ((bitField0_ & 0x00000001) != 0);
+  public boolean hasStarted() {
+    return partCase_ == 2;
   }
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-   * @return The transfer.
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+   * @return The started.
    */
   @java.lang.Override
-  public dev.kizuna.v1.Transfer getTransfer() {
-    return transfer_ == null ? dev.kizuna.v1.Transfer.getDefaultInstance() : transfer_;
+  public dev.kizuna.v1.UploadStarted getStarted() {
+    if (partCase_ == 2) {
+       return (dev.kizuna.v1.UploadStarted) part_;
+    }
+    return dev.kizuna.v1.UploadStarted.getDefaultInstance();
   }
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
    */
   @java.lang.Override
-  public dev.kizuna.v1.TransferOrBuilder getTransferOrBuilder() {
-    return transfer_ == null ? dev.kizuna.v1.Transfer.getDefaultInstance() : transfer_;
+  public dev.kizuna.v1.UploadStartedOrBuilder getStartedOrBuilder() {
+    if (partCase_ == 2) {
+       return (dev.kizuna.v1.UploadStarted) part_;
+    }
+    return dev.kizuna.v1.UploadStarted.getDefaultInstance();
+  }
+
+  public static final int FINISHED_FIELD_NUMBER = 1;
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   * @return Whether the finished field is set.
+   */
+  @java.lang.Override
+  public boolean hasFinished() {
+    return partCase_ == 1;
+  }
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   * @return The finished.
+   */
+  @java.lang.Override
+  public dev.kizuna.v1.Transfer getFinished() {
+    if (partCase_ == 1) {
+       return (dev.kizuna.v1.Transfer) part_;
+    }
+    return dev.kizuna.v1.Transfer.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   */
+  @java.lang.Override
+  public dev.kizuna.v1.TransferOrBuilder getFinishedOrBuilder() {
+    if (partCase_ == 1) {
+       return (dev.kizuna.v1.Transfer) part_;
+    }
+    return dev.kizuna.v1.Transfer.getDefaultInstance();
   }
 
   private byte memoizedIsInitialized = -1;
@@ -105,16 +197,23 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
-    if (((bitField0_ & 0x00000001) != 0)) {
-      output.writeMessage(1, getTransfer());
+    if (partCase_ == 1) {
+      output.writeMessage(1, (dev.kizuna.v1.Transfer) part_);
+    }
+    if (partCase_ == 2) {
+      output.writeMessage(2, (dev.kizuna.v1.UploadStarted) part_);
     }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
     int size = 0;
-    if (((bitField0_ & 0x00000001) != 0)) {
+    if (partCase_ == 1) {
       size += com.google.protobuf.CodedOutputStream
-        .computeMessageSize(1, getTransfer());
+        .computeMessageSize(1, (dev.kizuna.v1.Transfer) part_);
+    }
+    if (partCase_ == 2) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(2, (dev.kizuna.v1.UploadStarted) part_);
     }
     return size;
   }
@@ -140,10 +239,18 @@ private static final long serialVersionUID = 0L;
     }
     dev.kizuna.v1.UploadTransferResponse other = (dev.kizuna.v1.UploadTransferResponse) obj;
 
-    if (hasTransfer() != other.hasTransfer()) return false;
-    if (hasTransfer()) {
-      if (!getTransfer()
-          .equals(other.getTransfer())) return false;
+    if (!getPartCase().equals(other.getPartCase())) return false;
+    switch (partCase_) {
+      case 2:
+        if (!getStarted()
+            .equals(other.getStarted())) return false;
+        break;
+      case 1:
+        if (!getFinished()
+            .equals(other.getFinished())) return false;
+        break;
+      case 0:
+      default:
     }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
@@ -156,9 +263,17 @@ private static final long serialVersionUID = 0L;
     }
     int hash = 41;
     hash = (19 * hash) + getDescriptor().hashCode();
-    if (hasTransfer()) {
-      hash = (37 * hash) + TRANSFER_FIELD_NUMBER;
-      hash = (53 * hash) + getTransfer().hashCode();
+    switch (partCase_) {
+      case 2:
+        hash = (37 * hash) + STARTED_FIELD_NUMBER;
+        hash = (53 * hash) + getStarted().hashCode();
+        break;
+      case 1:
+        hash = (37 * hash) + FINISHED_FIELD_NUMBER;
+        hash = (53 * hash) + getFinished().hashCode();
+        break;
+      case 0:
+      default:
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -259,7 +374,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Response for UploadTransfer.
+   * One message of an UploadTransfer response stream: `started` first, `finished` last.
    * </pre>
    *
    * Protobuf type {@code kizuna.v1.UploadTransferResponse}
@@ -283,29 +398,26 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.kizuna.v1.UploadTransferResponse.newBuilder()
     private Builder() {
-      maybeForceBuilderInitialization();
+
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-      maybeForceBuilderInitialization();
-    }
-    private void maybeForceBuilderInitialization() {
-      if (com.google.protobuf.GeneratedMessage
-              .alwaysUseFieldBuilders) {
-        internalGetTransferFieldBuilder();
-      }
+
     }
     @java.lang.Override
     public Builder clear() {
       super.clear();
       bitField0_ = 0;
-      transfer_ = null;
-      if (transferBuilder_ != null) {
-        transferBuilder_.dispose();
-        transferBuilder_ = null;
+      if (startedBuilder_ != null) {
+        startedBuilder_.clear();
       }
+      if (finishedBuilder_ != null) {
+        finishedBuilder_.clear();
+      }
+      partCase_ = 0;
+      part_ = null;
       return this;
     }
 
@@ -333,20 +445,26 @@ private static final long serialVersionUID = 0L;
     public dev.kizuna.v1.UploadTransferResponse buildPartial() {
       dev.kizuna.v1.UploadTransferResponse result = new dev.kizuna.v1.UploadTransferResponse(this);
       if (bitField0_ != 0) { buildPartial0(result); }
+      buildPartialOneofs(result);
       onBuilt();
       return result;
     }
 
     private void buildPartial0(dev.kizuna.v1.UploadTransferResponse result) {
       int from_bitField0_ = bitField0_;
-      int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000001) != 0)) {
-        result.transfer_ = transferBuilder_ == null
-            ? transfer_
-            : transferBuilder_.build();
-        to_bitField0_ |= 0x00000001;
+    }
+
+    private void buildPartialOneofs(dev.kizuna.v1.UploadTransferResponse result) {
+      result.partCase_ = partCase_;
+      result.part_ = this.part_;
+      if (partCase_ == 2 &&
+          startedBuilder_ != null) {
+        result.part_ = startedBuilder_.build();
       }
-      result.bitField0_ |= to_bitField0_;
+      if (partCase_ == 1 &&
+          finishedBuilder_ != null) {
+        result.part_ = finishedBuilder_.build();
+      }
     }
 
     @java.lang.Override
@@ -361,8 +479,18 @@ private static final long serialVersionUID = 0L;
 
     public Builder mergeFrom(dev.kizuna.v1.UploadTransferResponse other) {
       if (other == dev.kizuna.v1.UploadTransferResponse.getDefaultInstance()) return this;
-      if (other.hasTransfer()) {
-        mergeTransfer(other.getTransfer());
+      switch (other.getPartCase()) {
+        case STARTED: {
+          mergeStarted(other.getStarted());
+          break;
+        }
+        case FINISHED: {
+          mergeFinished(other.getFinished());
+          break;
+        }
+        case PART_NOT_SET: {
+          break;
+        }
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -390,11 +518,18 @@ private static final long serialVersionUID = 0L;
               break;
             case 10: {
               input.readMessage(
-                  internalGetTransferFieldBuilder().getBuilder(),
+                  internalGetFinishedFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000001;
+              partCase_ = 1;
               break;
             } // case 10
+            case 18: {
+              input.readMessage(
+                  internalGetStartedFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              partCase_ = 2;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -410,161 +545,382 @@ private static final long serialVersionUID = 0L;
       } // finally
       return this;
     }
+    private int partCase_ = 0;
+    private java.lang.Object part_;
+    public PartCase
+        getPartCase() {
+      return PartCase.forNumber(
+          partCase_);
+    }
+
+    public Builder clearPart() {
+      partCase_ = 0;
+      part_ = null;
+      onChanged();
+      return this;
+    }
+
     private int bitField0_;
 
-    private dev.kizuna.v1.Transfer transfer_;
     private com.google.protobuf.SingleFieldBuilder<
-        dev.kizuna.v1.Transfer, dev.kizuna.v1.Transfer.Builder, dev.kizuna.v1.TransferOrBuilder> transferBuilder_;
+        dev.kizuna.v1.UploadStarted, dev.kizuna.v1.UploadStarted.Builder, dev.kizuna.v1.UploadStartedOrBuilder> startedBuilder_;
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-     * @return Whether the transfer field is set.
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+     * @return Whether the started field is set.
      */
-    public boolean hasTransfer() {
-      return ((bitField0_ & 0x00000001) != 0);
+    @java.lang.Override
+    public boolean hasStarted() {
+      return partCase_ == 2;
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-     * @return The transfer.
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+     * @return The started.
      */
-    public dev.kizuna.v1.Transfer getTransfer() {
-      if (transferBuilder_ == null) {
-        return transfer_ == null ? dev.kizuna.v1.Transfer.getDefaultInstance() : transfer_;
+    @java.lang.Override
+    public dev.kizuna.v1.UploadStarted getStarted() {
+      if (startedBuilder_ == null) {
+        if (partCase_ == 2) {
+          return (dev.kizuna.v1.UploadStarted) part_;
+        }
+        return dev.kizuna.v1.UploadStarted.getDefaultInstance();
       } else {
-        return transferBuilder_.getMessage();
+        if (partCase_ == 2) {
+          return startedBuilder_.getMessage();
+        }
+        return dev.kizuna.v1.UploadStarted.getDefaultInstance();
       }
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
      */
-    public Builder setTransfer(dev.kizuna.v1.Transfer value) {
-      if (transferBuilder_ == null) {
+    public Builder setStarted(dev.kizuna.v1.UploadStarted value) {
+      if (startedBuilder_ == null) {
         java.util.Objects.requireNonNull(value);
-        transfer_ = value;
+        part_ = value;
+        onChanged();
       } else {
-        transferBuilder_.setMessage(value);
+        startedBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000001;
-      onChanged();
+      partCase_ = 2;
       return this;
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
      */
-    public Builder setTransfer(
-        dev.kizuna.v1.Transfer.Builder builderForValue) {
-      if (transferBuilder_ == null) {
-        transfer_ = builderForValue.build();
+    public Builder setStarted(
+        dev.kizuna.v1.UploadStarted.Builder builderForValue) {
+      if (startedBuilder_ == null) {
+        part_ = builderForValue.build();
+        onChanged();
       } else {
-        transferBuilder_.setMessage(builderForValue.build());
+        startedBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000001;
-      onChanged();
+      partCase_ = 2;
       return this;
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
      */
-    public Builder mergeTransfer(dev.kizuna.v1.Transfer value) {
-      if (transferBuilder_ == null) {
-        if (((bitField0_ & 0x00000001) != 0) &&
-          transfer_ != null &&
-          transfer_ != dev.kizuna.v1.Transfer.getDefaultInstance()) {
-          getTransferBuilder().mergeFrom(value);
+    public Builder mergeStarted(dev.kizuna.v1.UploadStarted value) {
+      if (startedBuilder_ == null) {
+        if (partCase_ == 2 &&
+            part_ != dev.kizuna.v1.UploadStarted.getDefaultInstance()) {
+          part_ = dev.kizuna.v1.UploadStarted.newBuilder((dev.kizuna.v1.UploadStarted) part_)
+              .mergeFrom(value).buildPartial();
         } else {
-          transfer_ = value;
+          part_ = value;
+        }
+        onChanged();
+      } else {
+        if (partCase_ == 2) {
+          startedBuilder_.mergeFrom(value);
+        } else {
+          startedBuilder_.setMessage(value);
+        }
+      }
+      partCase_ = 2;
+      return this;
+    }
+    /**
+     * <pre>
+     * Sent once, right after the header is accepted.
+     * </pre>
+     *
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+     */
+    public Builder clearStarted() {
+      if (startedBuilder_ == null) {
+        if (partCase_ == 2) {
+          partCase_ = 0;
+          part_ = null;
+          onChanged();
         }
       } else {
-        transferBuilder_.mergeFrom(value);
-      }
-      if (transfer_ != null) {
-        bitField0_ |= 0x00000001;
-        onChanged();
+        if (partCase_ == 2) {
+          partCase_ = 0;
+          part_ = null;
+        }
+        startedBuilder_.clear();
       }
       return this;
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
      */
-    public Builder clearTransfer() {
-      bitField0_ = (bitField0_ & ~0x00000001);
-      transfer_ = null;
-      if (transferBuilder_ != null) {
-        transferBuilder_.dispose();
-        transferBuilder_ = null;
-      }
-      onChanged();
-      return this;
+    public dev.kizuna.v1.UploadStarted.Builder getStartedBuilder() {
+      return internalGetStartedFieldBuilder().getBuilder();
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
      */
-    public dev.kizuna.v1.Transfer.Builder getTransferBuilder() {
-      bitField0_ |= 0x00000001;
-      onChanged();
-      return internalGetTransferFieldBuilder().getBuilder();
-    }
-    /**
-     * <pre>
-     * The transfer the upload feeds.
-     * </pre>
-     *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-     */
-    public dev.kizuna.v1.TransferOrBuilder getTransferOrBuilder() {
-      if (transferBuilder_ != null) {
-        return transferBuilder_.getMessageOrBuilder();
+    @java.lang.Override
+    public dev.kizuna.v1.UploadStartedOrBuilder getStartedOrBuilder() {
+      if ((partCase_ == 2) && (startedBuilder_ != null)) {
+        return startedBuilder_.getMessageOrBuilder();
       } else {
-        return transfer_ == null ?
-            dev.kizuna.v1.Transfer.getDefaultInstance() : transfer_;
+        if (partCase_ == 2) {
+          return (dev.kizuna.v1.UploadStarted) part_;
+        }
+        return dev.kizuna.v1.UploadStarted.getDefaultInstance();
       }
     }
     /**
      * <pre>
-     * The transfer the upload feeds.
+     * Sent once, right after the header is accepted.
      * </pre>
      *
-     * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+     * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.kizuna.v1.UploadStarted, dev.kizuna.v1.UploadStarted.Builder, dev.kizuna.v1.UploadStartedOrBuilder> 
+        internalGetStartedFieldBuilder() {
+      if (startedBuilder_ == null) {
+        if (!(partCase_ == 2)) {
+          part_ = dev.kizuna.v1.UploadStarted.getDefaultInstance();
+        }
+        startedBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.kizuna.v1.UploadStarted, dev.kizuna.v1.UploadStarted.Builder, dev.kizuna.v1.UploadStartedOrBuilder>(
+                (dev.kizuna.v1.UploadStarted) part_,
+                getParentForChildren(),
+                isClean());
+        part_ = null;
+      }
+      partCase_ = 2;
+      onChanged();
+      return startedBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.kizuna.v1.Transfer, dev.kizuna.v1.Transfer.Builder, dev.kizuna.v1.TransferOrBuilder> finishedBuilder_;
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     * @return Whether the finished field is set.
+     */
+    @java.lang.Override
+    public boolean hasFinished() {
+      return partCase_ == 1;
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     * @return The finished.
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.Transfer getFinished() {
+      if (finishedBuilder_ == null) {
+        if (partCase_ == 1) {
+          return (dev.kizuna.v1.Transfer) part_;
+        }
+        return dev.kizuna.v1.Transfer.getDefaultInstance();
+      } else {
+        if (partCase_ == 1) {
+          return finishedBuilder_.getMessage();
+        }
+        return dev.kizuna.v1.Transfer.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    public Builder setFinished(dev.kizuna.v1.Transfer value) {
+      if (finishedBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        part_ = value;
+        onChanged();
+      } else {
+        finishedBuilder_.setMessage(value);
+      }
+      partCase_ = 1;
+      return this;
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    public Builder setFinished(
+        dev.kizuna.v1.Transfer.Builder builderForValue) {
+      if (finishedBuilder_ == null) {
+        part_ = builderForValue.build();
+        onChanged();
+      } else {
+        finishedBuilder_.setMessage(builderForValue.build());
+      }
+      partCase_ = 1;
+      return this;
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    public Builder mergeFinished(dev.kizuna.v1.Transfer value) {
+      if (finishedBuilder_ == null) {
+        if (partCase_ == 1 &&
+            part_ != dev.kizuna.v1.Transfer.getDefaultInstance()) {
+          part_ = dev.kizuna.v1.Transfer.newBuilder((dev.kizuna.v1.Transfer) part_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          part_ = value;
+        }
+        onChanged();
+      } else {
+        if (partCase_ == 1) {
+          finishedBuilder_.mergeFrom(value);
+        } else {
+          finishedBuilder_.setMessage(value);
+        }
+      }
+      partCase_ = 1;
+      return this;
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    public Builder clearFinished() {
+      if (finishedBuilder_ == null) {
+        if (partCase_ == 1) {
+          partCase_ = 0;
+          part_ = null;
+          onChanged();
+        }
+      } else {
+        if (partCase_ == 1) {
+          partCase_ = 0;
+          part_ = null;
+        }
+        finishedBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    public dev.kizuna.v1.Transfer.Builder getFinishedBuilder() {
+      return internalGetFinishedFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+     */
+    @java.lang.Override
+    public dev.kizuna.v1.TransferOrBuilder getFinishedOrBuilder() {
+      if ((partCase_ == 1) && (finishedBuilder_ != null)) {
+        return finishedBuilder_.getMessageOrBuilder();
+      } else {
+        if (partCase_ == 1) {
+          return (dev.kizuna.v1.Transfer) part_;
+        }
+        return dev.kizuna.v1.Transfer.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Sent once, after the client closed its side with every byte sent: the transfer the
+     * upload feeds, as it stands then.
+     * </pre>
+     *
+     * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.kizuna.v1.Transfer, dev.kizuna.v1.Transfer.Builder, dev.kizuna.v1.TransferOrBuilder> 
-        internalGetTransferFieldBuilder() {
-      if (transferBuilder_ == null) {
-        transferBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+        internalGetFinishedFieldBuilder() {
+      if (finishedBuilder_ == null) {
+        if (!(partCase_ == 1)) {
+          part_ = dev.kizuna.v1.Transfer.getDefaultInstance();
+        }
+        finishedBuilder_ = new com.google.protobuf.SingleFieldBuilder<
             dev.kizuna.v1.Transfer, dev.kizuna.v1.Transfer.Builder, dev.kizuna.v1.TransferOrBuilder>(
-                getTransfer(),
+                (dev.kizuna.v1.Transfer) part_,
                 getParentForChildren(),
                 isClean());
-        transfer_ = null;
+        part_ = null;
       }
-      return transferBuilder_;
+      partCase_ = 1;
+      onChanged();
+      return finishedBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:kizuna.v1.UploadTransferResponse)

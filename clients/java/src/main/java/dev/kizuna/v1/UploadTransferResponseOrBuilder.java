@@ -12,28 +12,60 @@ public interface UploadTransferResponseOrBuilder extends
 
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-   * @return Whether the transfer field is set.
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+   * @return Whether the started field is set.
    */
-  boolean hasTransfer();
+  boolean hasStarted();
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
-   * @return The transfer.
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
+   * @return The started.
    */
-  dev.kizuna.v1.Transfer getTransfer();
+  dev.kizuna.v1.UploadStarted getStarted();
   /**
    * <pre>
-   * The transfer the upload feeds.
+   * Sent once, right after the header is accepted.
    * </pre>
    *
-   * <code>.kizuna.v1.Transfer transfer = 1 [json_name = "transfer"];</code>
+   * <code>.kizuna.v1.UploadStarted started = 2 [json_name = "started"];</code>
    */
-  dev.kizuna.v1.TransferOrBuilder getTransferOrBuilder();
+  dev.kizuna.v1.UploadStartedOrBuilder getStartedOrBuilder();
+
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   * @return Whether the finished field is set.
+   */
+  boolean hasFinished();
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   * @return The finished.
+   */
+  dev.kizuna.v1.Transfer getFinished();
+  /**
+   * <pre>
+   * Sent once, after the client closed its side with every byte sent: the transfer the
+   * upload feeds, as it stands then.
+   * </pre>
+   *
+   * <code>.kizuna.v1.Transfer finished = 1 [json_name = "finished"];</code>
+   */
+  dev.kizuna.v1.TransferOrBuilder getFinishedOrBuilder();
+
+  dev.kizuna.v1.UploadTransferResponse.PartCase getPartCase();
 }
