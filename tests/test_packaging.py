@@ -223,3 +223,54 @@ def test_the_client_sdist_builds_the_same_wheel_as_the_checkout(work: Path) -> N
         shipped = {n for n in archive.namelist() if not n.startswith("kizuna_client-0.1.0.dist")}
     expected = {n for n in _package_files() if not n.startswith("kizuna_server/")}
     assert shipped == expected
+
+
+#: The Pythons the project supports beside the one running the tests (requires-python >= 3.11).
+OTHER_PYTHONS: Final = ("3.12", "3.13")
+
+
+def _interpreter(version: str) -> Path | None:
+    """A `python<version>` on this machine (pyenv's included) that really is that version."""
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for p in Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python3")]
+    for candidate in filter(None, candidates):
+        done = subprocess.run(
+            [candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0 and done.stdout.strip() == version:
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.parametrize("version", OTHER_PYTHONS)
+def test_the_wheel_runs_a_node_on_each_supported_python(
+    version: str, dists: tuple[Path, Path], work: Path
+) -> None:
+    """The same wheel installs under every supported Python found here and runs a real node:
+    grpcio, cryptography and zeroconf load, the daemon starts, the client reaches it."""
+    interpreter = _interpreter(version)
+    if interpreter is None:
+        pytest.skip(f"Python {version} is not installed on this machine")
+    venv = work / f"py{version}-venv"
+    _run([interpreter, "-m", "venv", venv], cwd=work)
+    python = venv / "bin" / "python"
+    _pip_install(python, dists[1])
+    outside = work / f"elsewhere-{version}"
+    outside.mkdir()
+    program = (
+        "import asyncio, sys\n"
+        "from kizuna import Kizuna\n"
+        "async def main() -> None:\n"
+        "    config = {'home': sys.argv[1], 'identity': {'device_name': 'py-check'},\n"
+        "              'discovery': {'enable_mdns': False, 'enable_udp': False},\n"
+        "              'networking': {'listen_port': 0}}\n"
+        "    async with Kizuna(config) as kizuna:\n"
+        "        node = await kizuna.node()\n"
+        "        print(node.name, node.state, sys.version_info[:2] >= (3, 11))\n"
+        "asyncio.run(main())\n"
+    )
+    out = _run([python, "-I", "-c", program, outside / "home"], cwd=outside)
+    assert out.split() == ["py-check", "ready", "True"], out
