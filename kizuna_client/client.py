@@ -327,7 +327,11 @@ class Kizuna:
                     metadata={"field": "token"},
                 )
             if token is None:
-                token_file = os.environ.get("KIZUNA_TOKEN_FILE") or str(layout.token_file)
+                token_file = (
+                    os.environ.get("KIZUNA_TOKEN_FILE")
+                    or _published_token_file(layout.endpoint_file)
+                    or str(layout.token_file)
+                )
                 try:
                     token = Path(token_file).read_text(encoding="ascii").strip()
                 except OSError as exc:
@@ -1769,6 +1773,15 @@ def _published_socket(endpoint_file: Path) -> str | None:
         info = json.loads(endpoint_file.read_text())
         return next(f"unix:{e['address']}" for e in info["endpoints"] if e["transport"] == "unix")
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+
+
+def _published_token_file(endpoint_file: Path) -> str | None:
+    """Where the running daemon keeps its API token (daemon.json's TCP endpoint), if any."""
+    try:
+        info = json.loads(endpoint_file.read_text())
+        return next(str(e["token_file"]) for e in info["endpoints"] if e.get("token_file"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
         return None
 
 

@@ -374,6 +374,12 @@ class Daemon:
                     "transport": e.endpoint.transport,
                     "address": e.endpoint.address,
                     "requires_token": e.endpoint.requires_token,
+                    # Where the token is (not the token): clients of this user read it there.
+                    **(
+                        {"token_file": str(self.config.api.token_file)}
+                        if e.endpoint.requires_token
+                        else {}
+                    ),
                 }
                 for e in self._listeners
             ],

@@ -123,6 +123,6 @@ async def check_example(scene: Scene, code: int, out: str, err: str) -> None:
     # beta has the very bytes alpha sent.
     async with asyncio.timeout(WAIT):
         (entry,) = await scene.beta.client.transfer_files(transfer_id)
-    landed = Path(entry.saved_path)
+    landed = scene.beta.daemon.config.transfers.inbox / entry.saved_path  # relative to the inbox
     digest = await asyncio.to_thread(lambda: hashlib.sha256(landed.read_bytes()).hexdigest())
     assert digest == hashlib.sha256(scene.file.read_bytes()).hexdigest()

@@ -1,5 +1,6 @@
 """Access to the control API: the Unix socket's modes, the TCP listener's bearer token."""
 
+import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from kizuna_client import ApiTokenInvalidError, Kizuna, error_from_rpc
 from kizuna_client.v1 import node_service_pb2, node_service_pb2_grpc
 from kizuna_server.app import Daemon
+from tests.conftest import make_config
 
 
 @pytest.fixture
@@ -77,6 +79,25 @@ async def test_client_reads_token_file_for_tcp_target(daemon: Daemon) -> None:
     with pytest.raises(ApiTokenInvalidError):
         async with Kizuna(target=_tcp(daemon), token="f" * 64) as k:
             pass
+
+
+async def test_daemon_json_says_where_a_moved_token_file_is(home: Path) -> None:
+    """api.token_file elsewhere: daemon.json's TCP endpoint names the file (never the token),
+    so clients in any language find it without being told."""
+    elsewhere = home / "secrets" / "token"
+    settings = {"api": {"tcp_address": "127.0.0.1:0", "token_file": str(elsewhere)}}
+    daemon = Daemon(make_config(home, settings))
+    await daemon.start()
+    try:
+        published = json.loads((daemon.config.paths.runtime_dir / "daemon.json").read_text())
+        unix, tcp = published["endpoints"]
+        assert "token_file" not in unix and tcp["requires_token"] is True
+        assert tcp["token_file"] == str(elsewhere)
+        assert elsewhere.read_text().strip() not in json.dumps(published)
+        async with Kizuna(home=home, target=tcp["address"]) as k:
+            assert (await k.node()).state == "ready"
+    finally:
+        await daemon.stop(grace=0)
 
 
 async def test_token_is_kept_across_restarts(daemon: Daemon, home: Path) -> None:

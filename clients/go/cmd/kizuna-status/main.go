@@ -3,7 +3,13 @@
 // It prints this device, can follow events and list peers, and shows how every error carries a
 // machine-readable reason (google.rpc.ErrorInfo) that a client in any language can branch on.
 //
-//	kizuna-status [-socket PATH] [-events N] [-peers] [-peer ID]
+//	kizuna-status [-target unix:PATH|HOST:PORT] [-token-file FILE] [-events N] [-peers] [-peer ID]
+//
+// It finds the daemon like every Kizuna client (package kizuna): -target, else $KIZUNA_TARGET,
+// else the Unix socket in $KIZUNA_HOME's (or the XDG runtime directory's) daemon.json, else the
+// default socket. Over TCP it presents the API token: -token-file, else (loopback only)
+// $KIZUNA_TOKEN_FILE, else the home's data/api-token. -socket PATH is the older spelling of
+// -target unix:PATH.
 package main
 
 import (
@@ -13,57 +19,72 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	kizunav1 "kizuna/clients/go/gen/kizuna/v1"
+	"kizuna/clients/go/kizuna"
 )
 
 func main() {
-	socket := flag.String("socket", "", "the daemon's Unix socket (default: from $KIZUNA_HOME or the XDG runtime directory)")
+	target := flag.String("target", "", "the daemon's API, unix:PATH or HOST:PORT (default: $KIZUNA_TARGET, else the home's daemon.json, else the default socket)")
+	tokenFile := flag.String("token-file", "", "file holding the API token for a TCP target (default: $KIZUNA_TOKEN_FILE, else the home's data/api-token; loopback targets only)")
+	socket := flag.String("socket", "", "the daemon's Unix socket (the same as -target unix:PATH)")
 	events := flag.Int("events", 0, "also print this many events of the current run, oldest first")
 	peers := flag.Bool("peers", false, "also list the peers the daemon knows")
 	peerID := flag.String("peer", "", "also show the peer with this device ID")
 	flag.Parse()
 
-	path := *socket
-	if path == "" {
-		path = defaultSocket()
+	var opts []kizuna.Option
+	switch {
+	case *socket != "" && *target != "":
+		fmt.Fprintln(os.Stderr, "kizuna-status: give -target or -socket, not both")
+		os.Exit(2)
+	case *socket != "":
+		opts = append(opts, kizuna.WithTarget("unix:"+*socket))
+	case *target != "":
+		opts = append(opts, kizuna.WithTarget(*target))
 	}
-	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if *tokenFile != "" {
+		opts = append(opts, kizuna.WithTokenFile(*tokenFile))
+	}
+	client, err := kizuna.NewClient(opts...)
 	if err != nil {
 		fail(err)
 	}
-	defer conn.Close()
+	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	node, err := kizunav1.NewNodeServiceClient(conn).GetNode(ctx, &kizunav1.GetNodeRequest{})
+	node, err := client.Node.GetNode(ctx, &kizunav1.GetNodeRequest{})
 	if err != nil {
 		fail(err)
 	}
 	printJSON(node.GetNode())
 
 	if *peers {
-		listed, err := kizunav1.NewPeerServiceClient(conn).ListPeers(ctx, &kizunav1.ListPeersRequest{})
-		if err != nil {
-			report(err)
-		} else {
+		request := &kizunav1.ListPeersRequest{}
+		for {
+			listed, err := client.Peers.ListPeers(ctx, request)
+			if err != nil {
+				report(err)
+				break
+			}
 			for _, peer := range listed.GetPeers() {
 				printJSON(peer)
 			}
+			if listed.GetNextPageToken() == "" {
+				break
+			}
+			request.PageToken = listed.GetNextPageToken()
 		}
 	}
 
 	if *peerID != "" {
-		got, err := kizunav1.NewPeerServiceClient(conn).GetPeer(ctx, &kizunav1.GetPeerRequest{PeerId: *peerID})
+		got, err := client.Peers.GetPeer(ctx, &kizunav1.GetPeerRequest{PeerId: *peerID})
 		if err != nil {
 			report(err)
 		} else {
@@ -74,7 +95,7 @@ func main() {
 	if *events > 0 {
 		// from_start replays the current run from its first event (sequence 1); after_sequence
 		// 1 would skip that event, and after_sequence 0 alone means live events only.
-		stream, err := kizunav1.NewEventServiceClient(conn).SubscribeEvents(ctx, &kizunav1.SubscribeEventsRequest{
+		stream, err := client.Events.SubscribeEvents(ctx, &kizunav1.SubscribeEventsRequest{
 			FromStart: true,
 		})
 		if err != nil {
@@ -99,18 +120,6 @@ func main() {
 	}
 }
 
-// defaultSocket follows the daemon's own rule: $KIZUNA_HOME/run/kizuna.sock, else the XDG
-// runtime directory, else /tmp/kizuna-UID.
-func defaultSocket() string {
-	if home := os.Getenv("KIZUNA_HOME"); home != "" {
-		return filepath.Join(home, "run", "kizuna.sock")
-	}
-	if runtime := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(runtime) {
-		return filepath.Join(runtime, "kizuna", "kizuna.sock")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kizuna-%d", os.Getuid()), "kizuna.sock")
-}
-
 func printJSON(message proto.Message) {
 	out, err := protojson.Marshal(message)
 	if err != nil {
@@ -119,19 +128,18 @@ func printJSON(message proto.Message) {
 	fmt.Println(string(out))
 }
 
-// report prints a failed call's reason, from its ErrorInfo when the daemon sent one.
+// report prints a failed call's reason (its ErrorInfo reason when the daemon sent one, else the
+// status code's name) and what went wrong.
 func report(err error) {
-	reason := status.Code(err).String()
+	message := err.Error()
 	if st, ok := status.FromError(err); ok {
-		for _, detail := range st.Details() {
-			if info, ok := detail.(*errdetails.ErrorInfo); ok && info.GetDomain() == "kizuna.v1" {
-				reason = info.GetReason()
-			}
-		}
-		fmt.Fprintf(os.Stderr, "kizuna-status: %s: %s\n", reason, st.Message())
-		return
+		message = st.Message() // not "rpc error: code = ... desc = ..."
 	}
-	fmt.Fprintf(os.Stderr, "kizuna-status: %v\n", err)
+	fmt.Fprintf(os.Stderr, "kizuna-status: %s: %s\n", kizuna.ErrorReason(err), message)
+	var tokenErr *kizuna.TokenError
+	if errors.As(err, &tokenErr) {
+		fmt.Fprintln(os.Stderr, "kizuna-status: give the token file with -token-file FILE")
+	}
 }
 
 func fail(err error) {
