@@ -126,3 +126,55 @@ async def check_example(scene: Scene, code: int, out: str, err: str) -> None:
     landed = scene.beta.daemon.config.transfers.inbox / entry.saved_path  # relative to the inbox
     digest = await asyncio.to_thread(lambda: hashlib.sha256(landed.read_bytes()).hexdigest())
     assert digest == hashlib.sha256(scene.file.read_bytes()).hexdigest()
+
+
+# --- the checks every language's example runs (each test file calls them with its command) ---
+
+
+async def example_sends_a_file(
+    example: Sequence[str], nodes: Nodes, tmp_path: Path, transport: str
+) -> None:
+    """The whole contract, over the Unix socket (found through KIZUNA_HOME's daemon.json) or
+    over loopback TCP (KIZUNA_TARGET, with the bearer token from the home)."""
+    scene = await make_scene(nodes, tmp_path)
+    env = {"unix": scene.unix_env, "tcp": scene.tcp_env}[transport]
+    argv = [*example, scene.beta.id, str(scene.file)]
+    code, out, err = await run(argv, env=env, cwd=tmp_path)
+    await check_example(scene, code, out, err)
+
+
+async def _tcp_address(nodes: Nodes) -> str:
+    alpha = await nodes.start("alpha", {"api": {"tcp_address": "127.0.0.1:0"}})
+    return next(e.address for e in alpha.daemon.api_endpoints if e.transport == "tcp")
+
+
+async def _refused(example: Sequence[str], tmp_path: Path, env: Mapping[str, str]) -> str:
+    """Runs the example where it must fail before printing anything; returns its stderr."""
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(b"never sent")
+    code, out, err = await run([*example, UNKNOWN_PEER, str(payload)], env=env, cwd=tmp_path)
+    assert code != 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert out == "", out  # refused before ListPeers
+    return err
+
+
+async def example_without_a_token(example: Sequence[str], nodes: Nodes, tmp_path: Path) -> str:
+    """A TCP target and no readable token: refused before any call, naming the token's file.
+    Returns stderr for the language's own further checks."""
+    address = await _tcp_address(nodes)
+    home = tmp_path / "home-without-token"
+    home.mkdir()
+    err = await _refused(example, tmp_path, {"KIZUNA_HOME": str(home), "KIZUNA_TARGET": address})
+    assert "token" in err, err
+    assert str(home / "data" / "api-token") in err, err
+    return err
+
+
+async def example_with_a_wrong_token(example: Sequence[str], nodes: Nodes, tmp_path: Path) -> None:
+    """The token really travels: a wrong one gets the daemon's API_TOKEN_INVALID."""
+    address = await _tcp_address(nodes)
+    wrong = tmp_path / "wrong-token"
+    wrong.write_text("not-the-token\n")
+    env = {"KIZUNA_TARGET": address, "KIZUNA_TOKEN_FILE": str(wrong)}
+    err = await _refused(example, tmp_path, env)
+    assert "API_TOKEN_INVALID" in err, err

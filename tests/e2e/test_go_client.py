@@ -14,8 +14,9 @@ from kizuna_server.app import Daemon
 from tests.e2e.polyglot import (
     EXAMPLE_LIMIT,
     UNKNOWN_PEER,
-    check_example,
-    make_scene,
+    example_sends_a_file,
+    example_with_a_wrong_token,
+    example_without_a_token,
     run,
     tool,
 )
@@ -165,21 +166,16 @@ async def test_kizuna_status_reads_no_token_file_for_another_machine(
     assert "192.0.2.1:9 is not a loopback address" in err, err
 
 
-async def test_example_over_the_unix_socket(
-    programs: Programs, nodes: Nodes, tmp_path: Path
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+async def test_example_sends_a_file(
+    programs: Programs, nodes: Nodes, tmp_path: Path, transport: str
 ) -> None:
-    """KIZUNA_HOME alone: the client finds the socket in the home's run/daemon.json."""
-    scene = await make_scene(nodes, tmp_path)
-    argv = [str(programs.send_and_follow), scene.beta.id, str(scene.file)]
-    code, out, err = await run(argv, env=scene.unix_env, cwd=tmp_path)
-    await check_example(scene, code, out, err)
+    """The shared contract over the Unix socket (daemon.json) and over TCP with the token."""
+    await example_sends_a_file([str(programs.send_and_follow)], nodes, tmp_path, transport)
 
 
-async def test_example_over_tcp_with_the_token(
+async def test_example_without_a_token_and_with_a_wrong_one(
     programs: Programs, nodes: Nodes, tmp_path: Path
 ) -> None:
-    """KIZUNA_TARGET host:port: every call carries the bearer token from the home's token file."""
-    scene = await make_scene(nodes, tmp_path)
-    argv = [str(programs.send_and_follow), scene.beta.id, str(scene.file)]
-    code, out, err = await run(argv, env=scene.tcp_env, cwd=tmp_path)
-    await check_example(scene, code, out, err)
+    await example_without_a_token([str(programs.send_and_follow)], nodes, tmp_path)
+    await example_with_a_wrong_token([str(programs.send_and_follow)], nodes, tmp_path)

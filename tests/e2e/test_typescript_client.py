@@ -13,12 +13,13 @@ from kizuna_client._layout import resolve_layout
 from tests.e2e.polyglot import (
     EXAMPLE_LIMIT,
     UNKNOWN_PEER,
-    check_example,
-    make_scene,
+    example_sends_a_file,
+    example_with_a_wrong_token,
+    example_without_a_token,
     run,
     tool,
 )
-from tests.p2p.peerpair import Node, Nodes
+from tests.p2p.peerpair import Nodes
 
 TS_CLIENT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
 #: `npm ci` (from the npm registry on a fresh machine) and `tsc`.
@@ -40,67 +41,26 @@ async def example() -> list[str]:
     return [node, str(script)]
 
 
-async def test_example_over_the_unix_socket(
-    example: list[str], nodes: Nodes, tmp_path: Path
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+async def test_example_sends_a_file(
+    example: list[str], nodes: Nodes, tmp_path: Path, transport: str
 ) -> None:
-    """KIZUNA_HOME alone: the client finds the socket in the home's run/daemon.json."""
-    scene = await make_scene(nodes, tmp_path)
-    code, out, err = await run(
-        [*example, scene.beta.id, str(scene.file)], env=scene.unix_env, cwd=tmp_path
-    )
-    await check_example(scene, code, out, err)
-
-
-async def test_example_over_tcp_with_the_token(
-    example: list[str], nodes: Nodes, tmp_path: Path
-) -> None:
-    """KIZUNA_TARGET host:port: every call carries the bearer token from the home's token file."""
-    scene = await make_scene(nodes, tmp_path)
-    code, out, err = await run(
-        [*example, scene.beta.id, str(scene.file)], env=scene.tcp_env, cwd=tmp_path
-    )
-    await check_example(scene, code, out, err)
-
-
-async def _tcp_alpha(nodes: Nodes) -> tuple[Node, str]:
-    alpha = await nodes.start("alpha", {"api": {"tcp_address": "127.0.0.1:0"}})
-    address = next(e.address for e in alpha.daemon.api_endpoints if e.transport == "tcp")
-    return alpha, address
+    """The shared contract over the Unix socket (daemon.json) and over TCP with the token."""
+    await example_sends_a_file(example, nodes, tmp_path, transport)
 
 
 async def test_tcp_without_a_readable_token_is_a_clear_error(
     example: list[str], nodes: Nodes, tmp_path: Path
 ) -> None:
     """No token file: the client refuses before any call, naming the token and the file."""
-    _, address = await _tcp_alpha(nodes)
-    home = tmp_path / "home-without-token"
-    home.mkdir()
-    token_file = home / "data" / "api-token"
-    payload = tmp_path / "payload.bin"
-    payload.write_bytes(b"never sent")
-    env = {"KIZUNA_HOME": str(home), "KIZUNA_TARGET": address}
-    code, out, err = await run([*example, UNKNOWN_PEER, str(payload)], env=env, cwd=tmp_path)
-    assert code != 0, f"stdout:\n{out}\nstderr:\n{err}"
-    assert out == "", out  # refused before ListPeers
-    assert "token" in err, err
-    assert str(token_file) in err, err
+    err = await example_without_a_token(example, nodes, tmp_path)
     assert "INVALID_ARGUMENT" in err, err
 
 
 async def test_tcp_with_a_wrong_token_is_refused_by_the_daemon(
     example: list[str], nodes: Nodes, tmp_path: Path
 ) -> None:
-    """The token really travels: a wrong one gets the daemon's API_TOKEN_INVALID."""
-    _, address = await _tcp_alpha(nodes)
-    wrong = tmp_path / "wrong-token"
-    wrong.write_text("not-the-token\n")
-    payload = tmp_path / "payload.bin"
-    payload.write_bytes(b"never sent")
-    env = {"KIZUNA_TARGET": address, "KIZUNA_TOKEN_FILE": str(wrong)}
-    code, out, err = await run([*example, UNKNOWN_PEER, str(payload)], env=env, cwd=tmp_path)
-    assert code != 0, f"stdout:\n{out}\nstderr:\n{err}"
-    assert out == "", out
-    assert "API_TOKEN_INVALID" in err, err
+    await example_with_a_wrong_token(example, nodes, tmp_path)
 
 
 async def test_no_daemon_running_is_unavailable(example: list[str], tmp_path: Path) -> None:
