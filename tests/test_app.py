@@ -119,3 +119,33 @@ async def test_a_stale_socket_is_replaced(home: Path) -> None:
     daemon = Daemon(make_config(home))
     await daemon.start()
     await daemon.stop(grace=0)
+
+
+async def test_daemon_json_keeps_its_documented_keys(home: Path) -> None:
+    """daemon.json is a contract for clients in every language (docs/api-other-languages.md):
+    these keys, with these types, while the daemon runs; gone after a clean stop."""
+    import json
+    import stat
+
+    config = make_config(home, {"api": {"tcp_address": "127.0.0.1:0"}})
+    daemon = Daemon(config)
+    await daemon.start()
+    path = _runtime(home) / "daemon.json"
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        info = json.loads(path.read_text())
+        assert set(info) == {"pid", "version", "run_id", "device_id", "endpoints"}
+        assert (info["pid"], info["run_id"]) == (os.getpid(), daemon.run_id)
+        assert daemon.identity is not None and info["device_id"] == daemon.identity.device_id
+        unix, tcp = info["endpoints"]
+        assert unix == {
+            "transport": "unix",
+            "address": str(config.api.socket_path),
+            "requires_token": False,
+        }
+        assert set(tcp) == {"transport", "address", "requires_token", "token_file"}
+        assert (tcp["transport"], tcp["requires_token"]) == ("tcp", True)
+        assert tcp["token_file"] == str(config.api.token_file)
+    finally:
+        await daemon.stop(grace=0)
+    assert not path.exists()
