@@ -63,3 +63,24 @@ def test_a_breaking_change_fails(tmp_path: Path, path: str, old: str, new: str, 
     done = _breaking(workspace)
     assert done.returncode != 0
     assert named in done.stdout + done.stderr
+
+
+def test_the_proto_files_name_the_packages_the_generated_code_uses() -> None:
+    """go_package, java_package and java_multiple_files written in each .proto file equal what
+    buf's managed mode gives the committed stubs, so plain protoc users get the same names."""
+    import re
+
+    from kizuna_client.v1 import node_pb2
+    from kizuna_server.p2p.wire import device_pb2
+
+    for module, folder in ((node_pb2, "kizuna/v1"), (device_pb2, "kizuna/peer/v1")):
+        options = module.DESCRIPTOR.GetOptions()
+        for path in sorted((REPO / "proto" / folder).glob("*.proto")):
+            text = path.read_text()
+            found = re.findall(r'^option (\w+) = ("[^"]*"|\w+);', text, re.M)
+            written = {name: value.strip('"') for name, value in found}
+            assert written == {
+                "go_package": options.go_package,
+                "java_multiple_files": str(options.java_multiple_files).lower(),
+                "java_package": options.java_package,
+            }, path
