@@ -2,16 +2,18 @@
 
 `Kizuna` is the typed async wrapper (also importable as ``from kizuna import Kizuna``, the seed
 binding's name); `kizuna_client.v1` holds the generated message and service modules for
-everything the wrapper does not cover::
+everything the wrapper does not cover:
 
-    import asyncio
-    from kizuna_client import Kizuna
+```python
+import asyncio
+from kizuna_client import Kizuna
 
-    async def main() -> None:
-        async with Kizuna() as k:
-            print((await k.node()).device_id_display)
+async def main() -> None:
+    async with Kizuna() as k:
+        print((await k.node()).device_id_display)
 
-    asyncio.run(main())
+asyncio.run(main())
+```
 """
 
 import os

@@ -121,14 +121,14 @@ _UPLOAD_CHUNK = 1024 * 1024
 class Kizuna:
     """A Kizuna node for this program: usable at once, no connect step.
 
-    ::
-
-        kizuna = Kizuna()  # the device's daemon if one runs, else one in this process
-        try:
-            for peer in await kizuna.discover_peers():
-                print(peer.name, peer.id)
-        finally:
-            await kizuna.shutdown()  # ends this instance; a shared daemon keeps running
+    ```python
+    kizuna = Kizuna()  # the device's daemon if one runs, else one in this process
+    try:
+        for peer in await kizuna.discover_peers():
+            print(peer.name, peer.id)
+    finally:
+        await kizuna.shutdown()  # ends this instance; a shared daemon keeps running
+    ```
 
     `Kizuna()` attaches to the daemon running for this user (`target`, `$KIZUNA_TARGET`, the
     home's daemon.json, its socket) and, when none answers, runs the device's daemon inside this
@@ -1179,15 +1179,17 @@ class Kizuna:
         run_id: str = "",
         from_start: bool = False,
     ) -> EventSubscription:
-        """Events of this node, two ways::
+        """Events of this node, two ways:
 
-            events = await kizuna.subscribe_events()  # the seed's form: what happened so far
-            for event in events:                      # in this run, as a list
-                print(event.event_type, event.data)
+        ```python
+        events = await kizuna.subscribe_events()  # the seed's form: what happened so far
+        for event in events:                      # in this run, as a list
+            print(event.event_type, event.data)
 
-            async with kizuna.subscribe_events(types=["transfer_completed"]) as events:
-                async for event in events:            # live, as they happen
-                    print(event.type, event.sequence)
+        async with kizuna.subscribe_events(types=["transfer_completed"]) as events:
+            async for event in events:            # live, as they happen
+                print(event.type, event.sequence)
+        ```
 
         `types`: payload names ("peer_discovered", "transfer_progress", ...); empty means all.
         Iterating starts with live events; `from_start` replays the current run from its first

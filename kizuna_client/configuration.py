@@ -2,14 +2,16 @@
 
 Sections and keys are those of config.toml (docs/configuration.md is the reference, with every
 default and range). The seed binding's keys are all here; the daemon refuses the ones that would
-weaken security and notes the ones this version keeps only as preferences::
+weaken security and notes the ones this version keeps only as preferences:
 
-    config: KizunaConfig = {
-        "identity": {"device_name": "My Python App", "user_name": "Alice"},
-        "discovery": {"enable_mdns": True, "enable_udp": True, "interval_secs": 5},
-        "security": {"trust_mode": "manual"},
-        "networking": {"connection_timeout_secs": 30},
-    }
+```python
+config: KizunaConfig = {
+    "identity": {"device_name": "My Python App", "user_name": "Alice"},
+    "discovery": {"enable_mdns": True, "enable_udp": True, "interval_secs": 5},
+    "security": {"trust_mode": "manual"},
+    "networking": {"connection_timeout_secs": 30},
+}
+```
 """
 
 from typing import Any, Literal, TypedDict
