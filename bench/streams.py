@@ -65,8 +65,8 @@ from bench._common import (
 from bench._pair import LoopbackNode, start_loopback_node, trust_each_other
 from kizuna_client import Kizuna, KizunaError, StreamHandle, StreamKind
 from kizuna_client.media import STAMP_BITS, STAMP_BLOCK, Picture, read_stamp, stamp_time
+from kizuna_client.memory import reuse_large_buffers
 from kizuna_client.v1 import stream_pb2
-from kizuna_server.core.memory import reuse_large_buffers
 
 NAME: Final = "streams"
 REPO: Final = Path(__file__).resolve().parents[1]
@@ -117,7 +117,8 @@ DATA_FRAME: Final = 256 * KIB
 DATA_FPS: Final = 60
 BULK_FRAME: Final = MIB
 #: glibc settings docs/streams.md suggests for Python apps moving bulk data: megabyte buffers
-#: from the heap and kept for reuse instead of page-faulted in afresh (core/memory.py).
+#: from the heap and kept for reuse instead of page-faulted in afresh (kizuna_client/memory.py,
+#: which the client now applies itself while a data stream is open).
 APP_MALLOC: Final = {
     "MALLOC_MMAP_THRESHOLD_": str(32 * MIB),
     "MALLOC_TRIM_THRESHOLD_": str(64 * MIB),
@@ -1352,7 +1353,8 @@ async def kizuna_data(
 ) -> dict[str, Any]:
     """The sending app (a child process) streams to B; this process is B's app. With
     `app_malloc` both apps run with glibc's malloc set as docs/streams.md suggests for Python
-    apps moving bulk data (the daemons always are: core/memory.py)."""
+    apps moving bulk data (the daemons always are, and the client is while a data stream is
+    open: kizuna_client/memory.py)."""
     if app_malloc:
         reuse_large_buffers()  # what APP_MALLOC does for the child
     subscription = b.api.subscribe_events(types=["stream_offered"])

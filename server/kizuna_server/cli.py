@@ -26,13 +26,13 @@ from google.protobuf import json_format
 
 from kizuna_client import EventGap, Kizuna, KizunaError, KizunaEvent
 from kizuna_client._layout import resolve_layout
+from kizuna_client.memory import cap_arenas, reuse_large_buffers
 from kizuna_server import __version__
 from kizuna_server.cli_commands import add_commands as add_command_commands
 from kizuna_server.cli_peers import add_commands as add_peer_commands
 from kizuna_server.cli_plugins import add_commands as add_plugin_commands
 from kizuna_server.cli_streams import add_commands as add_stream_commands
 from kizuna_server.cli_transfers import add_commands as add_transfer_commands
-from kizuna_server.core.memory import cap_arenas, reuse_large_buffers
 from kizuna_server.errors import KizunaError as DaemonError
 
 if TYPE_CHECKING:

@@ -26,11 +26,11 @@ import grpc.aio
 
 from kizuna_client.delivery import Delivery
 from kizuna_client.framing import Framed
+from kizuna_client.memory import give_back
 from kizuna_server.calls.errors import error_info_from_trailers, reason_names
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import Payload
-from kizuna_server.core.memory import give_back
 from kizuna_server.core.node import Subsystem, SubsystemState
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions

@@ -31,10 +31,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from kizuna_client.memory import give_back
 from kizuna_server.config import Config
 from kizuna_server.core.device_id import format_device_id
 from kizuna_server.core.events import ErrorOccurred, Payload
-from kizuna_server.core.memory import give_back
 from kizuna_server.core.peers import sanitize_name
 from kizuna_server.core.trust import PeerNotTrusted, Permissions
 from kizuna_server.errors import (

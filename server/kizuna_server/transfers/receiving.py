@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import grpc.aio
 
-from kizuna_server.core.memory import give_back
+from kizuna_client.memory import give_back
 from kizuna_server.errors import KizunaError
 from kizuna_server.p2p.wire import transfer_service_pb2 as pb
 from kizuna_server.transfers.activity import Activity, Live, log_failure

@@ -1,4 +1,5 @@
-"""glibc malloc tuning for the daemon: transfers and data streams pass 1 MiB buffers around.
+"""glibc malloc tuning for processes that pass megabyte buffers around: the daemon (transfers,
+streams) and Python apps while they move a data stream.
 
 glibc gives each thread that allocates its own arena and keeps freed megabyte buffers in it,
 so without care RSS grows by an arena per thread and stays at its peak after a transfer.
@@ -57,3 +58,26 @@ def give_back() -> None:
     with contextlib.suppress(AttributeError):
         if _LIBC is not None:
             _LIBC.malloc_trim(0)
+
+
+class BulkUse:
+    """Counts what in this process moves bulk data (an app's open data streams): the first to
+    start turns on `reuse_large_buffers`, the last to end gives the kept memory back. The
+    thresholds stay set afterwards; only the memory is returned."""
+
+    def __init__(self) -> None:
+        self.active = 0
+
+    def started(self) -> None:
+        if self.active == 0:
+            reuse_large_buffers()
+        self.active += 1
+
+    def ended(self) -> None:
+        self.active -= 1
+        if self.active == 0:
+            give_back()
+
+
+#: The client's count for this process (kizuna_client.StreamHandle).
+BULK: Final = BulkUse()
