@@ -7,7 +7,10 @@ app that reads slowly gets the latest frames rather than seconds of frames buffe
   producer all the way back (the peer call's flow control carries the wait across the link).
 - LATEST (video): at most two frames wait; a frame that does not fit is dropped, and so is every
   frame after it up to the next keyframe (they could not be decoded), and a keyframe is asked for
-  once per drop run. Latency stays bounded; the producer never waits.
+  at the first drop and again every KEYFRAME_RETRY_SECS while the skipping lasts: a request can
+  be lost on the way or swallowed by a requester's rate limit, and without a repeat the picture
+  would wait for the source's next periodic keyframe (2 s). Latency stays bounded; the producer
+  never waits.
 - BUFFERED (audio): a short buffer (five 20 ms frames); when full, the oldest frame is dropped.
 
 The consumer sees gaps in `Frame.sequence` where frames were dropped.
@@ -16,6 +19,7 @@ The consumer sees gaps in `Frame.sequence` where frames were dropped.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
@@ -40,6 +44,8 @@ class Framed(Protocol):
 F = TypeVar("F", bound=Framed)
 
 CAPACITY: Final = {Delivery.RELIABLE: 32, Delivery.LATEST: 2, Delivery.BUFFERED: 5}
+#: While a LATEST mailbox skips to a keyframe, it asks again this often (as frames are dropped).
+KEYFRAME_RETRY_SECS: Final = 0.25
 
 
 class Mailbox(Generic[F]):
@@ -51,6 +57,7 @@ class Mailbox(Generic[F]):
         *,
         want_keyframe: Callable[[], None] = lambda: None,
         capacity: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
         self.capacity = capacity or CAPACITY[policy]
@@ -58,6 +65,8 @@ class Mailbox(Generic[F]):
         self._frames: deque[F] = deque()
         self._want_keyframe = want_keyframe
         self._skipping = False  # LATEST: dropping until the next keyframe
+        self._clock = clock
+        self._asked_at = 0.0  # when a keyframe was last asked for
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
@@ -88,6 +97,8 @@ class Mailbox(Generic[F]):
         if self.policy is Delivery.LATEST:
             if self._skipping and not frame.keyframe:
                 self.dropped += 1
+                if self._clock() - self._asked_at >= KEYFRAME_RETRY_SECS:
+                    self._ask_keyframe()
                 return True
             self._skipping = False
             if len(self._frames) >= self.capacity:
@@ -98,7 +109,7 @@ class Mailbox(Generic[F]):
                 else:
                     self.dropped += 1
                     self._skipping = True
-                    self._want_keyframe()
+                    self._ask_keyframe()
                     return True
         elif self.policy is Delivery.BUFFERED and len(self._frames) >= self.capacity:
             self._frames.popleft()
@@ -106,6 +117,10 @@ class Mailbox(Generic[F]):
         self._frames.append(frame)
         self._readable.set()
         return True
+
+    def _ask_keyframe(self) -> None:
+        self._asked_at = self._clock()
+        self._want_keyframe()
 
     async def get(self) -> F | None:
         """The next frame, or None once the mailbox is closed and empty."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
-from kizuna_client.delivery import Delivery, Mailbox
+from kizuna_client.delivery import KEYFRAME_RETRY_SECS, Delivery, Mailbox
 from kizuna_server.streams.model import Frame
 from kizuna_server.streams.stats import ClockOffset, Meter
 
@@ -30,6 +31,33 @@ def test_latest_keeps_two_and_skips_to_the_next_keyframe_asking_for_one() -> Non
     box.offer(frame(6, keyframe=True))
     box.offer(frame(7))
     assert drain(box) == [6, 7]
+
+
+def test_latest_asks_again_while_no_keyframe_comes() -> None:
+    """A keyframe request can be lost on the way (RTCP under loss) or swallowed by the
+    requester's own rate limit; a mailbox still skipping asks again every KEYFRAME_RETRY_SECS,
+    so the picture resumes within a fraction of a second instead of at the next periodic
+    keyframe (2 s: the freezes bench/streams.py measured)."""
+    now = [0.0]
+    asked: list[float] = []
+    box: Mailbox[Frame] = Mailbox(
+        Delivery.LATEST, want_keyframe=lambda: asked.append(now[0]), clock=lambda: now[0]
+    )
+    box.offer(frame(0, keyframe=True))
+    box.offer(frame(1))
+    for sequence in range(2, 32):  # a frame every 33 ms, none a keyframe: skipping throughout
+        now[0] = sequence * 0.033
+        box.offer(frame(sequence))
+    assert asked[0] == pytest.approx(0.066)  # at the first drop
+    gaps = [later - earlier for earlier, later in itertools.pairwise(asked)]
+    assert len(asked) >= 3 and all(
+        KEYFRAME_RETRY_SECS <= gap < KEYFRAME_RETRY_SECS + 0.034 for gap in gaps
+    ), asked
+    box.offer(frame(32, keyframe=True))  # replaces what waits; the skipping ends
+    count = len(asked)
+    now[0] = 5.0
+    box.offer(frame(33))
+    assert drain(box) == [32, 33] and len(asked) == count
 
 
 def test_latest_replaces_what_waits_with_a_newer_keyframe() -> None:
