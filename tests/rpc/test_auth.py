@@ -141,7 +141,12 @@ async def test_streams_health_and_reflection_need_the_token_too(daemon: Daemon) 
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")])
         )
-        for attempt in (events.read(), health, reflection.read()):
+        reflection_v1 = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        for attempt in (events.read(), health, reflection.read(), reflection_v1.read()):
             with pytest.raises(grpc.aio.AioRpcError) as failure:
                 await attempt
             assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
